@@ -1,0 +1,43 @@
+"""Runs moto's server for Roster's local stack.
+
+Binds the requested loopback port (0 picks a free one), prints {"port": N} as its first line on
+stdout, and serves until its standard input closes. The parent holds the other end of that
+pipe, so when the parent exits for any reason (Ctrl-C, SIGTERM, a crash, a finished test
+process) the pipe closes and this server exits too: no orphaned moto.
+"""
+
+import json
+import logging
+import os
+import sys
+import threading
+
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
+
+
+def main() -> None:
+    host = sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1"
+    port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    # One line per request (the pollers make several a second) would bury the errors.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    app = DomainDispatcherApplication(create_backend_app)
+    server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+    bound = server.server_address[1]
+    os.environ["MOTO_PORT"] = str(bound)
+
+    def exit_when_parent_goes() -> None:
+        sys.stdin.buffer.read()
+        os._exit(0)
+
+    threading.Thread(target=exit_when_parent_goes, daemon=True).start()
+    print(json.dumps({"port": bound}), flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,14 @@
+//! Roster on one machine.
+//!
+//! - [`resources`]: every AWS resource Roster needs, declared once;
+//! - [`endpoint`]: the local AWS endpoint (moto), installed and started on demand;
+//! - [`provision`]: creating those resources on an endpoint, idempotently;
+//! - [`plumbing`]: what AWS runs between the functions (stream polling, queue draining);
+//! - [`stack`]: all of it together, plus both APIs on loopback ports;
+//! - [`testing`]: the same parts for integration tests, isolated per test.
+
+pub mod endpoint;
+pub mod plumbing;
+pub mod provision;
+pub mod resources;
+pub mod stack;

@@ -1,0 +1,176 @@
+//! `roster-local`: the whole of Roster on this machine, in one command.
+//!
+//! Installs and starts a local AWS endpoint (moto) unless `AWS_ENDPOINT_URL` names one that
+//! answers, provisions every resource, runs the event plumbing, serves both APIs, and stops
+//! all of it on Ctrl-C or SIGTERM.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use roster_local::endpoint::{self, LocalEndpoint, Stderr};
+use roster_local::stack::{
+    DEFAULT_AUTH_PORT, DEFAULT_USER_PORT, LocalFacts, RunningStack, StackOptions,
+};
+use roster_platform::telemetry::{self, LogFormat};
+
+const USAGE: &str = "\
+Usage: roster-local [OPTIONS]
+
+Starts Roster locally: a local AWS endpoint (moto, installed on first use), every resource,
+the event plumbing and both APIs. Ctrl-C stops everything.
+
+Options:
+  --auth-port <PORT>   Auth API port          [env ROSTER_AUTH_PORT, default 4001]
+  --user-port <PORT>   User API port          [env ROSTER_USER_PORT, default 4002]
+  --moto-port <PORT>   moto port, 0 = any free [env ROSTER_MOTO_PORT, default 0]
+  --prefix <NAME>      resource name prefix   [env ROSTER_PREFIX, default roster]
+  --state-dir <DIR>    where local.json goes  [env ROSTER_STATE_DIR, default .roster]
+  -h, --help           this text
+
+Environment: AWS_ENDPOINT_URL (use that endpoint instead of starting moto), AWS_REGION
+(default us-east-1), RUST_LOG (default info).
+";
+
+struct Args {
+    auth_port: u16,
+    user_port: u16,
+    moto_port: u16,
+    prefix: String,
+    state_dir: PathBuf,
+}
+
+fn parse_args() -> Result<Option<Args>> {
+    let env_port = |name: &'static str, default: u16| {
+        roster_platform::config::parsed_or(name, default).map_err(anyhow::Error::from)
+    };
+    let mut args = Args {
+        auth_port: env_port("ROSTER_AUTH_PORT", DEFAULT_AUTH_PORT)?,
+        user_port: env_port("ROSTER_USER_PORT", DEFAULT_USER_PORT)?,
+        moto_port: env_port("ROSTER_MOTO_PORT", 0)?,
+        prefix: std::env::var("ROSTER_PREFIX").unwrap_or_else(|_| "roster".to_owned()),
+        state_dir: std::env::var_os("ROSTER_STATE_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(endpoint::roster_home),
+    };
+    let mut raw = std::env::args().skip(1);
+    while let Some(flag) = raw.next() {
+        if flag == "-h" || flag == "--help" {
+            print!("{USAGE}");
+            return Ok(None);
+        }
+        let value = raw
+            .next()
+            .with_context(|| format!("{flag} needs a value (see --help)"))?;
+        let port = || {
+            value
+                .parse::<u16>()
+                .with_context(|| format!("{flag}: {value:?} is not a port"))
+        };
+        match flag.as_str() {
+            "--auth-port" => args.auth_port = port()?,
+            "--user-port" => args.user_port = port()?,
+            "--moto-port" => args.moto_port = port()?,
+            "--prefix" => args.prefix = value,
+            "--state-dir" => args.state_dir = PathBuf::from(value),
+            other => bail!("unknown option {other} (see --help)"),
+        }
+    }
+    let valid_prefix = !args.prefix.is_empty()
+        && args.prefix.len() <= 40
+        && args
+            .prefix
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !valid_prefix {
+        bail!("--prefix must be 1 to 40 lowercase letters, digits or dashes");
+    }
+    Ok(Some(args))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    telemetry::init(LogFormat::from_env());
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("roster-local: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<()> {
+    let Some(args) = parse_args()? else {
+        return Ok(());
+    };
+    let started = Instant::now();
+    let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_owned());
+    eprintln!("Starting Roster locally…");
+    std::fs::create_dir_all(&args.state_dir)?;
+    let log = args.state_dir.join("moto.log");
+    let endpoint = LocalEndpoint::connect_or_start(args.moto_port, Some(&log), &Stderr).await?;
+    let options = StackOptions {
+        prefix: args.prefix,
+        region,
+        auth_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, args.auth_port)),
+        user_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, args.user_port)),
+        state_dir: args.state_dir.clone(),
+    };
+    // Whatever happens from here on, dropping `endpoint` (inside the stack) stops moto.
+    let stack = RunningStack::start(options, endpoint, &Stderr).await?;
+    print_ready(
+        stack.facts(),
+        &args.state_dir,
+        started.elapsed().as_secs_f64(),
+    );
+    wait_for_stop_signal().await?;
+    eprintln!("\nStopping Roster…");
+    stack.stop().await;
+    eprintln!("Stopped.");
+    Ok(())
+}
+
+fn print_ready(facts: &LocalFacts, state_dir: &std::path::Path, seconds: f64) {
+    let clients = facts
+        .client_ids
+        .iter()
+        .map(|(frontend, id)| format!("{frontend}={id}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    println!(
+        "\nRoster is ready ({seconds:.1} s).\n\
+         \n  Auth API     {auth}\
+         \n  User API     {user}\
+         \n  AWS endpoint {endpoint} (region {region})\
+         \n  User pool    {pool} (clients: {clients})\
+         \n  API key      {key}   (development only)\
+         \n  Facts        {facts_file}\
+         \n\nTry it:\
+         \n  curl -s {auth}/health\
+         \n  curl -s -H 'x-api-key: {key}' {user}/health\
+         \n\nCtrl-C stops everything.",
+        auth = facts.auth_url,
+        user = facts.user_url,
+        endpoint = facts.aws_endpoint,
+        region = facts.region,
+        pool = facts.user_pool_id,
+        key = facts.api_key,
+        facts_file = state_dir.join("local.json").display(),
+    );
+}
+
+async fn wait_for_stop_signal() -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result?,
+        _ = terminate.recv() => {}
+        _ = hangup.recv() => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,14 @@
+//! What AWS runs between the functions, done locally with the same APIs Lambda uses:
+//! a DynamoDB Streams poller feeding each table's projector (the event source mapping), and an
+//! SQS poller feeding each subscriber. Both build the exact JSON Lambda would deliver, parse it
+//! with `aws_lambda_events`, and honour the handlers' partial batch failures.
+
+pub mod queues;
+pub mod streams;
+
+use std::time::Duration;
+
+/// Exponential backoff with a cap, for retries of a failed batch.
+pub(crate) fn backoff(attempt: u32, base: Duration, cap: Duration) -> Duration {
+    base.saturating_mul(1u32 << attempt.min(16)).min(cap)
+}

@@ -1,0 +1,619 @@
+//! Creates the resources of [`crate::resources`] on an AWS endpoint. Idempotent: running it
+//! again against the same endpoint and prefix finds what exists and creates what is missing.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result, anyhow};
+use aws_config::SdkConfig;
+use aws_sdk_cognitoidentityprovider as cognito;
+use aws_sdk_dynamodb as dynamodb;
+use aws_sdk_eventbridge as eventbridge;
+use aws_sdk_s3 as s3;
+use aws_sdk_secretsmanager as secretsmanager;
+use aws_sdk_sqs as sqs;
+use serde::Serialize;
+
+use crate::resources::{
+    ASSETS, AUTH_FLOWS, Names, READ_ATTRIBUTES, SUBSCRIBERS, SubscriberSpec, TABLES, TableSpec,
+    USER_POOL,
+};
+
+/// What provisioning created or found, by role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Provisioned {
+    pub prefix: String,
+    pub region: String,
+    pub tables: BTreeMap<&'static str, TableFacts>,
+    pub user_pool_id: String,
+    /// App client id by frontend.
+    pub client_ids: BTreeMap<&'static str, String>,
+    pub bus_name: String,
+    pub bus_arn: String,
+    pub subscribers: BTreeMap<&'static str, QueueFacts>,
+    pub bucket: String,
+    pub api_key_secret: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TableFacts {
+    pub name: String,
+    pub stream_arn: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QueueFacts {
+    pub rule: String,
+    pub queue_url: String,
+    pub queue_arn: String,
+    pub dead_letter_queue_url: String,
+    pub dead_letter_queue_arn: String,
+}
+
+impl Provisioned {
+    pub fn table(&self, spec: &TableSpec) -> &TableFacts {
+        &self.tables[spec.name]
+    }
+
+    pub fn subscriber(&self, spec: &SubscriberSpec) -> &QueueFacts {
+        &self.subscribers[spec.name]
+    }
+}
+
+/// Provisions every resource of the stack named by `names`.
+pub async fn provision(sdk: &SdkConfig, names: &Names) -> Result<Provisioned> {
+    let region = sdk
+        .region()
+        .map(ToString::to_string)
+        .ok_or_else(|| anyhow!("no AWS region configured"))?;
+    let dynamodb = dynamodb::Client::new(sdk);
+    let cognito = cognito::Client::new(sdk);
+    let eventbridge = eventbridge::Client::new(sdk);
+    let sqs = sqs::Client::new(sdk);
+    let s3 = s3::Client::from_conf(
+        s3::config::Builder::from(sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    let secrets = secretsmanager::Client::new(sdk);
+
+    let mut tables = BTreeMap::new();
+    for spec in TABLES {
+        tables.insert(spec.name, table(&dynamodb, names, spec).await?);
+    }
+    let user_pool_id = user_pool(&cognito, names).await?;
+    let client_ids = app_clients(&cognito, names, &user_pool_id).await?;
+    let (bus_name, bus_arn) = bus(&eventbridge, names).await?;
+    let mut subscribers = BTreeMap::new();
+    for spec in SUBSCRIBERS {
+        let facts = subscriber(&eventbridge, &sqs, names, spec, &bus_arn).await?;
+        subscribers.insert(spec.name, facts);
+    }
+    let bucket = bucket(&s3, names, &region).await?;
+    let api_key_secret = api_key_secret(&secrets, names).await?;
+    Ok(Provisioned {
+        prefix: names.prefix().to_owned(),
+        region,
+        tables,
+        user_pool_id,
+        client_ids,
+        bus_name,
+        bus_arn,
+        subscribers,
+        bucket,
+        api_key_secret,
+    })
+}
+
+async fn table(client: &dynamodb::Client, names: &Names, spec: &TableSpec) -> Result<TableFacts> {
+    use dynamodb::types::{
+        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+        Projection, ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+        TimeToLiveSpecification,
+    };
+
+    let name = names.table(spec);
+    let key_schema = |partition: &str, sort: Option<&str>| -> Result<Vec<KeySchemaElement>> {
+        let mut schema = vec![
+            KeySchemaElement::builder()
+                .attribute_name(partition)
+                .key_type(KeyType::Hash)
+                .build()?,
+        ];
+        if let Some(sort) = sort {
+            schema.push(
+                KeySchemaElement::builder()
+                    .attribute_name(sort)
+                    .key_type(KeyType::Range)
+                    .build()?,
+            );
+        }
+        Ok(schema)
+    };
+    let mut attributes: Vec<&str> = vec![spec.partition_key];
+    attributes.extend(spec.sort_key);
+    for index in spec.indexes {
+        attributes.push(index.partition_key);
+        attributes.extend(index.sort_key);
+    }
+    attributes.sort_unstable();
+    attributes.dedup();
+    let definitions = attributes
+        .into_iter()
+        .map(|attribute| {
+            AttributeDefinition::builder()
+                .attribute_name(attribute)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let indexes = spec
+        .indexes
+        .iter()
+        .map(|index| {
+            Ok(GlobalSecondaryIndex::builder()
+                .index_name(index.name)
+                .set_key_schema(Some(key_schema(index.partition_key, index.sort_key)?))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()?)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let created = client
+        .create_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_attribute_definitions(Some(definitions))
+        .set_key_schema(Some(key_schema(spec.partition_key, spec.sort_key)?))
+        .set_global_secondary_indexes((!indexes.is_empty()).then_some(indexes))
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewAndOldImages)
+                .build()?,
+        )
+        .send()
+        .await;
+    match created {
+        Ok(_) => {}
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_in_use_exception()) => {}
+        Err(error) => {
+            return Err(error).with_context(|| format!("creating table {name}"));
+        }
+    }
+    if let Some(attribute) = spec.ttl_attribute {
+        let current = client
+            .describe_time_to_live()
+            .table_name(&name)
+            .send()
+            .await
+            .with_context(|| format!("reading the TTL of {name}"))?;
+        let enabled = current
+            .time_to_live_description()
+            .and_then(|description| description.attribute_name())
+            == Some(attribute);
+        if !enabled {
+            client
+                .update_time_to_live()
+                .table_name(&name)
+                .time_to_live_specification(
+                    TimeToLiveSpecification::builder()
+                        .enabled(true)
+                        .attribute_name(attribute)
+                        .build()?,
+                )
+                .send()
+                .await
+                .with_context(|| format!("enabling TTL on {name}"))?;
+        }
+    }
+    let description = client
+        .describe_table()
+        .table_name(&name)
+        .send()
+        .await
+        .with_context(|| format!("describing table {name}"))?;
+    let stream_arn = description
+        .table()
+        .and_then(|table| table.latest_stream_arn())
+        .ok_or_else(|| anyhow!("table {name} has no stream"))?
+        .to_owned();
+    Ok(TableFacts { name, stream_arn })
+}
+
+async fn user_pool(client: &cognito::Client, names: &Names) -> Result<String> {
+    use cognito::types::{
+        AccountRecoverySettingType, AdminCreateUserConfigType, PasswordPolicyType,
+        RecoveryOptionNameType, RecoveryOptionType, UserPoolPolicyType, UsernameAttributeType,
+        UsernameConfigurationType,
+    };
+
+    let pool_name = names.user_pool();
+    let pool_id = match find_user_pool(client, &pool_name).await? {
+        Some(id) => id,
+        None => {
+            let policy = USER_POOL.password;
+            let created = client
+                .create_user_pool()
+                .pool_name(&pool_name)
+                .policies(
+                    UserPoolPolicyType::builder()
+                        .password_policy(
+                            PasswordPolicyType::builder()
+                                .minimum_length(policy.minimum_length)
+                                .require_lowercase(policy.require_lowercase)
+                                .require_uppercase(policy.require_uppercase)
+                                .require_numbers(policy.require_numbers)
+                                .require_symbols(policy.require_symbols)
+                                .temporary_password_validity_days(1)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .username_attributes(UsernameAttributeType::Email)
+                .username_configuration(
+                    UsernameConfigurationType::builder()
+                        .case_sensitive(false)
+                        .build()?,
+                )
+                // Identities are created by the Auth API only, never by self sign-up.
+                .admin_create_user_config(
+                    AdminCreateUserConfigType::builder()
+                        .allow_admin_create_user_only(true)
+                        .build(),
+                )
+                .account_recovery_setting(
+                    AccountRecoverySettingType::builder()
+                        .recovery_mechanisms(
+                            RecoveryOptionType::builder()
+                                .name(RecoveryOptionNameType::VerifiedEmail)
+                                .priority(1)
+                                .build()?,
+                        )
+                        .build(),
+                )
+                .send()
+                .await
+                .with_context(|| format!("creating user pool {pool_name}"))?;
+            created
+                .user_pool()
+                .and_then(|pool| pool.id())
+                .ok_or_else(|| anyhow!("CreateUserPool returned no id"))?
+                .to_owned()
+        }
+    };
+    for group in USER_POOL.groups {
+        let created = client
+            .create_group()
+            .user_pool_id(&pool_id)
+            .group_name(*group)
+            .send()
+            .await;
+        match created {
+            Ok(_) => {}
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_group_exists_exception()) => {}
+            Err(error) => return Err(error).with_context(|| format!("creating group {group}")),
+        }
+    }
+    Ok(pool_id)
+}
+
+async fn find_user_pool(client: &cognito::Client, name: &str) -> Result<Option<String>> {
+    let mut pages = client
+        .list_user_pools()
+        .max_results(60)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.context("listing user pools")?;
+        if let Some(pool) = page
+            .user_pools()
+            .iter()
+            .find(|pool| pool.name() == Some(name))
+        {
+            return Ok(pool.id().map(ToOwned::to_owned));
+        }
+    }
+    Ok(None)
+}
+
+async fn app_clients(
+    client: &cognito::Client,
+    names: &Names,
+    pool_id: &str,
+) -> Result<BTreeMap<&'static str, String>> {
+    use cognito::types::{
+        ExplicitAuthFlowsType, PreventUserExistenceErrorTypes, TimeUnitsType,
+        TokenValidityUnitsType,
+    };
+
+    let mut existing = BTreeMap::new();
+    let mut pages = client
+        .list_user_pool_clients()
+        .user_pool_id(pool_id)
+        .max_results(60)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        for found in page.context("listing app clients")?.user_pool_clients() {
+            if let (Some(name), Some(id)) = (found.client_name(), found.client_id()) {
+                existing.insert(name.to_owned(), id.to_owned());
+            }
+        }
+    }
+    let mut ids = BTreeMap::new();
+    for spec in USER_POOL.clients {
+        let name = format!("{}-{}", names.prefix(), spec.frontend);
+        let id = match existing.get(&name) {
+            Some(id) => id.clone(),
+            None => client
+                .create_user_pool_client()
+                .user_pool_id(pool_id)
+                .client_name(&name)
+                .generate_secret(false)
+                .set_explicit_auth_flows(Some(
+                    AUTH_FLOWS
+                        .iter()
+                        .map(|flow| ExplicitAuthFlowsType::from(*flow))
+                        .collect(),
+                ))
+                .set_read_attributes(Some(
+                    READ_ATTRIBUTES.iter().map(|a| (*a).to_owned()).collect(),
+                ))
+                .access_token_validity(spec.access_token_minutes)
+                .id_token_validity(spec.id_token_minutes)
+                .refresh_token_validity(spec.refresh_token_days)
+                .token_validity_units(
+                    TokenValidityUnitsType::builder()
+                        .access_token(TimeUnitsType::Minutes)
+                        .id_token(TimeUnitsType::Minutes)
+                        .refresh_token(TimeUnitsType::Days)
+                        .build(),
+                )
+                .prevent_user_existence_errors(PreventUserExistenceErrorTypes::Enabled)
+                .enable_token_revocation(true)
+                .send()
+                .await
+                .with_context(|| format!("creating app client {name}"))?
+                .user_pool_client()
+                .and_then(|created| created.client_id())
+                .ok_or_else(|| anyhow!("CreateUserPoolClient returned no id"))?
+                .to_owned(),
+        };
+        ids.insert(spec.frontend, id);
+    }
+    Ok(ids)
+}
+
+async fn bus(client: &eventbridge::Client, names: &Names) -> Result<(String, String)> {
+    let name = names.bus();
+    let created = client.create_event_bus().name(&name).send().await;
+    match created {
+        Ok(_) => {}
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_already_exists_exception()) => {}
+        Err(error) => return Err(error).with_context(|| format!("creating event bus {name}")),
+    }
+    let arn = client
+        .describe_event_bus()
+        .name(&name)
+        .send()
+        .await
+        .with_context(|| format!("describing event bus {name}"))?
+        .arn()
+        .ok_or_else(|| anyhow!("event bus {name} has no ARN"))?
+        .to_owned();
+    Ok((name, arn))
+}
+
+async fn subscriber(
+    eventbridge: &eventbridge::Client,
+    sqs: &sqs::Client,
+    names: &Names,
+    spec: &SubscriberSpec,
+    bus_arn: &str,
+) -> Result<QueueFacts> {
+    use sqs::types::QueueAttributeName;
+
+    let bus = names.bus();
+    let rule = names.rule(spec);
+    let dead_letter_queue_url = queue(sqs, &names.dead_letter_queue(spec), Vec::new()).await?;
+    let dead_letter_queue_arn = queue_arn(sqs, &dead_letter_queue_url).await?;
+    let rule_arn = eventbridge
+        .put_rule()
+        .name(&rule)
+        .event_bus_name(&bus)
+        .event_pattern(spec.event_pattern())
+        .description(format!(
+            "Delivers {:?} events to {}",
+            spec.sources, spec.name
+        ))
+        .send()
+        .await
+        .with_context(|| format!("putting rule {rule}"))?
+        .rule_arn()
+        .unwrap_or_default()
+        .to_owned();
+    let queue_name = names.queue(spec);
+    let redrive = serde_json::json!({
+        "deadLetterTargetArn": dead_letter_queue_arn,
+        "maxReceiveCount": spec.max_receive_count,
+    });
+    let queue_url = queue(
+        sqs,
+        &queue_name,
+        vec![
+            (
+                QueueAttributeName::VisibilityTimeout,
+                spec.visibility_timeout_seconds.to_string(),
+            ),
+            (QueueAttributeName::RedrivePolicy, redrive.to_string()),
+        ],
+    )
+    .await?;
+    let queue_arn = queue_arn(sqs, &queue_url).await?;
+    // Only this rule may send to the queue, as on AWS.
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": queue_arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+        }],
+    });
+    sqs.set_queue_attributes()
+        .queue_url(&queue_url)
+        .attributes(QueueAttributeName::Policy, policy.to_string())
+        .send()
+        .await
+        .with_context(|| format!("setting the policy of {queue_name}"))?;
+    let targets = eventbridge
+        .put_targets()
+        .rule(&rule)
+        .event_bus_name(&bus)
+        .targets(
+            eventbridge::types::Target::builder()
+                .id("queue")
+                .arn(&queue_arn)
+                .build()?,
+        )
+        .send()
+        .await
+        .with_context(|| format!("putting the target of {rule}"))?;
+    if targets.failed_entry_count() > 0 {
+        return Err(anyhow!("rule {rule} refused its queue target on {bus_arn}"));
+    }
+    Ok(QueueFacts {
+        rule,
+        queue_url,
+        queue_arn,
+        dead_letter_queue_url,
+        dead_letter_queue_arn,
+    })
+}
+
+async fn queue(
+    client: &sqs::Client,
+    name: &str,
+    attributes: Vec<(sqs::types::QueueAttributeName, String)>,
+) -> Result<String> {
+    let mut request = client.create_queue().queue_name(name);
+    for (attribute, value) in attributes.iter().cloned() {
+        request = request.attributes(attribute, value);
+    }
+    let created = request.send().await;
+    let url = match created {
+        Ok(output) => output.queue_url().unwrap_or_default().to_owned(),
+        // An existing queue with other attributes: find it and bring it up to date.
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_queue_name_exists()) =>
+        {
+            let url = client
+                .get_queue_url()
+                .queue_name(name)
+                .send()
+                .await
+                .with_context(|| format!("finding queue {name}"))?
+                .queue_url()
+                .unwrap_or_default()
+                .to_owned();
+            if !attributes.is_empty() {
+                client
+                    .set_queue_attributes()
+                    .queue_url(&url)
+                    .set_attributes(Some(attributes.into_iter().collect()))
+                    .send()
+                    .await
+                    .with_context(|| format!("updating queue {name}"))?;
+            }
+            url
+        }
+        Err(error) => return Err(error).with_context(|| format!("creating queue {name}")),
+    };
+    Ok(url)
+}
+
+async fn queue_arn(client: &sqs::Client, url: &str) -> Result<String> {
+    let attributes = client
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .with_context(|| format!("reading the ARN of {url}"))?;
+    attributes
+        .attributes()
+        .and_then(|attributes| attributes.get(&sqs::types::QueueAttributeName::QueueArn))
+        .cloned()
+        .ok_or_else(|| anyhow!("queue {url} has no ARN"))
+}
+
+async fn bucket(client: &s3::Client, names: &Names, region: &str) -> Result<String> {
+    use s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+
+    let bucket = names.bucket();
+    let mut request = client.create_bucket().bucket(&bucket);
+    if region != "us-east-1" {
+        request = request.create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(region))
+                .build(),
+        );
+    }
+    match request.send().await {
+        Ok(_) => {}
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_bucket_already_owned_by_you()) => {}
+        Err(error) => return Err(error).with_context(|| format!("creating bucket {bucket}")),
+    }
+    for asset in ASSETS {
+        client
+            .put_object()
+            .bucket(&bucket)
+            .key(asset.key)
+            .content_type(asset.content_type)
+            .cache_control("public, max-age=86400")
+            .body(s3::primitives::ByteStream::from_static(asset.body))
+            .send()
+            .await
+            .with_context(|| format!("uploading {}", asset.key))?;
+    }
+    Ok(bucket)
+}
+
+async fn api_key_secret(client: &secretsmanager::Client, names: &Names) -> Result<String> {
+    let name = names.api_key_secret();
+    let empty = serde_json::to_string(&roster_platform::api_keys::ApiKeySet::default())?;
+    let created = client
+        .create_secret()
+        .name(&name)
+        .description("Roster server-to-server API keys (hashes only)")
+        .secret_string(empty)
+        .send()
+        .await;
+    match created {
+        Ok(_) => {}
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_exists_exception()) => {}
+        Err(error) => return Err(error).with_context(|| format!("creating secret {name}")),
+    }
+    Ok(name)
+}

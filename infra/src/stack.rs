@@ -1,0 +1,305 @@
+//! The whole system on one machine: the local AWS endpoint, every resource, the event plumbing
+//! and both APIs, started together and stopped together.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use aws_config::SdkConfig;
+use roster_platform::api_keys::{self, ApiKeySet};
+use roster_platform::events::EventPublisher;
+use roster_projectors::StreamProjector;
+use roster_projectors::auth_table::AuthTableProjection;
+use roster_projectors::users_table::UsersTableProjection;
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::endpoint::{LocalEndpoint, Progress};
+use crate::plumbing::queues::{self, QueuePollOptions, QueueSource};
+use crate::plumbing::streams::{self, StreamPollOptions, StreamSource};
+use crate::provision::{Provisioned, provision};
+use crate::resources::{AUTH_SUBSCRIBER, AUTH_TABLE, Names, USER_SUBSCRIBER, USERS_TABLE};
+
+/// Default loopback ports of the two APIs.
+pub const DEFAULT_AUTH_PORT: u16 = 4001;
+pub const DEFAULT_USER_PORT: u16 = 4002;
+
+/// The scopes of the development API key: everything.
+pub const DEV_KEY_SCOPES: [&str; 3] = ["auth", "users:read", "users:write"];
+
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    /// Prefix of every resource name.
+    pub prefix: String,
+    pub region: String,
+    pub auth_addr: SocketAddr,
+    pub user_addr: SocketAddr,
+    /// Where `local.json` is written.
+    pub state_dir: PathBuf,
+}
+
+/// What a running stack tells scripts and tests: written to `.roster/local.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalFacts {
+    pub auth_url: String,
+    pub user_url: String,
+    pub aws_endpoint: String,
+    pub region: String,
+    pub user_pool_id: String,
+    /// App client id by frontend.
+    pub client_ids: BTreeMap<String, String>,
+    /// The development API key (all scopes). Local only: never use it on AWS.
+    pub api_key: String,
+    pub prefix: String,
+    pub event_bus: String,
+    pub tables: BTreeMap<String, String>,
+    pub bucket: String,
+    pub api_key_secret: String,
+    /// The process serving the stack.
+    pub pid: u32,
+}
+
+impl LocalFacts {
+    /// The facts of the stack running from `state_dir`, if one wrote them.
+    pub fn read(state_dir: &Path) -> Option<Self> {
+        let text = std::fs::read_to_string(state_dir.join("local.json")).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+}
+
+pub struct RunningStack {
+    facts: LocalFacts,
+    provisioned: Provisioned,
+    endpoint: LocalEndpoint,
+    shutdown: CancellationToken,
+    tasks: JoinSet<()>,
+    state_file: PathBuf,
+}
+
+impl RunningStack {
+    /// Provisions everything on `endpoint`, starts the plumbing and both APIs, and writes
+    /// `local.json`. Returns once both APIs accept connections.
+    pub async fn start(
+        options: StackOptions,
+        endpoint: LocalEndpoint,
+        progress: &dyn Progress,
+    ) -> Result<Self> {
+        let sdk = roster_platform::aws::local(endpoint.url(), &options.region).await;
+        let names = Names::new(options.prefix.clone());
+
+        progress.step(&format!("provisioning stack {:?}", names.prefix()));
+        let provisioned = provision(&sdk, &names).await?;
+        let previous_key = LocalFacts::read(&options.state_dir).map(|facts| facts.api_key);
+        let api_key = dev_api_key(&sdk, &provisioned.api_key_secret, previous_key).await?;
+
+        let shutdown = CancellationToken::new();
+        let mut tasks = JoinSet::new();
+        progress.step("starting the event plumbing (stream projectors, subscriber queues)");
+        spawn_plumbing(&sdk, &provisioned, &shutdown, &mut tasks);
+
+        progress.step("starting the Auth API and the User API");
+        let auth = bind(options.auth_addr, "Auth API").await?;
+        let user = bind(options.user_addr, "User API").await?;
+        let auth_url = format!("http://{}", auth.local_addr()?);
+        let user_url = format!("http://{}", user.local_addr()?);
+        for (listener, router) in [
+            (auth, roster_auth_api::router()),
+            (user, roster_user_api::router()),
+        ] {
+            let stop = shutdown.clone();
+            tasks.spawn(async move {
+                let serving = roster_platform::http::serve(listener, router, async move {
+                    stop.cancelled().await;
+                });
+                if let Err(error) = serving.await {
+                    tracing::error!(%error, "an API server stopped");
+                }
+            });
+        }
+
+        let facts = LocalFacts {
+            auth_url,
+            user_url,
+            aws_endpoint: endpoint.url().to_owned(),
+            region: provisioned.region.clone(),
+            user_pool_id: provisioned.user_pool_id.clone(),
+            client_ids: provisioned
+                .client_ids
+                .iter()
+                .map(|(frontend, id)| ((*frontend).to_owned(), id.clone()))
+                .collect(),
+            api_key,
+            prefix: provisioned.prefix.clone(),
+            event_bus: provisioned.bus_name.clone(),
+            tables: provisioned
+                .tables
+                .iter()
+                .map(|(role, table)| ((*role).to_owned(), table.name.clone()))
+                .collect(),
+            bucket: provisioned.bucket.clone(),
+            api_key_secret: provisioned.api_key_secret.clone(),
+            pid: std::process::id(),
+        };
+        std::fs::create_dir_all(&options.state_dir)
+            .with_context(|| format!("creating {}", options.state_dir.display()))?;
+        let state_file = options.state_dir.join("local.json");
+        write_private(&state_file, &serde_json::to_string_pretty(&facts)?)?;
+        Ok(Self {
+            facts,
+            provisioned,
+            endpoint,
+            shutdown,
+            tasks,
+            state_file,
+        })
+    }
+
+    pub fn facts(&self) -> &LocalFacts {
+        &self.facts
+    }
+
+    pub fn provisioned(&self) -> &Provisioned {
+        &self.provisioned
+    }
+
+    /// Stops the APIs (letting requests in flight finish) and the plumbing, then the moto
+    /// this stack started, and removes `local.json`.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        while self.tasks.join_next().await.is_some() {}
+        self.endpoint.stop();
+        let _ = std::fs::remove_file(&self.state_file);
+    }
+}
+
+async fn bind(addr: SocketAddr, what: &str) -> Result<TcpListener> {
+    TcpListener::bind(addr).await.with_context(|| {
+        format!(
+            "the {what} cannot listen on {addr} (is another stack running? choose another port)"
+        )
+    })
+}
+
+fn spawn_plumbing(
+    sdk: &SdkConfig,
+    provisioned: &Provisioned,
+    shutdown: &CancellationToken,
+    tasks: &mut JoinSet<()>,
+) {
+    let publisher = EventPublisher::new(
+        aws_sdk_eventbridge::Client::new(sdk),
+        provisioned.bus_name.clone(),
+    );
+    let streams_client = aws_sdk_dynamodbstreams::Client::new(sdk);
+    let projectors: [(_, Arc<dyn roster_platform::lambda::StreamBatchHandler>); 2] = [
+        (
+            &AUTH_TABLE,
+            Arc::new(StreamProjector::new(
+                "auth-projector",
+                AuthTableProjection,
+                publisher.clone(),
+            )),
+        ),
+        (
+            &USERS_TABLE,
+            Arc::new(StreamProjector::new(
+                "users-projector",
+                UsersTableProjection,
+                publisher,
+            )),
+        ),
+    ];
+    for (table, projector) in projectors {
+        let facts = provisioned.table(table);
+        let source = StreamSource {
+            table_name: facts.name.clone(),
+            stream_arn: facts.stream_arn.clone(),
+            region: provisioned.region.clone(),
+        };
+        tasks.spawn(streams::run(
+            streams_client.clone(),
+            source,
+            projector,
+            StreamPollOptions::default(),
+            shutdown.clone(),
+        ));
+    }
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let subscribers: [(_, Arc<dyn roster_platform::lambda::QueueBatchHandler>); 2] = [
+        (
+            &AUTH_SUBSCRIBER,
+            Arc::new(roster_auth_api::subscriber::subscriber()),
+        ),
+        (
+            &USER_SUBSCRIBER,
+            Arc::new(roster_user_api::subscriber::subscriber()),
+        ),
+    ];
+    for (spec, subscriber) in subscribers {
+        let facts = provisioned.subscriber(spec);
+        let source = QueueSource {
+            queue_url: facts.queue_url.clone(),
+            queue_arn: facts.queue_arn.clone(),
+            region: provisioned.region.clone(),
+        };
+        tasks.spawn(queues::run(
+            sqs.clone(),
+            source,
+            subscriber,
+            QueuePollOptions::default(),
+            shutdown.clone(),
+        ));
+    }
+}
+
+/// The development API key: the previous one if the secret still holds it, otherwise a new
+/// one added to the secret.
+async fn dev_api_key(sdk: &SdkConfig, secret: &str, previous: Option<String>) -> Result<String> {
+    let client = aws_sdk_secretsmanager::Client::new(sdk);
+    let current = client
+        .get_secret_value()
+        .secret_id(secret)
+        .send()
+        .await
+        .with_context(|| format!("reading secret {secret}"))?;
+    let mut set: ApiKeySet =
+        serde_json::from_str(current.secret_string().unwrap_or("{\"keys\":[]}"))
+            .with_context(|| format!("secret {secret} is not an API key set"))?;
+    if let Some(previous) = previous {
+        let hash = api_keys::hash(&previous);
+        if set.keys.iter().any(|record| record.sha256 == hash) {
+            return Ok(previous);
+        }
+    }
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let issued = api_keys::issue("local-developer", &DEV_KEY_SCOPES, &now)?;
+    set.keys.push(issued.record);
+    client
+        .put_secret_value()
+        .secret_id(secret)
+        .secret_string(serde_json::to_string(&set)?)
+        .send()
+        .await
+        .with_context(|| format!("storing the development key in {secret}"))?;
+    Ok(issued.plaintext)
+}
+
+/// Writes a file only its owner can read: it holds the development API key.
+fn write_private(path: &Path, contents: &str) -> Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    Ok(())
+}

@@ -1,0 +1,27 @@
+//! AWS SDK configuration, built once at start-up.
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_eventbridge::config::Credentials;
+
+/// The standard provider chain: on Lambda the function's role and region; elsewhere the usual
+/// environment variables (`AWS_ENDPOINT_URL` included, which is how a local endpoint is used).
+pub async fn from_env() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+/// Configuration for a local AWS endpoint (moto): explicit endpoint and region and throwaway
+/// static credentials, so a developer's real AWS credentials are never picked up by accident.
+pub async fn local(endpoint: &str, region: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(region.to_owned()))
+        .credentials_provider(Credentials::new(
+            "roster-local",
+            "roster-local",
+            None,
+            None,
+            "roster-local",
+        ))
+        .load()
+        .await
+}

@@ -1,0 +1,15 @@
+//! Cross-cutting plumbing shared by every Roster function: configuration, telemetry, the
+//! `application/problem+json` error model, AWS client setup, hosting one axum router on Lambda
+//! or on a local port, batch-handler contracts, and the EventBridge publisher.
+//!
+//! Business rules never live here; they belong to the service that owns them.
+
+pub mod api_keys;
+pub mod aws;
+pub mod config;
+pub mod events;
+pub mod http;
+pub mod lambda;
+pub mod problem;
+pub mod subscriber;
+pub mod telemetry;

@@ -1,0 +1,9 @@
+//! The User API as an API Gateway Lambda function.
+
+use roster_platform::telemetry::{self, LogFormat};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    telemetry::init(LogFormat::from_env());
+    roster_platform::http::run_on_lambda(roster_user_api::router()).await
+}
