@@ -12,3 +12,4 @@ pub mod plumbing;
 pub mod provision;
 pub mod resources;
 pub mod stack;
+pub mod testing;

@@ -61,6 +61,8 @@ pub struct LocalFacts {
     pub api_key_secret: String,
     /// The process serving the stack.
     pub pid: u32,
+    /// The moto process the stack started, if it started one.
+    pub moto_pid: Option<u32>,
 }
 
 impl LocalFacts {
@@ -143,6 +145,7 @@ impl RunningStack {
             bucket: provisioned.bucket.clone(),
             api_key_secret: provisioned.api_key_secret.clone(),
             pid: std::process::id(),
+            moto_pid: endpoint.moto_pid(),
         };
         std::fs::create_dir_all(&options.state_dir)
             .with_context(|| format!("creating {}", options.state_dir.display()))?;

@@ -1,0 +1,100 @@
+//! The integration-test harness: real AWS SDK adapters against one local AWS endpoint per test
+//! process, with resources isolated per test by a unique name prefix, so tests run in parallel
+//! without seeing each other.
+//!
+//! The endpoint is `AWS_ENDPOINT_URL` when that answers, otherwise a moto server this process
+//! installs (first time only) and starts; it exits with the process.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use anyhow::Result;
+use aws_config::SdkConfig;
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::OnceCell;
+
+use crate::endpoint::{LocalEndpoint, Quiet};
+use crate::provision::{Provisioned, provision};
+use crate::resources::Names;
+use crate::stack::{RunningStack, StackOptions};
+
+/// The region every test stack lives in.
+pub const REGION: &str = "us-east-1";
+
+static ENDPOINT_URL: OnceCell<String> = OnceCell::const_new();
+/// Kept for the life of the process: dropping it would stop moto under other tests' feet.
+static ENDPOINT: Mutex<Option<LocalEndpoint>> = Mutex::new(None);
+
+/// The shared endpoint's URL, starting it on first use.
+pub async fn endpoint_url() -> &'static str {
+    ENDPOINT_URL
+        .get_or_try_init(|| async {
+            let endpoint = LocalEndpoint::connect_or_start(0, None, &Quiet).await?;
+            let url = endpoint.url().to_owned();
+            *ENDPOINT.lock().expect("endpoint lock") = Some(endpoint);
+            anyhow::Ok(url)
+        })
+        .await
+        .map(String::as_str)
+        .unwrap_or_else(|error| panic!("no local AWS endpoint for the tests: {error:#}"))
+}
+
+/// SDK configuration for the shared endpoint.
+pub async fn sdk() -> SdkConfig {
+    roster_platform::aws::local(endpoint_url().await, REGION).await
+}
+
+/// A fresh prefix, so each test gets resources of its own.
+pub fn unique_prefix() -> String {
+    format!("t-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
+}
+
+/// One test's own set of every Roster resource.
+pub struct TestResources {
+    pub sdk: SdkConfig,
+    pub names: Names,
+    pub provisioned: Provisioned,
+}
+
+/// Provisions every resource under a fresh prefix.
+pub async fn provisioned() -> TestResources {
+    let sdk = sdk().await;
+    let names = Names::new(unique_prefix());
+    let provisioned = provision(&sdk, &names)
+        .await
+        .unwrap_or_else(|error| panic!("provisioning failed: {error:#}"));
+    TestResources {
+        sdk,
+        names,
+        provisioned,
+    }
+}
+
+/// Serves `router` on a free loopback port for the rest of the test; returns its base URL.
+pub async fn spawn_router(router: Router) -> String {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .expect("a free port");
+    let url = format!("http://{}", listener.local_addr().expect("bound address"));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    url
+}
+
+/// A whole stack (both APIs on free ports, the plumbing, its own resources) on the shared
+/// endpoint, with its `local.json` in a fresh directory.
+pub async fn running_stack() -> Result<(RunningStack, PathBuf)> {
+    let prefix = unique_prefix();
+    let state_dir = std::env::temp_dir().join(format!("roster-{prefix}"));
+    let options = StackOptions {
+        prefix,
+        region: REGION.to_owned(),
+        auth_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        user_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        state_dir: state_dir.clone(),
+    };
+    let endpoint = LocalEndpoint::external(endpoint_url().await);
+    let stack = RunningStack::start(options, endpoint, &Quiet).await?;
+    Ok((stack, state_dir))
+}

@@ -1,0 +1,112 @@
+//! The `roster-local` command as a person runs it: it reaches "ready", both APIs answer, the
+//! facts file is complete, and a Ctrl-C or SIGTERM stops it with no process left behind.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use roster_local::stack::LocalFacts;
+
+struct Started {
+    child: Stack,
+    facts: LocalFacts,
+}
+
+/// The command's process; killed and reaped if a test fails before it stops on its own.
+struct Stack(Child);
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+fn start(state_dir: &Path) -> Started {
+    let child = Stack(
+        Command::new(env!("CARGO_BIN_EXE_roster-local"))
+            .args(["--auth-port", "0", "--user-port", "0", "--state-dir"])
+            .arg(state_dir)
+            // This test is about the moto the command starts and stops itself.
+            .env_remove("AWS_ENDPOINT_URL")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("roster-local starts"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        if let Some(facts) = LocalFacts::read(state_dir) {
+            return Started { child, facts };
+        }
+        assert!(Instant::now() < deadline, "roster-local never became ready");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn signal(pid: u32, name: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn alive(pid: u32) -> bool {
+    // A zombie has exited; only its parent's wait is missing.
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+async fn stops_cleanly_on(signal_name: &str) {
+    let state_dir = std::env::temp_dir().join(format!(
+        "roster-command-{}-{}",
+        signal_name,
+        std::process::id()
+    ));
+    let Started { mut child, facts } = start(&state_dir);
+    for url in [&facts.auth_url, &facts.user_url] {
+        let response = reqwest::get(format!("{url}/health")).await.unwrap();
+        assert_eq!(response.status(), 200, "{url}/health");
+    }
+    let moto = facts.moto_pid.expect("the command started moto");
+    assert!(alive(moto));
+
+    signal(child.0.id(), signal_name);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "roster-local did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "clean exit, got {status}");
+    assert!(!alive(moto), "moto (pid {moto}) outlived the stack");
+    assert!(!roster_local::endpoint::answers(&facts.aws_endpoint).await);
+    for url in [&facts.auth_url, &facts.user_url] {
+        assert!(reqwest::get(format!("{url}/health")).await.is_err());
+    }
+    assert!(LocalFacts::read(&state_dir).is_none(), "local.json removed");
+    let _ = std::fs::remove_dir_all(state_dir);
+}
+
+#[tokio::test]
+async fn ctrl_c_stops_everything() {
+    stops_cleanly_on("INT").await;
+}
+
+#[tokio::test]
+async fn sigterm_stops_everything() {
+    stops_cleanly_on("TERM").await;
+}

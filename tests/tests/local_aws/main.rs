@@ -1,0 +1,8 @@
+//! Tests of the local stack against the local AWS endpoint: what provisioning creates, the
+//! event plumbing, the EventBridge publisher and the stack as a whole.
+
+mod plumbing;
+mod provisioning;
+mod publisher;
+mod stack;
+mod support;

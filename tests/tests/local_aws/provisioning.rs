@@ -1,0 +1,285 @@
+//! Provisioning creates every resource with the declared shape, and doing it twice changes
+//! nothing.
+
+use std::collections::BTreeSet;
+
+use aws_sdk_cognitoidentityprovider as cognito;
+use aws_sdk_dynamodb as dynamodb;
+use aws_sdk_dynamodb::types::{KeyType, ProjectionType, StreamViewType};
+use aws_sdk_eventbridge as eventbridge;
+use aws_sdk_sqs::types::QueueAttributeName;
+use roster_local::provision::provision;
+use roster_local::resources::{
+    ASSETS, AUTH_FLOWS, AUTH_TABLE, READ_ATTRIBUTES, SUBSCRIBERS, TABLES, USER_POOL, USERS_TABLE,
+};
+use roster_local::testing;
+use roster_platform::api_keys::ApiKeySet;
+
+fn key_of(schema: &[dynamodb::types::KeySchemaElement], kind: KeyType) -> Option<String> {
+    schema
+        .iter()
+        .find(|element| *element.key_type() == kind)
+        .map(|element| element.attribute_name().to_owned())
+}
+
+#[tokio::test]
+async fn tables_have_their_keys_indexes_and_new_and_old_image_streams() {
+    let stack = testing::provisioned().await;
+    let client = dynamodb::Client::new(&stack.sdk);
+    for spec in TABLES {
+        let name = stack.names.table(spec);
+        let table = client
+            .describe_table()
+            .table_name(&name)
+            .send()
+            .await
+            .unwrap()
+            .table
+            .unwrap();
+        let schema = table.key_schema();
+        assert_eq!(
+            key_of(schema, KeyType::Hash).as_deref(),
+            Some(spec.partition_key)
+        );
+        assert_eq!(key_of(schema, KeyType::Range).as_deref(), spec.sort_key);
+        let stream = table.stream_specification().unwrap();
+        assert!(stream.stream_enabled());
+        assert_eq!(
+            stream.stream_view_type(),
+            Some(&StreamViewType::NewAndOldImages)
+        );
+        assert!(table.latest_stream_arn().is_some());
+
+        let mut indexes: Vec<_> = table
+            .global_secondary_indexes()
+            .iter()
+            .map(|index| {
+                assert_eq!(
+                    index.projection().unwrap().projection_type(),
+                    Some(&ProjectionType::All)
+                );
+                (
+                    index.index_name().unwrap().to_owned(),
+                    key_of(index.key_schema(), KeyType::Hash).unwrap(),
+                    key_of(index.key_schema(), KeyType::Range),
+                )
+            })
+            .collect();
+        indexes.sort();
+        let mut expected: Vec<_> = spec
+            .indexes
+            .iter()
+            .map(|index| {
+                (
+                    index.name.to_owned(),
+                    index.partition_key.to_owned(),
+                    index.sort_key.map(ToOwned::to_owned),
+                )
+            })
+            .collect();
+        expected.sort();
+        assert_eq!(indexes, expected, "indexes of {name}");
+    }
+}
+
+#[tokio::test]
+async fn only_the_auth_table_expires_records() {
+    let stack = testing::provisioned().await;
+    let client = dynamodb::Client::new(&stack.sdk);
+    let ttl = |table: String| {
+        let client = client.clone();
+        async move {
+            client
+                .describe_time_to_live()
+                .table_name(table)
+                .send()
+                .await
+                .unwrap()
+                .time_to_live_description
+                .and_then(|description| description.attribute_name)
+        }
+    };
+    assert_eq!(
+        ttl(stack.names.table(&AUTH_TABLE)).await.as_deref(),
+        AUTH_TABLE.ttl_attribute
+    );
+    assert_eq!(ttl(stack.names.table(&USERS_TABLE)).await, None);
+}
+
+#[tokio::test]
+async fn user_pool_has_the_password_policy_both_groups_and_one_client_per_frontend() {
+    let stack = testing::provisioned().await;
+    let client = cognito::Client::new(&stack.sdk);
+    let pool_id = &stack.provisioned.user_pool_id;
+    let pool = client
+        .describe_user_pool()
+        .user_pool_id(pool_id)
+        .send()
+        .await
+        .unwrap()
+        .user_pool
+        .unwrap();
+    let policy = pool.policies().unwrap().password_policy().unwrap();
+    let expected = USER_POOL.password;
+    assert_eq!(policy.minimum_length(), Some(expected.minimum_length));
+    assert_eq!(policy.require_uppercase(), expected.require_uppercase);
+    assert_eq!(policy.require_lowercase(), expected.require_lowercase);
+    assert_eq!(policy.require_numbers(), expected.require_numbers);
+    assert_eq!(policy.require_symbols(), expected.require_symbols);
+
+    let groups: BTreeSet<_> = client
+        .list_groups()
+        .user_pool_id(pool_id)
+        .send()
+        .await
+        .unwrap()
+        .groups()
+        .iter()
+        .filter_map(|group| group.group_name().map(ToOwned::to_owned))
+        .collect();
+    assert_eq!(
+        groups,
+        BTreeSet::from(["ADMIN".to_owned(), "USER".to_owned()])
+    );
+
+    assert_eq!(stack.provisioned.client_ids.len(), USER_POOL.clients.len());
+    for spec in USER_POOL.clients {
+        let client_id = &stack.provisioned.client_ids[spec.frontend];
+        let app = client
+            .describe_user_pool_client()
+            .user_pool_id(pool_id)
+            .client_id(client_id)
+            .send()
+            .await
+            .unwrap()
+            .user_pool_client
+            .unwrap();
+        assert_eq!(
+            app.client_name(),
+            Some(format!("{}-{}", stack.names.prefix(), spec.frontend).as_str())
+        );
+        assert_eq!(app.client_secret(), None, "frontends cannot keep a secret");
+        let flows: BTreeSet<_> = app
+            .explicit_auth_flows()
+            .iter()
+            .map(|f| f.as_str())
+            .collect();
+        assert_eq!(flows, BTreeSet::from(AUTH_FLOWS));
+        let read: BTreeSet<_> = app.read_attributes().iter().map(String::as_str).collect();
+        assert_eq!(read, BTreeSet::from(READ_ATTRIBUTES));
+        assert_eq!(
+            app.prevent_user_existence_errors(),
+            Some(&cognito::types::PreventUserExistenceErrorTypes::Enabled)
+        );
+    }
+}
+
+#[tokio::test]
+async fn each_subscriber_has_a_rule_a_queue_and_a_dead_letter_queue() {
+    let stack = testing::provisioned().await;
+    let events = eventbridge::Client::new(&stack.sdk);
+    let sqs = aws_sdk_sqs::Client::new(&stack.sdk);
+    let bus = stack.names.bus();
+    let rules = events
+        .list_rules()
+        .event_bus_name(&bus)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rules.rules().len(), SUBSCRIBERS.len());
+    for spec in SUBSCRIBERS {
+        let facts = stack.provisioned.subscriber(spec);
+        let rule = rules
+            .rules()
+            .iter()
+            .find(|rule| rule.name() == Some(facts.rule.as_str()))
+            .unwrap_or_else(|| panic!("no rule {}", facts.rule));
+        let pattern: serde_json::Value =
+            serde_json::from_str(rule.event_pattern().unwrap()).unwrap();
+        assert_eq!(pattern, serde_json::json!({ "source": spec.sources }));
+
+        let targets = events
+            .list_targets_by_rule()
+            .rule(&facts.rule)
+            .event_bus_name(&bus)
+            .send()
+            .await
+            .unwrap();
+        let arns: Vec<_> = targets
+            .targets()
+            .iter()
+            .map(|target| target.arn())
+            .collect();
+        assert_eq!(arns, [facts.queue_arn.as_str()]);
+
+        let attributes = sqs
+            .get_queue_attributes()
+            .queue_url(&facts.queue_url)
+            .attribute_names(QueueAttributeName::All)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap();
+        let redrive: serde_json::Value =
+            serde_json::from_str(&attributes[&QueueAttributeName::RedrivePolicy]).unwrap();
+        assert_eq!(
+            redrive["deadLetterTargetArn"],
+            facts.dead_letter_queue_arn.as_str()
+        );
+        assert_eq!(
+            redrive["maxReceiveCount"].to_string().trim_matches('"'),
+            spec.max_receive_count.to_string()
+        );
+        assert_eq!(
+            attributes[&QueueAttributeName::VisibilityTimeout],
+            spec.visibility_timeout_seconds.to_string()
+        );
+    }
+}
+
+#[tokio::test]
+async fn bucket_holds_the_bundled_assets() {
+    let stack = testing::provisioned().await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&stack.sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    for asset in ASSETS {
+        let object = s3
+            .get_object()
+            .bucket(&stack.provisioned.bucket)
+            .key(asset.key)
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("{}: {error:?}", asset.key));
+        assert_eq!(object.content_type(), Some(asset.content_type));
+        let body = object.body.collect().await.unwrap().into_bytes();
+        assert_eq!(&body[..], asset.body, "{}", asset.key);
+    }
+}
+
+#[tokio::test]
+async fn api_key_secret_holds_a_key_set() {
+    let stack = testing::provisioned().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&stack.sdk);
+    let value = secrets
+        .get_secret_value()
+        .secret_id(&stack.provisioned.api_key_secret)
+        .send()
+        .await
+        .unwrap();
+    let set: ApiKeySet = serde_json::from_str(value.secret_string().unwrap()).unwrap();
+    assert!(
+        set.keys.is_empty(),
+        "a new stack holds no key until one is issued"
+    );
+}
+
+#[tokio::test]
+async fn provisioning_again_finds_everything_and_changes_nothing() {
+    let stack = testing::provisioned().await;
+    let again = provision(&stack.sdk, &stack.names).await.unwrap();
+    assert_eq!(again, stack.provisioned);
+}

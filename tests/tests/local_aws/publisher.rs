@@ -1,0 +1,71 @@
+//! The EventBridge publisher against the local endpoint: every event arrives, on the queue of
+//! the rule that matches its source and on no other.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use roster_local::resources::{AUTH_SUBSCRIBER, USER_SUBSCRIBER};
+use roster_local::testing;
+use roster_platform::events::{EventPublisher, OutgoingEvent};
+use serde_json::{Value, json};
+
+use crate::support::eventually;
+
+#[tokio::test]
+async fn publishes_every_event_across_several_calls_to_the_matching_rule_only() {
+    let stack = testing::provisioned().await;
+    let publisher = EventPublisher::new(
+        aws_sdk_eventbridge::Client::new(&stack.sdk),
+        stack.provisioned.bus_name.clone(),
+    );
+    let events: Vec<_> = (0..25)
+        .map(|n| OutgoingEvent {
+            source: USER_SUBSCRIBER.sources[0].to_owned(),
+            detail_type: "PublisherTested".to_owned(),
+            detail: json!({ "n": n }).to_string(),
+            resources: vec![],
+        })
+        .collect();
+    publisher.publish(&events).await.unwrap();
+
+    let sqs = aws_sdk_sqs::Client::new(&stack.sdk);
+    let queue = &stack.provisioned.subscriber(&USER_SUBSCRIBER).queue_url;
+    let received = std::sync::Mutex::new(BTreeSet::new());
+    eventually(
+        "25 events on the queue",
+        Duration::from_secs(20),
+        || async {
+            let output = sqs
+                .receive_message()
+                .queue_url(queue)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap();
+            let mut received = received.lock().unwrap();
+            for message in output.messages() {
+                let envelope: Value = serde_json::from_str(message.body().unwrap()).unwrap();
+                assert_eq!(envelope["detail-type"], "PublisherTested");
+                assert_eq!(envelope["source"], USER_SUBSCRIBER.sources[0]);
+                received.insert(envelope["detail"]["n"].as_i64().unwrap());
+            }
+            (received.len() == 25).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(
+        received.into_inner().unwrap(),
+        (0..25).collect::<BTreeSet<_>>()
+    );
+
+    let other = sqs
+        .receive_message()
+        .queue_url(&stack.provisioned.subscriber(&AUTH_SUBSCRIBER).queue_url)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        other.messages().is_empty(),
+        "the other subscriber's rule does not match"
+    );
+}
