@@ -17,11 +17,16 @@ impl LogFormat {
     pub fn from_env() -> Self {
         let asked = std::env::var("ROSTER_LOG_FORMAT")
             .or_else(|_| std::env::var("AWS_LAMBDA_LOG_FORMAT"))
-            .unwrap_or_default();
-        match asked.to_ascii_lowercase().as_str() {
-            "json" => LogFormat::Json,
-            "text" => LogFormat::Text,
-            _ if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() => LogFormat::Json,
+            .ok();
+        let on_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
+        Self::choose(asked.as_deref(), on_lambda)
+    }
+
+    fn choose(asked: Option<&str>, on_lambda: bool) -> Self {
+        match asked.map(str::to_ascii_lowercase).as_deref() {
+            Some("json") => LogFormat::Json,
+            Some("text") => LogFormat::Text,
+            _ if on_lambda => LogFormat::Json,
             _ => LogFormat::Text,
         }
     }
@@ -53,4 +58,18 @@ pub fn init(format: LogFormat) {
             .with(fmt::layer().with_target(false).compact())
             .try_init(),
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LogFormat;
+
+    #[test]
+    fn json_on_lambda_and_text_on_a_laptop_unless_asked_otherwise() {
+        assert_eq!(LogFormat::choose(None, true), LogFormat::Json);
+        assert_eq!(LogFormat::choose(None, false), LogFormat::Text);
+        assert_eq!(LogFormat::choose(Some("JSON"), false), LogFormat::Json);
+        assert_eq!(LogFormat::choose(Some("Text"), true), LogFormat::Text);
+        assert_eq!(LogFormat::choose(Some("yaml"), true), LogFormat::Json);
+    }
 }
