@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use aws_config::SdkConfig;
-use roster_platform::api_keys::{self, ApiKeySet};
+use roster_platform::api_keys::{self, KeyAdmin};
 use roster_platform::events::EventPublisher;
 use roster_projectors::StreamProjector;
 use roster_projectors::auth_table::AuthTableProjection;
@@ -260,35 +260,24 @@ fn spawn_plumbing(
 }
 
 /// The development API key: the previous one if the secret still holds it, otherwise a new
-/// one added to the secret.
+/// one, issued like any other key.
 async fn dev_api_key(sdk: &SdkConfig, secret: &str, previous: Option<String>) -> Result<String> {
-    let client = aws_sdk_secretsmanager::Client::new(sdk);
-    let current = client
-        .get_secret_value()
-        .secret_id(secret)
-        .send()
-        .await
-        .with_context(|| format!("reading secret {secret}"))?;
-    let mut set: ApiKeySet =
-        serde_json::from_str(current.secret_string().unwrap_or("{\"keys\":[]}"))
-            .with_context(|| format!("secret {secret} is not an API key set"))?;
+    let admin = KeyAdmin::new(aws_sdk_secretsmanager::Client::new(sdk), secret);
     if let Some(previous) = previous {
         let hash = api_keys::hash(&previous);
-        if set.keys.iter().any(|record| record.sha256 == hash) {
+        if admin
+            .list()
+            .await?
+            .iter()
+            .any(|record| record.sha256 == hash)
+        {
             return Ok(previous);
         }
     }
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let issued = api_keys::issue("local-developer", &DEV_KEY_SCOPES, &now)?;
-    set.keys.push(issued.record);
-    client
-        .put_secret_value()
-        .secret_id(secret)
-        .secret_string(serde_json::to_string(&set)?)
-        .send()
-        .await
-        .with_context(|| format!("storing the development key in {secret}"))?;
-    Ok(issued.plaintext)
+    Ok(admin
+        .create("local-developer", &DEV_KEY_SCOPES, None)
+        .await?
+        .plaintext)
 }
 
 /// Writes a file only its owner can read: it holds the development API key.

@@ -28,6 +28,9 @@ pub struct ApiKeyRecord {
     /// Hex SHA-256 of the whole key.
     pub sha256: String,
     pub created_at: String,
+    /// RFC 3339; the key is refused from then on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
 }
 
 /// A freshly issued key: the plaintext to hand over once, and the record to store.
@@ -67,6 +70,7 @@ pub fn issue(
         caller: caller.to_owned(),
         scopes: scopes.iter().map(|scope| (*scope).to_owned()).collect(),
         created_at: created_at.to_owned(),
+        expires_at: None,
     };
     Ok(IssuedKey { plaintext, record })
 }
@@ -87,6 +91,146 @@ pub fn key_id(key: &str) -> Option<&str> {
             .chain(secret.bytes())
             .all(|b| b.is_ascii_hexdigit());
     well_formed.then_some(id)
+}
+
+/// Managing the key set in its Secrets Manager secret: create, list, rotate, revoke.
+///
+/// Each operation reads the set, changes it and writes it back. Secrets Manager has no
+/// conditional write, so two administrators changing keys at the same instant could lose one
+/// change; key administration is a rare, human operation and this is accepted (see README).
+#[derive(Debug, Clone)]
+pub struct KeyAdmin {
+    client: aws_sdk_secretsmanager::Client,
+    secret_id: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("Secrets Manager: {0}")]
+    Store(String),
+    #[error("the secret does not hold an API key set: {0}")]
+    Format(#[from] serde_json::Error),
+    #[error(transparent)]
+    Randomness(#[from] RandomnessError),
+    #[error("no API key has the id {0}")]
+    UnknownKey(String),
+    #[error("caller {0} has no key to rotate")]
+    UnknownCaller(String),
+}
+
+impl KeyAdmin {
+    pub fn new(client: aws_sdk_secretsmanager::Client, secret_id: impl Into<String>) -> Self {
+        Self {
+            client,
+            secret_id: secret_id.into(),
+        }
+    }
+
+    /// Every stored key, oldest first. Never the keys themselves: they are not stored.
+    pub async fn list(&self) -> Result<Vec<ApiKeyRecord>, AdminError> {
+        Ok(self.read().await?.keys)
+    }
+
+    /// Issues a key for `caller`; the plaintext is returned once and never stored.
+    pub async fn create(
+        &self,
+        caller: &str,
+        scopes: &[&str],
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<IssuedKey, AdminError> {
+        let mut set = self.read().await?;
+        let mut issued = issue(caller, scopes, &now())?;
+        issued.record.expires_at = expires_at.map(rfc3339);
+        set.keys.push(issued.record.clone());
+        self.write(&set).await?;
+        Ok(issued)
+    }
+
+    /// Issues a new key for `caller` with the scopes of its newest key, and lets the caller's
+    /// older keys live for `grace` more (two live keys while the caller switches over).
+    pub async fn rotate(
+        &self,
+        caller: &str,
+        grace: chrono::Duration,
+    ) -> Result<IssuedKey, AdminError> {
+        let mut set = self.read().await?;
+        let scopes = set
+            .keys
+            .iter()
+            .rev()
+            .find(|record| record.caller == caller)
+            .map(|record| record.scopes.clone())
+            .ok_or_else(|| AdminError::UnknownCaller(caller.to_owned()))?;
+        let deadline = chrono::Utc::now() + grace;
+        for record in set.keys.iter_mut().filter(|record| record.caller == caller) {
+            let sooner = record
+                .expires_at
+                .as_deref()
+                .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+                .is_some_and(|at| at <= deadline);
+            if !sooner {
+                record.expires_at = Some(rfc3339(deadline));
+            }
+        }
+        let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+        let issued = issue(caller, &scopes, &now())?;
+        set.keys.push(issued.record.clone());
+        self.write(&set).await?;
+        Ok(issued)
+    }
+
+    /// Removes a key; it is refused once the guards' caches expire (their TTL).
+    pub async fn revoke(&self, id: &str) -> Result<ApiKeyRecord, AdminError> {
+        let mut set = self.read().await?;
+        let index = set
+            .keys
+            .iter()
+            .position(|record| record.id == id)
+            .ok_or_else(|| AdminError::UnknownKey(id.to_owned()))?;
+        let removed = set.keys.remove(index);
+        self.write(&set).await?;
+        Ok(removed)
+    }
+
+    async fn read(&self) -> Result<ApiKeySet, AdminError> {
+        let value = self
+            .client
+            .get_secret_value()
+            .secret_id(&self.secret_id)
+            .send()
+            .await
+            .map_err(|error| {
+                AdminError::Store(
+                    aws_sdk_secretsmanager::error::DisplayErrorContext(error).to_string(),
+                )
+            })?;
+        Ok(serde_json::from_str(
+            value.secret_string().unwrap_or("{\"keys\":[]}"),
+        )?)
+    }
+
+    async fn write(&self, set: &ApiKeySet) -> Result<(), AdminError> {
+        self.client
+            .put_secret_value()
+            .secret_id(&self.secret_id)
+            .secret_string(serde_json::to_string(set)?)
+            .send()
+            .await
+            .map_err(|error| {
+                AdminError::Store(
+                    aws_sdk_secretsmanager::error::DisplayErrorContext(error).to_string(),
+                )
+            })?;
+        Ok(())
+    }
+}
+
+fn rfc3339(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn now() -> String {
+    rfc3339(chrono::Utc::now())
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //!
 //! Business rules never live here; they belong to the service that owns them.
 
+pub mod api_key_guard;
 pub mod api_keys;
 pub mod aws;
 pub mod config;

@@ -37,7 +37,18 @@ async fn stack_serves_both_apis_writes_its_facts_runs_the_plumbing_and_stops() {
         );
     }
     assert_eq!(facts.client_ids.len(), 2);
-    assert!(roster_platform::api_keys::key_id(&facts.api_key).is_some());
+    // The development key is a real key with every scope.
+    let sdk = testing::sdk().await;
+    let guard = roster_platform::api_key_guard::ApiKeyGuard::new(
+        roster_platform::api_key_guard::SecretsManagerKeys::new(
+            aws_sdk_secretsmanager::Client::new(&sdk),
+            facts.api_key_secret.clone(),
+        ),
+        Default::default(),
+    );
+    for scope in roster_local::stack::DEV_KEY_SCOPES {
+        guard.check(Some(&facts.api_key), scope).await.unwrap();
+    }
 
     for (url, service) in [(&facts.auth_url, "auth-api"), (&facts.user_url, "user-api")] {
         let response = reqwest::get(format!("{url}/health")).await.unwrap();
@@ -47,7 +58,6 @@ async fn stack_serves_both_apis_writes_its_facts_runs_the_plumbing_and_stops() {
     }
 
     // An event for the User API's subscriber is taken off its queue by the stack's plumbing.
-    let sdk = testing::sdk().await;
     EventPublisher::new(
         aws_sdk_eventbridge::Client::new(&sdk),
         facts.event_bus.clone(),

@@ -1,0 +1,448 @@
+//! The API-key guard of every server-to-server route of both APIs.
+//!
+//! The caller sends its key in `x-api-key`. The guard finds the stored record by the key's id,
+//! compares SHA-256 digests in constant time, refuses expired keys, and checks the route's
+//! scope. Records come from Secrets Manager and are cached for a configurable TTL; a key id
+//! the cache does not know triggers at most one reload per cooldown (so a key created a moment
+//! ago works at once, and random ids cannot hammer Secrets Manager). Unknown, malformed,
+//! revoked and expired keys all get the same 401; a valid key without the scope gets 403.
+//! The caller's name and key id are logged, the key never.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tokio::sync::{Mutex, RwLock};
+
+use crate::api_keys::{ApiKeyRecord, ApiKeySet, key_id};
+use crate::lambda::BoxFuture;
+use crate::problem::Problem;
+
+/// The header that carries the key.
+pub const API_KEY_HEADER: &str = "x-api-key";
+
+#[derive(Debug, thiserror::Error)]
+#[error("API keys cannot be loaded: {0}")]
+pub struct KeySourceError(pub String);
+
+/// Where the key records live.
+pub trait KeySource: Send + Sync + 'static {
+    fn load(&self) -> BoxFuture<'_, Result<ApiKeySet, KeySourceError>>;
+}
+
+/// The key set stored as a Secrets Manager secret's JSON string.
+#[derive(Debug, Clone)]
+pub struct SecretsManagerKeys {
+    client: aws_sdk_secretsmanager::Client,
+    secret_id: String,
+}
+
+impl SecretsManagerKeys {
+    pub fn new(client: aws_sdk_secretsmanager::Client, secret_id: impl Into<String>) -> Self {
+        Self {
+            client,
+            secret_id: secret_id.into(),
+        }
+    }
+}
+
+impl KeySource for SecretsManagerKeys {
+    fn load(&self) -> BoxFuture<'_, Result<ApiKeySet, KeySourceError>> {
+        Box::pin(async move {
+            let value = self
+                .client
+                .get_secret_value()
+                .secret_id(&self.secret_id)
+                .send()
+                .await
+                .map_err(|error| {
+                    KeySourceError(
+                        aws_sdk_secretsmanager::error::DisplayErrorContext(error).to_string(),
+                    )
+                })?;
+            let text = value
+                .secret_string()
+                .ok_or_else(|| KeySourceError("the secret has no string value".to_owned()))?;
+            serde_json::from_str(text)
+                .map_err(|error| KeySourceError(format!("the secret is not a key set: {error}")))
+        })
+    }
+}
+
+/// Who is calling, once the key checked out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub key_id: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+}
+
+/// Why a key was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// Missing, malformed, unknown, revoked, expired or wrong: one answer for all.
+    Unauthorized,
+    /// A valid key without the route's scope.
+    Forbidden,
+    /// The keys cannot be loaded; the guard fails closed.
+    Unavailable,
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        match self {
+            Rejection::Unauthorized => {
+                Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized")
+                    .with_detail("a valid API key is required in the x-api-key header")
+                    .into_response()
+            }
+            Rejection::Forbidden => Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden")
+                .with_detail("the API key does not allow this operation")
+                .into_response(),
+            Rejection::Unavailable => {
+                let mut response = Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "Service Unavailable",
+                )
+                .with_detail("API keys cannot be checked right now; retry shortly")
+                .into_response();
+                response
+                    .headers_mut()
+                    .insert("retry-after", axum::http::HeaderValue::from_static("5"));
+                response
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct GuardOptions {
+    /// How long loaded records are trusted (revocations take effect within this time).
+    pub ttl: Duration,
+    /// Least time between two reloads caused by unknown key ids.
+    pub miss_cooldown: Duration,
+}
+
+impl Default for GuardOptions {
+    fn default() -> Self {
+        Self {
+            ttl: Duration::from_secs(60),
+            miss_cooldown: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Cache {
+    keys: Arc<HashMap<String, ApiKeyRecord>>,
+    loaded_at: Option<Instant>,
+    last_attempt: Option<Instant>,
+    /// Last reload caused by an unknown key id.
+    last_miss_reload: Option<Instant>,
+}
+
+pub struct ApiKeyGuard {
+    source: Box<dyn KeySource>,
+    options: GuardOptions,
+    cache: RwLock<Cache>,
+    /// One reload at a time; callers that waited find the fresh cache.
+    reload: Mutex<()>,
+}
+
+impl ApiKeyGuard {
+    pub fn new(source: impl KeySource, options: GuardOptions) -> Self {
+        Self {
+            source: Box::new(source),
+            options,
+            cache: RwLock::new(Cache::default()),
+            reload: Mutex::new(()),
+        }
+    }
+
+    /// Checks a presented key for `scope`.
+    pub async fn check(&self, presented: Option<&str>, scope: &str) -> Result<Caller, Rejection> {
+        let presented = presented.ok_or(Rejection::Unauthorized)?;
+        let id = key_id(presented).ok_or(Rejection::Unauthorized)?;
+        let record = self.record(id).await?.ok_or(Rejection::Unauthorized)?;
+        let digest = Sha256::digest(presented.as_bytes());
+        let stored = hex::decode(&record.sha256).unwrap_or_default();
+        if !bool::from(digest.as_slice().ct_eq(&stored)) {
+            return Err(Rejection::Unauthorized);
+        }
+        if let Some(expires_at) = &record.expires_at {
+            let expired = chrono::DateTime::parse_from_rfc3339(expires_at)
+                .map(|at| at <= chrono::Utc::now())
+                // An expiry nobody can read is treated as passed: fail closed.
+                .unwrap_or(true);
+            if expired {
+                return Err(Rejection::Unauthorized);
+            }
+        }
+        if !record.scopes.iter().any(|granted| granted == scope) {
+            tracing::info!(caller = %record.caller, key_id = %record.id, scope, "API key lacks the scope");
+            return Err(Rejection::Forbidden);
+        }
+        Ok(Caller {
+            key_id: record.id.clone(),
+            name: record.caller.clone(),
+            scopes: record.scopes.clone(),
+        })
+    }
+
+    async fn record(&self, id: &str) -> Result<Option<ApiKeyRecord>, Rejection> {
+        let now = Instant::now();
+        let for_a_miss = {
+            let cache = self.cache.read().await;
+            let fresh = cache
+                .loaded_at
+                .is_some_and(|at| now.duration_since(at) < self.options.ttl);
+            if fresh {
+                if let Some(record) = cache.keys.get(id) {
+                    return Ok(Some(record.clone()));
+                }
+                let cooling = cache
+                    .last_miss_reload
+                    .is_some_and(|at| now.duration_since(at) < self.options.miss_cooldown);
+                if cooling {
+                    return Ok(None);
+                }
+            }
+            fresh
+        };
+        let keys = self.reload(now, for_a_miss).await?;
+        Ok(keys.get(id).cloned())
+    }
+
+    /// Reloads unless another caller did so since `asked_at`.
+    async fn reload(
+        &self,
+        asked_at: Instant,
+        for_a_miss: bool,
+    ) -> Result<Arc<HashMap<String, ApiKeyRecord>>, Rejection> {
+        let _one_at_a_time = self.reload.lock().await;
+        {
+            let cache = self.cache.read().await;
+            if cache.last_attempt.is_some_and(|at| at >= asked_at) && cache.loaded_at.is_some() {
+                return Ok(Arc::clone(&cache.keys));
+            }
+        }
+        let loaded = self.source.load().await;
+        let mut cache = self.cache.write().await;
+        cache.last_attempt = Some(Instant::now());
+        if for_a_miss {
+            cache.last_miss_reload = cache.last_attempt;
+        }
+        match loaded {
+            Ok(set) => {
+                cache.keys = Arc::new(
+                    set.keys
+                        .into_iter()
+                        .map(|record| (record.id.clone(), record))
+                        .collect(),
+                );
+                cache.loaded_at = Some(Instant::now());
+                Ok(Arc::clone(&cache.keys))
+            }
+            Err(error) if cache.loaded_at.is_some() => {
+                // Keep serving what we had rather than locking every caller out.
+                tracing::warn!(%error, "reloading API keys failed; using the previous set");
+                Ok(Arc::clone(&cache.keys))
+            }
+            Err(error) => {
+                tracing::error!(%error, "API keys cannot be loaded; refusing S2S calls");
+                Err(Rejection::Unavailable)
+            }
+        }
+    }
+}
+
+/// Axum middleware: `route_layer(from_fn_with_state(RequiredScope { guard, scope }, require_api_key))`.
+/// The checked [`Caller`] is put into the request's extensions.
+#[derive(Clone)]
+pub struct RequiredScope {
+    pub guard: Arc<ApiKeyGuard>,
+    pub scope: &'static str,
+}
+
+pub async fn require_api_key(
+    State(required): State<RequiredScope>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let presented = request
+        .headers()
+        .get(API_KEY_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim);
+    match required.guard.check(presented, required.scope).await {
+        Ok(caller) => {
+            tracing::debug!(caller = %caller.name, key_id = %caller.key_id, "API key accepted");
+            request.extensions_mut().insert(caller);
+            next.run(request).await
+        }
+        Err(rejection) => rejection.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api_keys::issue;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// An in-memory key source that counts loads and can be told to fail.
+    #[derive(Clone, Default)]
+    struct Memory {
+        set: Arc<std::sync::Mutex<ApiKeySet>>,
+        loads: Arc<AtomicUsize>,
+        broken: Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    impl KeySource for Memory {
+        fn load(&self) -> BoxFuture<'_, Result<ApiKeySet, KeySourceError>> {
+            Box::pin(async move {
+                self.loads.fetch_add(1, Ordering::SeqCst);
+                if self.broken.load(Ordering::SeqCst) {
+                    return Err(KeySourceError("down".into()));
+                }
+                Ok(self.set.lock().unwrap().clone())
+            })
+        }
+    }
+
+    fn guard(memory: &Memory) -> ApiKeyGuard {
+        ApiKeyGuard::new(memory.clone(), GuardOptions::default())
+    }
+
+    fn add(memory: &Memory, scopes: &[&str]) -> (String, ApiKeyRecord) {
+        let issued = issue("bff", scopes, "2026-11-24T00:00:00Z").unwrap();
+        memory.set.lock().unwrap().keys.push(issued.record.clone());
+        (issued.plaintext, issued.record)
+    }
+
+    #[tokio::test]
+    async fn a_valid_key_with_the_scope_names_its_caller() {
+        let memory = Memory::default();
+        let (key, record) = add(&memory, &["users:read"]);
+        let caller = guard(&memory)
+            .check(Some(&key), "users:read")
+            .await
+            .unwrap();
+        assert_eq!(caller.name, "bff");
+        assert_eq!(caller.key_id, record.id);
+    }
+
+    #[tokio::test]
+    async fn missing_malformed_unknown_and_wrong_keys_are_all_unauthorized() {
+        let memory = Memory::default();
+        let (key, _) = add(&memory, &["auth"]);
+        let guard = guard(&memory);
+        let mut tampered = key.clone();
+        let last = tampered.pop().unwrap();
+        tampered.push(if last == '0' { '1' } else { '0' });
+        let unknown = issue("x", &["auth"], "t").unwrap().plaintext;
+        for presented in [
+            None,
+            Some(""),
+            Some("not-a-key"),
+            Some(&tampered),
+            Some(&unknown),
+        ] {
+            assert_eq!(
+                guard.check(presented, "auth").await,
+                Err(Rejection::Unauthorized),
+                "{presented:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_key_without_the_scope_is_forbidden() {
+        let memory = Memory::default();
+        let (key, _) = add(&memory, &["users:read"]);
+        assert_eq!(
+            guard(&memory).check(Some(&key), "users:write").await,
+            Err(Rejection::Forbidden)
+        );
+    }
+
+    #[tokio::test]
+    async fn an_expired_key_is_unauthorized() {
+        let memory = Memory::default();
+        let (key, _) = add(&memory, &["auth"]);
+        memory.set.lock().unwrap().keys[0].expires_at = Some("2020-01-01T00:00:00Z".into());
+        assert_eq!(
+            guard(&memory).check(Some(&key), "auth").await,
+            Err(Rejection::Unauthorized)
+        );
+    }
+
+    #[tokio::test]
+    async fn records_are_cached_and_a_new_key_is_found_by_one_reload() {
+        let memory = Memory::default();
+        let (first, _) = add(&memory, &["auth"]);
+        let guard = guard(&memory);
+        for _ in 0..10 {
+            guard.check(Some(&first), "auth").await.unwrap();
+        }
+        assert_eq!(memory.loads.load(Ordering::SeqCst), 1);
+        let (second, _) = add(&memory, &["auth"]);
+        guard.check(Some(&second), "auth").await.unwrap();
+        assert_eq!(memory.loads.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn unknown_ids_reload_at_most_once_per_cooldown_even_concurrently() {
+        let memory = Memory::default();
+        let (key, _) = add(&memory, &["auth"]);
+        let guard = Arc::new(guard(&memory));
+        guard.check(Some(&key), "auth").await.unwrap();
+        let mut tasks = Vec::new();
+        for _ in 0..100 {
+            let guard = Arc::clone(&guard);
+            let unknown = issue("x", &["auth"], "t").unwrap().plaintext;
+            tasks.push(tokio::spawn(async move {
+                guard.check(Some(&unknown), "auth").await
+            }));
+        }
+        for task in tasks {
+            assert_eq!(task.await.unwrap(), Err(Rejection::Unauthorized));
+        }
+        assert_eq!(
+            memory.loads.load(Ordering::SeqCst),
+            2,
+            "one initial load, one miss reload"
+        );
+    }
+
+    #[tokio::test]
+    async fn fails_closed_without_keys_and_keeps_the_last_set_when_a_reload_fails() {
+        let memory = Memory::default();
+        let (key, _) = add(&memory, &["auth"]);
+        memory.broken.store(true, Ordering::SeqCst);
+        let cold = guard(&memory);
+        assert_eq!(
+            cold.check(Some(&key), "auth").await,
+            Err(Rejection::Unavailable)
+        );
+
+        memory.broken.store(false, Ordering::SeqCst);
+        let warm = ApiKeyGuard::new(
+            memory.clone(),
+            GuardOptions {
+                ttl: Duration::ZERO,
+                miss_cooldown: Duration::ZERO,
+            },
+        );
+        warm.check(Some(&key), "auth").await.unwrap();
+        memory.broken.store(true, Ordering::SeqCst);
+        warm.check(Some(&key), "auth").await.unwrap();
+    }
+}
