@@ -10,6 +10,8 @@ pub mod aws;
 pub mod config;
 pub mod events;
 pub mod http;
+pub mod jwks;
+pub mod jwt;
 pub mod lambda;
 pub mod problem;
 pub mod subscriber;

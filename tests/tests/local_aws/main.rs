@@ -8,3 +8,4 @@ mod provisioning;
 mod publisher;
 mod stack;
 mod support;
+mod tokens;

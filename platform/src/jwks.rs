@@ -1,0 +1,230 @@
+//! The user pool's signing keys (JWKS): fetched over HTTPS, cached, and refetched at most once
+//! per cooldown when a token names a key id the cache does not know. Concurrent misses share
+//! one fetch. Only RSA signing keys usable with RS256 are kept.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use jsonwebtoken::DecodingKey;
+use serde::Deserialize;
+use tokio::sync::{Mutex, RwLock};
+
+use crate::lambda::BoxFuture;
+
+#[derive(Debug, thiserror::Error)]
+#[error("the JWKS cannot be had: {0}")]
+pub struct JwksError(pub String);
+
+/// Where the JWKS document comes from.
+pub trait JwksSource: Send + Sync + 'static {
+    /// The raw JWKS JSON.
+    fn fetch(&self) -> BoxFuture<'_, Result<Vec<u8>, JwksError>>;
+}
+
+/// A JWKS served over HTTP(S), as Cognito serves it at
+/// `https://cognito-idp.<region>.amazonaws.com/<pool>/.well-known/jwks.json`.
+pub struct HttpJwks {
+    url: http::Uri,
+    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>,
+    timeout: Duration,
+}
+
+/// A JWKS is a few kilobytes; refuse anything absurd.
+const MAX_JWKS_BYTES: usize = 256 * 1024;
+
+impl HttpJwks {
+    pub fn new(url: &str) -> Result<Self, JwksError> {
+        let url: http::Uri = url
+            .parse()
+            .map_err(|error| JwksError(format!("invalid JWKS URL {url:?}: {error}")))?;
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
+            .map_err(|error| JwksError(format!("no TLS roots: {error}")))?
+            .https_or_http()
+            .enable_http1()
+            .build();
+        Ok(Self {
+            url,
+            client: Client::builder(TokioExecutor::new()).build(https),
+            timeout: Duration::from_secs(5),
+        })
+    }
+}
+
+impl JwksSource for HttpJwks {
+    fn fetch(&self) -> BoxFuture<'_, Result<Vec<u8>, JwksError>> {
+        Box::pin(async move {
+            let fetch = async {
+                let response = self
+                    .client
+                    .get(self.url.clone())
+                    .await
+                    .map_err(|error| JwksError(error.to_string()))?;
+                if !response.status().is_success() {
+                    return Err(JwksError(format!("HTTP {}", response.status())));
+                }
+                let body = Limited::new(response.into_body(), MAX_JWKS_BYTES)
+                    .collect()
+                    .await
+                    .map_err(|error| JwksError(error.to_string()))?;
+                Ok(body.to_bytes().to_vec())
+            };
+            tokio::time::timeout(self.timeout, fetch)
+                .await
+                .map_err(|_| JwksError("timed out".to_owned()))?
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct JwkSet {
+    keys: Vec<Jwk>,
+}
+
+#[derive(Deserialize)]
+struct Jwk {
+    kty: String,
+    kid: Option<String>,
+    #[serde(rename = "use")]
+    usage: Option<String>,
+    alg: Option<String>,
+    n: Option<String>,
+    e: Option<String>,
+}
+
+/// The RS256 signing keys of a JWKS document, by key id.
+pub fn signing_keys(document: &[u8]) -> Result<HashMap<String, DecodingKey>, JwksError> {
+    let set: JwkSet = serde_json::from_slice(document)
+        .map_err(|error| JwksError(format!("not a JWKS: {error}")))?;
+    let mut keys = HashMap::new();
+    for jwk in set.keys {
+        let usable = jwk.kty == "RSA"
+            && jwk.usage.as_deref().is_none_or(|usage| usage == "sig")
+            && jwk.alg.as_deref().is_none_or(|alg| alg == "RS256");
+        if let (true, Some(kid), Some(n), Some(e)) = (usable, jwk.kid, jwk.n, jwk.e)
+            && let Ok(key) = DecodingKey::from_rsa_components(&n, &e)
+        {
+            keys.insert(kid, key);
+        }
+    }
+    Ok(keys)
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct JwksOptions {
+    /// Least time between two fetches caused by unknown key ids.
+    pub cooldown: Duration,
+    /// Keys older than this are refetched (Cognito rotates rarely; this bounds staleness).
+    pub max_age: Duration,
+}
+
+impl Default for JwksOptions {
+    fn default() -> Self {
+        Self {
+            cooldown: Duration::from_secs(30),
+            max_age: Duration::from_secs(3600),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Cached {
+    keys: Arc<HashMap<String, DecodingKey>>,
+    fetched_at: Option<Instant>,
+    last_attempt: Option<Instant>,
+}
+
+/// Why no key could be found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyLookupError {
+    Unknown,
+    Unavailable,
+}
+
+pub struct JwksCache {
+    source: Box<dyn JwksSource>,
+    options: JwksOptions,
+    cached: RwLock<Cached>,
+    fetching: Mutex<()>,
+}
+
+impl JwksCache {
+    pub fn new(source: impl JwksSource, options: JwksOptions) -> Self {
+        Self {
+            source: Box::new(source),
+            options,
+            cached: RwLock::new(Cached::default()),
+            fetching: Mutex::new(()),
+        }
+    }
+
+    /// The key `kid` names. Fetches when nothing is cached, when the cache is older than
+    /// `max_age`, or when `kid` is unknown and no fetch happened within the cooldown.
+    pub async fn key(&self, kid: &str) -> Result<DecodingKey, KeyLookupError> {
+        let asked_at = Instant::now();
+        {
+            let cached = self.cached.read().await;
+            let young = cached
+                .fetched_at
+                .is_some_and(|at| asked_at.duration_since(at) < self.options.max_age);
+            let cooling = cached
+                .last_attempt
+                .is_some_and(|at| asked_at.duration_since(at) < self.options.cooldown);
+            if young {
+                if let Some(key) = cached.keys.get(kid) {
+                    return Ok(key.clone());
+                }
+                if cooling {
+                    return Err(KeyLookupError::Unknown);
+                }
+            } else if cached.fetched_at.is_none() && cooling {
+                // The JWKS could not be had a moment ago: do not hammer its host.
+                return Err(KeyLookupError::Unavailable);
+            }
+        }
+        let keys = self.refresh(asked_at).await?;
+        keys.get(kid).cloned().ok_or(KeyLookupError::Unknown)
+    }
+
+    async fn refresh(
+        &self,
+        asked_at: Instant,
+    ) -> Result<Arc<HashMap<String, DecodingKey>>, KeyLookupError> {
+        let _single_flight = self.fetching.lock().await;
+        {
+            let cached = self.cached.read().await;
+            if cached.last_attempt.is_some_and(|at| at >= asked_at) {
+                // Someone fetched while we waited: use their result.
+                return if cached.fetched_at.is_some() {
+                    Ok(Arc::clone(&cached.keys))
+                } else {
+                    Err(KeyLookupError::Unavailable)
+                };
+            }
+        }
+        let fetched = self.source.fetch().await.and_then(|doc| signing_keys(&doc));
+        let mut cached = self.cached.write().await;
+        cached.last_attempt = Some(Instant::now());
+        match fetched {
+            Ok(keys) => {
+                cached.keys = Arc::new(keys);
+                cached.fetched_at = cached.last_attempt;
+                Ok(Arc::clone(&cached.keys))
+            }
+            Err(error) if cached.fetched_at.is_some() => {
+                tracing::warn!(%error, "JWKS refetch failed; keeping the keys we have");
+                Ok(Arc::clone(&cached.keys))
+            }
+            Err(error) => {
+                tracing::error!(%error, "no JWKS: every token is refused");
+                Err(KeyLookupError::Unavailable)
+            }
+        }
+    }
+}

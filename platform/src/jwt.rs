@@ -1,0 +1,252 @@
+//! Local verification of the user pool's JWTs, shared by both APIs (`/auth/token/verify`,
+//! `/auth/logout`, `/public/*`), so behaviour is the same behind API Gateway and on a laptop.
+//!
+//! Rules, in order: at most 8 KiB; three segments; the header says `alg: RS256` exactly (so
+//! `none`, `HS256` and friends are refused whatever the key), has a `kid`, and no `crit`;
+//! `jku`, `x5u` and an embedded `jwk` are never looked at — keys come only from the pool's
+//! JWKS. The signature is checked before any claim. Then: `exp` required (leeway
+//! [`DEFAULT_LEEWAY`]), `nbf` and `iat` not in the future, `iss` exactly the pool, `sub`
+//! present, `token_use` the one the route expects, and the client (`client_id` of an access
+//! token, `aud` of an id token) one of the configured app clients.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::jwks::{JwksCache, KeyLookupError};
+
+/// Tokens longer than this are refused before any decoding.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+/// Clock skew tolerated on `exp`, `nbf` and `iat`.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
+
+/// Which of the pool's tokens a route expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenUse {
+    Access,
+    Id,
+}
+
+impl TokenUse {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenUse::Access => "access",
+            TokenUse::Id => "id",
+        }
+    }
+}
+
+impl std::str::FromStr for TokenUse {
+    type Err = ();
+
+    fn from_str(value: &str) -> Result<Self, ()> {
+        match value {
+            "access" => Ok(TokenUse::Access),
+            "id" => Ok(TokenUse::Id),
+            _ => Err(()),
+        }
+    }
+}
+
+/// The claims a verified token vouches for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifiedToken {
+    pub sub: String,
+    pub token_use: TokenUse,
+    /// The app client the token was issued to.
+    pub client_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    pub groups: Vec<String>,
+    /// Expiry, seconds since the epoch.
+    pub exp: i64,
+}
+
+/// Why a token was refused. Callers answer every variant but `KeysUnavailable` with one
+/// generic 401; the variant is for logs and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenRejection {
+    #[error("token too large")]
+    TooLarge,
+    #[error("token malformed")]
+    Malformed,
+    #[error("algorithm not allowed")]
+    Algorithm,
+    #[error("no key id")]
+    MissingKeyId,
+    #[error("critical header present")]
+    CriticalHeader,
+    #[error("unknown signing key")]
+    UnknownKey,
+    #[error("bad signature")]
+    BadSignature,
+    #[error("expired")]
+    Expired,
+    #[error("not yet valid")]
+    NotYetValid,
+    #[error("wrong issuer")]
+    WrongIssuer,
+    #[error("required claim missing")]
+    MissingClaim,
+    #[error("wrong token use")]
+    WrongTokenUse,
+    #[error("client not allowed")]
+    UnknownClient,
+    #[error("signing keys unavailable")]
+    KeysUnavailable,
+}
+
+#[derive(Debug, Clone)]
+pub struct VerifierConfig {
+    /// `https://cognito-idp.<region>.amazonaws.com/<poolId>`.
+    pub issuer: String,
+    /// App client ids whose tokens are accepted.
+    pub client_ids: Vec<String>,
+    pub leeway: Duration,
+}
+
+pub struct JwtVerifier {
+    keys: JwksCache,
+    issuer: String,
+    client_ids: HashSet<String>,
+    leeway: u64,
+    validation: Validation,
+}
+
+#[derive(Deserialize)]
+struct Header {
+    alg: Option<String>,
+    kid: Option<String>,
+    crit: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    // Optional here so that a missing claim is reported as such, not as malformed JSON.
+    sub: Option<String>,
+    /// Checked again here: the library also accepts an array that contains the issuer.
+    iss: Option<serde_json::Value>,
+    token_use: Option<String>,
+    client_id: Option<String>,
+    aud: Option<String>,
+    iat: Option<i64>,
+    exp: Option<i64>,
+    username: Option<String>,
+    #[serde(rename = "cognito:username")]
+    cognito_username: Option<String>,
+    email: Option<String>,
+    #[serde(rename = "cognito:groups", default)]
+    groups: Vec<String>,
+}
+
+impl JwtVerifier {
+    pub fn new(keys: JwksCache, config: VerifierConfig) -> Self {
+        let leeway = config.leeway.as_secs();
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.leeway = leeway;
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        // The audience is checked below, per token use: id tokens carry `aud`, access tokens
+        // carry `client_id`.
+        validation.validate_aud = false;
+        validation.set_issuer(&[config.issuer.as_str()]);
+        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        Self {
+            keys,
+            issuer: config.issuer,
+            client_ids: config.client_ids.into_iter().collect(),
+            leeway,
+            validation,
+        }
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// Verifies `token` as a token of use `expected`.
+    pub async fn verify(
+        &self,
+        token: &str,
+        expected: TokenUse,
+    ) -> Result<VerifiedToken, TokenRejection> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(TokenRejection::TooLarge);
+        }
+        let segments: Vec<&str> = token.split('.').collect();
+        if segments.len() != 3 || segments.iter().any(|segment| segment.is_empty()) {
+            return Err(TokenRejection::Malformed);
+        }
+        let header: Header = URL_SAFE_NO_PAD
+            .decode(segments[0])
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .ok_or(TokenRejection::Malformed)?;
+        if header.alg.as_deref() != Some("RS256") {
+            return Err(TokenRejection::Algorithm);
+        }
+        if header.crit.is_some() {
+            return Err(TokenRejection::CriticalHeader);
+        }
+        let kid = header
+            .kid
+            .filter(|kid| !kid.is_empty())
+            .ok_or(TokenRejection::MissingKeyId)?;
+        let key = self.keys.key(&kid).await.map_err(|error| match error {
+            KeyLookupError::Unknown => TokenRejection::UnknownKey,
+            KeyLookupError::Unavailable => TokenRejection::KeysUnavailable,
+        })?;
+        let claims = jsonwebtoken::decode::<Claims>(token, &key, &self.validation)
+            .map_err(|error| match error.kind() {
+                ErrorKind::InvalidSignature => TokenRejection::BadSignature,
+                ErrorKind::ExpiredSignature => TokenRejection::Expired,
+                ErrorKind::ImmatureSignature => TokenRejection::NotYetValid,
+                ErrorKind::InvalidIssuer => TokenRejection::WrongIssuer,
+                ErrorKind::MissingRequiredClaim(_) => TokenRejection::MissingClaim,
+                ErrorKind::InvalidAlgorithm => TokenRejection::Algorithm,
+                _ => TokenRejection::Malformed,
+            })?
+            .claims;
+        let (Some(sub), Some(exp)) = (claims.sub, claims.exp) else {
+            return Err(TokenRejection::MissingClaim);
+        };
+        if claims.iss.as_ref().and_then(serde_json::Value::as_str) != Some(self.issuer.as_str()) {
+            return Err(TokenRejection::WrongIssuer);
+        }
+        let now = chrono::Utc::now().timestamp();
+        let leeway = i64::try_from(self.leeway).unwrap_or(i64::MAX);
+        if claims
+            .iat
+            .is_some_and(|iat| iat > now.saturating_add(leeway))
+        {
+            return Err(TokenRejection::NotYetValid);
+        }
+        if claims.token_use.as_deref() != Some(expected.as_str()) {
+            return Err(TokenRejection::WrongTokenUse);
+        }
+        let client = match expected {
+            TokenUse::Access => claims.client_id,
+            TokenUse::Id => claims.aud,
+        }
+        .filter(|client| self.client_ids.contains(client))
+        .ok_or(TokenRejection::UnknownClient)?;
+        Ok(VerifiedToken {
+            sub,
+            token_use: expected,
+            client_id: client,
+            username: claims.username.or(claims.cognito_username),
+            email: claims.email,
+            groups: claims.groups,
+            exp,
+        })
+    }
+}

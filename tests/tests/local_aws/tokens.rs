@@ -1,0 +1,89 @@
+//! The shared JWT verifier against real user-pool tokens: the JWKS is fetched over HTTP from
+//! the local endpoint, access and id tokens verify for what they are and not for the other.
+
+use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType, MessageActionType};
+use roster_local::testing::{self, REGION};
+use roster_platform::jwks::{HttpJwks, JwksCache, JwksOptions};
+use roster_platform::jwt::{DEFAULT_LEEWAY, JwtVerifier, TokenRejection, TokenUse, VerifierConfig};
+
+#[tokio::test]
+async fn pool_tokens_verify_against_the_pools_jwks_over_http() {
+    let stack = testing::provisioned().await;
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&stack.sdk);
+    let pool = &stack.provisioned.user_pool_id;
+    let client_id = &stack.provisioned.client_ids["account-web"];
+    let email = "grace@example.com";
+    let password = "Correct-Horse-9-Battery";
+    cognito
+        .admin_create_user()
+        .user_pool_id(pool)
+        .username(email)
+        .user_attributes(
+            AttributeType::builder()
+                .name("email")
+                .value(email)
+                .build()
+                .unwrap(),
+        )
+        .message_action(MessageActionType::Suppress)
+        .send()
+        .await
+        .unwrap();
+    cognito
+        .admin_set_user_password()
+        .user_pool_id(pool)
+        .username(email)
+        .password(password)
+        .permanent(true)
+        .send()
+        .await
+        .unwrap();
+    cognito
+        .admin_add_user_to_group()
+        .user_pool_id(pool)
+        .username(email)
+        .group_name("USER")
+        .send()
+        .await
+        .unwrap();
+    let auth = cognito
+        .admin_initiate_auth()
+        .user_pool_id(pool)
+        .client_id(client_id)
+        .auth_flow(AuthFlowType::AdminUserPasswordAuth)
+        .auth_parameters("USERNAME", email)
+        .auth_parameters("PASSWORD", password)
+        .send()
+        .await
+        .unwrap();
+    let tokens = auth.authentication_result().unwrap();
+
+    let endpoint = testing::endpoint_url().await;
+    let jwks = HttpJwks::new(&format!("{endpoint}/{pool}/.well-known/jwks.json")).unwrap();
+    let verifier = JwtVerifier::new(
+        JwksCache::new(jwks, JwksOptions::default()),
+        VerifierConfig {
+            issuer: format!("https://cognito-idp.{REGION}.amazonaws.com/{pool}"),
+            client_ids: stack.provisioned.client_ids.values().cloned().collect(),
+            leeway: DEFAULT_LEEWAY,
+        },
+    );
+    let access = verifier
+        .verify(tokens.access_token().unwrap(), TokenUse::Access)
+        .await
+        .unwrap();
+    assert_eq!(&access.client_id, client_id);
+    assert_eq!(access.groups, ["USER"]);
+    let id = verifier
+        .verify(tokens.id_token().unwrap(), TokenUse::Id)
+        .await
+        .unwrap();
+    assert_eq!(id.sub, access.sub);
+    assert_eq!(id.email.as_deref(), Some(email));
+    assert_eq!(
+        verifier
+            .verify(tokens.id_token().unwrap(), TokenUse::Access)
+            .await,
+        Err(TokenRejection::WrongTokenUse)
+    );
+}
