@@ -25,12 +25,21 @@ impl Drop for Stack {
 }
 
 fn start(state_dir: &Path) -> Started {
+    // Without AWS_ENDPOINT_URL: the command starts (and must stop) a moto of its own.
+    start_with(state_dir, None)
+}
+
+fn start_with(state_dir: &Path, endpoint: Option<&str>) -> Started {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_roster-local"));
+    command
+        .args(["--auth-port", "0", "--user-port", "0", "--state-dir"])
+        .arg(state_dir)
+        .env_remove("AWS_ENDPOINT_URL");
+    if let Some(endpoint) = endpoint {
+        command.env("AWS_ENDPOINT_URL", endpoint);
+    }
     let child = Stack(
-        Command::new(env!("CARGO_BIN_EXE_roster-local"))
-            .args(["--auth-port", "0", "--user-port", "0", "--state-dir"])
-            .arg(state_dir)
-            // This test is about the moto the command starts and stops itself.
-            .env_remove("AWS_ENDPOINT_URL")
+        command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -109,4 +118,22 @@ async fn ctrl_c_stops_everything() {
 #[tokio::test]
 async fn sigterm_stops_everything() {
     stops_cleanly_on("TERM").await;
+}
+
+#[tokio::test]
+async fn an_answering_aws_endpoint_url_is_used_and_left_running() {
+    let endpoint = roster_local::testing::endpoint_url().await;
+    let state_dir =
+        std::env::temp_dir().join(format!("roster-command-external-{}", std::process::id()));
+    let Started { mut child, facts } = start_with(&state_dir, Some(endpoint));
+    assert_eq!(facts.aws_endpoint, endpoint);
+    assert_eq!(facts.moto_pid, None, "no moto of its own");
+    signal(child.0.id(), "INT");
+    let status = child.0.wait().unwrap();
+    assert!(status.success(), "clean exit, got {status}");
+    assert!(
+        roster_local::endpoint::answers(endpoint).await,
+        "someone else's endpoint is not stopped"
+    );
+    let _ = std::fs::remove_dir_all(state_dir);
 }
