@@ -1,9 +1,12 @@
 //! The Auth API as an API Gateway Lambda function.
 
+use roster_auth_api::config::AuthConfig;
 use roster_platform::telemetry::{self, LogFormat};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init(LogFormat::from_env());
-    roster_platform::http::run_on_lambda(roster_auth_api::router()).await
+    let config = AuthConfig::from_env()?;
+    let sdk = roster_platform::aws::from_env().await;
+    roster_platform::http::run_on_lambda(roster_auth_api::router(config.deps(&sdk)?)).await
 }

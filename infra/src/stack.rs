@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use aws_config::SdkConfig;
+use roster_auth_api::config::AuthConfig;
 use roster_platform::api_keys::{self, KeyAdmin};
 use roster_platform::events::EventPublisher;
 use roster_projectors::StreamProjector;
@@ -108,10 +109,9 @@ impl RunningStack {
         let user = bind(options.user_addr, "User API").await?;
         let auth_url = format!("http://{}", auth.local_addr()?);
         let user_url = format!("http://{}", user.local_addr()?);
-        for (listener, router) in [
-            (auth, roster_auth_api::router()),
-            (user, roster_user_api::router()),
-        ] {
+        let auth_router =
+            roster_auth_api::router(auth_config(&provisioned, endpoint.url()).deps(&sdk)?);
+        for (listener, router) in [(auth, auth_router), (user, roster_user_api::router())] {
             let stop = shutdown.clone();
             tasks.spawn(async move {
                 let serving = roster_platform::http::serve(listener, router, async move {
@@ -176,6 +176,24 @@ impl RunningStack {
         while self.tasks.join_next().await.is_some() {}
         self.endpoint.stop();
         let _ = std::fs::remove_file(&self.state_file);
+    }
+}
+
+/// The Auth API's configuration for a stack on a local endpoint: the same settings its Lambda
+/// reads from the environment on AWS, with the JWKS served by the local endpoint.
+pub fn auth_config(provisioned: &Provisioned, endpoint: &str) -> AuthConfig {
+    let pool = &provisioned.user_pool_id;
+    AuthConfig {
+        region: provisioned.region.clone(),
+        user_pool_id: pool.clone(),
+        client_ids: provisioned.client_ids.values().cloned().collect(),
+        jwks_url: format!("{endpoint}/{pool}/.well-known/jwks.json"),
+        issuer: format!(
+            "https://cognito-idp.{}.amazonaws.com/{pool}",
+            provisioned.region
+        ),
+        api_key_secret: provisioned.api_key_secret.clone(),
+        api_key_ttl: std::time::Duration::from_secs(60),
     }
 }
 

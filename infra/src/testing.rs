@@ -82,6 +82,26 @@ pub async fn spawn_router(router: Router) -> String {
     url
 }
 
+/// The Auth API of `resources`, served on a free port, with a fresh API key of every scope.
+/// Returns the base URL and the key.
+pub async fn auth_api(resources: &TestResources) -> (String, String) {
+    let config = crate::stack::auth_config(&resources.provisioned, endpoint_url().await);
+    let deps = config
+        .deps(&resources.sdk)
+        .expect("the Auth API's configuration is valid");
+    let key = roster_platform::api_keys::KeyAdmin::new(
+        aws_sdk_secretsmanager::Client::new(&resources.sdk),
+        resources.provisioned.api_key_secret.clone(),
+    )
+    .create("test-suite", &crate::stack::DEV_KEY_SCOPES, None)
+    .await
+    .expect("an API key");
+    (
+        spawn_router(roster_auth_api::router(deps)).await,
+        key.plaintext,
+    )
+}
+
 /// A whole stack (both APIs on free ports, the plumbing, its own resources) on the shared
 /// endpoint, with its `local.json` in a fresh directory.
 pub async fn running_stack() -> Result<(RunningStack, PathBuf)> {

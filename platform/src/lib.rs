@@ -9,6 +9,7 @@ pub mod api_keys;
 pub mod aws;
 pub mod config;
 pub mod events;
+pub mod extract;
 pub mod http;
 pub mod jwks;
 pub mod jwt;

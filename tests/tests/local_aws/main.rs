@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod apis;
+mod auth;
 mod plumbing;
 mod provisioning;
 mod publisher;

@@ -1,0 +1,127 @@
+//! The Auth API's failures and their problem+json answers. Causes of 5xx go to the log only.
+
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use roster_platform::extract::invalid_token;
+use roster_platform::jwt::TokenRejection;
+use roster_platform::problem::Problem;
+
+use crate::domain::InputError;
+use crate::identity::IdentityError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error("unknown app client")]
+    UnknownClient,
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("invalid token: {0}")]
+    InvalidToken(TokenRejection),
+    #[error("throttled")]
+    Throttled,
+    #[error("password reset required")]
+    PasswordResetRequired,
+    #[error("invalid code")]
+    InvalidCode,
+    #[error("the pool refused the password")]
+    PasswordRefused,
+    #[error("wrong current password")]
+    WrongPassword,
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<TokenRejection> for AuthError {
+    fn from(rejection: TokenRejection) -> Self {
+        AuthError::InvalidToken(rejection)
+    }
+}
+
+impl From<IdentityError> for AuthError {
+    fn from(error: IdentityError) -> Self {
+        match error {
+            IdentityError::NotAuthorized => AuthError::InvalidCredentials,
+            IdentityError::Throttled => AuthError::Throttled,
+            IdentityError::PasswordResetRequired => AuthError::PasswordResetRequired,
+            IdentityError::InvalidCode => AuthError::InvalidCode,
+            IdentityError::InvalidPassword => AuthError::PasswordRefused,
+            IdentityError::Unavailable(cause) => AuthError::Internal(cause),
+        }
+    }
+}
+
+impl IntoResponse for AuthError {
+    fn into_response(self) -> Response {
+        let problem = match self {
+            AuthError::Input(error) => {
+                Problem::new(StatusCode::BAD_REQUEST, "invalid-input", "Invalid Input")
+                    .with_detail(error.to_string())
+            }
+            AuthError::UnknownClient => {
+                Problem::new(StatusCode::BAD_REQUEST, "unknown-client", "Unknown Client")
+                    .with_detail("clientId is not one of this pool's app clients")
+            }
+            AuthError::InvalidCredentials => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid-credentials",
+                "Unauthorized",
+            )
+            .with_detail("the email or password is not correct"),
+            AuthError::InvalidToken(TokenRejection::KeysUnavailable) => {
+                let mut response = Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "Service Unavailable",
+                )
+                .with_detail("tokens cannot be verified right now; retry shortly")
+                .into_response();
+                response
+                    .headers_mut()
+                    .insert("retry-after", HeaderValue::from_static("5"));
+                return response;
+            }
+            AuthError::InvalidToken(rejection) => {
+                tracing::info!(reason = %rejection, "token refused");
+                invalid_token()
+            }
+            AuthError::Throttled => {
+                let mut response = Problem::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "throttled",
+                    "Too Many Requests",
+                )
+                .with_detail("too many attempts; retry later")
+                .into_response();
+                response
+                    .headers_mut()
+                    .insert("retry-after", HeaderValue::from_static("1"));
+                return response;
+            }
+            AuthError::PasswordResetRequired => Problem::new(
+                StatusCode::FORBIDDEN,
+                "password-reset-required",
+                "Password Reset Required",
+            )
+            .with_detail("reset the password with /auth/password/forgot before signing in"),
+            AuthError::InvalidCode => {
+                Problem::new(StatusCode::BAD_REQUEST, "invalid-code", "Invalid Code")
+                    .with_detail("the code is wrong or has expired")
+            }
+            AuthError::PasswordRefused => {
+                Problem::new(StatusCode::BAD_REQUEST, "invalid-input", "Invalid Input")
+                    .with_detail("the user pool refused the new password")
+            }
+            AuthError::WrongPassword => {
+                Problem::new(StatusCode::FORBIDDEN, "wrong-password", "Forbidden")
+                    .with_detail("the current password is not correct")
+            }
+            AuthError::Internal(cause) => {
+                tracing::error!(%cause, "auth request failed");
+                Problem::internal()
+            }
+        };
+        problem.into_response()
+    }
+}

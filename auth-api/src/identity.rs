@@ -1,0 +1,246 @@
+//! The Cognito adapter: every call the Auth API makes to the user pool, with AWS errors mapped
+//! to the few outcomes the routes distinguish (by typed error, never by message text).
+
+use aws_sdk_cognitoidentityprovider::Client;
+use aws_sdk_cognitoidentityprovider::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, AuthenticationResultType};
+use serde::Serialize;
+
+use crate::domain::{Email, NewPassword, PresentedPassword};
+
+/// Tokens handed to a signed-in caller.
+#[derive(Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tokens {
+    pub access_token: String,
+    pub id_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// Seconds until the access and id tokens expire.
+    pub expires_in: i32,
+    pub token_type: &'static str,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tokens(<redacted>)")
+    }
+}
+
+/// What can go wrong talking to the pool, as the routes see it.
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    /// Unknown user, wrong password, revoked or unknown refresh token: one outcome, so that
+    /// nothing reveals whether an account exists.
+    #[error("not authorized")]
+    NotAuthorized,
+    /// Cognito throttled the call or locked the user out for a while.
+    #[error("too many requests")]
+    Throttled,
+    /// The account must reset its password before signing in.
+    #[error("password reset required")]
+    PasswordResetRequired,
+    /// A wrong or expired confirmation code.
+    #[error("invalid code")]
+    InvalidCode,
+    /// The pool refused the new password.
+    #[error("password refused by the pool")]
+    InvalidPassword,
+    /// Anything else: a fault on our side or AWS's.
+    #[error("identity provider failure: {0}")]
+    Unavailable(String),
+}
+
+fn classify<E>(error: aws_sdk_cognitoidentityprovider::error::SdkError<E>) -> IdentityError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let code = error
+        .as_service_error()
+        .and_then(|service| service.code())
+        .map(ToOwned::to_owned);
+    match code.as_deref() {
+        Some("NotAuthorizedException" | "UserNotFoundException" | "UserNotConfirmedException") => {
+            IdentityError::NotAuthorized
+        }
+        Some(
+            "TooManyRequestsException"
+            | "LimitExceededException"
+            | "TooManyFailedAttemptsException",
+        ) => IdentityError::Throttled,
+        Some("PasswordResetRequiredException") => IdentityError::PasswordResetRequired,
+        Some("CodeMismatchException" | "ExpiredCodeException") => IdentityError::InvalidCode,
+        Some("InvalidPasswordException") => IdentityError::InvalidPassword,
+        _ => IdentityError::Unavailable(DisplayErrorContext(error).to_string()),
+    }
+}
+
+/// The user pool, through the AWS SDK.
+#[derive(Debug, Clone)]
+pub struct Cognito {
+    client: Client,
+    pool_id: String,
+}
+
+impl Cognito {
+    pub fn new(client: Client, pool_id: impl Into<String>) -> Self {
+        Self {
+            client,
+            pool_id: pool_id.into(),
+        }
+    }
+
+    /// Signs in with email and password for the app client `client_id`.
+    pub async fn sign_in(
+        &self,
+        client_id: &str,
+        username: &str,
+        password: &PresentedPassword,
+    ) -> Result<Tokens, IdentityError> {
+        let output = self
+            .client
+            .admin_initiate_auth()
+            .user_pool_id(&self.pool_id)
+            .client_id(client_id)
+            .auth_flow(AuthFlowType::AdminUserPasswordAuth)
+            .auth_parameters("USERNAME", username)
+            .auth_parameters("PASSWORD", password.expose())
+            .send()
+            .await
+            .map_err(classify)?;
+        tokens(output.authentication_result(), None)
+    }
+
+    /// New access and id tokens for a refresh token.
+    pub async fn refresh(
+        &self,
+        client_id: &str,
+        refresh_token: &str,
+    ) -> Result<Tokens, IdentityError> {
+        let output = self
+            .client
+            .admin_initiate_auth()
+            .user_pool_id(&self.pool_id)
+            .client_id(client_id)
+            .auth_flow(AuthFlowType::RefreshTokenAuth)
+            .auth_parameters("REFRESH_TOKEN", refresh_token)
+            .send()
+            .await
+            .map_err(classify)?;
+        tokens(output.authentication_result(), Some(refresh_token))
+    }
+
+    /// Signs the user out everywhere: every refresh token it holds stops working.
+    ///
+    /// Signs out by the user's email, which is how its sessions were opened. AWS accepts the
+    /// canonical username (the token's) as well, but moto revokes only the sessions opened under
+    /// the exact name given (`shared/notes/local-aws.md`), so the email is looked up first; the
+    /// extra read is one round trip on a rare route.
+    pub async fn sign_out_everywhere(&self, username: &str) -> Result<(), IdentityError> {
+        let user = self
+            .client
+            .admin_get_user()
+            .user_pool_id(&self.pool_id)
+            .username(username)
+            .send()
+            .await
+            .map_err(classify)?;
+        let email = user
+            .user_attributes()
+            .iter()
+            .find(|attribute| attribute.name() == "email")
+            .and_then(|attribute| attribute.value())
+            .unwrap_or(username);
+        self.client
+            .admin_user_global_sign_out()
+            .user_pool_id(&self.pool_id)
+            .username(email)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    /// Starts a password reset: Cognito sends the code to the verified email.
+    pub async fn forgot_password(
+        &self,
+        client_id: &str,
+        email: &Email,
+    ) -> Result<(), IdentityError> {
+        self.client
+            .forgot_password()
+            .client_id(client_id)
+            .username(email.as_str())
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    /// Finishes a password reset with the emailed code.
+    pub async fn confirm_forgot_password(
+        &self,
+        client_id: &str,
+        email: &Email,
+        code: &str,
+        password: &NewPassword,
+    ) -> Result<(), IdentityError> {
+        self.client
+            .confirm_forgot_password()
+            .client_id(client_id)
+            .username(email.as_str())
+            .confirmation_code(code)
+            .password(password.expose())
+            .send()
+            .await
+            .map_err(|error| match classify(error) {
+                // Reveal nothing about accounts: an unknown user is just a wrong code.
+                IdentityError::NotAuthorized => IdentityError::InvalidCode,
+                other => other,
+            })?;
+        Ok(())
+    }
+
+    /// Sets a new permanent password.
+    pub async fn set_password(
+        &self,
+        username: &str,
+        password: &NewPassword,
+    ) -> Result<(), IdentityError> {
+        self.client
+            .admin_set_user_password()
+            .user_pool_id(&self.pool_id)
+            .username(username)
+            .password(password.expose())
+            .permanent(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+}
+
+fn tokens(
+    result: Option<&AuthenticationResultType>,
+    refresh_token: Option<&str>,
+) -> Result<Tokens, IdentityError> {
+    let result = result.ok_or_else(|| {
+        IdentityError::Unavailable("sign-in asked for a challenge the pool should not set".into())
+    })?;
+    let (Some(access), Some(id)) = (result.access_token(), result.id_token()) else {
+        return Err(IdentityError::Unavailable(
+            "sign-in returned no tokens".into(),
+        ));
+    };
+    Ok(Tokens {
+        access_token: access.to_owned(),
+        id_token: id.to_owned(),
+        // A refresh does not hand out a new refresh token: the caller keeps the one it has.
+        refresh_token: result
+            .refresh_token()
+            .map(ToOwned::to_owned)
+            .filter(|_| refresh_token.is_none()),
+        expires_in: result.expires_in(),
+        token_type: "Bearer",
+    })
+}

@@ -1,0 +1,73 @@
+//! Signing in, refreshing and signing out.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::{Extension, Json};
+use roster_platform::api_key_guard::Caller;
+use roster_platform::extract::{BearerToken, JsonBody};
+use roster_platform::jwt::TokenUse;
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::domain::{Email, InputError, PresentedPassword};
+use crate::error::AuthError;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoginRequest {
+    email: String,
+    password: String,
+    client_id: Option<String>,
+}
+
+/// `POST /auth/login`: tokens for email and password. An unknown account and a wrong password
+/// get the same answer.
+pub async fn login(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    JsonBody(request): JsonBody<LoginRequest>,
+) -> Result<impl IntoResponse, AuthError> {
+    let email = Email::parse(&request.email)?;
+    let password = PresentedPassword::parse(&request.password)?;
+    let client_id = state.clients.resolve(request.client_id.as_deref())?;
+    let tokens = state
+        .identity
+        .sign_in(client_id, email.as_str(), &password)
+        .await?;
+    tracing::info!(caller = %caller.name, client_id, "signed in");
+    Ok(Json(tokens))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RefreshRequest {
+    refresh_token: String,
+    client_id: Option<String>,
+}
+
+/// `POST /auth/token/refresh`: new access and id tokens for a refresh token.
+pub async fn refresh(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<RefreshRequest>,
+) -> Result<impl IntoResponse, AuthError> {
+    let token = request.refresh_token.trim();
+    if token.is_empty() || token.len() > 8 * 1024 {
+        return Err(InputError::Empty("refreshToken").into());
+    }
+    let client_id = state.clients.resolve(request.client_id.as_deref())?;
+    Ok(Json(state.identity.refresh(client_id, token).await?))
+}
+
+/// `POST /auth/logout`: global sign-out of the access token's user; its refresh tokens stop
+/// working.
+pub async fn logout(
+    State(state): State<AppState>,
+    BearerToken(token): BearerToken,
+) -> Result<StatusCode, AuthError> {
+    let verified = state.verifier.verify(&token, TokenUse::Access).await?;
+    let username = verified.username.as_deref().unwrap_or(&verified.sub);
+    state.identity.sign_out_everywhere(username).await?;
+    tracing::info!(sub = %verified.sub, "signed out everywhere");
+    Ok(StatusCode::NO_CONTENT)
+}
