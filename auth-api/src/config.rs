@@ -10,6 +10,9 @@ use roster_platform::jwks::{HttpJwks, JwksCache, JwksOptions};
 use roster_platform::jwt::{DEFAULT_LEEWAY, JwtVerifier, VerifierConfig};
 
 use crate::identity::Cognito;
+use crate::registration::Registrar;
+use crate::server_key::ServerKey;
+use crate::store::AuthTable;
 use crate::{AppClients, AuthDeps};
 
 /// Settings of the Auth API.
@@ -25,11 +28,15 @@ pub struct AuthConfig {
     pub issuer: String,
     pub api_key_secret: String,
     pub api_key_ttl: Duration,
+    /// The Auth API's DynamoDB table.
+    pub table: String,
+    /// The secret holding the Auth API's own key.
+    pub server_key_secret: String,
 }
 
 impl AuthConfig {
     /// `USER_POOL_ID`, `APP_CLIENT_IDS` (comma-separated, default first), `API_KEY_SECRET`,
-    /// optional `JWKS_URL`, `TOKEN_ISSUER`, `API_KEY_CACHE_SECONDS` (60), and `AWS_REGION`.
+    /// `AUTH_TABLE`, `SERVER_KEY_SECRET`, optional `JWKS_URL`, `TOKEN_ISSUER`, `API_KEY_CACHE_SECONDS` (60), and `AWS_REGION`.
     pub fn from_env() -> Result<Self, ConfigError> {
         let region = required("AWS_REGION")?;
         let user_pool_id = required("USER_POOL_ID")?;
@@ -49,6 +56,8 @@ impl AuthConfig {
         Ok(Self {
             api_key_secret: required("API_KEY_SECRET")?,
             api_key_ttl: Duration::from_secs(parsed_or("API_KEY_CACHE_SECONDS", 60)?),
+            table: required("AUTH_TABLE")?,
+            server_key_secret: required("SERVER_KEY_SECRET")?,
             region,
             user_pool_id,
             client_ids,
@@ -82,11 +91,21 @@ impl AuthConfig {
                 ..GuardOptions::default()
             },
         );
+        let identity = Cognito::new(
+            aws_sdk_cognitoidentityprovider::Client::new(sdk),
+            self.user_pool_id.clone(),
+        );
+        let registrar = Registrar::new(
+            AuthTable::new(aws_sdk_dynamodb::Client::new(sdk), self.table.clone()),
+            identity.clone(),
+            Arc::new(ServerKey::new(
+                aws_sdk_secretsmanager::Client::new(sdk),
+                self.server_key_secret.clone(),
+            )),
+        );
         Ok(AuthDeps {
-            identity: Cognito::new(
-                aws_sdk_cognitoidentityprovider::Client::new(sdk),
-                self.user_pool_id.clone(),
-            ),
+            identity,
+            registrar,
             verifier,
             api_keys: Arc::new(api_keys),
             clients: AppClients::new(self.client_ids[0].clone(), self.client_ids.clone()),

@@ -19,6 +19,14 @@ pub enum InputError {
     Password { min: usize, max: usize },
     #[error("{0} must not be empty")]
     Empty(&'static str),
+    #[error(
+        "name must be 3 to 30 characters: letters, digits, '_', '.' or '-', starting with a letter, with no two separators in a row"
+    )]
+    Name,
+    #[error("sourceSystem must be 1 to 64 letters, digits, '_', '.' or '-'")]
+    SourceSystem,
+    #[error("Idempotency-Key must be 1 to 128 visible ASCII characters")]
+    IdempotencyKey,
 }
 
 impl Email {
@@ -50,6 +58,117 @@ impl Email {
 impl fmt::Debug for Email {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Email({})", self.0)
+    }
+}
+
+/// A public user name, as the seed has them (`cortney_gutkowski67`): 3 to 30 ASCII letters,
+/// digits and the separators `_`, `.`, `-`; it starts with a letter and never has two
+/// separators in a row or ends with one. Unique case-insensitively. Kept as given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Name(String);
+
+impl Name {
+    pub fn parse(raw: &str) -> Result<Self, InputError> {
+        let name = raw.trim();
+        let separator = |c: char| matches!(c, '_' | '.' | '-');
+        let valid = (3..=30).contains(&name.len())
+            && name.starts_with(|c: char| c.is_ascii_alphabetic())
+            && !name.ends_with(separator)
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || separator(c))
+            && !name
+                .as_bytes()
+                .windows(2)
+                .any(|pair| separator(pair[0] as char) && separator(pair[1] as char));
+        if valid {
+            Ok(Self(name.to_owned()))
+        } else {
+            Err(InputError::Name)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The uniqueness key: names differing only in case are the same name.
+    pub fn key(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
+
+    /// The handle this name gets: `@` and the name in PascalCase, its separators dropped
+    /// (`cortney_gutkowski67` → `@CortneyGutkowski67`).
+    pub fn handle(&self) -> Handle {
+        let mut handle = String::with_capacity(self.0.len() + 1);
+        handle.push('@');
+        for part in self.0.split(['_', '.', '-']) {
+            let mut chars = part.chars();
+            if let Some(first) = chars.next() {
+                handle.push(first.to_ascii_uppercase());
+                handle.extend(chars);
+            }
+        }
+        Handle(handle)
+    }
+}
+
+/// `@` followed by a name in PascalCase. Unique case-insensitively: `john_doe` and `john.doe`
+/// both want `@JohnDoe`, and the second one is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handle(String);
+
+impl Handle {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn key(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
+}
+
+/// The system a registration came from (a frontend or partner); `roster` when not given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceSystem(String);
+
+impl SourceSystem {
+    pub fn parse(raw: Option<&str>) -> Result<Self, InputError> {
+        let Some(raw) = raw else {
+            return Ok(Self("roster".to_owned()));
+        };
+        let valid = (1..=64).contains(&raw.len())
+            && raw
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+        if valid {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(InputError::SourceSystem)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A caller's `Idempotency-Key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub fn parse(raw: &str) -> Result<Self, InputError> {
+        let valid = (1..=128).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_graphic());
+        if valid {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(InputError::IdempotencyKey)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
@@ -152,6 +271,55 @@ mod tests {
         }
         let long_local = format!("{}@example.com", "a".repeat(65));
         assert!(Email::parse(&long_local).is_err());
+    }
+
+    #[test]
+    fn handles_are_the_pascal_case_of_names() {
+        let handle = |name: &str| Name::parse(name).unwrap().handle().as_str().to_owned();
+        assert_eq!(handle("cortney_gutkowski67"), "@CortneyGutkowski67");
+        assert_eq!(handle("john.doe"), "@JohnDoe");
+        assert_eq!(handle("mary-jane_watson"), "@MaryJaneWatson");
+        assert_eq!(handle("Ada"), "@Ada");
+        assert_eq!(handle("x9y"), "@X9y");
+        assert_eq!(
+            Name::parse("John_Doe").unwrap().handle().key(),
+            Name::parse("john.doe").unwrap().handle().key()
+        );
+    }
+
+    #[test]
+    fn names_follow_the_rules() {
+        for good in ["ada", "cortney_gutkowski67", "a.b-c_d", &"a".repeat(30)] {
+            assert!(Name::parse(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "ab",
+            "9lives",
+            "_ada",
+            "ada_",
+            "ada__lovelace",
+            "ada._b",
+            "ada lovelace",
+            "adà",
+            "ada@home",
+            &"a".repeat(31),
+        ] {
+            assert_eq!(Name::parse(bad), Err(InputError::Name), "{bad}");
+        }
+        assert_eq!(Name::parse("Ada").unwrap().key(), "ada");
+    }
+
+    #[test]
+    fn source_systems_and_idempotency_keys_are_bounded() {
+        assert_eq!(SourceSystem::parse(None).unwrap().as_str(), "roster");
+        assert!(SourceSystem::parse(Some("web-shop")).is_ok());
+        assert!(SourceSystem::parse(Some("")).is_err());
+        assert!(SourceSystem::parse(Some("a b")).is_err());
+        assert!(IdempotencyKey::parse("3f1c-req-42").is_ok());
+        assert!(IdempotencyKey::parse("").is_err());
+        assert!(IdempotencyKey::parse("with space").is_err());
+        assert!(IdempotencyKey::parse(&"k".repeat(129)).is_err());
     }
 
     #[test]

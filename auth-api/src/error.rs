@@ -29,6 +29,8 @@ pub enum AuthError {
     PasswordRefused,
     #[error("wrong current password")]
     WrongPassword,
+    #[error(transparent)]
+    Register(#[from] crate::registration::RegisterError),
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -117,11 +119,43 @@ impl IntoResponse for AuthError {
                 Problem::new(StatusCode::FORBIDDEN, "wrong-password", "Forbidden")
                     .with_detail("the current password is not correct")
             }
+            AuthError::Register(error) => return register_problem(error),
             AuthError::Internal(cause) => {
                 tracing::error!(%cause, "auth request failed");
                 Problem::internal()
             }
         };
         problem.into_response()
+    }
+}
+
+fn register_problem(error: crate::registration::RegisterError) -> Response {
+    use crate::registration::RegisterError;
+    match error {
+        RegisterError::Taken(field) => Problem::new(StatusCode::CONFLICT, "conflict", "Conflict")
+            .with_detail(format!("{} is already taken", field.as_str()))
+            .with_extension("field", field.as_str())
+            .into_response(),
+        RegisterError::IdempotencyMismatch => Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency-key-reused",
+            "Idempotency Key Reused",
+        )
+        .with_detail("this Idempotency-Key was used with a different request body")
+        .into_response(),
+        RegisterError::InProgress => {
+            let mut response =
+                Problem::new(StatusCode::CONFLICT, "in-progress", "Request In Progress")
+                    .with_detail(
+                        "a request with this Idempotency-Key is still running; retry shortly",
+                    )
+                    .into_response();
+            response
+                .headers_mut()
+                .insert("retry-after", HeaderValue::from_static("1"));
+            response
+        }
+        RegisterError::PasswordRefused => AuthError::PasswordRefused.into_response(),
+        RegisterError::Unavailable(cause) => AuthError::Internal(cause).into_response(),
     }
 }

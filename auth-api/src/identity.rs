@@ -201,6 +201,103 @@ impl Cognito {
         Ok(())
     }
 
+    /// Creates the user (no welcome message: the Auth API's caller sends its own email) and
+    /// returns its `sub`. A user that already has this email is adopted: the email's
+    /// reservation belongs to this registration, so such a user can only be the leftover of
+    /// an earlier attempt of it.
+    pub async fn create_user(
+        &self,
+        email: &Email,
+        name: &str,
+        handle: &str,
+    ) -> Result<String, IdentityError> {
+        use aws_sdk_cognitoidentityprovider::types::{AttributeType, MessageActionType};
+
+        let attribute = |name: &str, value: &str| {
+            AttributeType::builder()
+                .name(name)
+                .value(value)
+                .build()
+                .map_err(|error| IdentityError::Unavailable(error.to_string()))
+        };
+        let created = self
+            .client
+            .admin_create_user()
+            .user_pool_id(&self.pool_id)
+            .username(email.as_str())
+            .user_attributes(attribute("email", email.as_str())?)
+            .user_attributes(attribute("email_verified", "false")?)
+            .user_attributes(attribute("name", name)?)
+            .user_attributes(attribute("preferred_username", handle)?)
+            .message_action(MessageActionType::Suppress)
+            .send()
+            .await;
+        let attributes = match created {
+            Ok(output) => output
+                .user
+                .map(|user| user.attributes.unwrap_or_default())
+                .unwrap_or_default(),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_username_exists_exception()) =>
+            {
+                self.client
+                    .admin_get_user()
+                    .user_pool_id(&self.pool_id)
+                    .username(email.as_str())
+                    .send()
+                    .await
+                    .map_err(classify)?
+                    .user_attributes
+                    .unwrap_or_default()
+            }
+            Err(error) => return Err(classify(error)),
+        };
+        attributes
+            .iter()
+            .find(|attribute| attribute.name() == "sub")
+            .and_then(|attribute| attribute.value())
+            .map(ToOwned::to_owned)
+            .ok_or_else(|| IdentityError::Unavailable("the new user has no sub".into()))
+    }
+
+    pub async fn add_to_group(&self, username: &str, group: &str) -> Result<(), IdentityError> {
+        self.client
+            .admin_add_user_to_group()
+            .user_pool_id(&self.pool_id)
+            .username(username)
+            .group_name(group)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    /// Deletes the user with this email; a user that does not exist is already deleted.
+    pub async fn delete_user(&self, email: &str) -> Result<(), IdentityError> {
+        let deleted = self
+            .client
+            .admin_delete_user()
+            .user_pool_id(&self.pool_id)
+            .username(email)
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_user_not_found_exception()) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(IdentityError::Unavailable(
+                DisplayErrorContext(error).to_string(),
+            )),
+        }
+    }
+
     /// Sets a new permanent password.
     pub async fn set_password(
         &self,

@@ -6,7 +6,10 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod identity;
+pub mod registration;
 pub mod routes;
+pub mod server_key;
+pub mod store;
 pub mod subscriber;
 
 use std::sync::Arc;
@@ -62,6 +65,7 @@ impl AppClients {
 /// Everything the routes need, built once at start-up.
 pub struct AuthDeps {
     pub identity: Cognito,
+    pub registrar: registration::Registrar,
     pub verifier: JwtVerifier,
     pub api_keys: Arc<ApiKeyGuard>,
     pub clients: AppClients,
@@ -80,6 +84,7 @@ pub fn router(deps: AuthDeps) -> Router {
         require_api_key,
     );
     let server_to_server = Router::new()
+        .route("/auth/register", post(routes::register::register))
         .route("/auth/login", post(routes::session::login))
         .route("/auth/token/refresh", post(routes::session::refresh))
         .route(

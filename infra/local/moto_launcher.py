@@ -20,12 +20,33 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import make_server
 
 
+class SerialiseDynamoDB:
+    """Runs DynamoDB requests one at a time.
+
+    moto applies TransactWriteItems item by item and, on failure, restores a deep copy of the
+    whole table, with no lock: two concurrent transactions (or a transaction and a plain write)
+    can each undo the other's writes. DynamoDB makes every request atomic; serialising
+    DynamoDB's requests gives the local endpoint the same guarantee. Other services (SQS long
+    polls above all) stay concurrent.
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            with self.lock:
+                return list(self.app(environ, start_response))
+        return self.app(environ, start_response)
+
+
 def main() -> None:
     host = sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1"
     port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     # One line per request (the pollers make several a second) would bury the errors.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    app = DomainDispatcherApplication(create_backend_app)
+    app = SerialiseDynamoDB(DomainDispatcherApplication(create_backend_app))
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
     bound = server.server_address[1]
     os.environ["MOTO_PORT"] = str(bound)

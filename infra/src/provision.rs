@@ -32,6 +32,7 @@ pub struct Provisioned {
     pub subscribers: BTreeMap<&'static str, QueueFacts>,
     pub bucket: String,
     pub api_key_secret: String,
+    pub server_key_secret: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -90,6 +91,7 @@ pub async fn provision(sdk: &SdkConfig, names: &Names) -> Result<Provisioned> {
     }
     let bucket = bucket(&s3, names, &region).await?;
     let api_key_secret = api_key_secret(&secrets, names).await?;
+    let server_key_secret = server_key_secret(&secrets, names).await?;
     Ok(Provisioned {
         prefix: names.prefix().to_owned(),
         region,
@@ -101,6 +103,7 @@ pub async fn provision(sdk: &SdkConfig, names: &Names) -> Result<Provisioned> {
         subscribers,
         bucket,
         api_key_secret,
+        server_key_secret,
     })
 }
 
@@ -598,12 +601,42 @@ async fn bucket(client: &s3::Client, names: &Names, region: &str) -> Result<Stri
 }
 
 async fn api_key_secret(client: &secretsmanager::Client, names: &Names) -> Result<String> {
-    let name = names.api_key_secret();
     let empty = serde_json::to_string(&roster_platform::api_keys::ApiKeySet::default())?;
+    secret(
+        client,
+        names.api_key_secret(),
+        "Roster server-to-server API keys (hashes only)",
+        empty,
+    )
+    .await
+}
+
+/// The Auth API's own key (activation codes, request fingerprints): 32 random bytes, made once.
+async fn server_key_secret(client: &secretsmanager::Client, names: &Names) -> Result<String> {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).map_err(|error| anyhow!("no randomness: {error}"))?;
+    let value = serde_json::json!({ "serverKey": hex::encode(key) }).to_string();
+    secret(
+        client,
+        names.server_key_secret(),
+        "Roster Auth API server key",
+        value,
+    )
+    .await
+}
+
+/// Creates a secret with an initial value, or leaves an existing one as it is.
+async fn secret(
+    client: &secretsmanager::Client,
+    name: String,
+    description: &str,
+    initial: String,
+) -> Result<String> {
+    let empty = initial;
     let created = client
         .create_secret()
         .name(&name)
-        .description("Roster server-to-server API keys (hashes only)")
+        .description(description)
         .secret_string(empty)
         .send()
         .await;

@@ -62,6 +62,10 @@ impl Names {
     pub fn api_key_secret(&self) -> String {
         format!("{}/api-keys", self.prefix)
     }
+
+    pub fn server_key_secret(&self) -> String {
+        format!("{}/auth-server-key", self.prefix)
+    }
 }
 
 /// A DynamoDB table: string keys, on-demand, NEW_AND_OLD_IMAGES stream.

@@ -41,8 +41,12 @@ pub async fn endpoint_url() -> &'static str {
         .unwrap_or_else(|error| panic!("no local AWS endpoint for the tests: {error:#}"))
 }
 
-/// SDK configuration for the shared endpoint.
+/// SDK configuration for the shared endpoint. With `ROSTER_TEST_LOG=1` the services' logs
+/// are printed (run with `-- --nocapture`); otherwise tests stay quiet.
 pub async fn sdk() -> SdkConfig {
+    if std::env::var_os("ROSTER_TEST_LOG").is_some() {
+        roster_platform::telemetry::init(roster_platform::telemetry::LogFormat::Text);
+    }
     roster_platform::aws::local(endpoint_url().await, REGION).await
 }
 

@@ -20,6 +20,9 @@ pub struct Problem {
     pub detail: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instance: Option<String>,
+    /// Extension members (RFC 9457 §3.2), such as the `field` a conflict is about.
+    #[serde(flatten, default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Problem {
@@ -31,7 +34,13 @@ impl Problem {
             status: status.as_u16(),
             detail: None,
             instance: None,
+            extensions: serde_json::Map::new(),
         }
+    }
+
+    pub fn with_extension(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.extensions.insert(name.to_owned(), value.into());
+        self
     }
 
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {

@@ -7,6 +7,7 @@ mod auth;
 mod plumbing;
 mod provisioning;
 mod publisher;
+mod register;
 mod stack;
 mod support;
 mod tokens;

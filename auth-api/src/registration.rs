@@ -1,0 +1,339 @@
+//! Registration: a distributed write made all-or-nothing from the caller's view.
+//!
+//! 1. Claim the `Idempotency-Key` (if any): a repeat gets the first response back.
+//! 2. Reserve email, name and handle and record the registration as pending — one
+//!    transaction, so a taken identifier is a 409 naming it and nothing else is written.
+//! 3. Create the Cognito user (no message), set its permanent password, add it to `USER`.
+//! 4. Commit — one transaction: the identity record appears (its stream record is published as
+//!    `UserRegistered`), the pending record goes, the reservations become the user's.
+//!
+//! Any failure after step 2 rolls back: the pending record is marked first (which stops a
+//! late commit from landing), then the Cognito user is deleted, then the reservations and the
+//! pending record. A rollback that cannot finish leaves the marked pending record behind, and
+//! the reconciler ([`reconcile`]) finishes it, as it does for registrations whose process died.
+
+use std::sync::Arc;
+
+use chrono::{SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::domain::{Email, IdempotencyKey, Name, NewPassword, SourceSystem};
+use crate::identity::{Cognito, IdentityError};
+use crate::server_key::ServerKey;
+use crate::store::{AuthTable, Claim, Field, Identity, PendingRegistration, StoreError};
+
+/// How long a running registration keeps its idempotency key from a concurrent retry.
+pub const LEASE_SECONDS: i64 = 30;
+
+/// A registration request, parsed.
+#[derive(Debug, Clone)]
+pub struct RegisterCommand {
+    pub email: Email,
+    pub name: Name,
+    pub password: NewPassword,
+    pub source_system: SourceSystem,
+}
+
+/// The 201 body. `activationCode` is the only time the code is seen: only its hash is kept.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Registered {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub handle: String,
+    pub role: String,
+    pub status: String,
+    pub created_at: String,
+    pub source_system: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation_code: Option<String>,
+}
+
+impl std::fmt::Debug for Registered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registered")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("activation_code", &"<redacted>")
+            .finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    #[error("{} is already taken", .0.as_str())]
+    Taken(Field),
+    #[error("the Idempotency-Key was used with a different request")]
+    IdempotencyMismatch,
+    #[error("a request with this Idempotency-Key is in progress")]
+    InProgress,
+    #[error("the user pool refused the password")]
+    PasswordRefused,
+    #[error("registration failed: {0}")]
+    Unavailable(String),
+}
+
+impl From<StoreError> for RegisterError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Taken(field) => RegisterError::Taken(field),
+            other => RegisterError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+impl From<IdentityError> for RegisterError {
+    fn from(error: IdentityError) -> Self {
+        match error {
+            IdentityError::InvalidPassword => RegisterError::PasswordRefused,
+            other => RegisterError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+pub struct Registrar {
+    table: AuthTable,
+    identity: Cognito,
+    key: Arc<ServerKey>,
+}
+
+fn rfc3339(at: chrono::DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+impl Registrar {
+    pub fn new(table: AuthTable, identity: Cognito, key: Arc<ServerKey>) -> Self {
+        Self {
+            table,
+            identity,
+            key,
+        }
+    }
+
+    pub async fn register(
+        &self,
+        command: &RegisterCommand,
+        idempotency_key: Option<&IdempotencyKey>,
+    ) -> Result<Registered, RegisterError> {
+        let now = Utc::now();
+        let mut registration_id = uuid::Uuid::new_v4().to_string();
+        if let Some(idempotency_key) = idempotency_key {
+            let fingerprint = self.fingerprint(command).await?;
+            match self
+                .table
+                .claim_idempotency_key(
+                    idempotency_key.as_str(),
+                    &fingerprint,
+                    &registration_id,
+                    now.timestamp(),
+                    LEASE_SECONDS,
+                )
+                .await?
+            {
+                Claim::Run {
+                    registration_id: claimed,
+                } => registration_id = claimed,
+                Claim::Replay {
+                    registration_id,
+                    response,
+                } => {
+                    let mut registered: Registered = serde_json::from_str(&response)
+                        .map_err(|error| RegisterError::Unavailable(error.to_string()))?;
+                    registered.activation_code =
+                        Some(self.activation_code(&registration_id).await?);
+                    return Ok(registered);
+                }
+                Claim::Mismatch => return Err(RegisterError::IdempotencyMismatch),
+                Claim::InProgress => return Err(RegisterError::InProgress),
+            }
+        }
+        let handle = command.name.handle();
+        let pending = PendingRegistration {
+            registration_id: registration_id.clone(),
+            email: command.email.as_str().to_owned(),
+            name: command.name.as_str().to_owned(),
+            handle: handle.as_str().to_owned(),
+            name_key: command.name.key(),
+            handle_key: handle.key(),
+            source_system: command.source_system.as_str().to_owned(),
+            pending_since: rfc3339(now),
+            idempotency_key: idempotency_key.map(|key| key.as_str().to_owned()),
+        };
+        if let Err(error) = self.table.reserve(&pending).await {
+            self.release_key(&pending).await;
+            return Err(error.into());
+        }
+        match self.create_and_commit(command, &pending).await {
+            Ok(registered) => Ok(registered),
+            Err(error) => {
+                tracing::warn!(registration = %pending.registration_id, %error, "registration failed; rolling back");
+                if let Err(rollback) = roll_back(&self.table, &self.identity, &pending).await {
+                    tracing::error!(
+                        registration = %pending.registration_id,
+                        error = %rollback,
+                        "rollback unfinished; the reconciler will finish it"
+                    );
+                }
+                Err(error)
+            }
+        }
+    }
+
+    async fn create_and_commit(
+        &self,
+        command: &RegisterCommand,
+        pending: &PendingRegistration,
+    ) -> Result<Registered, RegisterError> {
+        let email = command.email.as_str();
+        let sub = self
+            .identity
+            .create_user(&command.email, &pending.name, &pending.handle)
+            .await?;
+        self.identity.set_password(email, &command.password).await?;
+        self.identity.add_to_group(email, "USER").await?;
+        let code = self.activation_code(&pending.registration_id).await?;
+        let identity = Identity {
+            id: sub.clone(),
+            email: pending.email.clone(),
+            name: pending.name.clone(),
+            handle: pending.handle.clone(),
+            role: "USER".to_owned(),
+            status: "UNCONFIRMED".to_owned(),
+            created_at: rfc3339(Utc::now()),
+            source_system: pending.source_system.clone(),
+            activation_code_hash: hex::encode(Sha256::digest(code.as_bytes())),
+            registration_id: pending.registration_id.clone(),
+        };
+        let mut registered = Registered {
+            id: identity.id.clone(),
+            email: identity.email.clone(),
+            name: identity.name.clone(),
+            handle: identity.handle.clone(),
+            role: identity.role.clone(),
+            status: identity.status.clone(),
+            created_at: identity.created_at.clone(),
+            source_system: identity.source_system.clone(),
+            activation_code: None,
+        };
+        let stored_response = serde_json::to_string(&registered)
+            .map_err(|error| RegisterError::Unavailable(error.to_string()))?;
+        match self
+            .table
+            .commit(pending, &identity, Some(&stored_response))
+            .await
+        {
+            Ok(()) => {}
+            Err(error) => {
+                // The outcome may be unknown (a timeout): an identity of this registration
+                // means the commit landed.
+                let committed = self
+                    .table
+                    .identity(&sub)
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_some_and(|found| found.registration_id == pending.registration_id);
+                if !committed {
+                    return Err(error.into());
+                }
+            }
+        }
+        tracing::info!(user = %sub, registration = %pending.registration_id, "registered");
+        registered.activation_code = Some(code);
+        Ok(registered)
+    }
+
+    /// The activation code of a registration: derived, never stored (only its hash is).
+    async fn activation_code(&self, registration_id: &str) -> Result<String, RegisterError> {
+        let mac = self
+            .key
+            .mac(&[b"activation-code", registration_id.as_bytes()])
+            .await
+            .map_err(|error| RegisterError::Unavailable(error.to_string()))?;
+        Ok(hex::encode(&mac[..16]))
+    }
+
+    /// A keyed fingerprint of the request, so that a stored one reveals nothing about it.
+    async fn fingerprint(&self, command: &RegisterCommand) -> Result<String, RegisterError> {
+        let mac = self
+            .key
+            .mac(&[
+                b"register",
+                command.email.as_str().as_bytes(),
+                command.name.as_str().as_bytes(),
+                command.source_system.as_str().as_bytes(),
+                command.password.expose().as_bytes(),
+            ])
+            .await
+            .map_err(|error| RegisterError::Unavailable(error.to_string()))?;
+        Ok(hex::encode(mac))
+    }
+
+    async fn release_key(&self, pending: &PendingRegistration) {
+        if let Some(key) = &pending.idempotency_key
+            && let Err(error) = self
+                .table
+                .release_idempotency_key(key, &pending.registration_id)
+                .await
+        {
+            // It expires with its lease: a retry after that runs anew.
+            tracing::warn!(%error, "could not release an idempotency key");
+        }
+    }
+}
+
+/// Rolls a pending registration back: mark it (no commit can land after that), delete the
+/// Cognito user, delete the reservations and the pending record, free the idempotency key.
+/// Safe to repeat; does nothing to a registration that committed.
+pub async fn roll_back(
+    table: &AuthTable,
+    identity: &Cognito,
+    pending: &PendingRegistration,
+) -> Result<(), RegisterError> {
+    if !table.begin_roll_back(&pending.registration_id).await? {
+        return Ok(());
+    }
+    identity.delete_user(&pending.email).await?;
+    match table.roll_back(pending).await {
+        Ok(()) | Err(StoreError::Conflict) => {}
+        Err(error) => return Err(error.into()),
+    }
+    if let Some(key) = &pending.idempotency_key {
+        table
+            .release_idempotency_key(key, &pending.registration_id)
+            .await?;
+    }
+    tracing::info!(registration = %pending.registration_id, "registration rolled back");
+    Ok(())
+}
+
+/// What a reconciler run did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reconciled {
+    pub rolled_back: usize,
+    pub failed: usize,
+}
+
+/// Rolls back every registration pending for longer than `older_than`: its process died, or
+/// its rollback could not finish. A registration that is still running is younger than that.
+pub async fn reconcile(
+    table: &AuthTable,
+    identity: &Cognito,
+    older_than: chrono::Duration,
+) -> Result<Reconciled, RegisterError> {
+    let before = rfc3339(Utc::now() - older_than);
+    let mut report = Reconciled::default();
+    for pending in table.stale_registrations(&before).await? {
+        match roll_back(table, identity, &pending).await {
+            Ok(()) => report.rolled_back += 1,
+            Err(error) => {
+                tracing::error!(registration = %pending.registration_id, %error, "reconciling failed; next run retries");
+                report.failed += 1;
+            }
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,664 @@
+//! The Auth API's DynamoDB table: uniqueness reservations, pending registrations, identities
+//! and idempotency records, under a generic `pk`/`sk` key. The item layouts here are storage
+//! types; `serde_dynamo` is used nowhere else.
+//!
+//! - `EMAIL#<email>`, `NAME#<name key>`, `HANDLE#<handle key>` / `RESERVATION`: who holds an
+//!   identifier (`registrationId`), `PENDING` until the registration commits, then
+//!   `COMMITTED` with the `userId`.
+//! - `REGISTRATION#<id>` / `REGISTRATION`: a registration in flight, listed by the `pending`
+//!   index for the reconciler. Removed by the commit (atomically) or by a rollback.
+//! - `USER#<sub>` / `IDENTITY`: the committed identity; its stream INSERT is `UserRegistered`.
+//! - `IDEMPOTENCY#<key>` / `IDEMPOTENCY`: one registration per `Idempotency-Key`, expiring
+//!   after a day (TTL `expiresAt`).
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, CancellationReason, Delete, Put, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
+};
+use serde::{Deserialize, Serialize};
+
+const RESERVATION: &str = "RESERVATION";
+const REGISTRATION: &str = "REGISTRATION";
+const IDENTITY: &str = "IDENTITY";
+const IDEMPOTENCY: &str = "IDEMPOTENCY";
+/// The single partition of the `pending` index: pending registrations are few and short-lived.
+pub const PENDING_SHARD: &str = "PENDING";
+
+/// Which unique identifier a reservation holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Email,
+    Name,
+    Handle,
+}
+
+impl Field {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::Email => "email",
+            Field::Name => "name",
+            Field::Handle => "handle",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{} is already taken", .0.as_str())]
+    Taken(Field),
+    #[error("the change conflicts with the table's current state")]
+    Conflict,
+    #[error("DynamoDB: {0}")]
+    Unavailable(String),
+}
+
+fn unavailable<E>(error: aws_sdk_dynamodb::error::SdkError<E>) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    StoreError::Unavailable(DisplayErrorContext(error).to_string())
+}
+
+/// A registration in flight, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingRegistration {
+    pub registration_id: String,
+    pub email: String,
+    pub name: String,
+    pub handle: String,
+    pub name_key: String,
+    pub handle_key: String,
+    pub source_system: String,
+    /// RFC 3339, also the `pending` index's sort key.
+    pub pending_since: String,
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+}
+
+impl PendingRegistration {
+    fn reservation_keys(&self) -> [(Field, String); 3] {
+        [
+            (Field::Email, format!("EMAIL#{}", self.email)),
+            (Field::Name, format!("NAME#{}", self.name_key)),
+            (Field::Handle, format!("HANDLE#{}", self.handle_key)),
+        ]
+    }
+}
+
+/// A committed identity, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Identity {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub handle: String,
+    pub role: String,
+    pub status: String,
+    pub created_at: String,
+    pub source_system: String,
+    pub activation_code_hash: String,
+    pub registration_id: String,
+}
+
+/// An idempotency record, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdempotencyRecord {
+    pub request_hash: String,
+    pub registration_id: String,
+    pub state: String,
+    /// Epoch seconds until which the registration is being worked on.
+    pub lease_until: i64,
+    /// Epoch seconds; DynamoDB's TTL removes the record after that.
+    pub expires_at: i64,
+    /// The JSON response of a completed registration, activation code left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored_response: Option<String>,
+}
+
+/// How an `Idempotency-Key` stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// This request may run, as registration `registration_id`.
+    Run { registration_id: String },
+    /// The same request completed before: replay its response.
+    Replay {
+        registration_id: String,
+        response: String,
+    },
+    /// The key was used with another body.
+    Mismatch,
+    /// The same request is running right now.
+    InProgress,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthTable {
+    client: Client,
+    table: String,
+}
+
+fn key(pk: &str, sk: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        ("pk".to_owned(), AttributeValue::S(pk.to_owned())),
+        ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
+    ])
+}
+
+fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+fn item<T: Serialize>(
+    pk: &str,
+    sk: &str,
+    value: &T,
+) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(value)
+        .map_err(|error| StoreError::Unavailable(format!("serialising an item: {error}")))?;
+    item.extend(key(pk, sk));
+    Ok(item)
+}
+
+impl AuthTable {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Claims an idempotency key for a request with fingerprint `request_hash`. A running
+    /// claim whose lease ran out (its process died) can be taken over by the same request;
+    /// it keeps its registration id, so the takeover finds its own reservations.
+    pub async fn claim_idempotency_key(
+        &self,
+        key_value: &str,
+        request_hash: &str,
+        registration_id: &str,
+        now: i64,
+        lease_seconds: i64,
+    ) -> Result<Claim, StoreError> {
+        let pk = format!("IDEMPOTENCY#{key_value}");
+        let record = IdempotencyRecord {
+            request_hash: request_hash.to_owned(),
+            registration_id: registration_id.to_owned(),
+            state: "RUNNING".to_owned(),
+            lease_until: now + lease_seconds,
+            expires_at: now + 24 * 3600,
+            stored_response: None,
+        };
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item(&pk, IDEMPOTENCY, &record)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let existing = match put {
+            Ok(_) => {
+                return Ok(Claim::Run {
+                    registration_id: registration_id.to_owned(),
+                });
+            }
+            Err(error) => match error.into_service_error() {
+                aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(
+                    failed,
+                ) => failed.item.unwrap_or_default(),
+                other => return Err(StoreError::Unavailable(DisplayErrorContext(other).to_string())),
+            },
+        };
+        let existing: IdempotencyRecord = serde_dynamo::from_item(existing)
+            .map_err(|error| StoreError::Unavailable(format!("reading a record: {error}")))?;
+        if existing.request_hash != request_hash {
+            return Ok(Claim::Mismatch);
+        }
+        if let Some(response) = existing.stored_response {
+            return Ok(Claim::Replay {
+                registration_id: existing.registration_id,
+                response,
+            });
+        }
+        if existing.lease_until > now {
+            return Ok(Claim::InProgress);
+        }
+        // Take over the abandoned run, as long as nobody else just did.
+        let taken = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&pk, IDEMPOTENCY)))
+            .update_expression("SET leaseUntil = :lease")
+            .condition_expression("leaseUntil = :seen AND attribute_not_exists(storedResponse)")
+            .expression_attribute_values(
+                ":lease",
+                AttributeValue::N((now + lease_seconds).to_string()),
+            )
+            .expression_attribute_values(
+                ":seen",
+                AttributeValue::N(existing.lease_until.to_string()),
+            )
+            .send()
+            .await;
+        match taken {
+            Ok(_) => Ok(Claim::Run {
+                registration_id: existing.registration_id,
+            }),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(Claim::InProgress)
+            }
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
+    /// Forgets an idempotency key whose registration was rolled back, so a retry runs anew.
+    pub async fn release_idempotency_key(
+        &self,
+        key_value: &str,
+        registration_id: &str,
+    ) -> Result<(), StoreError> {
+        let deleted = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&format!("IDEMPOTENCY#{key_value}"), IDEMPOTENCY)))
+            .condition_expression("registrationId = :reg AND attribute_not_exists(storedResponse)")
+            .expression_attribute_values(":reg", s(registration_id))
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
+    /// Reserves email, name and handle for `registration` and records it as pending, all or
+    /// nothing. An identifier already held by another registration is [`StoreError::Taken`];
+    /// one held by this same registration (a retry) is fine.
+    pub async fn reserve(&self, registration: &PendingRegistration) -> Result<(), StoreError> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Reservation<'a> {
+            kind: &'a str,
+            registration_id: &'a str,
+            state: &'a str,
+            created_at: &'a str,
+        }
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Pending<'a> {
+            #[serde(flatten)]
+            registration: &'a PendingRegistration,
+            pending_shard: &'a str,
+        }
+        let mut writes = Vec::new();
+        for (field, pk) in registration.reservation_keys() {
+            let reservation = Reservation {
+                kind: field.as_str(),
+                registration_id: &registration.registration_id,
+                state: "PENDING",
+                created_at: &registration.pending_since,
+            };
+            writes.push(
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(&self.table)
+                            .set_item(Some(item(&pk, RESERVATION, &reservation)?))
+                            .condition_expression(
+                                "attribute_not_exists(pk) OR (registrationId = :reg AND #state = :pending)",
+                            )
+                            .expression_attribute_names("#state", "state")
+                            .expression_attribute_values(":reg", s(&registration.registration_id))
+                            .expression_attribute_values(":pending", s("PENDING"))
+                            .build()
+                            .map_err(|error| StoreError::Unavailable(error.to_string()))?,
+                    )
+                    .build(),
+            );
+        }
+        let pending = Pending {
+            registration,
+            pending_shard: PENDING_SHARD,
+        };
+        writes.push(
+            TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(item(
+                            &format!("REGISTRATION#{}", registration.registration_id),
+                            REGISTRATION,
+                            &pending,
+                        )?))
+                        .build()
+                        .map_err(|error| StoreError::Unavailable(error.to_string()))?,
+                )
+                .build(),
+        );
+        let outcome = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await;
+        match outcome {
+            Ok(_) => Ok(()),
+            Err(error) => Err(match error.into_service_error() {
+                aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(
+                    canceled,
+                ) => {
+                    let reasons: &[CancellationReason] = canceled.cancellation_reasons();
+                    let taken = [Field::Email, Field::Name, Field::Handle]
+                        .into_iter()
+                        .zip(reasons)
+                        .find(|(_, reason)| reason.code() == Some("ConditionalCheckFailed"))
+                        .map(|(field, _)| field);
+                    match taken {
+                        Some(field) => StoreError::Taken(field),
+                        // Cancelled for another reason (a concurrent transaction on the same
+                        // items): retryable.
+                        None => StoreError::Unavailable(format!(
+                            "reservation cancelled: {:?}",
+                            reasons.iter().map(|r| r.code()).collect::<Vec<_>>()
+                        )),
+                    }
+                }
+                other => StoreError::Unavailable(DisplayErrorContext(other).to_string()),
+            }),
+        }
+    }
+
+    /// Commits a registration in one transaction: the identity appears (its stream record is
+    /// the `UserRegistered` event), the pending record goes, the reservations become the
+    /// user's, and the idempotency record keeps the response. Fails with
+    /// [`StoreError::Conflict`] if the registration is no longer pending (rolled back).
+    pub async fn commit(
+        &self,
+        registration: &PendingRegistration,
+        identity: &Identity,
+        response: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let build_error =
+            |error: aws_sdk_dynamodb::error::BuildError| StoreError::Unavailable(error.to_string());
+        let mut writes = vec![
+            TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(item(
+                            &format!("USER#{}", identity.id),
+                            IDENTITY,
+                            identity,
+                        )?))
+                        .condition_expression("attribute_not_exists(pk)")
+                        .build()
+                        .map_err(build_error)?,
+                )
+                .build(),
+            TransactWriteItem::builder()
+                .delete(
+                    Delete::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key(
+                            &format!("REGISTRATION#{}", registration.registration_id),
+                            REGISTRATION,
+                        )))
+                        .condition_expression(
+                            "attribute_exists(pk) AND attribute_not_exists(rollingBack)",
+                        )
+                        .build()
+                        .map_err(build_error)?,
+                )
+                .build(),
+        ];
+        for (_, pk) in registration.reservation_keys() {
+            writes.push(
+                TransactWriteItem::builder()
+                    .update(
+                        Update::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key(&pk, RESERVATION)))
+                            .update_expression("SET #state = :committed, userId = :user")
+                            .condition_expression("registrationId = :reg AND #state = :pending")
+                            .expression_attribute_names("#state", "state")
+                            .expression_attribute_values(":committed", s("COMMITTED"))
+                            .expression_attribute_values(":pending", s("PENDING"))
+                            .expression_attribute_values(":user", s(&identity.id))
+                            .expression_attribute_values(":reg", s(&registration.registration_id))
+                            .build()
+                            .map_err(build_error)?,
+                    )
+                    .build(),
+            );
+        }
+        if let (Some(key_value), Some(response)) = (&registration.idempotency_key, response) {
+            writes.push(
+                TransactWriteItem::builder()
+                    .update(
+                        Update::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key(&format!("IDEMPOTENCY#{key_value}"), IDEMPOTENCY)))
+                            .update_expression("SET #state = :done, storedResponse = :response")
+                            .condition_expression("registrationId = :reg")
+                            .expression_attribute_names("#state", "state")
+                            .expression_attribute_values(":done", s("COMPLETED"))
+                            .expression_attribute_values(":response", s(response))
+                            .expression_attribute_values(":reg", s(&registration.registration_id))
+                            .build()
+                            .map_err(build_error)?,
+                    )
+                    .build(),
+            );
+        }
+        let outcome = self
+            .client
+            .transact_write_items()
+            .client_request_token(&registration.registration_id)
+            .set_transact_items(Some(writes))
+            .send()
+            .await;
+        match outcome {
+            Ok(_) => Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_transaction_canceled_exception()) =>
+            {
+                Err(StoreError::Conflict)
+            }
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
+    /// Whether the identity of `user_id` exists (a consistent read).
+    pub async fn identity(&self, user_id: &str) -> Result<Option<Identity>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&format!("USER#{user_id}"), IDENTITY)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        output
+            .item
+            .map(|item| {
+                serde_dynamo::from_item(item).map_err(|error| {
+                    StoreError::Unavailable(format!("reading an identity: {error}"))
+                })
+            })
+            .transpose()
+    }
+
+    /// Marks a pending registration as rolling back, which stops its commit from ever landing.
+    /// `Ok(false)` when there is no pending registration any more: it committed, or its
+    /// rollback already finished.
+    pub async fn begin_roll_back(&self, registration_id: &str) -> Result<bool, StoreError> {
+        let marked = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                &format!("REGISTRATION#{registration_id}"),
+                REGISTRATION,
+            )))
+            .update_expression("SET rollingBack = :yes")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .send()
+            .await;
+        match marked {
+            Ok(_) => Ok(true),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
+    /// Finishes a rollback begun with [`Self::begin_roll_back`]: the reservations and the
+    /// pending record go, in one transaction.
+    pub async fn roll_back(&self, registration: &PendingRegistration) -> Result<(), StoreError> {
+        let build_error =
+            |error: aws_sdk_dynamodb::error::BuildError| StoreError::Unavailable(error.to_string());
+        let mut writes = vec![
+            TransactWriteItem::builder()
+                .delete(
+                    Delete::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key(
+                            &format!("REGISTRATION#{}", registration.registration_id),
+                            REGISTRATION,
+                        )))
+                        .condition_expression("attribute_exists(pk)")
+                        .build()
+                        .map_err(build_error)?,
+                )
+                .build(),
+        ];
+        for (_, pk) in registration.reservation_keys() {
+            writes.push(
+                TransactWriteItem::builder()
+                    .delete(
+                        Delete::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key(&pk, RESERVATION)))
+                            // Only our own, still pending reservation; a missing one is fine.
+                            .condition_expression(
+                                "attribute_not_exists(pk) OR (registrationId = :reg AND #state = :pending)",
+                            )
+                            .expression_attribute_names("#state", "state")
+                            .expression_attribute_values(":reg", s(&registration.registration_id))
+                            .expression_attribute_values(":pending", s("PENDING"))
+                            .build()
+                            .map_err(build_error)?,
+                    )
+                    .build(),
+            );
+        }
+        let outcome = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await;
+        match outcome {
+            Ok(_) => Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_transaction_canceled_exception()) =>
+            {
+                Err(StoreError::Conflict)
+            }
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
+    /// Registrations pending since before `before` (RFC 3339), oldest first: the reconciler's
+    /// work list.
+    pub async fn stale_registrations(
+        &self,
+        before: &str,
+    ) -> Result<Vec<PendingRegistration>, StoreError> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("pending")
+                .key_condition_expression("pendingShard = :shard AND pendingSince < :before")
+                .expression_attribute_values(":shard", s(PENDING_SHARD))
+                .expression_attribute_values(":before", s(before))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in page.items() {
+                let registration: PendingRegistration = serde_dynamo::from_item(item.clone())
+                    .map_err(|error| {
+                        StoreError::Unavailable(format!("reading a registration: {error}"))
+                    })?;
+                found.push(registration);
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
+    /// The pending registration `registration_id`, if it is still pending.
+    pub async fn pending(
+        &self,
+        registration_id: &str,
+    ) -> Result<Option<PendingRegistration>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                &format!("REGISTRATION#{registration_id}"),
+                REGISTRATION,
+            )))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        output
+            .item
+            .map(|item| {
+                serde_dynamo::from_item(item).map_err(|error| {
+                    StoreError::Unavailable(format!("reading a registration: {error}"))
+                })
+            })
+            .transpose()
+    }
+}

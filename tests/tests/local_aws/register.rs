@@ -1,0 +1,359 @@
+//! Registration against the local stack's resources: all or nothing, unique identifiers under
+//! concurrency, idempotent retries, rollback when a step fails, and the reconciler.
+
+use reqwest::{Client, Response, StatusCode};
+use roster_auth_api::identity::Cognito;
+use roster_auth_api::registration::reconcile;
+use roster_auth_api::store::{AuthTable, PendingRegistration};
+use roster_local::resources::AUTH_TABLE;
+use roster_local::testing::{self, TestResources};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+const PASSWORD: &str = "Correct-Horse-9-Battery";
+
+struct Api {
+    url: String,
+    key: String,
+    http: Client,
+}
+
+impl Api {
+    async fn start(resources: &TestResources) -> Self {
+        let (url, key) = testing::auth_api(resources).await;
+        Self {
+            url,
+            key,
+            http: Client::new(),
+        }
+    }
+
+    async fn register(&self, body: Value, idempotency_key: Option<&str>) -> Response {
+        let mut request = self
+            .http
+            .post(format!("{}/auth/register", self.url))
+            .header("x-api-key", &self.key)
+            .json(&body);
+        if let Some(key) = idempotency_key {
+            request = request.header("idempotency-key", key);
+        }
+        request.send().await.unwrap()
+    }
+}
+
+fn body(email: &str, name: &str) -> Value {
+    json!({"email": email, "name": name, "password": PASSWORD, "sourceSystem": "web-shop"})
+}
+
+/// Every item of the Auth API's table, as JSON.
+async fn table_items(resources: &TestResources) -> Vec<Value> {
+    let output = aws_sdk_dynamodb::Client::new(&resources.sdk)
+        .scan()
+        .table_name(resources.names.table(&AUTH_TABLE))
+        .send()
+        .await
+        .unwrap();
+    output
+        .items()
+        .iter()
+        .map(|item| serde_dynamo::from_item(item.clone()).unwrap())
+        .collect()
+}
+
+async fn cognito_emails(resources: &TestResources) -> Vec<String> {
+    let users = aws_sdk_cognitoidentityprovider::Client::new(&resources.sdk)
+        .list_users()
+        .user_pool_id(&resources.provisioned.user_pool_id)
+        .send()
+        .await
+        .unwrap();
+    let mut emails: Vec<String> = users
+        .users()
+        .iter()
+        .filter_map(|user| {
+            user.attributes()
+                .iter()
+                .find(|a| a.name() == "email")
+                .and_then(|a| a.value().map(ToOwned::to_owned))
+        })
+        .collect();
+    emails.sort();
+    emails
+}
+
+fn pks(items: &[Value]) -> Vec<String> {
+    let mut pks: Vec<String> = items
+        .iter()
+        .map(|item| item["pk"].as_str().unwrap().to_owned())
+        .collect();
+    pks.sort();
+    pks
+}
+
+#[tokio::test]
+async fn registers_once_with_the_activation_code_stored_only_as_a_hash() {
+    let resources = testing::provisioned().await;
+    let api = Api::start(&resources).await;
+    let response = api
+        .register(body("Cortney@Example.com", "cortney_gutkowski67"), None)
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let user: Value = response.json().await.unwrap();
+    assert_eq!(user["email"], "cortney@example.com");
+    assert_eq!(user["name"], "cortney_gutkowski67");
+    assert_eq!(user["handle"], "@CortneyGutkowski67");
+    assert_eq!(user["role"], "USER");
+    assert_eq!(user["status"], "UNCONFIRMED");
+    assert_eq!(user["sourceSystem"], "web-shop");
+    let id = user["id"].as_str().unwrap();
+    let code = user["activationCode"].as_str().unwrap();
+    assert_eq!(code.len(), 32);
+
+    let items = table_items(&resources).await;
+    assert_eq!(
+        pks(&items),
+        [
+            "EMAIL#cortney@example.com".to_owned(),
+            "HANDLE#@cortneygutkowski67".to_owned(),
+            "NAME#cortney_gutkowski67".to_owned(),
+            format!("USER#{id}"),
+        ]
+    );
+    let identity = items.iter().find(|item| item["sk"] == "IDENTITY").unwrap();
+    assert_eq!(
+        identity["activationCodeHash"],
+        hex::encode(Sha256::digest(code.as_bytes()))
+    );
+    let everything = serde_json::to_string(&items).unwrap();
+    assert!(
+        !everything.contains(code),
+        "the code itself is stored nowhere"
+    );
+    assert!(!everything.contains(PASSWORD));
+    for reservation in items.iter().filter(|item| item["sk"] == "RESERVATION") {
+        assert_eq!(reservation["state"], "COMMITTED");
+        assert_eq!(reservation["userId"], id);
+    }
+
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&resources.sdk);
+    let groups = cognito
+        .admin_list_groups_for_user()
+        .user_pool_id(&resources.provisioned.user_pool_id)
+        .username("cortney@example.com")
+        .send()
+        .await
+        .unwrap();
+    let groups: Vec<_> = groups
+        .groups()
+        .iter()
+        .filter_map(|g| g.group_name())
+        .collect();
+    assert_eq!(groups, ["USER"]);
+    let login = api
+        .http
+        .post(format!("{}/auth/login", api.url))
+        .header("x-api-key", &api.key)
+        .json(&json!({"email": "cortney@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200, "the password is permanent");
+}
+
+#[tokio::test]
+async fn a_taken_email_name_or_handle_is_a_409_naming_it_and_leaves_nothing_behind() {
+    let resources = testing::provisioned().await;
+    let api = Api::start(&resources).await;
+    assert_eq!(
+        api.register(body("john@example.com", "john_doe"), None)
+            .await
+            .status(),
+        201
+    );
+    let before = pks(&table_items(&resources).await);
+    for (email, name, field) in [
+        ("JOHN@example.com", "someone_else", "email"),
+        ("other@example.com", "John_Doe", "name"),
+        ("third@example.com", "john.doe", "handle"),
+    ] {
+        let response = api.register(body(email, name), None).await;
+        assert_eq!(response.status(), StatusCode::CONFLICT, "{field}");
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(problem["field"], field);
+    }
+    assert_eq!(pks(&table_items(&resources).await), before);
+    assert_eq!(cognito_emails(&resources).await, ["john@example.com"]);
+}
+
+#[tokio::test]
+async fn concurrent_registrations_of_one_email_create_exactly_one_user() {
+    let resources = testing::provisioned().await;
+    let api = std::sync::Arc::new(Api::start(&resources).await);
+    let attempts: Vec<_> = (0..8)
+        .map(|n| {
+            let api = std::sync::Arc::clone(&api);
+            tokio::spawn(async move {
+                api.register(body("race@example.com", &format!("racer_{n}")), None)
+                    .await
+                    .status()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for attempt in attempts {
+        statuses.push(attempt.await.unwrap().as_u16());
+    }
+    statuses.sort();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 409),
+        "{statuses:?}"
+    );
+    assert_eq!(cognito_emails(&resources).await, ["race@example.com"]);
+    let items = table_items(&resources).await;
+    assert_eq!(items.iter().filter(|i| i["sk"] == "IDENTITY").count(), 1);
+    assert_eq!(items.iter().filter(|i| i["sk"] == "RESERVATION").count(), 3);
+    assert!(items.iter().all(|i| i["sk"] != "REGISTRATION"));
+}
+
+#[tokio::test]
+async fn an_idempotency_key_replays_the_first_response_and_refuses_another_body() {
+    let resources = testing::provisioned().await;
+    let api = Api::start(&resources).await;
+    let first = api
+        .register(body("idem@example.com", "idem_user"), Some("key-1"))
+        .await;
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    let again = api
+        .register(body("idem@example.com", "idem_user"), Some("key-1"))
+        .await;
+    assert_eq!(again.status(), 201);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again, first, "the same response, activation code included");
+    assert_eq!(cognito_emails(&resources).await, ["idem@example.com"]);
+
+    let other = api
+        .register(body("else@example.com", "someone_else"), Some("key-1"))
+        .await;
+    assert_eq!(other.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let mut other_password = body("idem@example.com", "idem_user");
+    other_password["password"] = json!("Another-Password-1");
+    let other = api.register(other_password, Some("key-1")).await;
+    assert_eq!(other.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_before_anything_is_written() {
+    let resources = testing::provisioned().await;
+    let api = Api::start(&resources).await;
+    for request in [
+        json!({"email": "x@example.com", "name": "ok_name", "password": "weak"}),
+        json!({"email": "not-an-email", "name": "ok_name", "password": PASSWORD}),
+        json!({"email": "x@example.com", "name": "_bad", "password": PASSWORD}),
+        json!({"email": "x@example.com", "name": "ok_name", "password": PASSWORD, "sourceSystem": "a b"}),
+        json!({"email": "x@example.com", "name": "ok_name"}),
+    ] {
+        let response = api.register(request.clone(), None).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{request}");
+    }
+    let bad_key = api
+        .register(body("x@example.com", "ok_name"), Some("with space"))
+        .await;
+    assert_eq!(bad_key.status(), StatusCode::BAD_REQUEST);
+    assert!(table_items(&resources).await.is_empty());
+    assert!(cognito_emails(&resources).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_failing_cognito_step_rolls_everything_back_and_a_retry_succeeds() {
+    let resources = testing::provisioned().await;
+    let api = Api::start(&resources).await;
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&resources.sdk);
+    let pool = &resources.provisioned.user_pool_id;
+    // The fault: the USER group is gone, so adding the new user to it fails after the user
+    // was created.
+    cognito
+        .delete_group()
+        .user_pool_id(pool)
+        .group_name("USER")
+        .send()
+        .await
+        .unwrap();
+    let failed = api
+        .register(body("fault@example.com", "fault_user"), Some("retry-me"))
+        .await;
+    assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(failed.headers()["content-type"], "application/problem+json");
+    assert!(
+        table_items(&resources).await.is_empty(),
+        "no reservation, no pending record"
+    );
+    assert!(
+        cognito_emails(&resources).await.is_empty(),
+        "no orphan Cognito user"
+    );
+
+    cognito
+        .create_group()
+        .user_pool_id(pool)
+        .group_name("USER")
+        .send()
+        .await
+        .unwrap();
+    let retried = api
+        .register(body("fault@example.com", "fault_user"), Some("retry-me"))
+        .await;
+    assert_eq!(retried.status(), StatusCode::CREATED);
+    assert_eq!(cognito_emails(&resources).await, ["fault@example.com"]);
+}
+
+#[tokio::test]
+async fn the_reconciler_rolls_back_a_registration_whose_process_died() {
+    let resources = testing::provisioned().await;
+    let table = AuthTable::new(
+        aws_sdk_dynamodb::Client::new(&resources.sdk),
+        resources.names.table(&AUTH_TABLE),
+    );
+    let identity = Cognito::new(
+        aws_sdk_cognitoidentityprovider::Client::new(&resources.sdk),
+        resources.provisioned.user_pool_id.clone(),
+    );
+    // A registration that reserved its identifiers and created its Cognito user, then died.
+    let pending = PendingRegistration {
+        registration_id: "dead-registration".into(),
+        email: "ghost@example.com".into(),
+        name: "ghost".into(),
+        handle: "@Ghost".into(),
+        name_key: "ghost".into(),
+        handle_key: "@ghost".into(),
+        source_system: "roster".into(),
+        pending_since: "2026-01-01T00:00:00.000Z".into(),
+        idempotency_key: None,
+    };
+    table.reserve(&pending).await.unwrap();
+    identity
+        .create_user(
+            &roster_auth_api::domain::Email::parse("ghost@example.com").unwrap(),
+            "ghost",
+            "@Ghost",
+        )
+        .await
+        .unwrap();
+    assert_eq!(table_items(&resources).await.len(), 4);
+
+    let report = reconcile(&table, &identity, chrono::Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(report.rolled_back, 1);
+    assert!(table_items(&resources).await.is_empty());
+    assert!(cognito_emails(&resources).await.is_empty());
+    let again = reconcile(&table, &identity, chrono::Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(again.rolled_back, 0, "nothing left to do");
+}
