@@ -17,6 +17,8 @@ pub enum AuthError {
     UnknownClient,
     #[error("invalid credentials")]
     InvalidCredentials,
+    #[error("invalid refresh token")]
+    InvalidRefreshToken,
     #[error("invalid token: {0}")]
     InvalidToken(TokenRejection),
     #[error("throttled")]
@@ -71,6 +73,9 @@ impl IntoResponse for AuthError {
                 "Unauthorized",
             )
             .with_detail("the email or password is not correct"),
+            AuthError::InvalidRefreshToken => {
+                invalid_token().with_detail("the refresh token is not valid")
+            }
             AuthError::InvalidToken(TokenRejection::KeysUnavailable) => {
                 let mut response = Problem::new(
                     StatusCode::SERVICE_UNAVAILABLE,

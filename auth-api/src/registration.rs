@@ -26,6 +26,10 @@ use crate::store::{AuthTable, Claim, Field, Identity, PendingRegistration, Store
 /// How long a running registration keeps its idempotency key from a concurrent retry.
 pub const LEASE_SECONDS: i64 = 30;
 
+/// A registration pending for longer than this is abandoned: the reconciler rolls it back.
+/// Far above the few seconds a registration takes, and above [`LEASE_SECONDS`].
+pub const ABANDONED_AFTER_SECONDS: i64 = 300;
+
 /// A registration request, parsed.
 #[derive(Debug, Clone)]
 pub struct RegisterCommand {

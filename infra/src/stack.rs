@@ -104,6 +104,12 @@ impl RunningStack {
         progress.step("starting the event plumbing (stream projectors, subscriber queues)");
         spawn_plumbing(&sdk, &provisioned, &shutdown, &mut tasks);
 
+        tasks.spawn(run_reconciler(
+            sdk.clone(),
+            provisioned.clone(),
+            shutdown.clone(),
+        ));
+
         progress.step("starting the Auth API and the User API");
         let auth = bind(options.auth_addr, "Auth API").await?;
         let user = bind(options.user_addr, "User API").await?;
@@ -176,6 +182,39 @@ impl RunningStack {
         while self.tasks.join_next().await.is_some() {}
         self.endpoint.stop();
         let _ = std::fs::remove_file(&self.state_file);
+    }
+}
+
+/// Runs the registration reconciler once a minute, as its schedule does on AWS.
+async fn run_reconciler(sdk: SdkConfig, provisioned: Provisioned, shutdown: CancellationToken) {
+    use roster_auth_api::registration::{ABANDONED_AFTER_SECONDS, reconcile};
+
+    let table = roster_auth_api::store::AuthTable::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        provisioned.table(&AUTH_TABLE).name.clone(),
+    );
+    let identity = roster_auth_api::identity::Cognito::new(
+        aws_sdk_cognitoidentityprovider::Client::new(&sdk),
+        provisioned.user_pool_id.clone(),
+    );
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
+        }
+        match reconcile(
+            &table,
+            &identity,
+            chrono::Duration::seconds(ABANDONED_AFTER_SECONDS),
+        )
+        .await
+        {
+            Ok(report) if report.rolled_back + report.failed > 0 => {
+                tracing::info!(?report, "reconciled abandoned registrations");
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "reconciler run failed"),
+        }
     }
 }
 

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::domain::{Email, InputError, PresentedPassword};
 use crate::error::AuthError;
+use crate::identity::IdentityError;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -56,7 +57,11 @@ pub async fn refresh(
         return Err(InputError::Empty("refreshToken").into());
     }
     let client_id = state.clients.resolve(request.client_id.as_deref())?;
-    Ok(Json(state.identity.refresh(client_id, token).await?))
+    match state.identity.refresh(client_id, token).await {
+        Ok(tokens) => Ok(Json(tokens)),
+        Err(IdentityError::NotAuthorized) => Err(AuthError::InvalidRefreshToken),
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// `POST /auth/logout`: global sign-out of the access token's user; its refresh tokens stop

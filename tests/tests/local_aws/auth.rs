@@ -147,7 +147,8 @@ async fn login_verify_refresh_and_logout_revokes_the_refresh_token() {
     let after = api
         .post("/auth/token/refresh", json!({"refreshToken": refresh}))
         .await;
-    problem(after, StatusCode::UNAUTHORIZED).await;
+    let refused = problem(after, StatusCode::UNAUTHORIZED).await;
+    assert_eq!(refused["type"], "/problems/invalid-token");
 }
 
 #[tokio::test]
