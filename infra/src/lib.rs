@@ -8,6 +8,7 @@
 //! - [`testing`]: the same parts for integration tests, isolated per test.
 
 pub mod endpoint;
+pub mod faults;
 pub mod plumbing;
 pub mod provision;
 pub mod resources;

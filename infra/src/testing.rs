@@ -89,9 +89,15 @@ pub async fn spawn_router(router: Router) -> String {
 /// The Auth API of `resources`, served on a free port, with a fresh API key of every scope.
 /// Returns the base URL and the key.
 pub async fn auth_api(resources: &TestResources) -> (String, String) {
+    auth_api_through(resources, endpoint_url().await).await
+}
+
+/// Like [`auth_api`], with the Auth API's AWS calls sent to `aws_endpoint` (a fault proxy).
+pub async fn auth_api_through(resources: &TestResources, aws_endpoint: &str) -> (String, String) {
     let config = crate::stack::auth_config(&resources.provisioned, endpoint_url().await);
+    let sdk = roster_platform::aws::local(aws_endpoint, REGION).await;
     let deps = config
-        .deps(&resources.sdk)
+        .deps(&sdk)
         .expect("the Auth API's configuration is valid");
     let key = roster_platform::api_keys::KeyAdmin::new(
         aws_sdk_secretsmanager::Client::new(&resources.sdk),

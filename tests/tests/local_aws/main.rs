@@ -4,6 +4,7 @@
 mod api_keys;
 mod apis;
 mod auth;
+mod faults;
 mod plumbing;
 mod provisioning;
 mod publisher;

@@ -1,0 +1,241 @@
+//! A fault-injecting proxy for tests: stands between the services and the local AWS endpoint
+//! and, by operation (`X-Amz-Target`, e.g. `AdminCreateUser`, `TransactWriteItems`), fails
+//! chosen calls — before they reach AWS (nothing happened) or after (it happened, but the
+//! caller never hears so). Everything else is forwarded untouched.
+
+use std::net::Ipv4Addr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use tokio::net::TcpListener;
+
+/// When a fault strikes relative to the real call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// The call never reaches AWS.
+    Before,
+    /// The call is applied by AWS, then its response is replaced by the fault.
+    After,
+}
+
+/// What the caller sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A 500 `InternalServerError` (retryable).
+    Error,
+    /// A 400 `ThrottlingException` (retryable).
+    Throttle,
+    /// The answer comes this much later (the call itself is unchanged).
+    Delay(Duration),
+}
+
+/// A rule: skip the first `skip` calls of `operation`, then fault the next `times` calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    pub operation: &'static str,
+    pub skip: u32,
+    pub times: u32,
+    pub when: When,
+    pub kind: Kind,
+}
+
+impl Fault {
+    /// Fails every call of `operation` (the SDK's retries included) until cleared.
+    pub fn always(operation: &'static str, when: When) -> Self {
+        Self {
+            operation,
+            skip: 0,
+            times: u32::MAX,
+            when,
+            kind: Kind::Error,
+        }
+    }
+
+    /// Fails the calls of `operation` after the first `skip`, retries included.
+    pub fn after_calls(operation: &'static str, skip: u32, when: When) -> Self {
+        Self {
+            skip,
+            ..Self::always(operation, when)
+        }
+    }
+}
+
+#[derive(Default)]
+struct Rules {
+    faults: Vec<Fault>,
+    /// Calls seen, by operation.
+    seen: Vec<(String, u32)>,
+}
+
+/// A running proxy. Dropping it does not stop it; it lives as long as the test's runtime.
+#[derive(Clone)]
+pub struct FaultProxy {
+    url: String,
+    rules: Arc<Mutex<Rules>>,
+}
+
+struct Shared {
+    upstream: String,
+    client: reqwest::Client,
+    rules: Arc<Mutex<Rules>>,
+}
+
+impl FaultProxy {
+    /// Starts a proxy in front of `upstream` on a free loopback port.
+    pub async fn start(upstream: &str) -> Self {
+        let rules = Arc::new(Mutex::new(Rules::default()));
+        let shared = Arc::new(Shared {
+            upstream: upstream.trim_end_matches('/').to_owned(),
+            client: reqwest::Client::new(),
+            rules: Arc::clone(&rules),
+        });
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .expect("a free port");
+        let url = format!("http://{}", listener.local_addr().expect("bound"));
+        let app = Router::new().fallback(forward).with_state(shared);
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { url, rules }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Adds a fault rule.
+    pub fn inject(&self, fault: Fault) {
+        self.rules.lock().expect("rules").faults.push(fault);
+    }
+
+    /// Removes every rule (counts are kept).
+    pub fn clear(&self) {
+        self.rules.lock().expect("rules").faults.clear();
+    }
+
+    /// How many calls of `operation` went through the proxy.
+    pub fn calls(&self, operation: &str) -> u32 {
+        let rules = self.rules.lock().expect("rules");
+        rules
+            .seen
+            .iter()
+            .find(|(seen, _)| seen == operation)
+            .map_or(0, |(_, count)| *count)
+    }
+}
+
+/// The operation a request calls: the part of `X-Amz-Target` after the dot (JSON protocols),
+/// or the `Action` of a query-protocol form body.
+fn operation(request: &Request, body: &[u8]) -> String {
+    if let Some(target) = request
+        .headers()
+        .get("x-amz-target")
+        .and_then(|value| value.to_str().ok())
+    {
+        return target.rsplit('.').next().unwrap_or(target).to_owned();
+    }
+    std::str::from_utf8(body)
+        .ok()
+        .and_then(|form| {
+            form.split('&')
+                .find_map(|pair| pair.strip_prefix("Action="))
+                .map(ToOwned::to_owned)
+        })
+        .unwrap_or_default()
+}
+
+/// Counts the call and picks the fault that applies to it, if any.
+fn fault_for(rules: &Mutex<Rules>, operation: &str) -> Option<Fault> {
+    let mut rules = rules.lock().expect("rules");
+    let number = match rules.seen.iter_mut().find(|(seen, _)| seen == operation) {
+        Some((_, count)) => {
+            *count += 1;
+            *count
+        }
+        None => {
+            rules.seen.push((operation.to_owned(), 1));
+            1
+        }
+    };
+    rules
+        .faults
+        .iter()
+        .find(|fault| {
+            fault.operation == operation
+                && number > fault.skip
+                && u64::from(number) <= u64::from(fault.skip) + u64::from(fault.times)
+        })
+        .cloned()
+}
+
+fn fault_response(kind: Kind) -> Response {
+    let (status, code) = match kind {
+        Kind::Throttle => (StatusCode::BAD_REQUEST, "ThrottlingException"),
+        _ => (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError"),
+    };
+    let mut response = (
+        status,
+        format!("{{\"__type\":\"{code}\",\"message\":\"injected by the fault proxy\"}}"),
+    )
+        .into_response();
+    let headers = response.headers_mut();
+    headers.insert("x-amzn-errortype", HeaderValue::from_static(code));
+    headers.insert(
+        "content-type",
+        HeaderValue::from_static("application/x-amz-json-1.1"),
+    );
+    response
+}
+
+async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, 64 * 1024 * 1024).await {
+        Ok(body) => body,
+        Err(_) => return StatusCode::BAD_REQUEST.into_response(),
+    };
+    let probe = Request::from_parts(parts.clone(), Body::empty());
+    let operation = operation(&probe, &body);
+    let fault = fault_for(&shared.rules, &operation);
+    if let Some(fault) = &fault {
+        match (fault.when, fault.kind) {
+            (When::Before, Kind::Delay(delay)) => tokio::time::sleep(delay).await,
+            (When::Before, kind) => return fault_response(kind),
+            _ => {}
+        }
+    }
+    let path = parts.uri.path_and_query().map_or("/", |path| path.as_str());
+    let mut upstream = shared
+        .client
+        .request(parts.method.clone(), format!("{}{path}", shared.upstream))
+        .body(body);
+    for (name, value) in &parts.headers {
+        if name != "host" && name != "content-length" {
+            upstream = upstream.header(name, value);
+        }
+    }
+    let answered = match upstream.send().await {
+        Ok(answered) => answered,
+        Err(_) => return StatusCode::BAD_GATEWAY.into_response(),
+    };
+    if let Some(fault) = fault {
+        match fault.kind {
+            Kind::Delay(delay) if fault.when == When::After => tokio::time::sleep(delay).await,
+            Kind::Delay(_) => {}
+            kind => return fault_response(kind),
+        }
+    }
+    let status = answered.status();
+    let headers = answered.headers().clone();
+    let bytes = answered.bytes().await.unwrap_or_default();
+    let mut response = (status, bytes).into_response();
+    for (name, value) in &headers {
+        if name != "content-length" && name != "transfer-encoding" && name != "connection" {
+            response.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    response
+}

@@ -1,0 +1,262 @@
+//! Registration under injected faults, one test per fault point: a fault-injecting proxy sits
+//! between the Auth API and the local AWS endpoint. Whatever fails, the system ends with a
+//! complete registration or with nothing: no Cognito user without its identity, no
+//! reservation left behind, no `UserRegistered` (an identity INSERT on the auth table's
+//! stream) lost or written for a rolled-back user.
+
+use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+use reqwest::StatusCode;
+use roster_auth_api::identity::Cognito;
+use roster_auth_api::registration::reconcile;
+use roster_auth_api::store::AuthTable;
+use roster_local::faults::{Fault, FaultProxy, When};
+use roster_local::resources::AUTH_TABLE;
+use roster_local::testing::{self, TestResources};
+use serde_json::{Value, json};
+
+const EMAIL: &str = "fault@example.com";
+
+struct Setup {
+    resources: TestResources,
+    proxy: FaultProxy,
+    url: String,
+    key: String,
+}
+
+async fn setup() -> Setup {
+    let resources = testing::provisioned().await;
+    let proxy = FaultProxy::start(testing::endpoint_url().await).await;
+    let (url, key) = testing::auth_api_through(&resources, proxy.url()).await;
+    Setup {
+        resources,
+        proxy,
+        url,
+        key,
+    }
+}
+
+impl Setup {
+    async fn register(&self) -> StatusCode {
+        reqwest::Client::new()
+            .post(format!("{}/auth/register", self.url))
+            .header("x-api-key", &self.key)
+            .json(&json!({"email": EMAIL, "name": "fault_user", "password": "Correct-Horse-9-Battery"}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    }
+
+    async fn items(&self) -> Vec<Value> {
+        let output = aws_sdk_dynamodb::Client::new(&self.resources.sdk)
+            .scan()
+            .table_name(self.resources.names.table(&AUTH_TABLE))
+            .send()
+            .await
+            .unwrap();
+        output
+            .items()
+            .iter()
+            .map(|item| serde_dynamo::from_item(item.clone()).unwrap())
+            .collect()
+    }
+
+    async fn cognito_users(&self) -> usize {
+        aws_sdk_cognitoidentityprovider::Client::new(&self.resources.sdk)
+            .list_users()
+            .user_pool_id(&self.resources.provisioned.user_pool_id)
+            .send()
+            .await
+            .unwrap()
+            .users()
+            .len()
+    }
+
+    /// Identity INSERTs on the auth table's stream: each one is a `UserRegistered`.
+    async fn identity_inserts(&self) -> usize {
+        let streams = aws_sdk_dynamodbstreams::Client::new(&self.resources.sdk);
+        let arn = &self.resources.provisioned.table(&AUTH_TABLE).stream_arn;
+        let description = streams
+            .describe_stream()
+            .stream_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        let mut inserts = 0;
+        for shard in description.stream_description().unwrap().shards() {
+            let mut iterator = streams
+                .get_shard_iterator()
+                .stream_arn(arn)
+                .shard_id(shard.shard_id().unwrap())
+                .shard_iterator_type(ShardIteratorType::TrimHorizon)
+                .send()
+                .await
+                .unwrap()
+                .shard_iterator;
+            while let Some(current) = iterator {
+                let page = streams
+                    .get_records()
+                    .shard_iterator(current)
+                    .send()
+                    .await
+                    .unwrap();
+                if page.records().is_empty() {
+                    break;
+                }
+                inserts += page
+                    .records()
+                    .iter()
+                    .filter(|record| record.event_name().map(|n| n.as_str()) == Some("INSERT"))
+                    .filter(|record| {
+                        record
+                            .dynamodb()
+                            .and_then(|change| change.keys())
+                            .and_then(|keys| keys.get("pk"))
+                            .and_then(|pk| pk.as_s().ok())
+                            .is_some_and(|pk| pk.starts_with("USER#"))
+                    })
+                    .count();
+                iterator = page.next_shard_iterator;
+            }
+        }
+        inserts
+    }
+
+    async fn assert_nothing_left(&self) {
+        let items = self.items().await;
+        assert!(items.is_empty(), "left in the auth table: {items:?}");
+        assert_eq!(self.cognito_users().await, 0, "an orphan Cognito user");
+        assert_eq!(
+            self.identity_inserts().await,
+            0,
+            "UserRegistered for a rolled-back user"
+        );
+    }
+
+    async fn assert_registered_once(&self) {
+        let items = self.items().await;
+        assert_eq!(items.iter().filter(|i| i["sk"] == "IDENTITY").count(), 1);
+        let reservations: Vec<_> = items.iter().filter(|i| i["sk"] == "RESERVATION").collect();
+        assert_eq!(reservations.len(), 3);
+        assert!(reservations.iter().all(|r| r["state"] == "COMMITTED"));
+        assert!(
+            items.iter().all(|i| i["sk"] != "REGISTRATION"),
+            "no pending record"
+        );
+        assert_eq!(self.cognito_users().await, 1);
+        assert_eq!(
+            self.identity_inserts().await,
+            1,
+            "exactly one UserRegistered"
+        );
+    }
+
+    async fn reconcile_now(&self) {
+        let table = AuthTable::new(
+            aws_sdk_dynamodb::Client::new(&self.resources.sdk),
+            self.resources.names.table(&AUTH_TABLE),
+        );
+        let identity = Cognito::new(
+            aws_sdk_cognitoidentityprovider::Client::new(&self.resources.sdk),
+            self.resources.provisioned.user_pool_id.clone(),
+        );
+        let report = reconcile(&table, &identity, chrono::Duration::zero())
+            .await
+            .unwrap();
+        assert_eq!(report.failed, 0);
+    }
+}
+
+#[tokio::test]
+async fn reserving_fails() {
+    let setup = setup().await;
+    setup
+        .proxy
+        .inject(Fault::always("TransactWriteItems", When::Before));
+    assert_eq!(setup.register().await, StatusCode::INTERNAL_SERVER_ERROR);
+    setup.assert_nothing_left().await;
+}
+
+#[tokio::test]
+async fn creating_the_cognito_user_fails() {
+    let setup = setup().await;
+    setup
+        .proxy
+        .inject(Fault::always("AdminCreateUser", When::Before));
+    assert_eq!(setup.register().await, StatusCode::INTERNAL_SERVER_ERROR);
+    setup.assert_nothing_left().await;
+}
+
+#[tokio::test]
+async fn the_cognito_user_is_created_but_the_answer_is_lost() {
+    let setup = setup().await;
+    setup
+        .proxy
+        .inject(Fault::always("AdminCreateUser", When::After));
+    assert_eq!(setup.register().await, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(setup.proxy.calls("AdminCreateUser") >= 1);
+    setup.assert_nothing_left().await;
+}
+
+#[tokio::test]
+async fn setting_the_password_fails() {
+    let setup = setup().await;
+    setup
+        .proxy
+        .inject(Fault::always("AdminSetUserPassword", When::Before));
+    assert_eq!(setup.register().await, StatusCode::INTERNAL_SERVER_ERROR);
+    setup.assert_nothing_left().await;
+}
+
+#[tokio::test]
+async fn the_commit_fails() {
+    let setup = setup().await;
+    // The first TransactWriteItems reserves; the next three (the commit and the SDK's two
+    // retries) fail; the rollback's goes through.
+    setup.proxy.inject(Fault {
+        times: 3,
+        ..Fault::after_calls("TransactWriteItems", 1, When::Before)
+    });
+    assert_eq!(setup.register().await, StatusCode::INTERNAL_SERVER_ERROR);
+    setup.assert_nothing_left().await;
+}
+
+#[tokio::test]
+async fn the_commit_lands_but_its_answer_is_lost() {
+    let setup = setup().await;
+    setup.proxy.inject(Fault {
+        times: 1,
+        ..Fault::after_calls("TransactWriteItems", 1, When::After)
+    });
+    assert_eq!(setup.register().await, StatusCode::CREATED);
+    setup.assert_registered_once().await;
+}
+
+#[tokio::test]
+async fn the_rollback_cannot_delete_the_cognito_user_and_the_reconciler_finishes_it() {
+    let setup = setup().await;
+    setup
+        .proxy
+        .inject(Fault::always("AdminAddUserToGroup", When::Before));
+    setup
+        .proxy
+        .inject(Fault::always("AdminDeleteUser", When::Before));
+    assert_eq!(setup.register().await, StatusCode::INTERNAL_SERVER_ERROR);
+    let pending: Vec<_> = setup
+        .items()
+        .await
+        .into_iter()
+        .filter(|item| item["sk"] == "REGISTRATION")
+        .collect();
+    assert_eq!(
+        pending.len(),
+        1,
+        "the unfinished rollback is left for the reconciler"
+    );
+    assert_eq!(pending[0]["rollingBack"], true);
+    assert_eq!(setup.identity_inserts().await, 0);
+
+    setup.proxy.clear();
+    setup.reconcile_now().await;
+    setup.assert_nothing_left().await;
+}
