@@ -5,6 +5,7 @@ mod api_keys;
 mod apis;
 mod auth;
 mod faults;
+mod journey;
 mod plumbing;
 mod provisioning;
 mod publisher;
