@@ -37,18 +37,10 @@ impl ServerKey {
         let key = self
             .key
             .get_or_try_init(|| async {
-                let value = self
-                    .client
-                    .get_secret_value()
-                    .secret_id(&self.secret_id)
-                    .send()
+                let text = roster_platform::aws::secret_string(&self.client, &self.secret_id)
                     .await
-                    .map_err(|error| {
-                        ServerKeyError(
-                            aws_sdk_secretsmanager::error::DisplayErrorContext(error).to_string(),
-                        )
-                    })?;
-                let stored: Stored = serde_json::from_str(value.secret_string().unwrap_or(""))
+                    .map_err(ServerKeyError)?;
+                let stored: Stored = serde_json::from_str(&text)
                     .map_err(|error| ServerKeyError(format!("malformed secret: {error}")))?;
                 let key = hex::decode(stored.server_key)
                     .map_err(|error| ServerKeyError(format!("malformed key: {error}")))?;

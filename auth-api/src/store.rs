@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::types::{
     AttributeValue, CancellationReason, Delete, Put, ReturnValuesOnConditionCheckFailure,
     TransactWriteItem, Update,
@@ -54,6 +54,18 @@ pub enum StoreError {
     Conflict,
     #[error("DynamoDB: {0}")]
     Unavailable(String),
+}
+
+/// Whether DynamoDB answered with this error code (a refused condition, a cancelled
+/// transaction), matched on the typed error's code, never on its message.
+fn code_is<E: ProvideErrorMetadata>(
+    error: &aws_sdk_dynamodb::error::SdkError<E>,
+    code: &str,
+) -> bool {
+    error
+        .as_service_error()
+        .and_then(ProvideErrorMetadata::code)
+        == Some(code)
 }
 
 fn unavailable<E>(error: aws_sdk_dynamodb::error::SdkError<E>) -> StoreError
@@ -252,11 +264,7 @@ impl AuthTable {
             Ok(_) => Ok(Claim::Run {
                 registration_id: existing.registration_id,
             }),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
+            Err(error) if code_is(&error, "ConditionalCheckFailedException") => {
                 Ok(Claim::InProgress)
             }
             Err(error) => Err(unavailable(error)),
@@ -280,13 +288,7 @@ impl AuthTable {
             .await;
         match deleted {
             Ok(_) => Ok(()),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
+            Err(error) if code_is(&error, "ConditionalCheckFailedException") => Ok(()),
             Err(error) => Err(unavailable(error)),
         }
     }
@@ -479,11 +481,7 @@ impl AuthTable {
             .await;
         match outcome {
             Ok(_) => Ok(()),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_transaction_canceled_exception()) =>
-            {
+            Err(error) if code_is(&error, "TransactionCanceledException") => {
                 Err(StoreError::Conflict)
             }
             Err(error) => Err(unavailable(error)),
@@ -530,13 +528,7 @@ impl AuthTable {
             .await;
         match marked {
             Ok(_) => Ok(true),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
+            Err(error) if code_is(&error, "ConditionalCheckFailedException") => Ok(false),
             Err(error) => Err(unavailable(error)),
         }
     }
@@ -589,11 +581,7 @@ impl AuthTable {
             .await;
         match outcome {
             Ok(_) => Ok(()),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_transaction_canceled_exception()) =>
-            {
+            Err(error) if code_is(&error, "TransactionCanceledException") => {
                 Err(StoreError::Conflict)
             }
             Err(error) => Err(unavailable(error)),

@@ -55,21 +55,10 @@ impl SecretsManagerKeys {
 impl KeySource for SecretsManagerKeys {
     fn load(&self) -> BoxFuture<'_, Result<ApiKeySet, KeySourceError>> {
         Box::pin(async move {
-            let value = self
-                .client
-                .get_secret_value()
-                .secret_id(&self.secret_id)
-                .send()
+            let text = crate::aws::secret_string(&self.client, &self.secret_id)
                 .await
-                .map_err(|error| {
-                    KeySourceError(
-                        aws_sdk_secretsmanager::error::DisplayErrorContext(error).to_string(),
-                    )
-                })?;
-            let text = value
-                .secret_string()
-                .ok_or_else(|| KeySourceError("the secret has no string value".to_owned()))?;
-            serde_json::from_str(text)
+                .map_err(KeySourceError)?;
+            serde_json::from_str(&text)
                 .map_err(|error| KeySourceError(format!("the secret is not a key set: {error}")))
         })
     }

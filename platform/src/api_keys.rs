@@ -193,20 +193,10 @@ impl KeyAdmin {
     }
 
     async fn read(&self) -> Result<ApiKeySet, AdminError> {
-        let value = self
-            .client
-            .get_secret_value()
-            .secret_id(&self.secret_id)
-            .send()
+        let text = crate::aws::secret_string(&self.client, &self.secret_id)
             .await
-            .map_err(|error| {
-                AdminError::Store(
-                    aws_sdk_secretsmanager::error::DisplayErrorContext(error).to_string(),
-                )
-            })?;
-        Ok(serde_json::from_str(
-            value.secret_string().unwrap_or("{\"keys\":[]}"),
-        )?)
+            .map_err(AdminError::Store)?;
+        Ok(serde_json::from_str(&text)?)
     }
 
     async fn write(&self, set: &ApiKeySet) -> Result<(), AdminError> {

@@ -25,3 +25,20 @@ pub async fn local(endpoint: &str, region: &str) -> SdkConfig {
         .load()
         .await
 }
+
+/// The string value of a Secrets Manager secret; the error is a printable account of the
+/// failure (never the secret).
+pub async fn secret_string(
+    client: &aws_sdk_secretsmanager::Client,
+    secret_id: &str,
+) -> Result<String, String> {
+    let value = client
+        .get_secret_value()
+        .secret_id(secret_id)
+        .send()
+        .await
+        .map_err(|error| aws_sdk_secretsmanager::error::DisplayErrorContext(error).to_string())?;
+    value
+        .secret_string
+        .ok_or_else(|| format!("secret {secret_id} has no string value"))
+}

@@ -1,82 +1,20 @@
 //! The Auth API's session, verification and password routes against the local user pool.
 //! (Users are created directly in the pool here; registration is not built yet.)
 
-use aws_sdk_cognitoidentityprovider::types::{AttributeType, MessageActionType};
-use reqwest::{Client, Response, StatusCode};
+use reqwest::{Response, StatusCode};
 use roster_local::testing::{self, TestResources};
 use serde_json::{Value, json};
 
+use crate::support::{AuthClient, seed_user};
+
 const PASSWORD: &str = "Correct-Horse-9-Battery";
 
-struct Api {
-    url: String,
-    key: String,
-    http: Client,
+async fn start(resources: &TestResources) -> AuthClient {
+    AuthClient::new(testing::auth_api(resources).await)
 }
 
-impl Api {
-    async fn start(resources: &TestResources) -> Self {
-        let (url, key) = testing::auth_api(resources).await;
-        Self {
-            url,
-            key,
-            http: Client::new(),
-        }
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Response {
-        self.http
-            .post(format!("{}{path}", self.url))
-            .header("x-api-key", &self.key)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn bearer_post(&self, path: &str, token: &str, body: Value) -> Response {
-        self.http
-            .post(format!("{}{path}", self.url))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn login(&self, email: &str, password: &str) -> Response {
-        self.post("/auth/login", json!({"email": email, "password": password}))
-            .await
-    }
-}
-
-async fn seed_user(resources: &TestResources, email: &str) {
-    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&resources.sdk);
-    let pool = &resources.provisioned.user_pool_id;
-    cognito
-        .admin_create_user()
-        .user_pool_id(pool)
-        .username(email)
-        .user_attributes(
-            AttributeType::builder()
-                .name("email")
-                .value(email)
-                .build()
-                .unwrap(),
-        )
-        .message_action(MessageActionType::Suppress)
-        .send()
-        .await
-        .unwrap();
-    cognito
-        .admin_set_user_password()
-        .user_pool_id(pool)
-        .username(email)
-        .password(PASSWORD)
-        .permanent(true)
-        .send()
-        .await
-        .unwrap();
+async fn seed(resources: &TestResources, email: &str) {
+    seed_user(resources, email, PASSWORD).await;
 }
 
 async fn problem(response: Response, status: StatusCode) -> Value {
@@ -91,8 +29,8 @@ async fn problem(response: Response, status: StatusCode) -> Value {
 #[tokio::test]
 async fn login_verify_refresh_and_logout_revokes_the_refresh_token() {
     let resources = testing::provisioned().await;
-    seed_user(&resources, "ada@example.com").await;
-    let api = Api::start(&resources).await;
+    seed(&resources, "ada@example.com").await;
+    let api = start(&resources).await;
 
     let response = api.login("Ada@Example.com", PASSWORD).await;
     assert_eq!(response.status(), 200, "{:?}", response.text().await);
@@ -154,8 +92,8 @@ async fn login_verify_refresh_and_logout_revokes_the_refresh_token() {
 #[tokio::test]
 async fn an_unknown_account_and_a_wrong_password_get_the_same_answer() {
     let resources = testing::provisioned().await;
-    seed_user(&resources, "bob@example.com").await;
-    let api = Api::start(&resources).await;
+    seed(&resources, "bob@example.com").await;
+    let api = start(&resources).await;
     let wrong = problem(
         api.login("bob@example.com", "Wrong-Password-1").await,
         StatusCode::UNAUTHORIZED,
@@ -172,7 +110,7 @@ async fn an_unknown_account_and_a_wrong_password_get_the_same_answer() {
 #[tokio::test]
 async fn server_to_server_routes_need_an_api_key_with_the_auth_scope() {
     let resources = testing::provisioned().await;
-    let api = Api::start(&resources).await;
+    let api = start(&resources).await;
     let body = json!({"email": "a@example.com", "password": PASSWORD});
     let without = api
         .http
@@ -216,7 +154,7 @@ async fn server_to_server_routes_need_an_api_key_with_the_auth_scope() {
 #[tokio::test]
 async fn bad_input_gets_a_clear_4xx() {
     let resources = testing::provisioned().await;
-    let api = Api::start(&resources).await;
+    let api = start(&resources).await;
     for (body, status) in [
         (json!({"email": "not-an-email", "password": PASSWORD}), 400),
         (json!({"email": "a@example.com"}), 400),
@@ -281,8 +219,8 @@ async fn bad_input_gets_a_clear_4xx() {
 #[tokio::test]
 async fn forgot_always_accepts_and_confirm_sets_the_new_password() {
     let resources = testing::provisioned().await;
-    seed_user(&resources, "cleo@example.com").await;
-    let api = Api::start(&resources).await;
+    seed(&resources, "cleo@example.com").await;
+    let api = start(&resources).await;
     for email in ["cleo@example.com", "nobody@example.com"] {
         let response = api
             .post("/auth/password/forgot", json!({"email": email}))
@@ -322,8 +260,8 @@ async fn forgot_always_accepts_and_confirm_sets_the_new_password() {
 #[tokio::test]
 async fn changing_the_password_needs_the_current_one() {
     let resources = testing::provisioned().await;
-    seed_user(&resources, "dan@example.com").await;
-    let api = Api::start(&resources).await;
+    seed(&resources, "dan@example.com").await;
+    let api = start(&resources).await;
     let tokens: Value = api
         .login("dan@example.com", PASSWORD)
         .await

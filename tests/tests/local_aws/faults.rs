@@ -14,6 +14,8 @@ use roster_local::resources::AUTH_TABLE;
 use roster_local::testing::{self, TestResources};
 use serde_json::{Value, json};
 
+use crate::support::{auth_items, cognito_emails};
+
 const EMAIL: &str = "fault@example.com";
 
 struct Setup {
@@ -48,28 +50,11 @@ impl Setup {
     }
 
     async fn items(&self) -> Vec<Value> {
-        let output = aws_sdk_dynamodb::Client::new(&self.resources.sdk)
-            .scan()
-            .table_name(self.resources.names.table(&AUTH_TABLE))
-            .send()
-            .await
-            .unwrap();
-        output
-            .items()
-            .iter()
-            .map(|item| serde_dynamo::from_item(item.clone()).unwrap())
-            .collect()
+        auth_items(&self.resources).await
     }
 
     async fn cognito_users(&self) -> usize {
-        aws_sdk_cognitoidentityprovider::Client::new(&self.resources.sdk)
-            .list_users()
-            .user_pool_id(&self.resources.provisioned.user_pool_id)
-            .send()
-            .await
-            .unwrap()
-            .users()
-            .len()
+        cognito_emails(&self.resources).await.len()
     }
 
     /// Identity INSERTs on the auth table's stream: each one is a `UserRegistered`.

@@ -1,84 +1,21 @@
 //! Registration against the local stack's resources: all or nothing, unique identifiers under
 //! concurrency, idempotent retries, rollback when a step fails, and the reconciler.
 
-use reqwest::{Client, Response, StatusCode};
+use reqwest::StatusCode;
 use roster_auth_api::identity::Cognito;
 use roster_auth_api::registration::reconcile;
 use roster_auth_api::store::{AuthTable, PendingRegistration};
 use roster_local::resources::AUTH_TABLE;
-use roster_local::testing::{self, TestResources};
+use roster_local::testing;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::support::{AuthClient, auth_items, cognito_emails};
+
 const PASSWORD: &str = "Correct-Horse-9-Battery";
-
-struct Api {
-    url: String,
-    key: String,
-    http: Client,
-}
-
-impl Api {
-    async fn start(resources: &TestResources) -> Self {
-        let (url, key) = testing::auth_api(resources).await;
-        Self {
-            url,
-            key,
-            http: Client::new(),
-        }
-    }
-
-    async fn register(&self, body: Value, idempotency_key: Option<&str>) -> Response {
-        let mut request = self
-            .http
-            .post(format!("{}/auth/register", self.url))
-            .header("x-api-key", &self.key)
-            .json(&body);
-        if let Some(key) = idempotency_key {
-            request = request.header("idempotency-key", key);
-        }
-        request.send().await.unwrap()
-    }
-}
 
 fn body(email: &str, name: &str) -> Value {
     json!({"email": email, "name": name, "password": PASSWORD, "sourceSystem": "web-shop"})
-}
-
-/// Every item of the Auth API's table, as JSON.
-async fn table_items(resources: &TestResources) -> Vec<Value> {
-    let output = aws_sdk_dynamodb::Client::new(&resources.sdk)
-        .scan()
-        .table_name(resources.names.table(&AUTH_TABLE))
-        .send()
-        .await
-        .unwrap();
-    output
-        .items()
-        .iter()
-        .map(|item| serde_dynamo::from_item(item.clone()).unwrap())
-        .collect()
-}
-
-async fn cognito_emails(resources: &TestResources) -> Vec<String> {
-    let users = aws_sdk_cognitoidentityprovider::Client::new(&resources.sdk)
-        .list_users()
-        .user_pool_id(&resources.provisioned.user_pool_id)
-        .send()
-        .await
-        .unwrap();
-    let mut emails: Vec<String> = users
-        .users()
-        .iter()
-        .filter_map(|user| {
-            user.attributes()
-                .iter()
-                .find(|a| a.name() == "email")
-                .and_then(|a| a.value().map(ToOwned::to_owned))
-        })
-        .collect();
-    emails.sort();
-    emails
 }
 
 fn pks(items: &[Value]) -> Vec<String> {
@@ -93,7 +30,7 @@ fn pks(items: &[Value]) -> Vec<String> {
 #[tokio::test]
 async fn registers_once_with_the_activation_code_stored_only_as_a_hash() {
     let resources = testing::provisioned().await;
-    let api = Api::start(&resources).await;
+    let api = AuthClient::new(testing::auth_api(&resources).await);
     let response = api
         .register(body("Cortney@Example.com", "cortney_gutkowski67"), None)
         .await;
@@ -109,7 +46,7 @@ async fn registers_once_with_the_activation_code_stored_only_as_a_hash() {
     let code = user["activationCode"].as_str().unwrap();
     assert_eq!(code.len(), 32);
 
-    let items = table_items(&resources).await;
+    let items = auth_items(&resources).await;
     assert_eq!(
         pks(&items),
         [
@@ -163,14 +100,14 @@ async fn registers_once_with_the_activation_code_stored_only_as_a_hash() {
 #[tokio::test]
 async fn a_taken_email_name_or_handle_is_a_409_naming_it_and_leaves_nothing_behind() {
     let resources = testing::provisioned().await;
-    let api = Api::start(&resources).await;
+    let api = AuthClient::new(testing::auth_api(&resources).await);
     assert_eq!(
         api.register(body("john@example.com", "john_doe"), None)
             .await
             .status(),
         201
     );
-    let before = pks(&table_items(&resources).await);
+    let before = pks(&auth_items(&resources).await);
     for (email, name, field) in [
         ("JOHN@example.com", "someone_else", "email"),
         ("other@example.com", "John_Doe", "name"),
@@ -181,14 +118,14 @@ async fn a_taken_email_name_or_handle_is_a_409_naming_it_and_leaves_nothing_behi
         let problem: Value = response.json().await.unwrap();
         assert_eq!(problem["field"], field);
     }
-    assert_eq!(pks(&table_items(&resources).await), before);
+    assert_eq!(pks(&auth_items(&resources).await), before);
     assert_eq!(cognito_emails(&resources).await, ["john@example.com"]);
 }
 
 #[tokio::test]
 async fn concurrent_registrations_of_one_email_create_exactly_one_user() {
     let resources = testing::provisioned().await;
-    let api = std::sync::Arc::new(Api::start(&resources).await);
+    let api = std::sync::Arc::new(AuthClient::new(testing::auth_api(&resources).await));
     let attempts: Vec<_> = (0..8)
         .map(|n| {
             let api = std::sync::Arc::clone(&api);
@@ -214,7 +151,7 @@ async fn concurrent_registrations_of_one_email_create_exactly_one_user() {
         "{statuses:?}"
     );
     assert_eq!(cognito_emails(&resources).await, ["race@example.com"]);
-    let items = table_items(&resources).await;
+    let items = auth_items(&resources).await;
     assert_eq!(items.iter().filter(|i| i["sk"] == "IDENTITY").count(), 1);
     assert_eq!(items.iter().filter(|i| i["sk"] == "RESERVATION").count(), 3);
     assert!(items.iter().all(|i| i["sk"] != "REGISTRATION"));
@@ -223,7 +160,7 @@ async fn concurrent_registrations_of_one_email_create_exactly_one_user() {
 #[tokio::test]
 async fn an_idempotency_key_replays_the_first_response_and_refuses_another_body() {
     let resources = testing::provisioned().await;
-    let api = Api::start(&resources).await;
+    let api = AuthClient::new(testing::auth_api(&resources).await);
     let first = api
         .register(body("idem@example.com", "idem_user"), Some("key-1"))
         .await;
@@ -250,7 +187,7 @@ async fn an_idempotency_key_replays_the_first_response_and_refuses_another_body(
 #[tokio::test]
 async fn bad_input_is_refused_before_anything_is_written() {
     let resources = testing::provisioned().await;
-    let api = Api::start(&resources).await;
+    let api = AuthClient::new(testing::auth_api(&resources).await);
     for request in [
         json!({"email": "x@example.com", "name": "ok_name", "password": "weak"}),
         json!({"email": "not-an-email", "name": "ok_name", "password": PASSWORD}),
@@ -265,14 +202,14 @@ async fn bad_input_is_refused_before_anything_is_written() {
         .register(body("x@example.com", "ok_name"), Some("with space"))
         .await;
     assert_eq!(bad_key.status(), StatusCode::BAD_REQUEST);
-    assert!(table_items(&resources).await.is_empty());
+    assert!(auth_items(&resources).await.is_empty());
     assert!(cognito_emails(&resources).await.is_empty());
 }
 
 #[tokio::test]
 async fn a_failing_cognito_step_rolls_everything_back_and_a_retry_succeeds() {
     let resources = testing::provisioned().await;
-    let api = Api::start(&resources).await;
+    let api = AuthClient::new(testing::auth_api(&resources).await);
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&resources.sdk);
     let pool = &resources.provisioned.user_pool_id;
     // The fault: the USER group is gone, so adding the new user to it fails after the user
@@ -290,7 +227,7 @@ async fn a_failing_cognito_step_rolls_everything_back_and_a_retry_succeeds() {
     assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(failed.headers()["content-type"], "application/problem+json");
     assert!(
-        table_items(&resources).await.is_empty(),
+        auth_items(&resources).await.is_empty(),
         "no reservation, no pending record"
     );
     assert!(
@@ -344,13 +281,13 @@ async fn the_reconciler_rolls_back_a_registration_whose_process_died() {
         )
         .await
         .unwrap();
-    assert_eq!(table_items(&resources).await.len(), 4);
+    assert_eq!(auth_items(&resources).await.len(), 4);
 
     let report = reconcile(&table, &identity, chrono::Duration::minutes(5))
         .await
         .unwrap();
     assert_eq!(report.rolled_back, 1);
-    assert!(table_items(&resources).await.is_empty());
+    assert!(auth_items(&resources).await.is_empty());
     assert!(cognito_emails(&resources).await.is_empty());
     let again = reconcile(&table, &identity, chrono::Duration::minutes(5))
         .await

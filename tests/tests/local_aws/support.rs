@@ -18,3 +18,133 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+use aws_sdk_cognitoidentityprovider::types::{AttributeType, MessageActionType};
+use reqwest::{Client, Response};
+use roster_local::resources::AUTH_TABLE;
+use roster_local::testing::TestResources;
+use serde_json::Value;
+
+/// An S2S caller of the Auth API: its base URL and an API key with every scope.
+pub struct AuthClient {
+    pub url: String,
+    pub key: String,
+    pub http: Client,
+}
+
+impl AuthClient {
+    pub fn new((url, key): (String, String)) -> Self {
+        Self {
+            url,
+            key,
+            http: Client::new(),
+        }
+    }
+
+    /// `POST` with the API key and a JSON body, plus extra headers.
+    pub async fn post_with(&self, path: &str, body: &Value, headers: &[(&str, &str)]) -> Response {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .header("x-api-key", &self.key)
+            .json(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Response {
+        self.post_with(path, &body, &[]).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        let body = serde_json::json!({"email": email, "password": password});
+        self.post("/auth/login", body).await
+    }
+
+    pub async fn register(&self, body: Value, idempotency_key: Option<&str>) -> Response {
+        let headers: Vec<(&str, &str)> = idempotency_key
+            .map(|key| vec![("idempotency-key", key)])
+            .unwrap_or_default();
+        self.post_with("/auth/register", &body, &headers).await
+    }
+
+    /// `POST` with a Bearer token instead of the API key.
+    pub async fn bearer_post(&self, path: &str, token: &str, body: Value) -> Response {
+        self.http
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// Creates a confirmed user with a permanent password directly in the pool.
+pub async fn seed_user(resources: &TestResources, email: &str, password: &str) {
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&resources.sdk);
+    let pool = &resources.provisioned.user_pool_id;
+    cognito
+        .admin_create_user()
+        .user_pool_id(pool)
+        .username(email)
+        .user_attributes(
+            AttributeType::builder()
+                .name("email")
+                .value(email)
+                .build()
+                .unwrap(),
+        )
+        .message_action(MessageActionType::Suppress)
+        .send()
+        .await
+        .unwrap();
+    cognito
+        .admin_set_user_password()
+        .user_pool_id(pool)
+        .username(email)
+        .password(password)
+        .permanent(true)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Every item of the Auth API's table, as JSON.
+pub async fn auth_items(resources: &TestResources) -> Vec<Value> {
+    let output = aws_sdk_dynamodb::Client::new(&resources.sdk)
+        .scan()
+        .table_name(resources.names.table(&AUTH_TABLE))
+        .send()
+        .await
+        .unwrap();
+    output
+        .items()
+        .iter()
+        .map(|item| serde_dynamo::from_item(item.clone()).unwrap())
+        .collect()
+}
+
+/// The emails of every user in the pool, sorted.
+pub async fn cognito_emails(resources: &TestResources) -> Vec<String> {
+    let users = aws_sdk_cognitoidentityprovider::Client::new(&resources.sdk)
+        .list_users()
+        .user_pool_id(&resources.provisioned.user_pool_id)
+        .send()
+        .await
+        .unwrap();
+    let mut emails: Vec<String> = users
+        .users()
+        .iter()
+        .filter_map(|user| {
+            user.attributes()
+                .iter()
+                .find(|attribute| attribute.name() == "email")
+                .and_then(|attribute| attribute.value().map(ToOwned::to_owned))
+        })
+        .collect();
+    emails.sort();
+    emails
+}

@@ -1,10 +1,12 @@
 //! The shared JWT verifier against real user-pool tokens: the JWKS is fetched over HTTP from
 //! the local endpoint, access and id tokens verify for what they are and not for the other.
 
-use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType, MessageActionType};
+use aws_sdk_cognitoidentityprovider::types::AuthFlowType;
 use roster_local::testing::{self, REGION};
 use roster_platform::jwks::{HttpJwks, JwksCache, JwksOptions};
 use roster_platform::jwt::{DEFAULT_LEEWAY, JwtVerifier, TokenRejection, TokenUse, VerifierConfig};
+
+use crate::support::seed_user;
 
 #[tokio::test]
 async fn pool_tokens_verify_against_the_pools_jwks_over_http() {
@@ -14,30 +16,7 @@ async fn pool_tokens_verify_against_the_pools_jwks_over_http() {
     let client_id = &stack.provisioned.client_ids["account-web"];
     let email = "grace@example.com";
     let password = "Correct-Horse-9-Battery";
-    cognito
-        .admin_create_user()
-        .user_pool_id(pool)
-        .username(email)
-        .user_attributes(
-            AttributeType::builder()
-                .name("email")
-                .value(email)
-                .build()
-                .unwrap(),
-        )
-        .message_action(MessageActionType::Suppress)
-        .send()
-        .await
-        .unwrap();
-    cognito
-        .admin_set_user_password()
-        .user_pool_id(pool)
-        .username(email)
-        .password(password)
-        .permanent(true)
-        .send()
-        .await
-        .unwrap();
+    seed_user(&stack, email, password).await;
     cognito
         .admin_add_user_to_group()
         .user_pool_id(pool)
