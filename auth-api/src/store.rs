@@ -68,6 +68,10 @@ fn code_is<E: ProvideErrorMetadata>(
         == Some(code)
 }
 
+fn build_error(error: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+    StoreError::Unavailable(error.to_string())
+}
+
 fn unavailable<E>(error: aws_sdk_dynamodb::error::SdkError<E>) -> StoreError
 where
     E: std::error::Error + Send + Sync + 'static,
@@ -333,7 +337,7 @@ impl AuthTable {
                             .expression_attribute_values(":reg", s(&registration.registration_id))
                             .expression_attribute_values(":pending", s("PENDING"))
                             .build()
-                            .map_err(|error| StoreError::Unavailable(error.to_string()))?,
+                            .map_err(build_error)?,
                     )
                     .build(),
             );
@@ -353,7 +357,7 @@ impl AuthTable {
                             &pending,
                         )?))
                         .build()
-                        .map_err(|error| StoreError::Unavailable(error.to_string()))?,
+                        .map_err(build_error)?,
                 )
                 .build(),
         );
@@ -400,8 +404,6 @@ impl AuthTable {
         identity: &Identity,
         response: Option<&str>,
     ) -> Result<(), StoreError> {
-        let build_error =
-            |error: aws_sdk_dynamodb::error::BuildError| StoreError::Unavailable(error.to_string());
         let mut writes = vec![
             TransactWriteItem::builder()
                 .put(
@@ -417,21 +419,10 @@ impl AuthTable {
                         .map_err(build_error)?,
                 )
                 .build(),
-            TransactWriteItem::builder()
-                .delete(
-                    Delete::builder()
-                        .table_name(&self.table)
-                        .set_key(Some(key(
-                            &format!("REGISTRATION#{}", registration.registration_id),
-                            REGISTRATION,
-                        )))
-                        .condition_expression(
-                            "attribute_exists(pk) AND attribute_not_exists(rollingBack)",
-                        )
-                        .build()
-                        .map_err(build_error)?,
-                )
-                .build(),
+            self.delete_pending(
+                &registration.registration_id,
+                "attribute_exists(pk) AND attribute_not_exists(rollingBack)",
+            )?,
         ];
         for (_, pk) in registration.reservation_keys() {
             writes.push(
@@ -488,6 +479,24 @@ impl AuthTable {
         }
     }
 
+    /// Deletes the pending record of `registration_id` within a transaction, if `condition`.
+    fn delete_pending(
+        &self,
+        registration_id: &str,
+        condition: &str,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                &format!("REGISTRATION#{registration_id}"),
+                REGISTRATION,
+            )))
+            .condition_expression(condition)
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
     /// Whether the identity of `user_id` exists (a consistent read).
     pub async fn identity(&self, user_id: &str) -> Result<Option<Identity>, StoreError> {
         let output = self
@@ -536,23 +545,8 @@ impl AuthTable {
     /// Finishes a rollback begun with [`Self::begin_roll_back`]: the reservations and the
     /// pending record go, in one transaction.
     pub async fn roll_back(&self, registration: &PendingRegistration) -> Result<(), StoreError> {
-        let build_error =
-            |error: aws_sdk_dynamodb::error::BuildError| StoreError::Unavailable(error.to_string());
-        let mut writes = vec![
-            TransactWriteItem::builder()
-                .delete(
-                    Delete::builder()
-                        .table_name(&self.table)
-                        .set_key(Some(key(
-                            &format!("REGISTRATION#{}", registration.registration_id),
-                            REGISTRATION,
-                        )))
-                        .condition_expression("attribute_exists(pk)")
-                        .build()
-                        .map_err(build_error)?,
-                )
-                .build(),
-        ];
+        let mut writes =
+            vec![self.delete_pending(&registration.registration_id, "attribute_exists(pk)")?];
         for (_, pk) in registration.reservation_keys() {
             writes.push(
                 TransactWriteItem::builder()
