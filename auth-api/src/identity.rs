@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::domain::{Email, NewPassword, PresentedPassword};
 
 /// Tokens handed to a signed-in caller.
-#[derive(Clone, Serialize)]
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Tokens {
     pub access_token: String,
@@ -18,6 +18,7 @@ pub struct Tokens {
     pub refresh_token: Option<String>,
     /// Seconds until the access and id tokens expire.
     pub expires_in: i32,
+    #[schema(value_type = String, example = "Bearer")]
     pub token_type: &'static str,
 }
 

@@ -16,10 +16,12 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post};
-use roster_platform::api_key_guard::{ApiKeyGuard, RequiredScope, require_api_key};
+use axum::routing::get;
+use roster_platform::api_key_guard::{API_KEY_HEADER, ApiKeyGuard, RequiredScope, require_api_key};
 use roster_platform::http::with_common_routes;
 use roster_platform::jwt::JwtVerifier;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::AuthError;
 use crate::identity::Cognito;
@@ -73,7 +75,76 @@ pub struct AuthDeps {
 
 pub type AppState = Arc<AuthDeps>;
 
-/// The Auth API's routes.
+/// The OpenAPI document's frame: the routes add their own paths.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Roster Auth API",
+        description = "Identities and credentials: registration, sign-in, tokens, passwords. \
+            Errors are application/problem+json.",
+    ),
+    modifiers(&SecuritySchemes),
+    components(schemas(roster_platform::problem::Problem))
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
+
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "apiKey",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                API_KEY_HEADER,
+                "A server-to-server API key with the `auth` scope",
+            ))),
+        );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("A user-pool access token"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The routes that take an API key, and their documentation.
+fn server_to_server() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(routes::register::register))
+        .routes(routes!(routes::session::login))
+        .routes(routes!(routes::session::refresh))
+        .routes(routes!(routes::verify::verify_in_path))
+        .routes(routes!(routes::verify::verify_in_body))
+        .routes(routes!(routes::password::forgot))
+        .routes(routes!(routes::password::confirm))
+}
+
+/// The routes that take a Bearer access token, and their documentation.
+fn bearer() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(routes::session::logout))
+        .routes(routes!(routes::password::change))
+}
+
+/// The Auth API's OpenAPI 3.1 document, generated from the routes.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    OpenApiRouter::<AppState>::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
+        .merge(server_to_server())
+        .merge(bearer())
+        .into_openapi()
+}
+
+/// The Auth API's routes, with its OpenAPI document at `/openapi.json`.
 pub fn router(deps: AuthDeps) -> Router {
     let state: AppState = Arc::new(deps);
     let api_key = from_fn_with_state(
@@ -83,21 +154,19 @@ pub fn router(deps: AuthDeps) -> Router {
         },
         require_api_key,
     );
-    let server_to_server = Router::new()
-        .route("/auth/register", post(routes::register::register))
-        .route("/auth/login", post(routes::session::login))
-        .route("/auth/token/refresh", post(routes::session::refresh))
+    let (router, _) = OpenApiRouter::<AppState>::new()
+        .merge(server_to_server().route_layer(api_key))
+        .merge(bearer())
+        .split_for_parts();
+    let document = Arc::new(openapi());
+    let router = router
         .route(
-            "/auth/token/{token_type}/verify/{token}",
-            get(routes::verify::verify_in_path),
+            "/openapi.json",
+            get(move || {
+                let document = Arc::clone(&document);
+                async move { axum::Json(document.as_ref().clone()) }
+            }),
         )
-        .route("/auth/token/verify", post(routes::verify::verify_in_body))
-        .route("/auth/password/forgot", post(routes::password::forgot))
-        .route("/auth/password/confirm", post(routes::password::confirm))
-        .route_layer(api_key);
-    let bearer = Router::new()
-        .route("/auth/logout", post(routes::session::logout))
-        .route("/auth/password/change", post(routes::password::change));
-    let router = server_to_server.merge(bearer).with_state(state);
+        .with_state(state);
     with_common_routes(router, SERVICE)
 }

@@ -40,7 +40,7 @@ pub struct RegisterCommand {
 }
 
 /// The 201 body. `activationCode` is the only time the code is seen: only its hash is kept.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Registered {
     pub id: String,

@@ -26,7 +26,7 @@ pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 
 /// Which of the pool's tokens a route expects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TokenUse {
     Access,
@@ -55,7 +55,7 @@ impl std::str::FromStr for TokenUse {
 }
 
 /// The claims a verified token vouches for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VerifiedToken {
     pub sub: String,

@@ -10,8 +10,13 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// An RFC 9457 problem document. `kind` is a stable, relative URI reference naming the
 /// problem type (`/problems/not-found`), so clients can branch on it without parsing prose.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "type": "/problems/conflict", "title": "Conflict", "status": 409,
+    "detail": "email is already taken", "field": "email"
+}))]
 pub struct Problem {
+    /// A relative URI naming the problem type, such as `/problems/invalid-input`.
     #[serde(rename = "type")]
     pub kind: String,
     pub title: String,
@@ -22,6 +27,7 @@ pub struct Problem {
     pub instance: Option<String>,
     /// Extension members (RFC 9457 §3.2), such as the `field` a conflict is about.
     #[serde(flatten, default, skip_serializing_if = "serde_json::Map::is_empty")]
+    #[schema(ignore)]
     pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 

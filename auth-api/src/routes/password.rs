@@ -11,19 +11,42 @@ use crate::AppState;
 use crate::domain::{Email, InputError, NewPassword, PresentedPassword};
 use crate::error::AuthError;
 use crate::identity::IdentityError;
+use roster_platform::problem::Problem;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ForgotRequest {
     email: String,
     client_id: Option<String>,
 }
 
+/// The answer to a password-reset request, whatever the account.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Accepted {
+    status: &'static str,
+    detail: &'static str,
+}
+
+#[utoipa::path(
+    post,
+    path = "/auth/password/forgot",
+    tag = "password",
+    request_body = ForgotRequest,
+    responses(
+        (status = 202, description = "Accepted, whether or not the account exists", body = Accepted),
+        (status = 400, description = "Invalid input or unknown clientId", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The API key lacks the `auth` scope", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Throttled; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("apiKey" = []))
+)]
 /// `POST /auth/password/forgot`: always 202, whether or not the account exists.
 pub async fn forgot(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<ForgotRequest>,
-) -> Result<(StatusCode, Json<serde_json::Value>), AuthError> {
+) -> Result<(StatusCode, Json<Accepted>), AuthError> {
     let email = Email::parse(&request.email)?;
     let client_id = state.clients.resolve(request.client_id.as_deref())?;
     match state.identity.forgot_password(client_id, &email).await {
@@ -34,14 +57,14 @@ pub async fn forgot(
     }
     Ok((
         StatusCode::ACCEPTED,
-        Json(serde_json::json!({
-            "status": "accepted",
-            "detail": "if the account exists, a reset code is on its way to its email"
-        })),
+        Json(Accepted {
+            status: "accepted",
+            detail: "if the account exists, a reset code is on its way to its email",
+        }),
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConfirmRequest {
     email: String,
@@ -50,6 +73,21 @@ pub struct ConfirmRequest {
     client_id: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/password/confirm",
+    tag = "password",
+    request_body = ConfirmRequest,
+    responses(
+        (status = 204, description = "The new password is set"),
+        (status = 400, description = "Wrong or expired code, weak password, or invalid input", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The API key lacks the `auth` scope", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Throttled; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("apiKey" = []))
+)]
 /// `POST /auth/password/confirm`: sets the new password with the emailed code.
 pub async fn confirm(
     State(state): State<AppState>,
@@ -69,13 +107,28 @@ pub async fn confirm(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ChangeRequest {
     old_password: String,
     new_password: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/password/change",
+    tag = "password",
+    request_body = ChangeRequest,
+    responses(
+        (status = 204, description = "The password is changed"),
+        (status = 400, description = "Weak password or invalid input", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The current password is wrong", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Throttled; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 /// `POST /auth/password/change` (Bearer): the signed-in user changes its own password, proving
 /// the old one first.
 pub async fn change(

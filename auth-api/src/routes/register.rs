@@ -10,9 +10,11 @@ use crate::AppState;
 use crate::domain::{Email, IdempotencyKey, Name, NewPassword, SourceSystem};
 use crate::error::AuthError;
 use crate::registration::{RegisterCommand, Registered};
+use roster_platform::problem::Problem;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"email": "ada@example.com", "name": "ada_lovelace", "password": "Analytical-Engine-1", "sourceSystem": "web-shop"}))]
 pub struct RegisterRequest {
     email: String,
     name: String,
@@ -20,6 +22,24 @@ pub struct RegisterRequest {
     source_system: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/register",
+    tag = "registration",
+    request_body = RegisterRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body return the first response")),
+    responses(
+        (status = 201, description = "Registered; `activationCode` is shown this once", body = Registered),
+        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The API key lacks the `auth` scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Email, name or handle taken (`field` says which), or the same Idempotency-Key is in progress", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The Idempotency-Key was used with another body", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Registration failed and was rolled back; retry", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("apiKey" = []))
+)]
 /// Creates an identity: 201 with the user and its activation code (shown this once), 409
 /// naming a taken email, name or handle. With `Idempotency-Key`, a repeat returns the first
 /// response and creates nothing.

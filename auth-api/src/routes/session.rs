@@ -12,9 +12,10 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::domain::{Email, InputError, PresentedPassword};
 use crate::error::AuthError;
-use crate::identity::IdentityError;
+use crate::identity::{IdentityError, Tokens};
+use roster_platform::problem::Problem;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoginRequest {
     email: String,
@@ -22,6 +23,21 @@ pub struct LoginRequest {
     client_id: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    tag = "session",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in", body = Tokens),
+        (status = 400, description = "Invalid input or unknown clientId", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong email or password (one answer for both), or missing API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Password reset required, or the API key lacks the `auth` scope", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Throttled or locked out; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("apiKey" = []))
+)]
 /// `POST /auth/login`: tokens for email and password. An unknown account and a wrong password
 /// get the same answer.
 pub async fn login(
@@ -40,13 +56,28 @@ pub async fn login(
     Ok(Json(tokens))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RefreshRequest {
     refresh_token: String,
     client_id: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/token/refresh",
+    tag = "session",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "New access and id tokens (no new refresh token)", body = Tokens),
+        (status = 400, description = "Invalid input or unknown clientId", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The refresh token is not valid, or missing API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The API key lacks the `auth` scope", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Throttled; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("apiKey" = []))
+)]
 /// `POST /auth/token/refresh`: new access and id tokens for a refresh token.
 pub async fn refresh(
     State(state): State<AppState>,
@@ -64,6 +95,17 @@ pub async fn refresh(
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    tag = "session",
+    responses(
+        (status = 204, description = "Signed out everywhere"),
+        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Tokens cannot be verified right now", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
 /// `POST /auth/logout`: global sign-out of the access token's user; its refresh tokens stop
 /// working.
 pub async fn logout(

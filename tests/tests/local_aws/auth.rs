@@ -294,3 +294,42 @@ async fn changing_the_password_needs_the_current_one() {
     );
     assert_eq!(api.login("dan@example.com", PASSWORD).await.status(), 401);
 }
+
+#[tokio::test]
+async fn the_served_openapi_document_matches_the_router() {
+    let resources = testing::provisioned().await;
+    let api = start(&resources).await;
+    let document: Value = api
+        .http
+        .get(format!("{}/openapi.json", api.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        document,
+        serde_json::to_value(roster_auth_api::openapi()).unwrap()
+    );
+    for (path, item) in document["paths"].as_object().unwrap() {
+        let concrete = path
+            .replace("{token_type}", "access")
+            .replace("{token}", "abc.def.ghi");
+        for method in item.as_object().unwrap().keys() {
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let response = api
+                .http
+                .request(method.clone(), format!("{}{concrete}", api.url))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            assert!(
+                status != 404 && status != 405,
+                "{method} {path} is documented but not routed ({status})"
+            );
+            assert_eq!(status, 401, "{method} {path} without credentials");
+        }
+    }
+}
