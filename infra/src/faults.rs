@@ -30,6 +30,8 @@ pub enum Kind {
     Error,
     /// A 400 `ThrottlingException` (retryable).
     Throttle,
+    /// A 400 with this error code (`TooManyRequestsException`, `NotAuthorizedException`…).
+    Code(&'static str),
     /// The answer comes this much later (the call itself is unchanged).
     Delay(Duration),
 }
@@ -175,6 +177,7 @@ fn fault_for(rules: &Mutex<Rules>, operation: &str) -> Option<Fault> {
 fn fault_response(kind: Kind) -> Response {
     let (status, code) = match kind {
         Kind::Throttle => (StatusCode::BAD_REQUEST, "ThrottlingException"),
+        Kind::Code(code) => (StatusCode::BAD_REQUEST, code),
         _ => (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError"),
     };
     let mut response = (

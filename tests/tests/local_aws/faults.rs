@@ -245,3 +245,28 @@ async fn the_rollback_cannot_delete_the_cognito_user_and_the_reconciler_finishes
     setup.reconcile_now().await;
     setup.assert_nothing_left().await;
 }
+
+#[tokio::test]
+async fn cognito_throttling_or_lockout_is_a_429_with_retry_after() {
+    let setup = setup().await;
+    for code in ["TooManyRequestsException", "TooManyFailedAttemptsException"] {
+        setup.proxy.clear();
+        setup.proxy.inject(Fault {
+            kind: roster_local::faults::Kind::Code(code),
+            ..Fault::always("AdminInitiateAuth", When::Before)
+        });
+        let response = reqwest::Client::new()
+            .post(format!("{}/auth/login", setup.url))
+            .header("x-api-key", &setup.key)
+            .json(&json!({"email": EMAIL, "password": "Correct-Horse-9-Battery"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS, "{code}");
+        assert!(response.headers().contains_key("retry-after"), "{code}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+    }
+}
