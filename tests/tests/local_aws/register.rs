@@ -294,3 +294,43 @@ async fn the_reconciler_rolls_back_a_registration_whose_process_died() {
         .unwrap();
     assert_eq!(again.rolled_back, 0, "nothing left to do");
 }
+
+#[tokio::test]
+async fn concurrent_requests_with_one_idempotency_key_run_once() {
+    let resources = testing::provisioned().await;
+    let api = std::sync::Arc::new(AuthClient::new(testing::auth_api(&resources).await));
+    let attempts: Vec<_> = (0..6)
+        .map(|_| {
+            let api = std::sync::Arc::clone(&api);
+            tokio::spawn(async move {
+                let response = api
+                    .register(body("once@example.com", "once_only"), Some("same-key"))
+                    .await;
+                let status = response.status().as_u16();
+                let retry_after = response.headers().contains_key("retry-after");
+                let body: Value = response.json().await.unwrap();
+                (status, retry_after, body)
+            })
+        })
+        .collect();
+    let mut created = Vec::new();
+    for attempt in attempts {
+        let (status, retry_after, body) = attempt.await.unwrap();
+        match status {
+            201 => created.push(body),
+            409 => {
+                assert_eq!(body["type"], "/problems/in-progress");
+                assert!(retry_after);
+            }
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert!(!created.is_empty());
+    assert!(
+        created.windows(2).all(|pair| pair[0] == pair[1]),
+        "one response"
+    );
+    assert_eq!(cognito_emails(&resources).await, ["once@example.com"]);
+    let items = auth_items(&resources).await;
+    assert_eq!(items.iter().filter(|i| i["sk"] == "IDENTITY").count(), 1);
+}
