@@ -9,11 +9,13 @@ use roster_platform::config::{ConfigError, parsed_or, required};
 use roster_platform::jwks::{HttpJwks, JwksCache, JwksOptions};
 use roster_platform::jwt::{DEFAULT_LEEWAY, JwtVerifier, VerifierConfig};
 
+use crate::events::AuthEvents;
 use crate::identity::Cognito;
 use crate::registration::Registrar;
 use crate::server_key::ServerKey;
 use crate::store::AuthTable;
 use crate::{AppClients, AuthDeps};
+use roster_platform::events::EventPublisher;
 
 /// Settings of the Auth API.
 #[derive(Debug, Clone)]
@@ -32,11 +34,13 @@ pub struct AuthConfig {
     pub table: String,
     /// The secret holding the Auth API's own key.
     pub server_key_secret: String,
+    /// The EventBridge bus of the Auth API's own events.
+    pub event_bus: String,
 }
 
 impl AuthConfig {
     /// `USER_POOL_ID`, `APP_CLIENT_IDS` (comma-separated, default first), `API_KEY_SECRET`,
-    /// `AUTH_TABLE`, `SERVER_KEY_SECRET`, optional `JWKS_URL`, `TOKEN_ISSUER`, `API_KEY_CACHE_SECONDS` (60), and `AWS_REGION`.
+    /// `AUTH_TABLE`, `SERVER_KEY_SECRET`, `EVENT_BUS_NAME`, optional `JWKS_URL`, `TOKEN_ISSUER`, `API_KEY_CACHE_SECONDS` (60), and `AWS_REGION`.
     pub fn from_env() -> Result<Self, ConfigError> {
         let region = required("AWS_REGION")?;
         let user_pool_id = required("USER_POOL_ID")?;
@@ -58,6 +62,7 @@ impl AuthConfig {
             api_key_ttl: Duration::from_secs(parsed_or("API_KEY_CACHE_SECONDS", 60)?),
             table: required("AUTH_TABLE")?,
             server_key_secret: required("SERVER_KEY_SECRET")?,
+            event_bus: required("EVENT_BUS_NAME")?,
             region,
             user_pool_id,
             client_ids,
@@ -105,6 +110,16 @@ impl AuthConfig {
         );
         Ok(AuthDeps {
             identity,
+            // The publisher's own bounded retries are the only ones: the SDK's would multiply
+            // them and hold a sign-in up for seconds while the bus is failing.
+            events: AuthEvents::new(EventPublisher::new(
+                aws_sdk_eventbridge::Client::from_conf(
+                    aws_sdk_eventbridge::config::Builder::from(sdk)
+                        .retry_config(aws_config::retry::RetryConfig::disabled())
+                        .build(),
+                ),
+                self.event_bus.clone(),
+            )),
             registrar,
             verifier,
             api_keys: Arc::new(api_keys),

@@ -28,6 +28,21 @@ impl std::fmt::Debug for Tokens {
     }
 }
 
+impl Tokens {
+    /// The user the tokens were issued to, read from the access token's payload. The token
+    /// comes straight from Cognito in this process, so it is not verified again here.
+    pub fn subject(&self) -> Option<String> {
+        use base64::Engine as _;
+
+        let payload = self.access_token.split('.').nth(1)?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .ok()?;
+        let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        claims["sub"].as_str().map(ToOwned::to_owned)
+    }
+}
+
 /// What can go wrong talking to the pool, as the routes see it.
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
@@ -160,6 +175,33 @@ impl Cognito {
             .await
             .map_err(classify)?;
         Ok(())
+    }
+
+    /// The `sub` of the user with this email, if there is one.
+    pub async fn user_id(&self, email: &Email) -> Result<Option<String>, IdentityError> {
+        let found = self
+            .client
+            .admin_get_user()
+            .user_pool_id(&self.pool_id)
+            .username(email.as_str())
+            .send()
+            .await;
+        match found {
+            Ok(user) => Ok(user
+                .user_attributes()
+                .iter()
+                .find(|attribute| attribute.name() == "sub")
+                .and_then(|attribute| attribute.value())
+                .map(ToOwned::to_owned)),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_user_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(error) => Err(classify(error)),
+        }
     }
 
     /// Starts a password reset: Cognito sends the code to the verified email.

@@ -5,6 +5,7 @@
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod identity;
 pub mod registration;
 pub mod routes;
@@ -67,6 +68,7 @@ impl AppClients {
 /// Everything the routes need, built once at start-up.
 pub struct AuthDeps {
     pub identity: Cognito,
+    pub events: events::AuthEvents,
     pub registrar: registration::Registrar,
     pub verifier: JwtVerifier,
     pub api_keys: Arc<ApiKeyGuard>,

@@ -235,6 +235,7 @@ pub fn auth_config(provisioned: &Provisioned, endpoint: &str) -> AuthConfig {
         api_key_ttl: std::time::Duration::from_secs(60),
         table: provisioned.table(&AUTH_TABLE).name.clone(),
         server_key_secret: provisioned.server_key_secret.clone(),
+        event_bus: provisioned.bus_name.clone(),
     }
 }
 

@@ -24,6 +24,18 @@ pub struct OutgoingEvent {
 }
 
 impl OutgoingEvent {
+    /// A domain event in its envelope, addressed by its own source and detail-type.
+    pub fn from_envelope<D: roster_events::DomainEvent>(
+        envelope: &roster_events::Envelope<D>,
+    ) -> Result<Self, serde_json::Error> {
+        Ok(Self {
+            source: D::SOURCE.to_owned(),
+            detail_type: D::DETAIL_TYPE.to_owned(),
+            detail: serde_json::to_string(envelope)?,
+            resources: Vec::new(),
+        })
+    }
+
     /// The size EventBridge charges against the 256 KB limit: source, detail-type, detail and
     /// resources in UTF-8 bytes, plus 14 bytes for the timestamp.
     pub fn size(&self) -> usize {
@@ -43,7 +55,7 @@ pub enum PublishError {
 }
 
 /// Retry policy of the publisher.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     pub max_attempts: u32,
     pub base_delay: Duration,

@@ -10,7 +10,9 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::domain::{Email, InputError, NewPassword, PresentedPassword};
 use crate::error::AuthError;
+use crate::events;
 use crate::identity::IdentityError;
+use roster_events::auth::{PasswordChangeKind, PasswordChanged, PasswordResetRequested};
 use roster_platform::problem::Problem;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -49,8 +51,29 @@ pub async fn forgot(
 ) -> Result<(StatusCode, Json<Accepted>), AuthError> {
     let email = Email::parse(&request.email)?;
     let client_id = state.clients.resolve(request.client_id.as_deref())?;
-    match state.identity.forgot_password(client_id, &email).await {
-        Ok(()) | Err(IdentityError::NotAuthorized) => {}
+    let started = match state.identity.user_id(&email).await {
+        Ok(Some(user_id)) => state
+            .identity
+            .forgot_password(client_id, &email)
+            .await
+            .map(|()| Some(user_id)),
+        Ok(None) => Ok(None),
+        Err(error) => Err(error),
+    };
+    match started {
+        Ok(Some(user_id)) => {
+            let at = events::now();
+            let event = PasswordResetRequested {
+                user_id: user_id.clone(),
+                email: email.as_str().to_owned(),
+                requested_at: at.clone(),
+            };
+            state
+                .events
+                .emit(&[user_id.as_str(), at.as_str()], at.clone(), event)
+                .await;
+        }
+        Ok(None) | Err(IdentityError::NotAuthorized) => {}
         Err(IdentityError::Throttled) => return Err(AuthError::Throttled),
         // Other failures are ours to fix, not the caller's to learn about.
         Err(error) => tracing::error!(%error, "starting a password reset failed"),
@@ -104,6 +127,17 @@ pub async fn confirm(
         .identity
         .confirm_forgot_password(client_id, &email, code, &password)
         .await?;
+    let at = events::now();
+    let event = PasswordChanged {
+        user_id: None,
+        email: Some(email.as_str().to_owned()),
+        kind: PasswordChangeKind::Reset,
+        changed_at: at.clone(),
+    };
+    state
+        .events
+        .emit(&[email.as_str(), at.as_str()], at.clone(), event)
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -151,5 +185,16 @@ pub async fn change(
     }
     state.identity.set_password(username, &new).await?;
     tracing::info!(sub = %verified.sub, "password changed");
+    let at = events::now();
+    let event = PasswordChanged {
+        user_id: Some(verified.sub.clone()),
+        email: None,
+        kind: PasswordChangeKind::Change,
+        changed_at: at.clone(),
+    };
+    state
+        .events
+        .emit(&[verified.sub.as_str(), at.as_str()], at.clone(), event)
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }

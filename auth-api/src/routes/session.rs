@@ -12,7 +12,9 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::domain::{Email, InputError, PresentedPassword};
 use crate::error::AuthError;
+use crate::events;
 use crate::identity::{IdentityError, Tokens};
+use roster_events::auth::UserLoggedIn;
 use roster_platform::problem::Problem;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -53,6 +55,19 @@ pub async fn login(
         .sign_in(client_id, email.as_str(), &password)
         .await?;
     tracing::info!(caller = %caller.name, client_id, "signed in");
+    match tokens.subject() {
+        Some(user_id) => {
+            let at = events::now();
+            let identity = [user_id.as_str(), at.as_str()];
+            let event = UserLoggedIn {
+                user_id: user_id.clone(),
+                client_id: client_id.to_owned(),
+                logged_in_at: at.clone(),
+            };
+            state.events.emit(&identity, at.clone(), event).await;
+        }
+        None => tracing::warn!("the access token has no readable sub; UserLoggedIn not sent"),
+    }
     Ok(Json(tokens))
 }
 

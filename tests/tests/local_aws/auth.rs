@@ -333,3 +333,135 @@ async fn the_served_openapi_document_matches_the_router() {
         }
     }
 }
+
+/// Every event on the User API subscriber's queue (the rule for `roster.auth`), as raw text.
+async fn auth_events(resources: &TestResources, expected: usize) -> Vec<String> {
+    let sqs = aws_sdk_sqs::Client::new(&resources.sdk);
+    let queue = &resources
+        .provisioned
+        .subscriber(&roster_local::resources::USER_SUBSCRIBER)
+        .queue_url;
+    let mut bodies = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while bodies.len() < expected && std::time::Instant::now() < deadline {
+        let received = sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        bodies.extend(
+            received
+                .messages()
+                .iter()
+                .filter_map(|m| m.body().map(ToOwned::to_owned)),
+        );
+    }
+    // Anything beyond what was expected would show up now.
+    let extra = sqs.receive_message().queue_url(queue).send().await.unwrap();
+    bodies.extend(
+        extra
+            .messages()
+            .iter()
+            .filter_map(|m| m.body().map(ToOwned::to_owned)),
+    );
+    bodies
+}
+
+#[tokio::test]
+async fn sign_ins_and_password_flows_publish_events_without_secrets() {
+    let resources = testing::provisioned().await;
+    seed(&resources, "eve@example.com").await;
+    let api = start(&resources).await;
+    let tokens: Value = api
+        .login("eve@example.com", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let access = tokens["accessToken"].as_str().unwrap().to_owned();
+    let claims: Value = api
+        .post(
+            "/auth/token/verify",
+            json!({"token": access, "tokenType": "access"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let sub = claims["sub"].as_str().unwrap().to_owned();
+    for email in ["eve@example.com", "nobody@example.com"] {
+        api.post("/auth/password/forgot", json!({"email": email}))
+            .await;
+    }
+    let reset = "Reset-Secret-42";
+    api.post(
+        "/auth/password/confirm",
+        json!({"email": "eve@example.com", "code": "123456", "newPassword": reset}),
+    )
+    .await;
+    let changed = "Changed-Secret-43";
+    let response = api
+        .bearer_post(
+            "/auth/password/change",
+            &access,
+            json!({"oldPassword": reset, "newPassword": changed}),
+        )
+        .await;
+    assert_eq!(response.status(), 204);
+
+    let bodies = auth_events(&resources, 4).await;
+    let mut seen: Vec<(String, Value)> = bodies
+        .iter()
+        .map(|body| {
+            let event: Value = serde_json::from_str(body).unwrap();
+            assert_eq!(event["source"], "roster.auth");
+            (
+                event["detail-type"].as_str().unwrap().to_owned(),
+                event["detail"].clone(),
+            )
+        })
+        .collect();
+    seen.sort_by(|a, b| {
+        a.0.cmp(&b.0).then(
+            a.1["data"]["kind"]
+                .to_string()
+                .cmp(&b.1["data"]["kind"].to_string()),
+        )
+    });
+    let types: Vec<_> = seen.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "PasswordChanged",
+            "PasswordChanged",
+            "PasswordResetRequested",
+            "UserLoggedIn"
+        ],
+        "one reset request (the unknown email gets none), a reset and a change, one sign-in"
+    );
+    let logged_in = &seen[3].1;
+    assert_eq!(logged_in["data"]["userId"], sub.as_str());
+    assert_eq!(logged_in["version"], 1);
+    assert!(
+        logged_in["eventId"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty())
+    );
+    assert_eq!(seen[2].1["data"]["userId"], sub.as_str());
+    assert_eq!(seen[0].1["data"]["kind"], "change");
+    assert_eq!(seen[0].1["data"]["userId"], sub.as_str());
+    assert_eq!(seen[1].1["data"]["kind"], "reset");
+    let all = bodies.join("\n");
+    for secret in [
+        PASSWORD,
+        reset,
+        changed,
+        "123456",
+        access.as_str(),
+        api.key.as_str(),
+    ] {
+        assert!(!all.contains(secret), "an event carries a secret");
+    }
+}

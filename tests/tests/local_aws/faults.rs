@@ -270,3 +270,24 @@ async fn cognito_throttling_or_lockout_is_a_429_with_retry_after() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_failing_event_bus_never_fails_a_sign_in() {
+    let setup = setup().await;
+    crate::support::seed_user(&setup.resources, EMAIL, "Correct-Horse-9-Battery").await;
+    setup.proxy.inject(Fault::always("PutEvents", When::Before));
+    let response = reqwest::Client::new()
+        .post(format!("{}/auth/login", setup.url))
+        .header("x-api-key", &setup.key)
+        .json(&json!({"email": EMAIL, "password": "Correct-Horse-9-Battery"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let attempts = setup.proxy.calls("PutEvents");
+    assert_eq!(
+        attempts,
+        roster_auth_api::events::RETRIES.max_attempts,
+        "bounded retries"
+    );
+}

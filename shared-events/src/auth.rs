@@ -1,0 +1,71 @@
+//! Events of the Auth API (`source` `roster.auth`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::{DomainEvent, source};
+
+/// A user signed in with email and password. Published with bounded retries after the sign-in
+/// succeeded; a failed publication never fails the sign-in, so consumers must not treat this
+/// event as an audit log of every sign-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserLoggedIn {
+    pub user_id: String,
+    /// The app client (frontend) the tokens were issued to.
+    pub client_id: String,
+    /// RFC 3339.
+    pub logged_in_at: String,
+}
+
+impl DomainEvent for UserLoggedIn {
+    const SOURCE: &'static str = source::AUTH;
+    const DETAIL_TYPE: &'static str = "UserLoggedIn";
+    const VERSION: u32 = 1;
+}
+
+/// A password reset was started for an existing account: Cognito sent it a code. Never carries
+/// the code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordResetRequested {
+    pub user_id: String,
+    pub email: String,
+    /// RFC 3339.
+    pub requested_at: String,
+}
+
+impl DomainEvent for PasswordResetRequested {
+    const SOURCE: &'static str = source::AUTH;
+    const DETAIL_TYPE: &'static str = "PasswordResetRequested";
+    const VERSION: u32 = 1;
+}
+
+/// How a password came to change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PasswordChangeKind {
+    /// With an emailed reset code.
+    Reset,
+    /// By the signed-in user, proving the old password.
+    Change,
+}
+
+/// A user's password changed. Never carries a password or a code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordChanged {
+    /// The user id when known (a change); a reset knows only the email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    pub kind: PasswordChangeKind,
+    /// RFC 3339.
+    pub changed_at: String,
+}
+
+impl DomainEvent for PasswordChanged {
+    const SOURCE: &'static str = source::AUTH;
+    const DETAIL_TYPE: &'static str = "PasswordChanged";
+    const VERSION: u32 = 1;
+}
