@@ -1,17 +1,138 @@
-//! Projection of the Auth API's table (identities, reservations, idempotency records).
+//! Projection of the Auth API's table: a committed identity (the INSERT of a `USER#…` /
+//! `IDENTITY` item) becomes `UserRegistered`. Reservations, pending registrations and
+//! idempotency records are bookkeeping and publish nothing.
 
 use aws_lambda_events::dynamodb::EventRecord;
+use roster_events::Envelope;
+use roster_events::auth::UserRegistered;
 use roster_platform::events::OutgoingEvent;
+use serde::Deserialize;
 
 use crate::{Projection, ProjectionError};
 
-/// No record of the Auth API's table means an event yet: `UserRegistered` and its friends
-/// arrive with the event contract. Reservation and idempotency records never will.
+/// The fields of the stored identity this projection reads. Only what the event says is
+/// taken: never the activation-code hash or the table's keys.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IdentityImage {
+    id: String,
+    email: String,
+    name: String,
+    handle: String,
+    role: String,
+    status: String,
+    source_system: String,
+    created_at: String,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct AuthTableProjection;
 
 impl Projection for AuthTableProjection {
-    fn project(&self, _record: &EventRecord) -> Result<Vec<OutgoingEvent>, ProjectionError> {
-        Ok(Vec::new())
+    fn project(&self, record: &EventRecord) -> Result<Vec<OutgoingEvent>, ProjectionError> {
+        if record.event_name != "INSERT" {
+            return Ok(Vec::new());
+        }
+        let image: serde_json::Value = serde_dynamo::from_item(record.change.new_image.clone())?;
+        let is_identity = image["pk"]
+            .as_str()
+            .is_some_and(|pk| pk.starts_with("USER#"))
+            && image["sk"] == "IDENTITY";
+        if !is_identity {
+            return Ok(Vec::new());
+        }
+        let identity: IdentityImage = serde_json::from_value(image)?;
+        // One registration per user id: every delivery of this INSERT gets the same id.
+        let event_id = format!("UserRegistered-{}", identity.id);
+        let envelope = Envelope::new(
+            event_id,
+            identity.created_at.clone(),
+            UserRegistered {
+                user_id: identity.id,
+                email: identity.email,
+                name: identity.name,
+                handle: identity.handle,
+                role: identity.role,
+                status: identity.status,
+                source_system: identity.source_system,
+                created_at: identity.created_at,
+            },
+        );
+        Ok(vec![OutgoingEvent::from_envelope(&envelope)?])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn record(event_name: &str, new_image: serde_json::Value) -> EventRecord {
+        serde_json::from_value(json!({
+            "eventID": "1",
+            "eventName": event_name,
+            "awsRegion": "us-east-1",
+            "dynamodb": {
+                "ApproximateCreationDateTime": 1_795_000_000,
+                "Keys": {"pk": new_image["pk"], "sk": new_image["sk"]},
+                "NewImage": new_image,
+                "SequenceNumber": "100",
+                "SizeBytes": 10,
+                "StreamViewType": "NEW_AND_OLD_IMAGES"
+            }
+        }))
+        .unwrap()
+    }
+
+    fn identity() -> serde_json::Value {
+        json!({
+            "pk": {"S": "USER#u-1"}, "sk": {"S": "IDENTITY"}, "id": {"S": "u-1"},
+            "email": {"S": "ada@example.com"}, "name": {"S": "ada"}, "handle": {"S": "@Ada"},
+            "role": {"S": "USER"}, "status": {"S": "UNCONFIRMED"},
+            "sourceSystem": {"S": "web"}, "createdAt": {"S": "2026-11-24T10:00:00.000Z"},
+            "activationCodeHash": {"S": "secret-hash"}, "registrationId": {"S": "r-1"}
+        })
+    }
+
+    #[test]
+    fn a_new_identity_is_user_registered_without_the_code_hash() {
+        let events = AuthTableProjection
+            .project(&record("INSERT", identity()))
+            .unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].source, "roster.auth");
+        assert_eq!(events[0].detail_type, "UserRegistered");
+        let detail: serde_json::Value = serde_json::from_str(&events[0].detail).unwrap();
+        assert_eq!(detail["eventId"], "UserRegistered-u-1");
+        assert_eq!(detail["data"]["userId"], "u-1");
+        assert_eq!(detail["data"]["handle"], "@Ada");
+        assert!(!events[0].detail.contains("secret-hash"));
+        assert!(!events[0].detail.contains("USER#"), "no storage layout");
+    }
+
+    #[test]
+    fn bookkeeping_and_later_changes_publish_nothing() {
+        let reservation = json!({
+            "pk": {"S": "EMAIL#ada@example.com"}, "sk": {"S": "RESERVATION"},
+            "registrationId": {"S": "r-1"}, "state": {"S": "PENDING"}
+        });
+        assert!(
+            AuthTableProjection
+                .project(&record("INSERT", reservation))
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            AuthTableProjection
+                .project(&record("MODIFY", identity()))
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            AuthTableProjection
+                .project(&record("REMOVE", identity()))
+                .unwrap()
+                .is_empty()
+        );
     }
 }

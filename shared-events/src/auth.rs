@@ -69,3 +69,26 @@ impl DomainEvent for PasswordChanged {
     const DETAIL_TYPE: &'static str = "PasswordChanged";
     const VERSION: u32 = 1;
 }
+
+/// A registration committed: the identity exists in the pool and its email, name and handle
+/// are its own. Published from the Auth API's table stream (so it is never lost), at least
+/// once; `eventId` is the same on every delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserRegistered {
+    pub user_id: String,
+    pub email: String,
+    pub name: String,
+    pub handle: String,
+    pub role: String,
+    pub status: String,
+    pub source_system: String,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+impl DomainEvent for UserRegistered {
+    const SOURCE: &'static str = source::AUTH;
+    const DETAIL_TYPE: &'static str = "UserRegistered";
+    const VERSION: u32 = 1;
+}

@@ -1,14 +1,25 @@
-//! The Auth API end to end on a running local stack, as a BFF would use it: register, log in,
-//! verify both tokens, refresh, log out, and find the refresh token refused.
+//! The Auth API end to end on a running local stack, as a BFF would use it: register (and see
+//! `UserRegistered` published), log in, verify both tokens, refresh, log out, and find the
+//! refresh token refused.
 
 use reqwest::Client;
 use roster_local::testing;
 use serde_json::{Value, json};
 
+use crate::support::{next_message, tap};
+
 #[tokio::test]
 async fn register_login_verify_refresh_logout_on_the_local_stack() {
     let (stack, state_dir) = testing::running_stack().await.unwrap();
     let facts = stack.facts().clone();
+    let sdk = testing::sdk().await;
+    let tap_queue = tap(
+        &sdk,
+        &facts.event_bus,
+        &format!("{}-tap", facts.prefix),
+        json!({"source": ["roster.auth"], "detail-type": ["UserRegistered"]}),
+    )
+    .await;
     let http = Client::new();
     let post = |path: &str, body: Value| {
         http.post(format!("{}{path}", facts.auth_url))
@@ -25,6 +36,17 @@ async fn register_login_verify_refresh_logout_on_the_local_stack() {
     .unwrap();
     assert_eq!(registered.status(), 201);
     let registered: Value = registered.json().await.unwrap();
+
+    // The stack's plumbing publishes the committed identity as UserRegistered.
+    let event = next_message(&sdk, &tap_queue).await;
+    assert_eq!(event["detail-type"], "UserRegistered");
+    assert_eq!(event["detail"]["data"]["userId"], registered["id"]);
+    assert_eq!(event["detail"]["data"]["handle"], "@JourneyUser");
+    assert!(
+        !event
+            .to_string()
+            .contains(registered["activationCode"].as_str().unwrap())
+    );
 
     let tokens: Value = post(
         "/auth/login",

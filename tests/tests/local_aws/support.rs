@@ -148,3 +148,73 @@ pub async fn cognito_emails(resources: &TestResources) -> Vec<String> {
     emails.sort();
     emails
 }
+
+/// A queue that receives the bus's events matching `pattern`, as a downstream subscriber
+/// would; returns its URL.
+pub async fn tap(sdk: &aws_config::SdkConfig, bus: &str, name: &str, pattern: Value) -> String {
+    use aws_sdk_sqs::types::QueueAttributeName;
+
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let url = sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&QueueAttributeName::QueueArn]
+        .clone();
+    let events = aws_sdk_eventbridge::Client::new(sdk);
+    events
+        .put_rule()
+        .name(name)
+        .event_bus_name(bus)
+        .event_pattern(pattern.to_string())
+        .send()
+        .await
+        .unwrap();
+    events
+        .put_targets()
+        .rule(name)
+        .event_bus_name(bus)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("tap")
+                .arn(arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    url
+}
+
+/// Waits for one message on `queue` and returns its body as JSON.
+pub async fn next_message(sdk: &aws_config::SdkConfig, queue: &str) -> Value {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    eventually("a message on the tap", Duration::from_secs(20), || async {
+        let received = sqs
+            .receive_message()
+            .queue_url(queue)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        received
+            .messages()
+            .first()
+            .and_then(|message| message.body())
+            .map(|body| serde_json::from_str(body).unwrap())
+    })
+    .await
+}
