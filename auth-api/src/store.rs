@@ -616,31 +616,4 @@ impl AuthTable {
             }
         }
     }
-
-    /// The pending registration `registration_id`, if it is still pending.
-    pub async fn pending(
-        &self,
-        registration_id: &str,
-    ) -> Result<Option<PendingRegistration>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(
-                &format!("REGISTRATION#{registration_id}"),
-                REGISTRATION,
-            )))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        output
-            .item
-            .map(|item| {
-                serde_dynamo::from_item(item).map_err(|error| {
-                    StoreError::Unavailable(format!("reading a registration: {error}"))
-                })
-            })
-            .transpose()
-    }
 }

@@ -74,9 +74,13 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     fn delay(&self, attempt: u32) -> Duration {
-        let factor = 1u32 << attempt.min(16);
-        self.base_delay.saturating_mul(factor).min(self.max_delay)
+        backoff(attempt, self.base_delay, self.max_delay)
     }
+}
+
+/// Exponential backoff with a cap: `base` doubled `attempt` times, at most `cap`.
+pub fn backoff(attempt: u32, base: Duration, cap: Duration) -> Duration {
+    base.saturating_mul(1u32 << attempt.min(16)).min(cap)
 }
 
 #[derive(Debug, Clone)]

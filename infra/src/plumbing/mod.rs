@@ -5,10 +5,3 @@
 
 pub mod queues;
 pub mod streams;
-
-use std::time::Duration;
-
-/// Exponential backoff with a cap, for retries of a failed batch.
-pub(crate) fn backoff(attempt: u32, base: Duration, cap: Duration) -> Duration {
-    base.saturating_mul(1u32 << attempt.min(16)).min(cap)
-}

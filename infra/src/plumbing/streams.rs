@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::backoff;
+use roster_platform::events::backoff;
 
 /// The stream of one table.
 #[derive(Debug, Clone)]
