@@ -113,18 +113,11 @@ impl Cognito {
         username: &str,
         password: &PresentedPassword,
     ) -> Result<Tokens, IdentityError> {
-        let output = self
-            .client
-            .admin_initiate_auth()
-            .user_pool_id(&self.pool_id)
-            .client_id(client_id)
-            .auth_flow(AuthFlowType::AdminUserPasswordAuth)
-            .auth_parameters("USERNAME", username)
-            .auth_parameters("PASSWORD", password.expose())
-            .send()
-            .await
-            .map_err(classify)?;
-        tokens(output.authentication_result(), None)
+        let parameters = [("USERNAME", username), ("PASSWORD", password.expose())];
+        let result = self
+            .initiate_auth(client_id, AuthFlowType::AdminUserPasswordAuth, &parameters)
+            .await?;
+        tokens(result.as_ref(), None)
     }
 
     /// New access and id tokens for a refresh token.
@@ -133,17 +126,30 @@ impl Cognito {
         client_id: &str,
         refresh_token: &str,
     ) -> Result<Tokens, IdentityError> {
-        let output = self
+        let parameters = [("REFRESH_TOKEN", refresh_token)];
+        let result = self
+            .initiate_auth(client_id, AuthFlowType::RefreshTokenAuth, &parameters)
+            .await?;
+        tokens(result.as_ref(), Some(refresh_token))
+    }
+
+    async fn initiate_auth(
+        &self,
+        client_id: &str,
+        flow: AuthFlowType,
+        parameters: &[(&str, &str)],
+    ) -> Result<Option<AuthenticationResultType>, IdentityError> {
+        let mut request = self
             .client
             .admin_initiate_auth()
             .user_pool_id(&self.pool_id)
             .client_id(client_id)
-            .auth_flow(AuthFlowType::RefreshTokenAuth)
-            .auth_parameters("REFRESH_TOKEN", refresh_token)
-            .send()
-            .await
-            .map_err(classify)?;
-        tokens(output.authentication_result(), Some(refresh_token))
+            .auth_flow(flow);
+        for (name, value) in parameters {
+            request = request.auth_parameters(*name, *value);
+        }
+        let output = request.send().await.map_err(classify)?;
+        Ok(output.authentication_result)
     }
 
     /// Signs the user out everywhere: every refresh token it holds stops working.

@@ -25,6 +25,11 @@ const RESERVATION: &str = "RESERVATION";
 const REGISTRATION: &str = "REGISTRATION";
 const IDENTITY: &str = "IDENTITY";
 const IDEMPOTENCY: &str = "IDEMPOTENCY";
+/// A reservation condition: held by registration `:reg` and still `:pending` (`#state`).
+const HELD_PENDING: &str = "registrationId = :reg AND #state = :pending";
+/// The same, or no reservation at all.
+const FREE_OR_HELD_PENDING: &str =
+    "attribute_not_exists(pk) OR (registrationId = :reg AND #state = :pending)";
 /// The single partition of the `pending` index: pending registrations are few and short-lived.
 pub const PENDING_SHARD: &str = "PENDING";
 
@@ -330,9 +335,7 @@ impl AuthTable {
                         Put::builder()
                             .table_name(&self.table)
                             .set_item(Some(item(&pk, RESERVATION, &reservation)?))
-                            .condition_expression(
-                                "attribute_not_exists(pk) OR (registrationId = :reg AND #state = :pending)",
-                            )
+                            .condition_expression(FREE_OR_HELD_PENDING)
                             .expression_attribute_names("#state", "state")
                             .expression_attribute_values(":reg", s(&registration.registration_id))
                             .expression_attribute_values(":pending", s("PENDING"))
@@ -432,7 +435,7 @@ impl AuthTable {
                             .table_name(&self.table)
                             .set_key(Some(key(&pk, RESERVATION)))
                             .update_expression("SET #state = :committed, userId = :user")
-                            .condition_expression("registrationId = :reg AND #state = :pending")
+                            .condition_expression(HELD_PENDING)
                             .expression_attribute_names("#state", "state")
                             .expression_attribute_values(":committed", s("COMMITTED"))
                             .expression_attribute_values(":pending", s("PENDING"))
@@ -555,9 +558,7 @@ impl AuthTable {
                             .table_name(&self.table)
                             .set_key(Some(key(&pk, RESERVATION)))
                             // Only our own, still pending reservation; a missing one is fine.
-                            .condition_expression(
-                                "attribute_not_exists(pk) OR (registrationId = :reg AND #state = :pending)",
-                            )
+                            .condition_expression(FREE_OR_HELD_PENDING)
                             .expression_attribute_names("#state", "state")
                             .expression_attribute_values(":reg", s(&registration.registration_id))
                             .expression_attribute_values(":pending", s("PENDING"))
