@@ -8,9 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tokio::net::TcpListener;
 
@@ -132,9 +131,8 @@ impl FaultProxy {
 
 /// The operation a request calls: the part of `X-Amz-Target` after the dot (JSON protocols),
 /// or the `Action` of a query-protocol form body.
-fn operation(request: &Request, body: &[u8]) -> String {
-    if let Some(target) = request
-        .headers()
+fn operation(headers: &HeaderMap, body: &[u8]) -> String {
+    if let Some(target) = headers
         .get("x-amz-target")
         .and_then(|value| value.to_str().ok())
     {
@@ -200,8 +198,7 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
         Ok(body) => body,
         Err(_) => return StatusCode::BAD_REQUEST.into_response(),
     };
-    let probe = Request::from_parts(parts.clone(), Body::empty());
-    let operation = operation(&probe, &body);
+    let operation = operation(&parts.headers, &body);
     let fault = fault_for(&shared.rules, &operation);
     if let Some(fault) = &fault {
         match (fault.when, fault.kind) {

@@ -632,12 +632,11 @@ async fn secret(
     description: &str,
     initial: String,
 ) -> Result<String> {
-    let empty = initial;
     let created = client
         .create_secret()
         .name(&name)
         .description(description)
-        .secret_string(empty)
+        .secret_string(initial)
         .send()
         .await;
     match created {
