@@ -5,7 +5,9 @@ use reqwest::{Response, StatusCode};
 use roster_local::testing::{self, TestResources};
 use serde_json::{Value, json};
 
-use crate::support::{AuthClient, seed_user};
+use std::time::Duration;
+
+use crate::support::{AuthClient, receive_bodies, seed_user};
 
 const PASSWORD: &str = "Correct-Horse-9-Battery";
 
@@ -336,37 +338,11 @@ async fn the_served_openapi_document_matches_the_router() {
 
 /// Every event on the User API subscriber's queue (the rule for `roster.auth`), as raw text.
 async fn auth_events(resources: &TestResources, expected: usize) -> Vec<String> {
-    let sqs = aws_sdk_sqs::Client::new(&resources.sdk);
     let queue = &resources
         .provisioned
         .subscriber(&roster_local::resources::USER_SUBSCRIBER)
         .queue_url;
-    let mut bodies = Vec::new();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while bodies.len() < expected && std::time::Instant::now() < deadline {
-        let received = sqs
-            .receive_message()
-            .queue_url(queue)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        bodies.extend(
-            received
-                .messages()
-                .iter()
-                .filter_map(|m| m.body().map(ToOwned::to_owned)),
-        );
-    }
-    // Anything beyond what was expected would show up now.
-    let extra = sqs.receive_message().queue_url(queue).send().await.unwrap();
-    bodies.extend(
-        extra
-            .messages()
-            .iter()
-            .filter_map(|m| m.body().map(ToOwned::to_owned)),
-    );
-    bodies
+    receive_bodies(&resources.sdk, queue, expected, Duration::from_secs(10)).await
 }
 
 #[tokio::test]

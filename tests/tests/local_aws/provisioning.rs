@@ -15,6 +15,8 @@ use roster_local::resources::{
 use roster_local::testing;
 use roster_platform::api_keys::ApiKeySet;
 
+use crate::support::queue_attributes;
+
 fn key_of(schema: &[dynamodb::types::KeySchemaElement], kind: KeyType) -> Option<String> {
     schema
         .iter()
@@ -212,15 +214,7 @@ async fn each_subscriber_has_a_rule_a_queue_and_a_dead_letter_queue() {
             .collect();
         assert_eq!(arns, [facts.queue_arn.as_str()]);
 
-        let attributes = sqs
-            .get_queue_attributes()
-            .queue_url(&facts.queue_url)
-            .attribute_names(QueueAttributeName::All)
-            .send()
-            .await
-            .unwrap()
-            .attributes
-            .unwrap();
+        let attributes = queue_attributes(&sqs, &facts.queue_url).await;
         let redrive: serde_json::Value =
             serde_json::from_str(&attributes[&QueueAttributeName::RedrivePolicy]).unwrap();
         assert_eq!(

@@ -9,7 +9,7 @@ use roster_local::testing;
 use roster_platform::events::{EventPublisher, OutgoingEvent};
 use serde_json::{Value, json};
 
-use crate::support::eventually;
+use crate::support::receive_bodies;
 
 #[tokio::test]
 async fn publishes_every_event_across_several_calls_to_the_matching_rule_only() {
@@ -28,36 +28,19 @@ async fn publishes_every_event_across_several_calls_to_the_matching_rule_only() 
         .collect();
     publisher.publish(&events).await.unwrap();
 
-    let sqs = aws_sdk_sqs::Client::new(&stack.sdk);
     let queue = &stack.provisioned.subscriber(&USER_SUBSCRIBER).queue_url;
-    let received = std::sync::Mutex::new(BTreeSet::new());
-    eventually(
-        "25 events on the queue",
-        Duration::from_secs(20),
-        || async {
-            let output = sqs
-                .receive_message()
-                .queue_url(queue)
-                .max_number_of_messages(10)
-                .send()
-                .await
-                .unwrap();
-            let mut received = received.lock().unwrap();
-            for message in output.messages() {
-                let envelope: Value = serde_json::from_str(message.body().unwrap()).unwrap();
-                assert_eq!(envelope["detail-type"], "PublisherTested");
-                assert_eq!(envelope["source"], USER_SUBSCRIBER.sources[0]);
-                received.insert(envelope["detail"]["n"].as_i64().unwrap());
-            }
-            (received.len() == 25).then_some(())
-        },
-    )
-    .await;
-    assert_eq!(
-        received.into_inner().unwrap(),
-        (0..25).collect::<BTreeSet<_>>()
-    );
+    let bodies = receive_bodies(&stack.sdk, queue, 25, Duration::from_secs(20)).await;
+    let mut received = BTreeSet::new();
+    for body in &bodies {
+        let envelope: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(envelope["detail-type"], "PublisherTested");
+        assert_eq!(envelope["source"], USER_SUBSCRIBER.sources[0]);
+        received.insert(envelope["detail"]["n"].as_i64().unwrap());
+    }
+    assert_eq!(bodies.len(), 25, "each event once");
+    assert_eq!(received, (0..25).collect::<BTreeSet<_>>());
 
+    let sqs = aws_sdk_sqs::Client::new(&stack.sdk);
     let other = sqs
         .receive_message()
         .queue_url(&stack.provisioned.subscriber(&AUTH_SUBSCRIBER).queue_url)

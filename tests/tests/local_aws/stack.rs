@@ -10,7 +10,7 @@ use roster_local::testing;
 use roster_platform::events::{EventPublisher, OutgoingEvent};
 use serde_json::Value;
 
-use crate::support::eventually;
+use crate::support::{eventually, queue_attributes};
 
 #[tokio::test]
 async fn stack_serves_both_apis_writes_its_facts_runs_the_plumbing_and_stops() {
@@ -76,15 +76,7 @@ async fn stack_serves_both_apis_writes_its_facts_runs_the_plumbing_and_stops() {
         "the subscriber to drain its queue",
         Duration::from_secs(20),
         || async {
-            let attributes = sqs
-                .get_queue_attributes()
-                .queue_url(&queue.queue_url)
-                .attribute_names(QueueAttributeName::All)
-                .send()
-                .await
-                .unwrap()
-                .attributes
-                .unwrap();
+            let attributes = queue_attributes(&sqs, &queue.queue_url).await;
             let count = |name| attributes[&name].parse::<u32>().unwrap();
             let drained = count(QueueAttributeName::ApproximateNumberOfMessages) == 0
                 && count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible) == 0;

@@ -163,16 +163,7 @@ pub async fn tap(sdk: &aws_config::SdkConfig, bus: &str, name: &str, pattern: Va
         .unwrap()
         .queue_url
         .unwrap();
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap()[&QueueAttributeName::QueueArn]
-        .clone();
+    let arn = queue_attributes(&sqs, &url).await[&QueueAttributeName::QueueArn].clone();
     let events = aws_sdk_eventbridge::Client::new(sdk);
     events
         .put_rule()
@@ -217,4 +208,51 @@ pub async fn next_message(sdk: &aws_config::SdkConfig, queue: &str) -> Value {
             .map(|body| serde_json::from_str(body).unwrap())
     })
     .await
+}
+
+/// The bodies of the messages on `queue`: received until `expected` have come or `timeout`
+/// passed, plus whatever one more receive finds (so a surplus shows too).
+pub async fn receive_bodies(
+    sdk: &aws_config::SdkConfig,
+    queue: &str,
+    expected: usize,
+    timeout: Duration,
+) -> Vec<String> {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let receive = || async {
+        let received = sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        received
+            .messages()
+            .iter()
+            .filter_map(|message| message.body().map(ToOwned::to_owned))
+            .collect::<Vec<_>>()
+    };
+    let mut bodies = Vec::new();
+    let deadline = Instant::now() + timeout;
+    while bodies.len() < expected && Instant::now() < deadline {
+        bodies.extend(receive().await);
+    }
+    bodies.extend(receive().await);
+    bodies
+}
+
+/// Every attribute of a queue.
+pub async fn queue_attributes(
+    sqs: &aws_sdk_sqs::Client,
+    queue: &str,
+) -> std::collections::HashMap<aws_sdk_sqs::types::QueueAttributeName, String> {
+    sqs.get_queue_attributes()
+        .queue_url(queue)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()
 }
