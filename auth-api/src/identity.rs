@@ -153,30 +153,11 @@ impl Cognito {
     }
 
     /// Signs the user out everywhere: every refresh token it holds stops working.
-    ///
-    /// Signs out by the user's email, which is how its sessions were opened. AWS accepts the
-    /// canonical username (the token's) as well, but moto revokes only the sessions opened under
-    /// the exact name given (`shared/notes/local-aws.md`), so the email is looked up first; the
-    /// extra read is one round trip on a rare route.
     pub async fn sign_out_everywhere(&self, username: &str) -> Result<(), IdentityError> {
-        let user = self
-            .client
-            .admin_get_user()
-            .user_pool_id(&self.pool_id)
-            .username(username)
-            .send()
-            .await
-            .map_err(classify)?;
-        let email = user
-            .user_attributes()
-            .iter()
-            .find(|attribute| attribute.name() == "email")
-            .and_then(|attribute| attribute.value())
-            .unwrap_or(username);
         self.client
             .admin_user_global_sign_out()
             .user_pool_id(&self.pool_id)
-            .username(email)
+            .username(username)
             .send()
             .await
             .map_err(classify)?;

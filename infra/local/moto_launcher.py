@@ -12,12 +12,38 @@ import os
 import sys
 import threading
 
+from moto.cognitoidp import models as cognitoidp
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
     create_backend_app,
 )
 from werkzeug.serving import make_server
+
+
+def sign_out_under_every_name() -> None:
+    """Makes a global sign-out end every session of the user, as Cognito does.
+
+    moto files each session under the exact name it was opened with (an email alias, or the
+    username) and a global sign-out revokes only the sessions filed under the name it is
+    given. Cognito revokes all of the user's sessions whichever name identifies the user.
+    """
+    sign_out = cognitoidp.CognitoIdpUserPool.sign_out
+
+    def every_name(pool, username):
+        names = {username}
+        user = pool._get_user(username)
+        if user is not None:
+            names.add(user.username)
+            names.update(
+                attribute["Value"]
+                for attribute in user.attributes
+                if attribute["Name"] in ("email", "phone_number")
+            )
+        for name in names:
+            sign_out(pool, name)
+
+    cognitoidp.CognitoIdpUserPool.sign_out = every_name
 
 
 class SerialiseDynamoDB:
@@ -42,6 +68,7 @@ class SerialiseDynamoDB:
 
 
 def main() -> None:
+    sign_out_under_every_name()
     host = sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1"
     port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     # One line per request (the pollers make several a second) would bury the errors.
