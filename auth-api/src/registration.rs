@@ -37,6 +37,8 @@ pub struct RegisterCommand {
     pub name: Name,
     pub password: NewPassword,
     pub source_system: SourceSystem,
+    /// The request's correlation id, stored with the identity so `UserRegistered` carries it.
+    pub correlation_id: Option<String>,
 }
 
 /// The 201 body. `activationCode` is the only time the code is seen: only its hash is kept.
@@ -209,6 +211,7 @@ impl Registrar {
             source_system: pending.source_system.clone(),
             activation_code_hash: hex::encode(Sha256::digest(code.as_bytes())),
             registration_id: pending.registration_id.clone(),
+            correlation_id: command.correlation_id.clone(),
         };
         let mut registered = Registered {
             id: identity.id.clone(),

@@ -125,6 +125,8 @@ pub struct Identity {
     pub source_system: String,
     pub activation_code_hash: String,
     pub registration_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
 }
 
 /// An idempotency record, as stored.

@@ -4,10 +4,14 @@
 use std::future::Future;
 
 use axum::Router;
-use axum::http::Uri;
+use axum::extract::Request;
+use axum::http::{HeaderValue, Uri};
+use axum::middleware::{Next, from_fn};
+use axum::response::Response;
 use axum::routing::get;
 use serde::Serialize;
 use tokio::net::TcpListener;
+use tracing::Instrument;
 
 use crate::problem::Problem;
 
@@ -18,8 +22,42 @@ struct Health {
     version: &'static str,
 }
 
+/// The header that carries a request's correlation id, in and out.
+pub const CORRELATION_HEADER: &str = "x-correlation-id";
+
+/// The id that follows one request across services: the caller's `X-Correlation-Id` when it
+/// is a sane one (1 to 128 letters, digits, `-`, `_`, `.`), otherwise a new UUID. Handlers
+/// find it as a request extension and store it with the change they make, so the events the
+/// change leads to carry it on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorrelationId(pub String);
+
+impl CorrelationId {
+    fn from_header(value: Option<&HeaderValue>) -> Self {
+        let given = value.and_then(|value| value.to_str().ok()).filter(|id| {
+            (1..=128).contains(&id.len())
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        });
+        Self(given.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned))
+    }
+}
+
+async fn correlate(mut request: Request, next: Next) -> Response {
+    let id = CorrelationId::from_header(request.headers().get(CORRELATION_HEADER));
+    let span = tracing::info_span!("request", correlation_id = %id.0);
+    let header = HeaderValue::from_str(&id.0).ok();
+    request.extensions_mut().insert(id);
+    let mut response = next.run(request).instrument(span).await;
+    if let Some(header) = header {
+        response.headers_mut().insert(CORRELATION_HEADER, header);
+    }
+    response
+}
+
 /// Adds `GET /health` (liveness: no AWS call, so it stays cheap and never flaps with a
-/// dependency) and the problem+json fallbacks to a service's router.
+/// dependency), the problem+json fallbacks and the correlation id to a service's router.
 pub fn with_common_routes(router: Router, service: &'static str) -> Router {
     router
         .route(
@@ -34,6 +72,7 @@ pub fn with_common_routes(router: Router, service: &'static str) -> Router {
         )
         .fallback(unknown_route)
         .method_not_allowed_fallback(|| async { Problem::method_not_allowed() })
+        .layer(from_fn(correlate))
 }
 
 async fn unknown_route(uri: Uri) -> Problem {
@@ -103,6 +142,31 @@ mod tests {
         assert_eq!(content_type, "application/problem+json");
         assert_eq!(body["type"], "/problems/not-found");
         assert_eq!(body["instance"], "/nope");
+    }
+
+    #[tokio::test]
+    async fn a_sane_correlation_id_is_kept_and_any_other_replaced() {
+        for (given, kept) in [
+            ("req-123.abc_DEF", true),
+            ("has space", false),
+            (&"x".repeat(129), false),
+            ("", false),
+        ] {
+            let mut request = Request::builder().uri("/health");
+            if !given.is_empty() {
+                request = request.header(CORRELATION_HEADER, given);
+            }
+            let response = app()
+                .oneshot(request.body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let echoed = response.headers()[CORRELATION_HEADER].to_str().unwrap();
+            if kept {
+                assert_eq!(echoed, given);
+            } else {
+                assert!(uuid::Uuid::parse_str(echoed).is_ok(), "{echoed}");
+            }
+        }
     }
 
     #[tokio::test]

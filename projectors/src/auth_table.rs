@@ -11,7 +11,7 @@ use serde::Deserialize;
 use crate::{Projection, ProjectionError};
 
 /// The fields of the stored identity this projection reads. Only what the event says is
-/// taken: never the activation-code hash or the table's keys.
+/// taken: never the table's keys or the registration's bookkeeping.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct IdentityImage {
@@ -23,6 +23,9 @@ struct IdentityImage {
     status: String,
     source_system: String,
     created_at: String,
+    activation_code_hash: String,
+    #[serde(default)]
+    correlation_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -56,8 +59,10 @@ impl Projection for AuthTableProjection {
                 status: identity.status,
                 source_system: identity.source_system,
                 created_at: identity.created_at,
+                activation_code_hash: identity.activation_code_hash,
             },
-        );
+        )
+        .with_correlation_id(identity.correlation_id);
         Ok(vec![OutgoingEvent::from_envelope(&envelope)?])
     }
 }
@@ -90,12 +95,13 @@ mod tests {
             "email": {"S": "ada@example.com"}, "name": {"S": "ada"}, "handle": {"S": "@Ada"},
             "role": {"S": "USER"}, "status": {"S": "UNCONFIRMED"},
             "sourceSystem": {"S": "web"}, "createdAt": {"S": "2026-11-24T10:00:00.000Z"},
-            "activationCodeHash": {"S": "secret-hash"}, "registrationId": {"S": "r-1"}
+            "activationCodeHash": {"S": "code-hash"}, "registrationId": {"S": "r-1"},
+            "correlationId": {"S": "req-1"}
         })
     }
 
     #[test]
-    fn a_new_identity_is_user_registered_without_the_code_hash() {
+    fn a_new_identity_is_user_registered_with_the_code_hash_only() {
         let events = AuthTableProjection
             .project(&record("INSERT", identity()))
             .unwrap();
@@ -106,7 +112,12 @@ mod tests {
         assert_eq!(detail["eventId"], "UserRegistered-u-1");
         assert_eq!(detail["data"]["userId"], "u-1");
         assert_eq!(detail["data"]["handle"], "@Ada");
-        assert!(!events[0].detail.contains("secret-hash"));
+        assert_eq!(detail["data"]["activationCodeHash"], "code-hash");
+        assert_eq!(detail["correlationId"], "req-1");
+        assert!(
+            !events[0].detail.contains("r-1"),
+            "no registration bookkeeping"
+        );
         assert!(!events[0].detail.contains("USER#"), "no storage layout");
     }
 

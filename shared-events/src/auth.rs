@@ -1,5 +1,6 @@
 //! Events of the Auth API (`source` `roster.auth`).
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::{DomainEvent, source};
@@ -7,7 +8,7 @@ use crate::{DomainEvent, source};
 /// A user signed in with email and password. Published with bounded retries after the sign-in
 /// succeeded; a failed publication never fails the sign-in, so consumers must not treat this
 /// event as an audit log of every sign-in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserLoggedIn {
     pub user_id: String,
@@ -25,7 +26,7 @@ impl DomainEvent for UserLoggedIn {
 
 /// A password reset was started for an existing account: Cognito sent it a code. Never carries
 /// the code.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PasswordResetRequested {
     pub user_id: String,
@@ -41,7 +42,7 @@ impl DomainEvent for PasswordResetRequested {
 }
 
 /// How a password came to change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PasswordChangeKind {
     /// With an emailed reset code.
@@ -51,7 +52,7 @@ pub enum PasswordChangeKind {
 }
 
 /// A user's password changed. Never carries a password or a code.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PasswordChanged {
     /// The user id when known (a change); a reset knows only the email.
@@ -73,7 +74,7 @@ impl DomainEvent for PasswordChanged {
 /// A registration committed: the identity exists in the pool and its email, name and handle
 /// are its own. Published from the Auth API's table stream (so it is never lost), at least
 /// once; `eventId` is the same on every delivery.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserRegistered {
     pub user_id: String,
@@ -85,6 +86,9 @@ pub struct UserRegistered {
     pub source_system: String,
     /// RFC 3339.
     pub created_at: String,
+    /// SHA-256 (hex) of the activation code handed to the registering caller. The code itself
+    /// never travels; the User API looks the profile up by this hash when the code is used.
+    pub activation_code_hash: String,
 }
 
 impl DomainEvent for UserRegistered {

@@ -8,7 +8,11 @@
 //! Events carry no secrets (passwords, tokens, codes, keys) and no storage layout.
 
 pub mod auth;
+pub mod catalog;
+pub mod compat;
+pub mod user;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// EventBridge `source` of each publishing service. One source per service, so a rule can
@@ -21,7 +25,7 @@ pub mod source {
 }
 
 /// A domain event: its data type, and where and how it is published.
-pub trait DomainEvent: Serialize {
+pub trait DomainEvent: Serialize + JsonSchema {
     /// The EventBridge `source`.
     const SOURCE: &'static str;
     /// The EventBridge `detail-type`.
@@ -31,7 +35,7 @@ pub trait DomainEvent: Serialize {
 }
 
 /// The `detail` of every Roster event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Envelope<D> {
     /// The same for every delivery of one change: deduplicate on it.
@@ -39,6 +43,8 @@ pub struct Envelope<D> {
     pub version: u32,
     /// RFC 3339.
     pub occurred_at: String,
+    /// Follows one request across services: the id of the HTTP request (its
+    /// `X-Correlation-Id`) that caused the change, carried on by every event it leads to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<String>,
     pub data: D,

@@ -1,9 +1,10 @@
 //! `POST /auth/register`.
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use axum::{Extension, Json};
 use roster_platform::extract::JsonBody;
+use roster_platform::http::CorrelationId;
 use serde::Deserialize;
 
 use crate::AppState;
@@ -46,6 +47,7 @@ pub struct RegisterRequest {
 pub async fn register(
     State(state): State<AppState>,
     headers: HeaderMap,
+    correlation: Option<Extension<CorrelationId>>,
     JsonBody(request): JsonBody<RegisterRequest>,
 ) -> Result<(StatusCode, Json<Registered>), AuthError> {
     let command = RegisterCommand {
@@ -53,6 +55,7 @@ pub async fn register(
         name: Name::parse(&request.name)?,
         password: NewPassword::parse(&request.password)?,
         source_system: SourceSystem::parse(request.source_system.as_deref())?,
+        correlation_id: correlation.map(|Extension(id)| id.0),
     };
     let idempotency_key = headers
         .get("idempotency-key")
