@@ -11,6 +11,7 @@ use aws_config::SdkConfig;
 use roster_auth_api::config::AuthConfig;
 use roster_platform::api_keys::{self, KeyAdmin};
 use roster_platform::events::EventPublisher;
+use roster_platform::guards::{ApiKeySettings, TokenSettings};
 use roster_projectors::StreamProjector;
 use roster_projectors::auth_table::AuthTableProjection;
 use roster_projectors::users_table::UsersTableProjection;
@@ -221,22 +222,27 @@ async fn run_reconciler(sdk: SdkConfig, provisioned: Provisioned, shutdown: Canc
 /// The Auth API's configuration for a stack on a local endpoint: the same settings its Lambda
 /// reads from the environment on AWS, with the JWKS served by the local endpoint.
 pub fn auth_config(provisioned: &Provisioned, endpoint: &str) -> AuthConfig {
-    let pool = &provisioned.user_pool_id;
     AuthConfig {
-        region: provisioned.region.clone(),
-        user_pool_id: pool.clone(),
-        client_ids: provisioned.client_ids.values().cloned().collect(),
-        jwks_url: format!("{endpoint}/{pool}/.well-known/jwks.json"),
-        issuer: format!(
-            "https://cognito-idp.{}.amazonaws.com/{pool}",
-            provisioned.region
-        ),
-        api_key_secret: provisioned.api_key_secret.clone(),
-        api_key_ttl: std::time::Duration::from_secs(60),
+        tokens: token_settings(provisioned, endpoint),
+        api_keys: ApiKeySettings::new(provisioned.api_key_secret.clone()),
         table: provisioned.table(&AUTH_TABLE).name.clone(),
         server_key_secret: provisioned.server_key_secret.clone(),
         event_bus: provisioned.bus_name.clone(),
     }
+}
+
+/// The pool's token settings, with the JWKS served by the local endpoint.
+pub fn token_settings(provisioned: &Provisioned, endpoint: &str) -> TokenSettings {
+    let mut settings = TokenSettings::for_pool(
+        &provisioned.region,
+        &provisioned.user_pool_id,
+        provisioned.client_ids.values().cloned().collect(),
+    );
+    settings.jwks_url = format!(
+        "{endpoint}/{}/.well-known/jwks.json",
+        provisioned.user_pool_id
+    );
+    settings
 }
 
 async fn bind(addr: SocketAddr, what: &str) -> Result<TcpListener> {

@@ -10,6 +10,7 @@ pub mod aws;
 pub mod config;
 pub mod events;
 pub mod extract;
+pub mod guards;
 pub mod http;
 pub mod jwks;
 pub mod jwt;
