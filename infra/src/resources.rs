@@ -104,7 +104,8 @@ pub const AUTH_TABLE: TableSpec = TableSpec {
 };
 
 /// The User API's table: one profile per user keyed by the Cognito `sub`, with one index per
-/// lookup so each is a single round trip. Profiles never expire, so there is no TTL.
+/// lookup so each is a single round trip. Profiles never expire; the TTL only removes the
+/// tombstones deleted profiles leave (they guard against a late `UserRegistered`).
 pub const USERS_TABLE: TableSpec = TableSpec {
     name: "users",
     partition_key: "id",
@@ -131,7 +132,7 @@ pub const USERS_TABLE: TableSpec = TableSpec {
             sort_key: None,
         },
     ],
-    ttl_attribute: None,
+    ttl_attribute: Some("expiresAt"),
 };
 
 pub const TABLES: [&TableSpec; 2] = [&AUTH_TABLE, &USERS_TABLE];
@@ -201,6 +202,8 @@ pub struct SubscriberSpec {
     pub name: &'static str,
     /// The sources the rule matches.
     pub sources: &'static [&'static str],
+    /// The detail-types the rule matches; empty for all of them.
+    pub detail_types: &'static [&'static str],
     pub max_receive_count: u32,
     pub visibility_timeout_seconds: u32,
 }
@@ -208,6 +211,7 @@ pub struct SubscriberSpec {
 pub const AUTH_SUBSCRIBER: SubscriberSpec = SubscriberSpec {
     name: "auth-subscriber",
     sources: &[source::USER],
+    detail_types: &[],
     max_receive_count: 5,
     visibility_timeout_seconds: 30,
 };
@@ -215,16 +219,30 @@ pub const AUTH_SUBSCRIBER: SubscriberSpec = SubscriberSpec {
 pub const USER_SUBSCRIBER: SubscriberSpec = SubscriberSpec {
     name: "user-subscriber",
     sources: &[source::AUTH],
+    detail_types: &[],
     max_receive_count: 5,
     visibility_timeout_seconds: 30,
 };
 
-pub const SUBSCRIBERS: [&SubscriberSpec; 2] = [&AUTH_SUBSCRIBER, &USER_SUBSCRIBER];
+/// The badge rules: the User API's own events that earn a badge.
+pub const BADGE_RULES: SubscriberSpec = SubscriberSpec {
+    name: "badge-rules",
+    sources: &[source::USER],
+    detail_types: &roster_user_api::badge_rules::RULE_EVENTS,
+    max_receive_count: 5,
+    visibility_timeout_seconds: 30,
+};
+
+pub const SUBSCRIBERS: [&SubscriberSpec; 3] = [&AUTH_SUBSCRIBER, &USER_SUBSCRIBER, &BADGE_RULES];
 
 impl SubscriberSpec {
     /// The rule's event pattern, as EventBridge expects it.
     pub fn event_pattern(&self) -> String {
-        serde_json::json!({ "source": self.sources }).to_string()
+        let mut pattern = serde_json::json!({ "source": self.sources });
+        if !self.detail_types.is_empty() {
+            pattern["detail-type"] = serde_json::json!(self.detail_types);
+        }
+        pattern.to_string()
     }
 }
 
@@ -237,22 +255,35 @@ pub struct Asset {
     pub body: &'static [u8],
 }
 
-pub const ASSETS: [Asset; 3] = [
-    Asset {
-        key: "public/avatars/default.svg",
-        content_type: "image/svg+xml",
-        body: include_bytes!("../../user-api/assets/avatars/default.svg"),
-    },
-    Asset {
-        key: "public/badges/NEW_MEMBER.svg",
-        content_type: "image/svg+xml",
-        body: include_bytes!("../../user-api/assets/badges/NEW_MEMBER.svg"),
-    },
-    Asset {
-        key: "public/badges/VERIFIED.svg",
-        content_type: "image/svg+xml",
-        body: include_bytes!("../../user-api/assets/badges/VERIFIED.svg"),
-    },
+macro_rules! asset {
+    ($key:literal, $content_type:literal) => {
+        Asset {
+            key: concat!("public/", $key),
+            content_type: $content_type,
+            body: include_bytes!(concat!("../../user-api/assets/", $key)),
+        }
+    };
+}
+
+/// Badge icons (one per badge of the catalog) and the default avatars in every size.
+pub const ASSETS: [Asset; 17] = [
+    asset!("badges/NEW_MEMBER.svg", "image/svg+xml"),
+    asset!("badges/VERIFIED.svg", "image/svg+xml"),
+    asset!("badges/PHOTOGENIC.svg", "image/svg+xml"),
+    asset!("badges/CONVERSATION_STARTER.svg", "image/svg+xml"),
+    asset!("badges/EARLY_ADOPTER.svg", "image/svg+xml"),
+    asset!("avatars/x128/01.png", "image/png"),
+    asset!("avatars/x128/02.png", "image/png"),
+    asset!("avatars/x128/03.png", "image/png"),
+    asset!("avatars/x128/04.png", "image/png"),
+    asset!("avatars/x128/05.png", "image/png"),
+    asset!("avatars/x128/06.png", "image/png"),
+    asset!("avatars/x256/01.png", "image/png"),
+    asset!("avatars/x256/02.png", "image/png"),
+    asset!("avatars/x256/03.png", "image/png"),
+    asset!("avatars/x256/04.png", "image/png"),
+    asset!("avatars/x256/05.png", "image/png"),
+    asset!("avatars/x256/06.png", "image/png"),
 ];
 
 #[cfg(test)]
@@ -275,6 +306,36 @@ mod tests {
     #[should_panic(expected = "invalid stack prefix")]
     fn rejects_a_prefix_that_cannot_name_a_bucket() {
         Names::new("Dev_Stack");
+    }
+
+    #[test]
+    fn every_badge_and_default_avatar_has_its_asset() {
+        use roster_user_api::assets::default_avatar_key;
+        use roster_user_api::domain::{AVATAR_SIZES, BADGES, DEFAULT_AVATARS};
+
+        let keys: Vec<&str> = ASSETS.iter().map(|asset| asset.key).collect();
+        for badge in BADGES {
+            let key = format!("public/badges/{}.svg", badge.name);
+            assert!(keys.contains(&key.as_str()), "{key}");
+        }
+        for size in AVATAR_SIZES {
+            for avatar in DEFAULT_AVATARS {
+                let key = default_avatar_key(avatar, size);
+                assert!(keys.contains(&key.as_str()), "{key}");
+            }
+        }
+        assert_eq!(
+            keys.len(),
+            BADGES.len() + AVATAR_SIZES.len() * DEFAULT_AVATARS.len()
+        );
+    }
+
+    #[test]
+    fn the_badge_rules_hear_only_the_events_that_earn_badges() {
+        assert_eq!(
+            BADGE_RULES.event_pattern(),
+            r#"{"detail-type":["UserActivated","UserProfileUpdated"],"source":["roster.user"]}"#
+        );
     }
 
     #[test]

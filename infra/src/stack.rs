@@ -24,7 +24,10 @@ use crate::endpoint::{LocalEndpoint, Progress};
 use crate::plumbing::queues::{self, QueuePollOptions, QueueSource};
 use crate::plumbing::streams::{self, StreamPollOptions, StreamSource};
 use crate::provision::{Provisioned, provision};
-use crate::resources::{AUTH_SUBSCRIBER, AUTH_TABLE, Names, USER_SUBSCRIBER, USERS_TABLE};
+use crate::resources::{
+    AUTH_SUBSCRIBER, AUTH_TABLE, BADGE_RULES, Names, USER_SUBSCRIBER, USERS_TABLE,
+};
+use roster_user_api::config::UserConfig;
 
 /// Default loopback ports of the two APIs.
 pub const DEFAULT_AUTH_PORT: u16 = 4001;
@@ -103,7 +106,7 @@ impl RunningStack {
         let shutdown = CancellationToken::new();
         let mut tasks = JoinSet::new();
         progress.step("starting the event plumbing (stream projectors, subscriber queues)");
-        spawn_plumbing(&sdk, &provisioned, &shutdown, &mut tasks);
+        spawn_plumbing(&sdk, &provisioned, endpoint.url(), &shutdown, &mut tasks);
 
         tasks.spawn(run_reconciler(
             sdk.clone(),
@@ -118,7 +121,12 @@ impl RunningStack {
         let user_url = format!("http://{}", user.local_addr()?);
         let auth_router =
             roster_auth_api::router(auth_config(&provisioned, endpoint.url()).deps(&sdk)?);
-        for (listener, router) in [(auth, auth_router), (user, roster_user_api::router())] {
+        let user_router = roster_user_api::router(user_config(&provisioned, endpoint.url()).deps(
+            &sdk,
+            &token_settings(&provisioned, endpoint.url()),
+            &ApiKeySettings::new(provisioned.api_key_secret.clone()),
+        )?);
+        for (listener, router) in [(auth, auth_router), (user, user_router)] {
             let stop = shutdown.clone();
             tasks.spawn(async move {
                 let serving = roster_platform::http::serve(listener, router, async move {
@@ -231,6 +239,16 @@ pub fn auth_config(provisioned: &Provisioned, endpoint: &str) -> AuthConfig {
     }
 }
 
+/// The User API's configuration for a stack on a local endpoint: assets are served by the
+/// endpoint itself, path-style.
+pub fn user_config(provisioned: &Provisioned, endpoint: &str) -> UserConfig {
+    UserConfig {
+        table: provisioned.table(&USERS_TABLE).name.clone(),
+        bucket: provisioned.bucket.clone(),
+        assets_base_url: format!("{endpoint}/{}", provisioned.bucket),
+    }
+}
+
 /// The pool's token settings, with the JWKS served by the local endpoint.
 pub fn token_settings(provisioned: &Provisioned, endpoint: &str) -> TokenSettings {
     let mut settings = TokenSettings::for_pool(
@@ -256,6 +274,7 @@ async fn bind(addr: SocketAddr, what: &str) -> Result<TcpListener> {
 fn spawn_plumbing(
     sdk: &SdkConfig,
     provisioned: &Provisioned,
+    endpoint: &str,
     shutdown: &CancellationToken,
     tasks: &mut JoinSet<()>,
 ) {
@@ -298,14 +317,19 @@ fn spawn_plumbing(
         ));
     }
     let sqs = aws_sdk_sqs::Client::new(sdk);
-    let subscribers: [(_, Arc<dyn roster_platform::lambda::QueueBatchHandler>); 2] = [
+    let profiles = user_config(provisioned, endpoint).profiles(sdk);
+    let subscribers: [(_, Arc<dyn roster_platform::lambda::QueueBatchHandler>); 3] = [
         (
             &AUTH_SUBSCRIBER,
             Arc::new(roster_auth_api::subscriber::subscriber()),
         ),
         (
             &USER_SUBSCRIBER,
-            Arc::new(roster_user_api::subscriber::subscriber()),
+            Arc::new(roster_user_api::subscriber::subscriber(profiles.clone())),
+        ),
+        (
+            &BADGE_RULES,
+            Arc::new(roster_user_api::badge_rules::subscriber(profiles)),
         ),
     ];
     for (spec, subscriber) in subscribers {

@@ -5,6 +5,7 @@
 //! The endpoint is `AWS_ENDPOINT_URL` when that answers, otherwise a moto server this process
 //! installs (first time only) and starts; it exits with the process.
 
+use roster_platform::guards::ApiKeySettings;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -99,17 +100,39 @@ pub async fn auth_api_through(resources: &TestResources, aws_endpoint: &str) -> 
     let deps = config
         .deps(&sdk)
         .expect("the Auth API's configuration is valid");
-    let key = roster_platform::api_keys::KeyAdmin::new(
+    (
+        spawn_router(roster_auth_api::router(deps)).await,
+        test_key(resources).await,
+    )
+}
+
+/// The User API of `resources`, served on a free port, with a fresh API key of every scope.
+/// Returns the base URL and the key.
+pub async fn user_api(resources: &TestResources) -> (String, String) {
+    let endpoint = endpoint_url().await;
+    let deps = crate::stack::user_config(&resources.provisioned, endpoint)
+        .deps(
+            &resources.sdk,
+            &crate::stack::token_settings(&resources.provisioned, endpoint),
+            &ApiKeySettings::new(resources.provisioned.api_key_secret.clone()),
+        )
+        .expect("the User API's configuration is valid");
+    (
+        spawn_router(roster_user_api::router(deps)).await,
+        test_key(resources).await,
+    )
+}
+
+/// A new API key of every scope.
+pub async fn test_key(resources: &TestResources) -> String {
+    roster_platform::api_keys::KeyAdmin::new(
         aws_sdk_secretsmanager::Client::new(&resources.sdk),
         resources.provisioned.api_key_secret.clone(),
     )
     .create("test-suite", &crate::stack::DEV_KEY_SCOPES, None)
     .await
-    .expect("an API key");
-    (
-        spawn_router(roster_auth_api::router(deps)).await,
-        key.plaintext,
-    )
+    .expect("an API key")
+    .plaintext
 }
 
 /// A whole stack (both APIs on free ports, the plumbing, its own resources) on the shared

@@ -59,6 +59,31 @@ fn json_problem(rejection: JsonRejection) -> Problem {
     }
 }
 
+/// Path parameters whose rejection (a segment that is not valid UTF-8 once decoded, or does
+/// not parse) is a 400 problem.
+#[derive(Debug, Clone)]
+pub struct PathParams<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for PathParams<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(PathParams(value)),
+            Err(rejection) => Err(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-path",
+                "Invalid Path Parameter",
+            )
+            .with_detail(rejection.body_text())),
+        }
+    }
+}
+
 /// The token of an `Authorization: Bearer <token>` header, unverified.
 #[derive(Clone)]
 pub struct BearerToken(pub String);

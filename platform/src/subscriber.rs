@@ -29,6 +29,21 @@ pub trait EventHandler: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<Outcome, HandlerError>>;
 }
 
+/// The envelope of `event` when it is a `D` (by source and detail-type): `None` for another
+/// event, an error for a `D` whose detail does not read as one.
+pub fn envelope_of<D>(
+    event: &EventBridgeEvent<Value>,
+) -> Option<Result<roster_events::Envelope<D>, HandlerError>>
+where
+    D: roster_events::DomainEvent + serde::de::DeserializeOwned,
+{
+    (event.source == D::SOURCE && event.detail_type == D::DETAIL_TYPE).then(|| {
+        serde_json::from_value(event.detail.clone()).map_err(|error| {
+            format!("a {} whose detail does not read: {error}", D::DETAIL_TYPE).into()
+        })
+    })
+}
+
 /// Adapts an [`EventHandler`] to SQS batches with partial batch failure reporting.
 #[derive(Debug, Clone)]
 pub struct EventSubscriber<H> {

@@ -1,16 +1,148 @@
 //! Roster User API: owns profiles, badges, status and assets (DynamoDB and S3). One axum
 //! router, hosted by `lambda_http` on AWS and by the local stack on a laptop; plus the
-//! subscriber that turns Auth API events into profile changes.
+//! subscribers that turn events into profile changes (Auth API events, and the badge rules).
 
+pub mod assets;
+pub mod badge_rules;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod model;
+pub mod profiles;
+pub mod routes;
+pub mod store;
 pub mod subscriber;
 
+use std::sync::Arc;
+
 use axum::Router;
+use axum::middleware::from_fn_with_state;
+use axum::routing::get;
+use roster_platform::api_key_guard::{API_KEY_HEADER, ApiKeyGuard, RequiredScope, require_api_key};
 use roster_platform::http::with_common_routes;
+use roster_platform::jwt::JwtVerifier;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::profiles::Profiles;
 
 /// Name of this service in logs and health answers.
 pub const SERVICE: &str = "user-api";
 
-/// The User API's routes.
-pub fn router() -> Router {
-    with_common_routes(Router::new(), SERVICE)
+/// The API-key scope of the reading routes.
+pub const READ_SCOPE: &str = "users:read";
+/// The API-key scope of the changing routes.
+pub const WRITE_SCOPE: &str = "users:write";
+
+/// Everything the routes need, built once at start-up.
+pub struct UserDeps {
+    pub profiles: Profiles,
+    pub verifier: JwtVerifier,
+    pub api_keys: Arc<ApiKeyGuard>,
+}
+
+pub type AppState = Arc<UserDeps>;
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Roster User API",
+        description = "Profiles, status, badges, data and avatars. Reads return an ETag; writes \
+            honour If-Match. Errors are application/problem+json.",
+    ),
+    modifiers(&SecuritySchemes),
+    components(schemas(roster_platform::problem::Problem))
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
+
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "apiKey",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                API_KEY_HEADER,
+                "A server-to-server API key: `users:read` for reads, `users:write` for changes",
+            ))),
+        );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("A user-pool access token"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+fn reads() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(routes::lookup::by_id))
+        .routes(routes!(routes::lookup::by_name))
+        .routes(routes!(routes::lookup::by_email))
+        .routes(routes!(routes::lookup::by_handle))
+}
+
+fn writes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(routes::lookup::delete))
+        .routes(routes!(routes::activation::activate))
+        .routes(routes!(routes::status::set_status))
+        .routes(routes!(routes::data::replace, routes::data::merge))
+        .routes(routes!(routes::badges::award, routes::badges::revoke))
+        .routes(routes!(routes::avatar::avatar))
+}
+
+fn bearer() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(routes::me::me))
+        .routes(routes!(routes::me::update_profile))
+}
+
+/// The User API's OpenAPI 3.1 document, generated from the routes.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    OpenApiRouter::<AppState>::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
+        .merge(reads())
+        .merge(writes())
+        .merge(bearer())
+        .into_openapi()
+}
+
+/// The User API's routes, with its OpenAPI document at `/openapi.json`.
+pub fn router(deps: UserDeps) -> Router {
+    let state: AppState = Arc::new(deps);
+    let scope = |scope| {
+        from_fn_with_state(
+            RequiredScope {
+                guard: Arc::clone(&state.api_keys),
+                scope,
+            },
+            require_api_key,
+        )
+    };
+    let (router, _) = OpenApiRouter::<AppState>::new()
+        .merge(reads().route_layer(scope(READ_SCOPE)))
+        .merge(writes().route_layer(scope(WRITE_SCOPE)))
+        .merge(bearer())
+        .split_for_parts();
+    let document = Arc::new(openapi());
+    let router = router
+        .route(
+            "/openapi.json",
+            get(move || {
+                let document = Arc::clone(&document);
+                async move { axum::Json(document.as_ref().clone()) }
+            }),
+        )
+        .with_state(state);
+    with_common_routes(router, SERVICE)
 }

@@ -1,26 +1,73 @@
 //! The User API's EventBridge subscriber: Auth API events that create or touch profiles.
+//! Idempotent: `UserRegistered` creates a profile only where no item of that id exists, and
+//! `UserLoggedIn` only ever moves `lastLoginAt` forward.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
+use roster_events::auth::{UserLoggedIn, UserRegistered};
 use roster_platform::lambda::BoxFuture;
-use roster_platform::subscriber::{EventHandler, EventSubscriber, HandlerError, Outcome};
+use roster_platform::subscriber::{
+    EventHandler, EventSubscriber, HandlerError, Outcome, envelope_of,
+};
 use serde_json::Value;
 
-/// Reacts to events from `roster.auth`. No event is routed here yet: `UserRegistered` and
-/// `UserLoggedIn` arrive with the event contract, and until then every delivered event is
-/// acknowledged as ignored.
-#[derive(Debug, Clone, Default)]
-pub struct UserEvents;
+use crate::error::UserError;
+use crate::profiles::Profiles;
+
+#[derive(Clone)]
+pub struct UserEvents {
+    profiles: Profiles,
+}
+
+impl UserEvents {
+    pub fn new(profiles: Profiles) -> Self {
+        Self { profiles }
+    }
+
+    async fn apply(&self, event: &EventBridgeEvent<Value>) -> Result<Outcome, HandlerError> {
+        if let Some(envelope) = envelope_of::<UserRegistered>(event) {
+            let envelope = envelope?;
+            let created = self
+                .profiles
+                .create_from_registration(
+                    &envelope.event_id,
+                    &envelope.data,
+                    envelope.correlation_id.as_deref(),
+                )
+                .await?;
+            tracing::info!(user = %envelope.data.user_id, created, "UserRegistered applied");
+            return Ok(Outcome::Handled);
+        }
+        if let Some(envelope) = envelope_of::<UserLoggedIn>(event) {
+            let envelope = envelope?;
+            match self
+                .profiles
+                .record_login(&envelope.data.user_id, &envelope.data.logged_in_at)
+                .await
+            {
+                // Retried until the profile exists (the sign-in may beat its creation).
+                Err(UserError::ProfileNotReady) => {
+                    return Err("the profile does not exist yet".into());
+                }
+                other => {
+                    other?;
+                }
+            }
+            return Ok(Outcome::Handled);
+        }
+        Ok(Outcome::Ignored)
+    }
+}
 
 impl EventHandler for UserEvents {
     fn handle<'a>(
         &'a self,
-        _event: &'a EventBridgeEvent<Value>,
+        event: &'a EventBridgeEvent<Value>,
     ) -> BoxFuture<'a, Result<Outcome, HandlerError>> {
-        Box::pin(async { Ok(Outcome::Ignored) })
+        Box::pin(self.apply(event))
     }
 }
 
 /// The subscriber as deployed: SQS batches in, partial batch failures out.
-pub fn subscriber() -> EventSubscriber<UserEvents> {
-    EventSubscriber::new("user-subscriber", UserEvents)
+pub fn subscriber(profiles: Profiles) -> EventSubscriber<UserEvents> {
+    EventSubscriber::new("user-subscriber", UserEvents::new(profiles))
 }

@@ -1,0 +1,130 @@
+//! The assets bucket: badge icons and default avatars (uploaded by provisioning, public under
+//! `public/`), and the avatars users upload through presigned URLs. URLs are built from a
+//! configured public base (the bucket's website, CloudFront, or the local endpoint).
+
+use std::time::Duration;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::presigning::PresigningConfig;
+
+use crate::domain::PROFILE_AVATAR_SIZE;
+
+#[derive(Debug, thiserror::Error)]
+#[error("the assets bucket is unavailable: {0}")]
+pub struct AssetsError(String);
+
+#[derive(Clone)]
+pub struct Assets {
+    client: Client,
+    bucket: String,
+    base_url: String,
+}
+
+/// A presigned upload: PUT the file to `url` with exactly these headers before `expires_in`.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub key: String,
+}
+
+impl Assets {
+    pub fn new(client: Client, bucket: impl Into<String>, base_url: impl Into<String>) -> Self {
+        Self {
+            client,
+            bucket: bucket.into(),
+            base_url: base_url.into().trim_end_matches('/').to_owned(),
+        }
+    }
+
+    /// The public URL of a key in the bucket.
+    pub fn url(&self, key: &str) -> String {
+        format!("{}/{key}", self.base_url)
+    }
+
+    pub fn icon_url(&self, badge: &str) -> String {
+        self.url(&format!("public/badges/{badge}.svg"))
+    }
+
+    pub fn default_avatar_url(&self, avatar: &str) -> String {
+        self.url(&default_avatar_key(avatar, PROFILE_AVATAR_SIZE))
+    }
+
+    /// Where a user's uploaded avatars live.
+    pub fn upload_prefix(user_id: &str) -> String {
+        format!("public/avatars/users/{user_id}/")
+    }
+
+    /// A presigned PUT of exactly `length` bytes of `content_type` to `key`.
+    pub async fn presign_upload(
+        &self,
+        key: &str,
+        content_type: &str,
+        length: i64,
+        expires_in: Duration,
+    ) -> Result<Upload, AssetsError> {
+        let config = PresigningConfig::expires_in(expires_in)
+            .map_err(|error| AssetsError(error.to_string()))?;
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .content_length(length)
+            .presigned(config)
+            .await
+            .map_err(|error| AssetsError(error.to_string()))?;
+        let headers = request
+            .headers()
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+            .collect();
+        Ok(Upload {
+            url: request.uri().to_owned(),
+            headers,
+            key: key.to_owned(),
+        })
+    }
+
+    /// Deletes every avatar `user_id` uploaded. Idempotent.
+    pub async fn delete_uploads(&self, user_id: &str) -> Result<usize, AssetsError> {
+        let prefix = Self::upload_prefix(user_id);
+        let mut deleted = 0;
+        let mut continuation = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(&prefix)
+                .set_continuation_token(continuation)
+                .send()
+                .await
+                .map_err(|error| {
+                    AssetsError(aws_sdk_s3::error::DisplayErrorContext(&error).to_string())
+                })?;
+            for object in page.contents() {
+                let Some(key) = object.key() else { continue };
+                self.client
+                    .delete_object()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .send()
+                    .await
+                    .map_err(|error| {
+                        AssetsError(aws_sdk_s3::error::DisplayErrorContext(&error).to_string())
+                    })?;
+                deleted += 1;
+            }
+            continuation = page.next_continuation_token().map(str::to_owned);
+            if continuation.is_none() {
+                return Ok(deleted);
+            }
+        }
+    }
+}
+
+/// The bucket key of a default avatar in one size: `public/avatars/x256/01.png`.
+pub fn default_avatar_key(avatar: &str, size: u32) -> String {
+    format!("public/avatars/x{size}/{avatar}.png")
+}

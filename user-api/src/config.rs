@@ -1,0 +1,64 @@
+//! The User API's configuration on Lambda, from the environment, checked at start-up.
+
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+use roster_platform::config::{ConfigError, required};
+use roster_platform::guards::{ApiKeySettings, TokenSettings};
+
+use crate::UserDeps;
+use crate::assets::Assets;
+use crate::profiles::Profiles;
+use crate::store::UsersTable;
+
+/// Settings of the User API and its subscribers.
+#[derive(Debug, Clone)]
+pub struct UserConfig {
+    /// The users table.
+    pub table: String,
+    /// The assets bucket.
+    pub bucket: String,
+    /// The public URL under which the bucket's keys are served (CloudFront, the bucket's own
+    /// URL, or the local endpoint's `<endpoint>/<bucket>`).
+    pub assets_base_url: String,
+}
+
+impl UserConfig {
+    /// `USERS_TABLE`, `ASSETS_BUCKET`, `ASSETS_BASE_URL`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            table: required("USERS_TABLE")?,
+            bucket: required("ASSETS_BUCKET")?,
+            assets_base_url: required("ASSETS_BASE_URL")?,
+        })
+    }
+
+    /// The use cases over the table and the bucket.
+    pub fn profiles(&self, sdk: &SdkConfig) -> Profiles {
+        // Path-style addressing works with every endpoint (and is what a local one needs);
+        // the public URLs come from `assets_base_url`, not from the client.
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(sdk)
+                .force_path_style(true)
+                .build(),
+        );
+        Profiles::new(
+            UsersTable::new(aws_sdk_dynamodb::Client::new(sdk), self.table.clone()),
+            Assets::new(s3, self.bucket.clone(), self.assets_base_url.clone()),
+        )
+    }
+
+    /// The routes' dependencies. No network: the JWKS and the API keys load on first use.
+    pub fn deps(
+        &self,
+        sdk: &SdkConfig,
+        tokens: &TokenSettings,
+        api_keys: &ApiKeySettings,
+    ) -> Result<UserDeps, ConfigError> {
+        Ok(UserDeps {
+            profiles: self.profiles(sdk),
+            verifier: tokens.verifier()?,
+            api_keys: Arc::new(api_keys.guard(sdk)),
+        })
+    }
+}

@@ -1,0 +1,102 @@
+//! The User API's JSON: the seed's user model. Built from the stored item, never the item
+//! itself: index keys, the version and the activation-code hash stay in storage.
+
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::assets::Assets;
+use crate::store::ProfileItem;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({
+    "id": "7c1e4a2e-5b7d-4f0a-9a53-2f1d8e6b3c90", "name": "cortney_gutkowski67",
+    "handle": "@CortneyGutkowski67", "createdAt": "2026-11-25T10:00:00.000Z",
+    "lastLoginAt": null, "email": "cortney@example.com", "role": "USER", "status": "CONFIRMED",
+    "sourceSystem": "account-web",
+    "profile": {
+        "profileData": {"lang": "en_us", "avatarUrl": "https://assets.example.com/public/avatars/x256/03.png", "currency": "USD"},
+        "badges": [{"name": "NEW_MEMBER", "iconUrl": "https://assets.example.com/public/badges/NEW_MEMBER.svg", "awardedAt": "2026-11-25T10:00:01.000Z"}],
+        "data": {"theme": "dark"}
+    }
+}))]
+pub struct User {
+    pub id: String,
+    pub name: String,
+    pub handle: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339; null until the first sign-in is recorded.
+    pub last_login_at: Option<String>,
+    pub email: String,
+    pub role: String,
+    /// UNCONFIRMED, CONFIRMED, SUSPENDED or ARCHIVED.
+    pub status: String,
+    pub source_system: String,
+    pub profile: Profile,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Profile {
+    pub profile_data: ProfileData,
+    /// In the order they were awarded.
+    pub badges: Vec<BadgeView>,
+    /// The user's free-form data (a JSON object).
+    #[schema(value_type = Object)]
+    pub data: Value,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileData {
+    pub lang: String,
+    pub avatar_url: String,
+    pub currency: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BadgeView {
+    pub name: String,
+    pub icon_url: String,
+    /// RFC 3339.
+    pub awarded_at: String,
+}
+
+impl User {
+    pub fn from_item(item: &ProfileItem, assets: &Assets) -> Self {
+        let mut badges: Vec<BadgeView> = item
+            .badges
+            .iter()
+            .map(|(name, badge)| BadgeView {
+                name: name.clone(),
+                icon_url: assets.icon_url(name),
+                awarded_at: badge.awarded_at.clone(),
+            })
+            .collect();
+        badges.sort_by(|a, b| (&a.awarded_at, &a.name).cmp(&(&b.awarded_at, &b.name)));
+        Self {
+            id: item.id.clone(),
+            name: item.name.clone(),
+            handle: item.handle.clone(),
+            created_at: item.created_at.clone(),
+            last_login_at: item.last_login_at.clone(),
+            email: item.email.clone(),
+            role: item.role.clone(),
+            status: item.status.clone(),
+            source_system: item.source_system.clone(),
+            profile: Profile {
+                profile_data: ProfileData {
+                    lang: item.profile_data.lang.clone(),
+                    avatar_url: item.profile_data.avatar_url.clone(),
+                    currency: item.profile_data.currency.clone(),
+                },
+                badges,
+                data: serde_json::from_str(&item.data)
+                    .unwrap_or_else(|_| Value::Object(Default::default())),
+            },
+        }
+    }
+}

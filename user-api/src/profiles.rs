@@ -1,0 +1,481 @@
+//! The User API's use cases over the users table and the assets bucket, shared by the routes
+//! and the subscribers. Each is one conditional write (data merges: a read and a conditional
+//! write, retried on a concurrent change).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, SecondsFormat, Utc};
+use roster_events::auth::UserRegistered;
+use roster_events::user::UserStatus;
+use serde_json::Value;
+
+use crate::assets::{Assets, Upload};
+use crate::domain::{
+    self, ACTIVATION_LIFETIME_SECONDS, ActivationCode, DEFAULT_CURRENCY, DEFAULT_LANG, Lookup,
+    NEW_MEMBER, UserId, checked_data, merge_patch, reachable_from,
+};
+use crate::error::UserError;
+use crate::store::{
+    BadgeItem, Change, ProfileDataItem, ProfileItem, Stored, TOMBSTONE_DAYS, Updated, UsersTable,
+};
+
+/// How often a data merge re-reads and retries when another writer got in between.
+pub const MERGE_ATTEMPTS: u32 = 12;
+
+pub fn now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Who asked for a change: the correlation id it carries on, and the version the caller read
+/// (`If-Match`), if it named one.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    pub correlation_id: Option<String>,
+    pub if_match: Option<u64>,
+}
+
+/// A self-service change of profile settings.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsChange {
+    pub lang: Option<String>,
+    pub currency: Option<String>,
+    pub default_avatar: Option<&'static str>,
+}
+
+#[derive(Clone)]
+pub struct Profiles {
+    pub table: UsersTable,
+    pub assets: Assets,
+}
+
+impl Profiles {
+    pub fn new(table: UsersTable, assets: Assets) -> Self {
+        Self { table, assets }
+    }
+
+    pub async fn get(&self, id: &UserId) -> Result<ProfileItem, UserError> {
+        self.table
+            .profile(id.as_str())
+            .await?
+            .ok_or(UserError::UserNotFound)
+    }
+
+    pub async fn find(&self, lookup: &Lookup) -> Result<ProfileItem, UserError> {
+        self.table
+            .find(lookup)
+            .await?
+            .ok_or(UserError::UserNotFound)
+    }
+
+    /// Creates the profile of a registration: role USER, status UNCONFIRMED, the NEW_MEMBER
+    /// badge, default settings. The same event twice, or an event for a profile that exists
+    /// or was deleted, changes nothing. Returns whether it created the profile.
+    pub async fn create_from_registration(
+        &self,
+        event_id: &str,
+        registered: &UserRegistered,
+        correlation_id: Option<&str>,
+    ) -> Result<bool, UserError> {
+        let id = UserId::parse(&registered.user_id)?;
+        let created = DateTime::parse_from_rfc3339(&registered.created_at)
+            .map_err(|error| UserError::Internal(format!("createdAt of {event_id}: {error}")))?;
+        let avatar = domain::default_avatar_for(id.as_str());
+        let now = now();
+        let profile = ProfileItem {
+            id: id.as_str().to_owned(),
+            email: registered.email.clone(),
+            email_key: registered.email.to_lowercase(),
+            name: registered.name.clone(),
+            name_key: registered.name.to_ascii_lowercase(),
+            handle: registered.handle.clone(),
+            handle_key: registered.handle.to_ascii_lowercase(),
+            role: "USER".to_owned(),
+            status: UserStatus::Unconfirmed.as_str().to_owned(),
+            source_system: registered.source_system.clone(),
+            created_at: registered.created_at.clone(),
+            last_login_at: None,
+            activation_code_hash: Some(registered.activation_code_hash.clone()),
+            activation_expires_at: Some(created.timestamp() + ACTIVATION_LIFETIME_SECONDS),
+            activated_at: None,
+            profile_data: ProfileDataItem {
+                lang: DEFAULT_LANG.to_owned(),
+                currency: DEFAULT_CURRENCY.to_owned(),
+                avatar_url: self.assets.default_avatar_url(avatar),
+                avatar_key: None,
+            },
+            badges: BTreeMap::from([(
+                NEW_MEMBER.to_owned(),
+                BadgeItem {
+                    awarded_at: now.clone(),
+                },
+            )]),
+            data: "{}".to_owned(),
+            version: 1,
+            updated_at: now,
+            correlation_id: correlation_id.map(str::to_owned),
+            registered_event_id: event_id.to_owned(),
+        };
+        Ok(self.table.create(&profile).await?)
+    }
+
+    /// Records a sign-in. An older sign-in than the one recorded changes nothing; so does one
+    /// of a deleted user. Fails while the profile does not exist yet, so the event is retried.
+    pub async fn record_login(&self, user_id: &str, at: &str) -> Result<bool, UserError> {
+        let id = UserId::parse(user_id)?;
+        let mut change = Change::without_version();
+        change
+            .set("lastLoginAt", ":at", AttributeValue::S(at.to_owned()))
+            .condition("(attribute_not_exists(#lastLoginAt) OR #lastLoginAt < :at)".to_owned());
+        match self.table.update(id.as_str(), change).await? {
+            Updated::Done(_) => Ok(true),
+            Updated::Refused(Some(_)) => Ok(false),
+            Updated::Refused(None) => Err(UserError::ProfileNotReady),
+        }
+    }
+
+    /// Uses an activation code: UNCONFIRMED becomes CONFIRMED and the code is gone.
+    pub async fn activate(
+        &self,
+        code: &ActivationCode,
+        context: &Context,
+    ) -> Result<ProfileItem, UserError> {
+        let hash = code.hash();
+        let profile = self
+            .table
+            .find_by_activation(&hash)
+            .await?
+            .ok_or(UserError::ActivationNotFound)?;
+        if profile
+            .activation_expires_at
+            .is_some_and(|expires| expires < Utc::now().timestamp())
+        {
+            return Err(UserError::ActivationExpired);
+        }
+        let now = now();
+        let mut change = Change::new(&now, context.correlation_id.as_deref());
+        change
+            .set("status", ":to", AttributeValue::S("CONFIRMED".to_owned()))
+            .set("activatedAt", ":at", AttributeValue::S(now.clone()))
+            .remove("activationCodeHash")
+            .remove("activationExpiresAt")
+            .value(":hash", AttributeValue::S(hash))
+            .value(":from", AttributeValue::S("UNCONFIRMED".to_owned()))
+            .condition("#activationCodeHash = :hash AND #status = :from".to_owned());
+        match self.table.update(&profile.id, change).await? {
+            Updated::Done(profile) => Ok(profile),
+            Updated::Refused(Some(Stored::Profile(now))) if now.activation_code_hash.is_some() => {
+                Err(UserError::IllegalTransition {
+                    from: now.status,
+                    to: "CONFIRMED".to_owned(),
+                })
+            }
+            Updated::Refused(_) => Err(UserError::ActivationNotFound),
+        }
+    }
+
+    /// Moves a user to `to` if the status machine allows it from the current status. Setting
+    /// the current status again changes nothing. Returns the profile and whether it changed.
+    pub async fn set_status(
+        &self,
+        id: &UserId,
+        to: UserStatus,
+        context: &Context,
+    ) -> Result<(ProfileItem, bool), UserError> {
+        let from = reachable_from(to);
+        let mut change = Change::new(&now(), context.correlation_id.as_deref());
+        change
+            .set("status", ":to", AttributeValue::S(to.as_str().to_owned()))
+            .expect_version(context.if_match);
+        if to == UserStatus::Confirmed {
+            // An operator's confirmation makes the unused code pointless.
+            change
+                .remove("activationCodeHash")
+                .remove("activationExpiresAt");
+        }
+        if from.is_empty() {
+            change.condition("attribute_not_exists(id)".to_owned());
+        } else {
+            let placeholders: Vec<String> = from
+                .iter()
+                .enumerate()
+                .map(|(index, status)| {
+                    let placeholder = format!(":from{index}");
+                    change.value(&placeholder, AttributeValue::S(status.as_str().to_owned()));
+                    placeholder
+                })
+                .collect();
+            change.condition(format!("#status IN ({})", placeholders.join(", ")));
+        }
+        match self.table.update(id.as_str(), change).await? {
+            Updated::Done(profile) => Ok((profile, true)),
+            Updated::Refused(Some(Stored::Profile(profile))) => {
+                if context
+                    .if_match
+                    .is_some_and(|version| version != profile.version)
+                {
+                    Err(UserError::PreconditionFailed)
+                } else if profile.status == to.as_str() {
+                    Ok((*profile, false))
+                } else {
+                    Err(UserError::IllegalTransition {
+                        from: profile.status,
+                        to: to.as_str().to_owned(),
+                    })
+                }
+            }
+            Updated::Refused(_) => Err(UserError::UserNotFound),
+        }
+    }
+
+    /// Awards a badge of the catalog. Awarding one the user holds changes nothing. Returns
+    /// the profile and whether the badge is new.
+    pub async fn award(
+        &self,
+        id: &UserId,
+        badge: &str,
+        context: &Context,
+    ) -> Result<(ProfileItem, bool), UserError> {
+        let badge = domain::badge(badge).ok_or(UserError::UnknownBadge)?;
+        let now = now();
+        let mut change = Change::new(&now, context.correlation_id.as_deref());
+        let field = format!("badges.{}", badge.name);
+        let path = change.path(&field);
+        change
+            .set(
+                &field,
+                ":badge",
+                AttributeValue::M(
+                    [("awardedAt".to_owned(), AttributeValue::S(now.clone()))].into(),
+                ),
+            )
+            .condition(format!("attribute_not_exists({path})"))
+            .expect_version(context.if_match);
+        match self.table.update(id.as_str(), change).await? {
+            Updated::Done(profile) => Ok((profile, true)),
+            Updated::Refused(Some(Stored::Profile(profile))) => {
+                if context
+                    .if_match
+                    .is_some_and(|version| version != profile.version)
+                {
+                    Err(UserError::PreconditionFailed)
+                } else {
+                    Ok((*profile, false))
+                }
+            }
+            Updated::Refused(_) => Err(UserError::UserNotFound),
+        }
+    }
+
+    /// Takes a badge away; 404 when the user does not hold it.
+    pub async fn revoke(
+        &self,
+        id: &UserId,
+        badge: &str,
+        context: &Context,
+    ) -> Result<ProfileItem, UserError> {
+        let badge = domain::badge(badge).ok_or(UserError::UnknownBadge)?;
+        let mut change = Change::new(&now(), context.correlation_id.as_deref());
+        let field = format!("badges.{}", badge.name);
+        let path = change.path(&field);
+        change
+            .remove(&field)
+            .condition(format!("attribute_exists({path})"))
+            .expect_version(context.if_match);
+        match self.table.update(id.as_str(), change).await? {
+            Updated::Done(profile) => Ok(profile),
+            Updated::Refused(Some(Stored::Profile(profile))) => {
+                if context
+                    .if_match
+                    .is_some_and(|version| version != profile.version)
+                {
+                    Err(UserError::PreconditionFailed)
+                } else {
+                    Err(UserError::BadgeNotHeld)
+                }
+            }
+            Updated::Refused(_) => Err(UserError::UserNotFound),
+        }
+    }
+
+    /// Replaces the user's data with `data` (an object within the limits).
+    pub async fn replace_data(
+        &self,
+        id: &UserId,
+        data: Value,
+        context: &Context,
+    ) -> Result<ProfileItem, UserError> {
+        let data = checked_data(data)?;
+        let mut change = Change::new(&now(), context.correlation_id.as_deref());
+        change
+            .set("data", ":data", AttributeValue::S(data.to_string()))
+            .expect_version(context.if_match);
+        self.expect_done(change, id, context).await
+    }
+
+    /// Applies a JSON Merge Patch to the user's data: read, merge, write on the version read;
+    /// when another writer got in between, again, up to [`MERGE_ATTEMPTS`] times. With
+    /// `If-Match`, only against that version, once.
+    pub async fn merge_data(
+        &self,
+        id: &UserId,
+        patch: &Value,
+        context: &Context,
+    ) -> Result<ProfileItem, UserError> {
+        if !patch.is_object() {
+            return Err(domain::InputError::DataNotObject.into());
+        }
+        for attempt in 0..MERGE_ATTEMPTS {
+            let current = self.get(id).await?;
+            if context
+                .if_match
+                .is_some_and(|version| version != current.version)
+            {
+                return Err(UserError::PreconditionFailed);
+            }
+            let mut data: Value = serde_json::from_str(&current.data)
+                .map_err(|error| UserError::Internal(format!("stored data: {error}")))?;
+            merge_patch(&mut data, patch);
+            let data = checked_data(data)?;
+            let mut change = Change::new(&now(), context.correlation_id.as_deref());
+            change
+                .set("data", ":data", AttributeValue::S(data.to_string()))
+                .expect_version(Some(current.version));
+            match self.table.update(id.as_str(), change).await? {
+                Updated::Done(profile) => return Ok(profile),
+                Updated::Refused(Some(Stored::Profile(_))) if context.if_match.is_none() => {
+                    let delay = roster_platform::events::backoff(
+                        attempt,
+                        Duration::from_millis(5),
+                        Duration::from_millis(200),
+                    );
+                    tokio::time::sleep(delay).await;
+                }
+                Updated::Refused(Some(Stored::Profile(_))) => {
+                    return Err(UserError::PreconditionFailed);
+                }
+                Updated::Refused(_) => return Err(UserError::UserNotFound),
+            }
+        }
+        Err(UserError::Contended)
+    }
+
+    /// A self-service change of language, currency or default avatar.
+    pub async fn update_settings(
+        &self,
+        id: &UserId,
+        settings: &SettingsChange,
+        context: &Context,
+    ) -> Result<ProfileItem, UserError> {
+        let mut change = Change::new(&now(), context.correlation_id.as_deref());
+        if let Some(lang) = &settings.lang {
+            change.set("profileData.lang", ":lang", AttributeValue::S(lang.clone()));
+        }
+        if let Some(currency) = &settings.currency {
+            change.set(
+                "profileData.currency",
+                ":currency",
+                AttributeValue::S(currency.clone()),
+            );
+        }
+        if let Some(avatar) = settings.default_avatar {
+            change
+                .set(
+                    "profileData.avatarUrl",
+                    ":avatar",
+                    AttributeValue::S(self.assets.default_avatar_url(avatar)),
+                )
+                .remove("profileData.avatarKey");
+        }
+        change.expect_version(context.if_match);
+        self.expect_done(change, id, context).await
+    }
+
+    /// Starts an avatar upload: a presigned PUT of exactly `length` bytes of `content_type`,
+    /// and the profile already pointing at the URL the avatar will have.
+    pub async fn start_avatar_upload(
+        &self,
+        id: &UserId,
+        content_type: &str,
+        length: i64,
+        context: &Context,
+    ) -> Result<(ProfileItem, Upload), UserError> {
+        let extension = domain::avatar_extension(content_type)?;
+        let length = domain::check_avatar_size(length)?;
+        let key = format!(
+            "{}{}.{extension}",
+            Assets::upload_prefix(id.as_str()),
+            uuid::Uuid::new_v4()
+        );
+        let upload = self
+            .assets
+            .presign_upload(
+                &key,
+                content_type,
+                length,
+                Duration::from_secs(domain::AVATAR_UPLOAD_SECONDS),
+            )
+            .await?;
+        let mut change = Change::new(&now(), context.correlation_id.as_deref());
+        change
+            .set(
+                "profileData.avatarUrl",
+                ":avatar",
+                AttributeValue::S(self.assets.url(&key)),
+            )
+            .set("profileData.avatarKey", ":key", AttributeValue::S(key))
+            .expect_version(context.if_match);
+        let profile = self.expect_done(change, id, context).await?;
+        Ok((profile, upload))
+    }
+
+    /// Deletes the profile (leaving a tombstone) and every avatar the user uploaded. The
+    /// uploads go first: if the profile's deletion then fails, a retry finishes it, and no
+    /// upload is left without its profile.
+    pub async fn delete(&self, id: &UserId, context: &Context) -> Result<ProfileItem, UserError> {
+        let current = self.get(id).await?;
+        if context
+            .if_match
+            .is_some_and(|version| version != current.version)
+        {
+            return Err(UserError::PreconditionFailed);
+        }
+        self.assets.delete_uploads(id.as_str()).await?;
+        let now = Utc::now();
+        let expires_at = now.timestamp() + TOMBSTONE_DAYS * 24 * 60 * 60;
+        match self
+            .table
+            .delete(
+                id.as_str(),
+                context.if_match,
+                &now.to_rfc3339_opts(SecondsFormat::Millis, true),
+                expires_at,
+                context.correlation_id.as_deref(),
+            )
+            .await?
+        {
+            Ok(profile) => Ok(profile),
+            Err(Some(Stored::Profile(_))) => Err(UserError::PreconditionFailed),
+            Err(_) => Err(UserError::UserNotFound),
+        }
+    }
+
+    async fn expect_done(
+        &self,
+        change: Change,
+        id: &UserId,
+        context: &Context,
+    ) -> Result<ProfileItem, UserError> {
+        match self.table.update(id.as_str(), change).await? {
+            Updated::Done(profile) => Ok(profile),
+            Updated::Refused(Some(Stored::Profile(_))) if context.if_match.is_some() => {
+                Err(UserError::PreconditionFailed)
+            }
+            Updated::Refused(Some(Stored::Profile(_))) => Err(UserError::Internal(
+                "a profile refused an unconditional change".to_owned(),
+            )),
+            Updated::Refused(_) => Err(UserError::UserNotFound),
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! The signed-in user's own profile, for frontends: `GET /public/user/me` and
+//! `PATCH /public/user/me/profile`, with a Bearer access token checked by the shared verifier.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use roster_platform::extract::{BearerToken, JsonBody};
+use roster_platform::jwt::TokenUse;
+use roster_platform::problem::Problem;
+use serde::Deserialize;
+
+use super::{WriteContext, user_response};
+use crate::AppState;
+use crate::domain::{self, InputError, UserId};
+use crate::error::UserError;
+use crate::model::User;
+use crate::profiles::SettingsChange;
+
+async fn caller(state: &AppState, token: &str) -> Result<UserId, UserError> {
+    let verified = state.verifier.verify(token, TokenUse::Access).await?;
+    Ok(UserId::parse(&verified.sub)?)
+}
+
+async fn own_profile(
+    state: &AppState,
+    id: &UserId,
+) -> Result<crate::store::ProfileItem, UserError> {
+    match state.profiles.get(id).await {
+        Err(UserError::UserNotFound) => Err(UserError::ProfileNotReady),
+        other => other,
+    }
+}
+
+#[utoipa::path(
+    get, path = "/public/user/me", tag = "me",
+    responses(
+        (status = 200, description = "The caller's profile", body = User),
+        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The profile does not exist yet (moments after registration) or any more", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Tokens cannot be verified right now", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+/// `GET /public/user/me`.
+pub async fn me(
+    State(state): State<AppState>,
+    BearerToken(token): BearerToken,
+) -> Result<Response, UserError> {
+    let id = caller(&state, &token).await?;
+    let profile = own_profile(&state, &id).await?;
+    Ok(user_response(&state, StatusCode::OK, &profile))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"lang": "de_de", "currency": "EUR", "avatar": "04"}))]
+pub struct ProfileUpdate {
+    /// `en_us` style: language, `_`, region.
+    lang: Option<String>,
+    /// ISO 4217, such as USD.
+    currency: Option<String>,
+    /// A default avatar, `01` to `06`. Uploads go through the server-to-server avatar route.
+    avatar: Option<String>,
+}
+
+#[utoipa::path(
+    patch, path = "/public/user/me/profile", tag = "me",
+    request_body = ProfileUpdate,
+    responses(
+        (status = 200, description = "The updated profile", body = User),
+        (status = 400, description = "Invalid lang, currency or avatar, or nothing to change", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The profile does not exist yet", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match names another version", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+/// `PATCH /public/user/me/profile`: language, currency, default avatar.
+pub async fn update_profile(
+    State(state): State<AppState>,
+    BearerToken(token): BearerToken,
+    WriteContext(context): WriteContext,
+    JsonBody(update): JsonBody<ProfileUpdate>,
+) -> Result<Response, UserError> {
+    let id = caller(&state, &token).await?;
+    let settings = SettingsChange {
+        lang: update.lang.as_deref().map(domain::parse_lang).transpose()?,
+        currency: update
+            .currency
+            .as_deref()
+            .map(domain::parse_currency)
+            .transpose()?,
+        default_avatar: update
+            .avatar
+            .as_deref()
+            .map(domain::parse_default_avatar)
+            .transpose()?,
+    };
+    if settings.lang.is_none() && settings.currency.is_none() && settings.default_avatar.is_none() {
+        return Err(InputError::NothingToChange.into());
+    }
+    let profile = match state
+        .profiles
+        .update_settings(&id, &settings, &context)
+        .await
+    {
+        Err(UserError::UserNotFound) => Err(UserError::ProfileNotReady),
+        other => other,
+    }?;
+    Ok(user_response(&state, StatusCode::OK, &profile))
+}

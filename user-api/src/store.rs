@@ -1,0 +1,473 @@
+//! The users table: one item per user keyed by the Cognito `sub`, with an index per lookup
+//! (`by-name`, `by-email`, `by-handle`, `by-activation-code`).
+//!
+//! Every change is one conditional request on the item: it names the state it expects
+//! (the item exists and is no tombstone; a status it may leave; a badge it lacks; the version
+//! read), so concurrent writers never lose each other's changes. Each change raises `version`
+//! by one; only `lastLoginAt` does not (it is not a change of the profile, and must not make a
+//! caller's `If-Match` fail). A deletion leaves a tombstone (no personal data, expiring with
+//! the table's TTL after [`TOMBSTONE_DAYS`]) so that a late redelivery of `UserRegistered`
+//! cannot bring the profile back.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::Lookup;
+
+/// How long a tombstone outlives the profile: longer than any queue keeps a message (14 days).
+pub const TOMBSTONE_DAYS: i64 = 15;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+/// A profile as stored. Separate from the API's JSON: index keys, the version and the
+/// activation-code hash live here and nowhere else.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileItem {
+    pub id: String,
+    pub email: String,
+    pub email_key: String,
+    pub name: String,
+    pub name_key: String,
+    pub handle: String,
+    pub handle_key: String,
+    pub role: String,
+    pub status: String,
+    pub source_system: String,
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_login_at: Option<String>,
+    /// Present until the code is used: the `by-activation-code` index is sparse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation_code_hash: Option<String>,
+    /// Epoch seconds after which the code is refused with 410.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation_expires_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activated_at: Option<String>,
+    pub profile_data: ProfileDataItem,
+    /// Badge name to when it was awarded.
+    pub badges: BTreeMap<String, BadgeItem>,
+    /// The user's free-form data as JSON text: kept byte-exact, whatever it holds.
+    pub data: String,
+    pub version: u64,
+    pub updated_at: String,
+    /// The correlation id of the request (or event) behind the latest change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+    /// The `UserRegistered` event the profile was created from.
+    pub registered_event_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileDataItem {
+    pub lang: String,
+    pub currency: String,
+    pub avatar_url: String,
+    /// The bucket key of an uploaded avatar; absent for a default one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_key: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BadgeItem {
+    pub awarded_at: String,
+}
+
+/// What is left of a deleted profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tombstone {
+    pub id: String,
+    pub deleted_at: String,
+    pub version: u64,
+    /// Epoch seconds: the table's TTL removes the tombstone after that.
+    pub expires_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+}
+
+/// What one item of the table is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stored {
+    Profile(Box<ProfileItem>),
+    Deleted(Tombstone),
+}
+
+impl Stored {
+    pub fn from_item(item: Item) -> Result<Self, StoreError> {
+        if item.contains_key("deletedAt") {
+            Ok(Self::Deleted(serde_dynamo::from_item(item)?))
+        } else {
+            Ok(Self::Profile(Box::new(serde_dynamo::from_item(item)?)))
+        }
+    }
+
+    pub fn profile(self) -> Option<ProfileItem> {
+        match self {
+            Self::Profile(profile) => Some(*profile),
+            Self::Deleted(_) => None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the users table is unavailable: {0}")]
+    Unavailable(String),
+    #[error("the users table is throttling")]
+    Throttled,
+    #[error("a stored item does not read as a profile: {0}")]
+    Corrupt(#[from] serde_dynamo::Error),
+}
+
+impl<E, R> From<SdkError<E, R>> for StoreError
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    fn from(error: SdkError<E, R>) -> Self {
+        let code = error.as_service_error().and_then(|e| e.code());
+        match code {
+            Some(
+                "ProvisionedThroughputExceededException"
+                | "ThrottlingException"
+                | "RequestLimitExceeded",
+            ) => StoreError::Throttled,
+            _ => StoreError::Unavailable(
+                aws_sdk_dynamodb::error::DisplayErrorContext(&error).to_string(),
+            ),
+        }
+    }
+}
+
+/// The outcome of a conditional update.
+#[derive(Debug)]
+pub enum Updated {
+    /// It landed; the profile as it is now.
+    Done(ProfileItem),
+    /// A condition did not hold; the item as it was (none if there is no item).
+    Refused(Option<Stored>),
+}
+
+/// One conditional update of a profile: `SET`/`REMOVE` clauses and conditions on top of the
+/// ones every change has (the profile exists and is not deleted).
+pub struct Change {
+    sets: Vec<String>,
+    removes: Vec<String>,
+    conditions: Vec<String>,
+    names: HashMap<String, String>,
+    values: Item,
+}
+
+impl Change {
+    /// A change that raises the version and records when, and why (the correlation id).
+    pub fn new(now: &str, correlation_id: Option<&str>) -> Self {
+        let mut change = Self::without_version();
+        change.sets.push("version = version + :one".to_owned());
+        change.value(":one", AttributeValue::N("1".to_owned()));
+        change.set("updatedAt", ":now", AttributeValue::S(now.to_owned()));
+        match correlation_id {
+            Some(id) => change.set(
+                "correlationId",
+                ":correlation",
+                AttributeValue::S(id.to_owned()),
+            ),
+            None => change.remove("correlationId"),
+        };
+        change
+    }
+
+    /// A change that is no change of the profile (`lastLoginAt`).
+    pub fn without_version() -> Self {
+        Self {
+            sets: Vec::new(),
+            removes: Vec::new(),
+            conditions: vec![
+                "attribute_exists(id)".to_owned(),
+                "attribute_not_exists(deletedAt)".to_owned(),
+            ],
+            names: HashMap::new(),
+            values: HashMap::new(),
+        }
+    }
+
+    /// `SET path = placeholder`; `path` is a dotted attribute path, each part named safely.
+    pub fn set(&mut self, path: &str, placeholder: &str, value: AttributeValue) -> &mut Self {
+        let path = self.path(path);
+        self.sets.push(format!("{path} = {placeholder}"));
+        self.value(placeholder, value)
+    }
+
+    pub fn remove(&mut self, path: &str) -> &mut Self {
+        let path = self.path(path);
+        self.removes.push(path);
+        self
+    }
+
+    /// An extra condition, written with the `#names` of [`Change::path`] and placeholders.
+    pub fn condition(&mut self, condition: String) -> &mut Self {
+        self.conditions.push(condition);
+        self
+    }
+
+    /// The version the caller read (`If-Match`), when it gave one.
+    pub fn expect_version(&mut self, version: Option<u64>) -> &mut Self {
+        if let Some(version) = version {
+            self.conditions.push("version = :expected".to_owned());
+            self.value(":expected", AttributeValue::N(version.to_string()));
+        }
+        self
+    }
+
+    pub fn value(&mut self, placeholder: &str, value: AttributeValue) -> &mut Self {
+        self.values.insert(placeholder.to_owned(), value);
+        self
+    }
+
+    /// `a.b` as `#a.#b`, so no part collides with a reserved word.
+    pub fn path(&mut self, path: &str) -> String {
+        path.split('.')
+            .map(|part| {
+                let name = format!(
+                    "#{}",
+                    part.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+                );
+                self.names.insert(name.clone(), part.to_owned());
+                name
+            })
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+
+    fn expression(&self) -> String {
+        let mut expression = String::new();
+        if !self.sets.is_empty() {
+            expression.push_str("SET ");
+            expression.push_str(&self.sets.join(", "));
+        }
+        if !self.removes.is_empty() {
+            expression.push_str(" REMOVE ");
+            expression.push_str(&self.removes.join(", "));
+        }
+        expression
+    }
+}
+
+#[derive(Clone)]
+pub struct UsersTable {
+    client: Client,
+    table: String,
+}
+
+impl UsersTable {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    fn key(id: &str) -> Item {
+        HashMap::from([("id".to_owned(), AttributeValue::S(id.to_owned()))])
+    }
+
+    /// The item of `id`, profile or tombstone. A strongly consistent read.
+    pub async fn get(&self, id: &str) -> Result<Option<Stored>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(id)))
+            .consistent_read(true)
+            .send()
+            .await?;
+        output.item.map(Stored::from_item).transpose()
+    }
+
+    /// The profile of `id`, if there is one (a tombstone is none).
+    pub async fn profile(&self, id: &str) -> Result<Option<ProfileItem>, StoreError> {
+        Ok(self.get(id).await?.and_then(Stored::profile))
+    }
+
+    /// The profile an index finds: one Query. Indexes are eventually consistent, so a profile
+    /// created a moment ago may not be found yet.
+    pub async fn find(&self, lookup: &Lookup) -> Result<Option<ProfileItem>, StoreError> {
+        let (index, attribute) = match lookup {
+            Lookup::Name(_) => ("by-name", "nameKey"),
+            Lookup::Email(_) => ("by-email", "emailKey"),
+            Lookup::Handle(_) => ("by-handle", "handleKey"),
+        };
+        self.query_one(index, attribute, lookup.key()).await
+    }
+
+    /// The profile holding this activation-code hash, if the code is unused.
+    pub async fn find_by_activation(
+        &self,
+        code_hash: &str,
+    ) -> Result<Option<ProfileItem>, StoreError> {
+        self.query_one("by-activation-code", "activationCodeHash", code_hash)
+            .await
+    }
+
+    async fn query_one(
+        &self,
+        index: &str,
+        attribute: &str,
+        key: &str,
+    ) -> Result<Option<ProfileItem>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#k = :k")
+            .expression_attribute_names("#k", attribute)
+            .expression_attribute_values(":k", AttributeValue::S(key.to_owned()))
+            .limit(1)
+            .send()
+            .await?;
+        match output.items.unwrap_or_default().into_iter().next() {
+            Some(item) => Ok(Stored::from_item(item)?.profile()),
+            None => Ok(None),
+        }
+    }
+
+    /// Creates the profile unless an item of that id exists (a profile, or the tombstone of a
+    /// deleted one). Returns whether it was created.
+    pub async fn create(&self, profile: &ProfileItem) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(serde_dynamo::to_item(profile)?))
+            .condition_expression("attribute_not_exists(id)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if is_conditional_failure(&error) => Ok(false),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Applies a change to `id` in one conditional UpdateItem.
+    pub async fn update(&self, id: &str, change: Change) -> Result<Updated, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(id)))
+            .update_expression(change.expression())
+            .condition_expression(change.conditions.join(" AND "))
+            .set_expression_attribute_names(Some(change.names))
+            .set_expression_attribute_values(Some(change.values))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(output) => {
+                let item = output.attributes.unwrap_or_default();
+                match Stored::from_item(item)? {
+                    Stored::Profile(profile) => Ok(Updated::Done(*profile)),
+                    Stored::Deleted(_) => Ok(Updated::Refused(None)),
+                }
+            }
+            Err(error) => match conditional_failure_item(&error) {
+                Some(old) => Ok(Updated::Refused(old.map(Stored::from_item).transpose()?)),
+                None => Err(error.into()),
+            },
+        }
+    }
+
+    /// Replaces the profile by its tombstone, unless it is gone already (or, with
+    /// `expected_version`, has changed). Returns the deleted profile, or what was there.
+    pub async fn delete(
+        &self,
+        id: &str,
+        expected_version: Option<u64>,
+        now: &str,
+        expires_at: i64,
+        correlation_id: Option<&str>,
+    ) -> Result<Result<ProfileItem, Option<Stored>>, StoreError> {
+        let current = self.get(id).await?;
+        let Some(Stored::Profile(profile)) = current else {
+            return Ok(Err(current));
+        };
+        let tombstone = Tombstone {
+            id: id.to_owned(),
+            deleted_at: now.to_owned(),
+            version: profile.version + 1,
+            expires_at,
+            correlation_id: correlation_id.map(str::to_owned),
+        };
+        let version = expected_version.unwrap_or(profile.version);
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(serde_dynamo::to_item(&tombstone)?))
+            .condition_expression(
+                "attribute_exists(id) AND attribute_not_exists(deletedAt) AND version = :v",
+            )
+            .expression_attribute_values(":v", AttributeValue::N(version.to_string()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Ok(*profile)),
+            Err(error) => match conditional_failure_item(&error) {
+                Some(old) => Ok(Err(old.map(Stored::from_item).transpose()?)),
+                None => Err(error.into()),
+            },
+        }
+    }
+}
+
+fn is_conditional_failure<R>(
+    error: &SdkError<aws_sdk_dynamodb::operation::put_item::PutItemError, R>,
+) -> bool {
+    error
+        .as_service_error()
+        .is_some_and(|e| e.is_conditional_check_failed_exception())
+}
+
+/// When `error` is a failed condition: the item as it was (`None` if there was none).
+fn conditional_failure_item<E, R>(error: &SdkError<E, R>) -> Option<Option<Item>>
+where
+    E: ConditionalFailure,
+{
+    error
+        .as_service_error()
+        .and_then(ConditionalFailure::old_item)
+}
+
+/// The conditional-check failures of the operations this store conditions.
+trait ConditionalFailure {
+    fn old_item(&self) -> Option<Option<Item>>;
+}
+
+impl ConditionalFailure for aws_sdk_dynamodb::operation::update_item::UpdateItemError {
+    fn old_item(&self) -> Option<Option<Item>> {
+        match self {
+            Self::ConditionalCheckFailedException(failure) => Some(failure.item.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl ConditionalFailure for aws_sdk_dynamodb::operation::put_item::PutItemError {
+    fn old_item(&self) -> Option<Option<Item>> {
+        match self {
+            Self::ConditionalCheckFailedException(failure) => Some(failure.item.clone()),
+            _ => None,
+        }
+    }
+}
