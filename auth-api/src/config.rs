@@ -14,6 +14,34 @@ use crate::store::AuthTable;
 use crate::{AppClients, AuthDeps};
 use roster_platform::events::EventPublisher;
 
+/// The Auth API's table and user pool: all the reconciler and the subscriber need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stores {
+    pub table: String,
+    pub user_pool_id: String,
+}
+
+impl Stores {
+    /// `AUTH_TABLE` and `USER_POOL_ID`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            table: required("AUTH_TABLE")?,
+            user_pool_id: required("USER_POOL_ID")?,
+        })
+    }
+
+    pub fn table(&self, sdk: &SdkConfig) -> AuthTable {
+        AuthTable::new(aws_sdk_dynamodb::Client::new(sdk), self.table.clone())
+    }
+
+    pub fn pool(&self, sdk: &SdkConfig) -> Cognito {
+        Cognito::new(
+            aws_sdk_cognitoidentityprovider::Client::new(sdk),
+            self.user_pool_id.clone(),
+        )
+    }
+}
+
 /// Settings of the Auth API.
 #[derive(Debug, Clone)]
 pub struct AuthConfig {
@@ -41,17 +69,22 @@ impl AuthConfig {
         })
     }
 
+    pub fn stores(&self) -> Stores {
+        Stores {
+            table: self.table.clone(),
+            user_pool_id: self.tokens.user_pool_id.clone(),
+        }
+    }
+
     /// Builds the routes' dependencies. No network: the JWKS and the API keys load on first
     /// use.
     pub fn deps(&self, sdk: &SdkConfig) -> Result<AuthDeps, ConfigError> {
         let verifier = self.tokens.verifier()?;
         let api_keys = self.api_keys.guard(sdk);
-        let identity = Cognito::new(
-            aws_sdk_cognitoidentityprovider::Client::new(sdk),
-            self.tokens.user_pool_id.clone(),
-        );
+        let stores = self.stores();
+        let identity = stores.pool(sdk);
         let registrar = Registrar::new(
-            AuthTable::new(aws_sdk_dynamodb::Client::new(sdk), self.table.clone()),
+            stores.table(sdk),
             identity.clone(),
             Arc::new(ServerKey::new(
                 aws_sdk_secretsmanager::Client::new(sdk),

@@ -3,7 +3,9 @@
 
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::error::{DisplayErrorContext, ProvideErrorMetadata};
-use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, AuthenticationResultType};
+use aws_sdk_cognitoidentityprovider::types::{
+    AttributeType, AuthFlowType, AuthenticationResultType,
+};
 use serde::Serialize;
 
 use crate::domain::{Email, NewPassword, PresentedPassword};
@@ -161,6 +163,48 @@ impl Cognito {
             .send()
             .await
             .map_err(classify)?;
+        Ok(())
+    }
+
+    /// Marks the user's email as verified (the user proved it with the activation code).
+    pub async fn verify_email(&self, username: &str) -> Result<(), IdentityError> {
+        self.client
+            .admin_update_user_attributes()
+            .user_pool_id(&self.pool_id)
+            .username(username)
+            .user_attributes(
+                AttributeType::builder()
+                    .name("email_verified")
+                    .value("true")
+                    .build()
+                    .map_err(|error| IdentityError::Unavailable(error.to_string()))?,
+            )
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    /// Enables or disables sign-in for the user. A disabled user's sign-ins and refreshes
+    /// fail; its existing refresh tokens should be revoked too ([`Self::sign_out_everywhere`]).
+    pub async fn set_enabled(&self, username: &str, enabled: bool) -> Result<(), IdentityError> {
+        if enabled {
+            self.client
+                .admin_enable_user()
+                .user_pool_id(&self.pool_id)
+                .username(username)
+                .send()
+                .await
+                .map_err(classify)?;
+        } else {
+            self.client
+                .admin_disable_user()
+                .user_pool_id(&self.pool_id)
+                .username(username)
+                .send()
+                .await
+                .map_err(classify)?;
+        }
         Ok(())
     }
 

@@ -212,6 +212,8 @@ impl Registrar {
             activation_code_hash: hex::encode(Sha256::digest(code.as_bytes())),
             registration_id: pending.registration_id.clone(),
             correlation_id: command.correlation_id.clone(),
+            applied_status: None,
+            applied_status_version: None,
         };
         let mut registered = Registered {
             id: identity.id.clone(),

@@ -127,6 +127,12 @@ pub struct Identity {
     pub registration_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<String>,
+    /// The User API status last applied to the pool, and the profile version it came with:
+    /// status changes arriving out of order never undo a newer one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_status_version: Option<u64>,
 }
 
 /// An idempotency record, as stored.
@@ -521,6 +527,84 @@ impl AuthTable {
                 })
             })
             .transpose()
+    }
+
+    /// Records that status `status` of profile version `version` is being applied to the pool,
+    /// unless a newer one was. The same version again is allowed, so that a retry after a
+    /// failed apply gets through. `Ok(false)` when the identity is gone or a newer status won.
+    pub async fn claim_status(
+        &self,
+        user_id: &str,
+        status: &str,
+        version: u64,
+    ) -> Result<bool, StoreError> {
+        let claimed = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&format!("USER#{user_id}"), IDENTITY)))
+            .update_expression("SET appliedStatus = :status, appliedStatusVersion = :version")
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(appliedStatusVersion) OR appliedStatusVersion <= :version)",
+            )
+            .expression_attribute_values(":status", s(status))
+            .expression_attribute_values(":version", AttributeValue::N(version.to_string()))
+            .send()
+            .await;
+        match claimed {
+            Ok(_) => Ok(true),
+            Err(error) if code_is(&error, "ConditionalCheckFailedException") => Ok(false),
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
+    /// Removes a deleted user's identity and frees its email, name and handle, in one
+    /// transaction. Reservations held by someone else (or already gone) are left alone.
+    pub async fn release(&self, identity: &Identity) -> Result<(), StoreError> {
+        let mut writes = vec![
+            TransactWriteItem::builder()
+                .delete(
+                    Delete::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key(&format!("USER#{}", identity.id), IDENTITY)))
+                        .build()
+                        .map_err(build_error)?,
+                )
+                .build(),
+        ];
+        let reservations = [
+            format!("EMAIL#{}", identity.email),
+            format!("NAME#{}", identity.name.to_ascii_lowercase()),
+            format!("HANDLE#{}", identity.handle.to_ascii_lowercase()),
+        ];
+        for pk in reservations {
+            writes.push(
+                TransactWriteItem::builder()
+                    .delete(
+                        Delete::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key(&pk, RESERVATION)))
+                            .condition_expression("attribute_not_exists(pk) OR userId = :user")
+                            .expression_attribute_values(":user", s(&identity.id))
+                            .build()
+                            .map_err(build_error)?,
+                    )
+                    .build(),
+            );
+        }
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error) if code_is(&error, "TransactionCanceledException") => {
+                Err(StoreError::Conflict)
+            }
+            Err(error) => Err(unavailable(error)),
+        }
     }
 
     /// Marks a pending registration as rolling back, which stops its commit from ever landing.

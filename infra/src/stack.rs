@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use aws_config::SdkConfig;
-use roster_auth_api::config::AuthConfig;
+use roster_auth_api::config::{AuthConfig, Stores};
 use roster_platform::api_keys::{self, KeyAdmin};
 use roster_platform::events::EventPublisher;
 use roster_platform::guards::{ApiKeySettings, TokenSettings};
@@ -198,14 +198,8 @@ impl RunningStack {
 async fn run_reconciler(sdk: SdkConfig, provisioned: Provisioned, shutdown: CancellationToken) {
     use roster_auth_api::registration::{ABANDONED_AFTER_SECONDS, reconcile};
 
-    let table = roster_auth_api::store::AuthTable::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        provisioned.table(&AUTH_TABLE).name.clone(),
-    );
-    let identity = roster_auth_api::identity::Cognito::new(
-        aws_sdk_cognitoidentityprovider::Client::new(&sdk),
-        provisioned.user_pool_id.clone(),
-    );
+    let stores = auth_stores(&provisioned);
+    let (table, identity) = (stores.table(&sdk), stores.pool(&sdk));
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,
@@ -236,6 +230,14 @@ pub fn auth_config(provisioned: &Provisioned, endpoint: &str) -> AuthConfig {
         table: provisioned.table(&AUTH_TABLE).name.clone(),
         server_key_secret: provisioned.server_key_secret.clone(),
         event_bus: provisioned.bus_name.clone(),
+    }
+}
+
+/// The Auth API's table and pool, for the reconciler and the subscriber.
+pub fn auth_stores(provisioned: &Provisioned) -> Stores {
+    Stores {
+        table: provisioned.table(&AUTH_TABLE).name.clone(),
+        user_pool_id: provisioned.user_pool_id.clone(),
     }
 }
 
@@ -318,10 +320,14 @@ fn spawn_plumbing(
     }
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let profiles = user_config(provisioned, endpoint).profiles(sdk);
+    let auth_stores = auth_stores(provisioned);
     let subscribers: [(_, Arc<dyn roster_platform::lambda::QueueBatchHandler>); 3] = [
         (
             &AUTH_SUBSCRIBER,
-            Arc::new(roster_auth_api::subscriber::subscriber()),
+            Arc::new(roster_auth_api::subscriber::subscriber(
+                auth_stores.table(sdk),
+                auth_stores.pool(sdk),
+            )),
         ),
         (
             &USER_SUBSCRIBER,
