@@ -14,8 +14,8 @@ use aws_sdk_sqs as sqs;
 use serde::Serialize;
 
 use crate::resources::{
-    ASSETS, AUTH_FLOWS, Names, READ_ATTRIBUTES, SUBSCRIBERS, SubscriberSpec, TABLES, TableSpec,
-    USER_POOL,
+    ASSETS, AUTH_FLOWS, Names, PUBLIC_PREFIX, READ_ATTRIBUTES, SUBSCRIBERS, SubscriberSpec, TABLES,
+    TableSpec, USER_POOL,
 };
 
 /// What provisioning created or found, by role.
@@ -565,6 +565,21 @@ async fn queue_arn(client: &sqs::Client, url: &str) -> Result<String> {
         .ok_or_else(|| anyhow!("queue {url} has no ARN"))
 }
 
+/// The bucket policy: anyone may read the public prefix (icons, avatars), nothing else.
+pub fn public_read_policy(bucket: &str) -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "PublicAssets",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": format!("arn:aws:s3:::{bucket}/{PUBLIC_PREFIX}*"),
+        }]
+    })
+    .to_string()
+}
+
 async fn bucket(client: &s3::Client, names: &Names, region: &str) -> Result<String> {
     use s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 
@@ -585,6 +600,13 @@ async fn bucket(client: &s3::Client, names: &Names, region: &str) -> Result<Stri
                 .is_some_and(|e| e.is_bucket_already_owned_by_you()) => {}
         Err(error) => return Err(error).with_context(|| format!("creating bucket {bucket}")),
     }
+    client
+        .put_bucket_policy()
+        .bucket(&bucket)
+        .policy(public_read_policy(&bucket))
+        .send()
+        .await
+        .with_context(|| format!("opening {bucket}/{PUBLIC_PREFIX} to anonymous reads"))?;
     for asset in ASSETS {
         client
             .put_object()

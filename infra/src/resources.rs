@@ -255,6 +255,9 @@ pub struct Asset {
     pub body: &'static [u8],
 }
 
+/// The only prefix of the assets bucket anyone may read.
+pub const PUBLIC_PREFIX: &str = "public/";
+
 macro_rules! asset {
     ($key:literal, $content_type:literal) => {
         Asset {

@@ -13,3 +13,4 @@ mod register;
 mod stack;
 mod support;
 mod tokens;
+mod users;

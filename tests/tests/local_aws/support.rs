@@ -256,3 +256,112 @@ pub async fn queue_attributes(
         .attributes
         .unwrap()
 }
+
+/// A server-to-server caller of either API: base URL and API key. Answers come back as the
+/// status and the body as JSON (`null` when empty).
+#[derive(Clone)]
+pub struct Api {
+    pub url: String,
+    pub key: String,
+    pub http: Client,
+}
+
+impl Api {
+    pub fn new(url: &str, key: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            key: key.to_owned(),
+            http: Client::new(),
+        }
+    }
+
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.url))
+            .header("x-api-key", &self.key)
+    }
+
+    pub async fn send(&self, method: reqwest::Method, path: &str) -> Response {
+        self.request(method, path).send().await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str) -> (reqwest::StatusCode, Value) {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    pub async fn json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+    ) -> (reqwest::StatusCode, Value) {
+        self.call(method, path, Some(body)).await
+    }
+
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (reqwest::StatusCode, Value) {
+        let mut request = self.request(method, path);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        answer(request.send().await.unwrap()).await
+    }
+
+    pub async fn merge_patch(&self, path: &str, patch: Value) -> (reqwest::StatusCode, Value) {
+        let response = self
+            .request(reqwest::Method::PATCH, path)
+            .header("content-type", "application/merge-patch+json")
+            .body(patch.to_string())
+            .send()
+            .await
+            .unwrap();
+        answer(response).await
+    }
+
+    /// A call with a Bearer token (and no API key).
+    pub async fn bearer(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (reqwest::StatusCode, Value) {
+        self.bearer_on(&self.url, method, path, token, body).await
+    }
+
+    /// Like [`Api::bearer`], on another base URL.
+    pub async fn bearer_on(
+        &self,
+        url: &str,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (reqwest::StatusCode, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{url}{path}"))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        answer(request.send().await.unwrap()).await
+    }
+}
+
+/// The status and JSON body of a response (`null` for an empty body).
+pub async fn answer(response: Response) -> (reqwest::StatusCode, Value) {
+    let status = response.status();
+    let bytes = response.bytes().await.unwrap();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+    };
+    (status, body)
+}
