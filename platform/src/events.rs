@@ -83,6 +83,17 @@ pub fn backoff(attempt: u32, base: Duration, cap: Duration) -> Duration {
     base.saturating_mul(1u32 << attempt.min(16)).min(cap)
 }
 
+/// "Full jitter": a random delay between zero and [`backoff`], so that writers that collided
+/// once do not collide again in lockstep.
+pub fn jittered_backoff(attempt: u32, base: Duration, cap: Duration) -> Duration {
+    let mut bytes = [0u8; 4];
+    let fraction = match getrandom::fill(&mut bytes) {
+        Ok(()) => f64::from(u32::from_le_bytes(bytes)) / f64::from(u32::MAX),
+        Err(_) => 1.0,
+    };
+    backoff(attempt, base, cap).mul_f64(fraction)
+}
+
 #[derive(Debug, Clone)]
 pub struct EventPublisher {
     client: Client,

@@ -21,8 +21,10 @@ use crate::store::{
     BadgeItem, Change, ProfileDataItem, ProfileItem, Stored, TOMBSTONE_DAYS, Updated, UsersTable,
 };
 
-/// How often a data merge re-reads and retries when another writer got in between.
-pub const MERGE_ATTEMPTS: u32 = 12;
+/// How often a data merge re-reads and retries when another writer got in between: enough
+/// for dozens of writers on one profile at once, each waiting a jittered backoff of at most
+/// 100 ms between attempts.
+pub const MERGE_ATTEMPTS: u32 = 64;
 
 pub fn now() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -345,10 +347,10 @@ impl Profiles {
             match self.table.update(id.as_str(), change).await? {
                 Updated::Done(profile) => return Ok(profile),
                 Updated::Refused(Some(Stored::Profile(_))) if context.if_match.is_none() => {
-                    let delay = roster_platform::events::backoff(
+                    let delay = roster_platform::events::jittered_backoff(
                         attempt,
-                        Duration::from_millis(5),
-                        Duration::from_millis(200),
+                        Duration::from_millis(2),
+                        Duration::from_millis(100),
                     );
                     tokio::time::sleep(delay).await;
                 }

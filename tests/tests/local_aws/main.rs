@@ -13,4 +13,6 @@ mod register;
 mod stack;
 mod support;
 mod tokens;
+mod user_concurrency;
+mod user_input;
 mod users;

@@ -1,0 +1,139 @@
+//! Concurrent writers on one profile, over HTTP on the real adapters: nothing is lost and
+//! nothing happens twice.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use roster_local::testing;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::support::{Api, receive_bodies, tap};
+use crate::user_input::{profiles_of, seed_profile};
+
+async fn all<T: Send + 'static>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    results
+}
+
+#[tokio::test]
+async fn fifty_concurrent_merges_of_distinct_keys_keep_all_fifty() {
+    let resources = testing::provisioned().await;
+    let (url, key) = testing::user_api(&resources).await;
+    let id = "c0c0c0c0-0000-4000-8000-000000000001";
+    seed_profile(&profiles_of(&resources), id, "merge_user", "hash-m").await;
+    let api = Api::new(&url, &key);
+    let path = format!("/user/{id}/data/update");
+    let tasks = (0..50)
+        .map(|i| {
+            let (api, path) = (api.clone(), path.clone());
+            tokio::spawn(async move {
+                api.merge_patch(&path, json!({ format!("k{i:02}"): i }))
+                    .await
+                    .0
+            })
+        })
+        .collect();
+    let statuses = all(tasks).await;
+    assert!(
+        statuses.iter().all(|status| *status == StatusCode::OK),
+        "{statuses:?}"
+    );
+    let (_, user) = api.get(&format!("/user/{id}")).await;
+    let data = user["profile"]["data"].as_object().unwrap();
+    assert_eq!(data.len(), 50);
+    for i in 0..50 {
+        assert_eq!(data[&format!("k{i:02}")], i);
+    }
+}
+
+#[tokio::test]
+async fn parallel_activations_of_one_code_confirm_the_user_once() {
+    let resources = testing::provisioned().await;
+    let (url, key) = testing::user_api(&resources).await;
+    let id = "c0c0c0c0-0000-4000-8000-000000000002";
+    let code = "0123456789abcdef0123456789abcdef";
+    let hash = hex::encode(Sha256::digest(code.as_bytes()));
+    seed_profile(&profiles_of(&resources), id, "activation_user", &hash).await;
+    let api = Api::new(&url, &key);
+    let tasks = (0..20)
+        .map(|_| {
+            let api = api.clone();
+            tokio::spawn(async move { api.get(&format!("/user/activate/{code}")).await.0 })
+        })
+        .collect();
+    let statuses = all(tasks).await;
+    let confirmed = statuses
+        .iter()
+        .filter(|status| **status == StatusCode::OK)
+        .count();
+    let used = statuses
+        .iter()
+        .filter(|status| **status == StatusCode::NOT_FOUND)
+        .count();
+    assert_eq!((confirmed, used), (1, 19), "{statuses:?}");
+    assert_eq!(
+        api.get(&format!("/user/{id}")).await.1["status"],
+        "CONFIRMED"
+    );
+}
+
+#[tokio::test]
+async fn fifty_concurrent_awards_of_one_badge_leave_one_badge_and_publish_one_event() {
+    let (stack, state_dir) = testing::running_stack().await.unwrap();
+    let facts = stack.facts().clone();
+    let sdk = testing::sdk().await;
+    let downstream = tap(
+        &sdk,
+        &facts.event_bus,
+        &format!("{}-awards", facts.prefix),
+        json!({"source": ["roster.user"], "detail-type": ["BadgeAwarded"]}),
+    )
+    .await;
+    let profiles =
+        roster_local::stack::user_config(stack.provisioned(), &facts.aws_endpoint).profiles(&sdk);
+    let id = "c0c0c0c0-0000-4000-8000-000000000003";
+    seed_profile(&profiles, id, "badge_user", "hash-b").await;
+    let api = Api::new(&facts.user_url, &facts.api_key);
+    let tasks = (0..50)
+        .map(|_| {
+            let api = api.clone();
+            tokio::spawn(async move {
+                api.send(Method::POST, &format!("/user/{id}/badge/EARLY_ADOPTER"))
+                    .await
+                    .status()
+            })
+        })
+        .collect();
+    let statuses = all(tasks).await;
+    let created = statuses
+        .iter()
+        .filter(|status| **status == StatusCode::CREATED)
+        .count();
+    let already = statuses
+        .iter()
+        .filter(|status| **status == StatusCode::OK)
+        .count();
+    assert_eq!((created, already), (1, 49), "{statuses:?}");
+    let (_, user) = api.get(&format!("/user/{id}")).await;
+    let held: Vec<_> = user["profile"]["badges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|badge| badge["name"] == "EARLY_ADOPTER")
+        .collect();
+    assert_eq!(held.len(), 1);
+    // Give the projector time to publish any duplicate, then count.
+    let bodies = receive_bodies(&sdk, &downstream, 2, Duration::from_secs(5)).await;
+    let awards: Vec<_> = bodies
+        .iter()
+        .map(|body| serde_json::from_str::<serde_json::Value>(body).unwrap())
+        .filter(|event| event["detail"]["data"]["badge"] == "EARLY_ADOPTER")
+        .collect();
+    assert_eq!(awards.len(), 1, "{bodies:?}");
+    stack.stop().await;
+    let _ = std::fs::remove_dir_all(state_dir);
+}
