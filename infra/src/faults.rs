@@ -33,6 +33,10 @@ pub enum Kind {
     Code(&'static str),
     /// The answer comes this much later (the call itself is unchanged).
     Delay(Duration),
+    /// A PutEvents partial failure: the first entry is taken out of the call and reported as
+    /// failed (`FailedEntryCount` 1, an `ErrorCode`); the others are delivered. Needs
+    /// [`When::Before`].
+    FailFirstEntry,
 }
 
 /// A rule: skip the first `skip` calls of `operation`, then fault the next `times` calls.
@@ -192,21 +196,57 @@ fn fault_response(kind: Kind) -> Response {
     response
 }
 
-async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let body = match axum::body::to_bytes(body, 64 * 1024 * 1024).await {
-        Ok(body) => body,
-        Err(_) => return StatusCode::BAD_REQUEST.into_response(),
+/// Forwards a PutEvents without its first entry, and answers as if that entry had failed.
+async fn fail_first_entry(
+    shared: &Shared,
+    parts: axum::http::request::Parts,
+    body: &[u8],
+) -> Response {
+    let Ok(mut request) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return StatusCode::BAD_REQUEST.into_response();
     };
-    let operation = operation(&parts.headers, &body);
-    let fault = fault_for(&shared.rules, &operation);
-    if let Some(fault) = &fault {
-        match (fault.when, fault.kind) {
-            (When::Before, Kind::Delay(delay)) => tokio::time::sleep(delay).await,
-            (When::Before, kind) => return fault_response(kind),
-            _ => {}
+    let Some(entries) = request["Entries"]
+        .as_array_mut()
+        .filter(|entries| !entries.is_empty())
+    else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    entries.remove(0);
+    let delivered = if entries.is_empty() {
+        serde_json::json!({"FailedEntryCount": 0, "Entries": []})
+    } else {
+        let response = send_upstream(shared, &parts, request.to_string().into_bytes()).await;
+        match response {
+            Some((status, _, bytes)) if status.is_success() => {
+                serde_json::from_slice(&bytes).unwrap_or_default()
+            }
+            _ => return StatusCode::BAD_GATEWAY.into_response(),
         }
-    }
+    };
+    let mut results = vec![serde_json::json!({
+        "ErrorCode": "InternalFailure",
+        "ErrorMessage": "injected by the fault proxy"
+    })];
+    results.extend(delivered["Entries"].as_array().cloned().unwrap_or_default());
+    let failed = delivered["FailedEntryCount"].as_u64().unwrap_or(0) + 1;
+    let mut response = (
+        StatusCode::OK,
+        serde_json::json!({"FailedEntryCount": failed, "Entries": results}).to_string(),
+    )
+        .into_response();
+    response.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static("application/x-amz-json-1.1"),
+    );
+    response
+}
+
+/// Sends the request on to the real endpoint; its status and body, or `None` if unreachable.
+async fn send_upstream(
+    shared: &Shared,
+    parts: &axum::http::request::Parts,
+    body: Vec<u8>,
+) -> Option<(StatusCode, HeaderMap, bytes::Bytes)> {
     let path = parts.uri.path_and_query().map_or("/", |path| path.as_str());
     let mut upstream = shared
         .client
@@ -217,9 +257,35 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
             upstream = upstream.header(name, value);
         }
     }
-    let answered = match upstream.send().await {
-        Ok(answered) => answered,
-        Err(_) => return StatusCode::BAD_GATEWAY.into_response(),
+    let answered = upstream.send().await.ok()?;
+    let (status, headers) = (answered.status(), answered.headers().clone());
+    Some((status, headers, answered.bytes().await.ok()?))
+}
+
+async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, 64 * 1024 * 1024).await {
+        Ok(body) => body,
+        Err(_) => return StatusCode::BAD_REQUEST.into_response(),
+    };
+    let operation = operation(&parts.headers, &body);
+    let fault = fault_for(&shared.rules, &operation);
+    if let Some(Fault {
+        kind: Kind::FailFirstEntry,
+        ..
+    }) = &fault
+    {
+        return fail_first_entry(&shared, parts, &body).await;
+    }
+    if let Some(fault) = &fault {
+        match (fault.when, fault.kind) {
+            (When::Before, Kind::Delay(delay)) => tokio::time::sleep(delay).await,
+            (When::Before, kind) => return fault_response(kind),
+            _ => {}
+        }
+    }
+    let Some((status, headers, bytes)) = send_upstream(&shared, &parts, body.to_vec()).await else {
+        return StatusCode::BAD_GATEWAY.into_response();
     };
     if let Some(fault) = fault {
         match fault.kind {
@@ -228,9 +294,6 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
             kind => return fault_response(kind),
         }
     }
-    let status = answered.status();
-    let headers = answered.headers().clone();
-    let bytes = answered.bytes().await.unwrap_or_default();
     let mut response = (status, bytes).into_response();
     for (name, value) in &headers {
         if name != "content-length" && name != "transfer-encoding" && name != "connection" {

@@ -4,6 +4,7 @@
 mod api_keys;
 mod apis;
 mod auth;
+mod event_faults;
 mod faults;
 mod journey;
 mod plumbing;

@@ -1,0 +1,398 @@
+//! The event backbone under faults: a PutEvents partial failure, a projector whose publish
+//! fails in the middle of a batch, and every subscriber given the same event twice (and an
+//! older one late). Nothing is lost, nothing is applied twice.
+
+use std::time::Duration;
+
+use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord};
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use reqwest::{Method, StatusCode};
+use roster_events::auth::{UserLoggedIn, UserRegistered};
+use roster_events::user::{UserActivated, UserDeleted, UserStatus, UserStatusChanged};
+use roster_events::{DomainEvent, Envelope};
+use roster_local::faults::{Fault, FaultProxy, Kind, When};
+use roster_local::testing::{self, REGION};
+use roster_platform::events::{EventPublisher, OutgoingEvent, RetryPolicy};
+use roster_platform::lambda::{QueueBatchHandler, StreamBatchHandler};
+use roster_platform::subscriber::{EventHandler, Outcome};
+use roster_projectors::StreamProjector;
+use roster_projectors::users_table::UsersTableProjection;
+use roster_user_api::store::{BadgeItem, ProfileItem};
+use serde_json::{Value, json};
+
+use crate::support::{Api, receive_bodies, tap};
+use crate::user_input::{profiles_of, seed_profile};
+
+/// A domain event as a subscriber receives it from the bus.
+fn bus_event<D: DomainEvent>(event_id: &str, data: D) -> EventBridgeEvent<Value> {
+    let envelope = Envelope::new(
+        event_id.to_owned(),
+        "2026-11-25T10:00:00.000Z".to_owned(),
+        data,
+    );
+    serde_json::from_value(json!({
+        "version": "0", "id": event_id, "detail-type": D::DETAIL_TYPE, "source": D::SOURCE,
+        "account": "123456789012", "time": "2026-11-25T10:00:00Z", "region": REGION,
+        "resources": [], "detail": envelope
+    }))
+    .unwrap()
+}
+
+fn outgoing(index: usize) -> OutgoingEvent {
+    OutgoingEvent {
+        source: "roster.user".to_owned(),
+        detail_type: "FaultProbe".to_owned(),
+        detail: json!({"eventId": format!("probe-{index}")}).to_string(),
+        resources: Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn a_put_events_partial_failure_resends_only_the_failed_entry() {
+    let resources = testing::provisioned().await;
+    let bus = resources.provisioned.bus_name.clone();
+    let downstream = tap(
+        &resources.sdk,
+        &bus,
+        &format!("{}-partial", resources.names.prefix()),
+        json!({"detail-type": ["FaultProbe"]}),
+    )
+    .await;
+    let proxy = FaultProxy::start(testing::endpoint_url().await).await;
+    proxy.inject(Fault {
+        operation: "PutEvents",
+        skip: 0,
+        times: 1,
+        when: When::Before,
+        kind: Kind::FailFirstEntry,
+    });
+    let sdk = roster_platform::aws::local(proxy.url(), REGION).await;
+    let publisher = EventPublisher::new(aws_sdk_eventbridge::Client::new(&sdk), bus);
+    let events: Vec<OutgoingEvent> = (0..3).map(outgoing).collect();
+    publisher.publish(&events).await.unwrap();
+    assert_eq!(
+        proxy.calls("PutEvents"),
+        2,
+        "one call, then one re-send of the failed entry"
+    );
+    let mut ids: Vec<String> =
+        receive_bodies(&resources.sdk, &downstream, 3, Duration::from_secs(10))
+            .await
+            .iter()
+            .map(|body| {
+                serde_json::from_str::<Value>(body).unwrap()["detail"]["eventId"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        ["probe-0", "probe-1", "probe-2"],
+        "each event exactly once"
+    );
+}
+
+fn record(
+    sequence: u64,
+    event_name: &str,
+    old: Option<&ProfileItem>,
+    new: &ProfileItem,
+) -> EventRecord {
+    let image = |profile: Option<&ProfileItem>| {
+        profile.map_or(json!({}), |profile| {
+            serde_json::to_value(serde_dynamo::to_item::<_, serde_dynamo::Item>(profile).unwrap())
+                .unwrap()
+        })
+    };
+    serde_json::from_value(json!({
+        "eventID": sequence.to_string(), "eventName": event_name, "awsRegion": REGION,
+        "dynamodb": {
+            "Keys": {"id": {"S": new.id}}, "OldImage": image(old), "NewImage": image(Some(new)),
+            "SequenceNumber": sequence.to_string(), "SizeBytes": 10, "StreamViewType": "NEW_AND_OLD_IMAGES"
+        }
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_publish_failing_mid_batch_ends_the_batch_there_and_the_retry_publishes_the_rest_once() {
+    let resources = testing::provisioned().await;
+    let bus = resources.provisioned.bus_name.clone();
+    let downstream = tap(
+        &resources.sdk,
+        &bus,
+        &format!("{}-midbatch", resources.names.prefix()),
+        json!({"source": ["roster.user"]}),
+    )
+    .await;
+    let profiles = profiles_of(&resources);
+    let id = "f0f0f0f0-0000-4000-8000-000000000001";
+    seed_profile(&profiles, id, "stream_user", "hash-s").await;
+    let created = profiles.table.profile(id).await.unwrap().unwrap();
+    let mut confirmed = created.clone();
+    confirmed.status = "CONFIRMED".to_owned();
+    confirmed.version = 2;
+    let mut badged = confirmed.clone();
+    badged.badges.insert(
+        "EARLY_ADOPTER".to_owned(),
+        BadgeItem {
+            awarded_at: "2026-11-25T10:00:03.000Z".to_owned(),
+        },
+    );
+    badged.version = 3;
+    let records = vec![
+        record(1, "INSERT", None, &created),
+        record(2, "MODIFY", Some(&created), &confirmed),
+        record(3, "MODIFY", Some(&confirmed), &badged),
+    ];
+
+    let proxy = FaultProxy::start(testing::endpoint_url().await).await;
+    proxy.inject(Fault::after_calls("PutEvents", 1, When::Before));
+    let sdk = roster_platform::aws::local(proxy.url(), REGION).await;
+    let publisher =
+        EventPublisher::new(aws_sdk_eventbridge::Client::new(&sdk), bus).with_retry(RetryPolicy {
+            max_attempts: 2,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(10),
+        });
+    let projector = StreamProjector::new("users-projector", UsersTableProjection, publisher);
+    let batch = |records: &[EventRecord]| {
+        let mut event = StreamEvent::default();
+        event.records = records.to_vec();
+        event
+    };
+
+    let response = StreamBatchHandler::handle(&projector, batch(&records)).await;
+    let failed: Vec<_> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    assert_eq!(
+        failed,
+        [Some("2".to_owned())],
+        "the batch stops at the record that could not be published"
+    );
+
+    proxy.clear();
+    let retry = StreamBatchHandler::handle(&projector, batch(&records[1..])).await;
+    assert!(retry.batch_item_failures.is_empty());
+
+    let detail_types: Vec<String> =
+        receive_bodies(&resources.sdk, &downstream, 4, Duration::from_secs(10))
+            .await
+            .iter()
+            .map(|body| {
+                serde_json::from_str::<Value>(body).unwrap()["detail-type"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+    assert_eq!(
+        detail_types,
+        [
+            "UserProfileCreated",
+            "UserStatusChanged",
+            "UserActivated",
+            "BadgeAwarded"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_user_subscribers_apply_each_event_once_and_never_go_back_in_time() {
+    let resources = testing::provisioned().await;
+    let profiles = profiles_of(&resources);
+    let users = roster_user_api::subscriber::UserEvents::new(profiles.clone());
+    let rules = roster_user_api::badge_rules::BadgeRules::new(profiles.clone());
+    let id = "f0f0f0f0-0000-4000-8000-000000000002";
+    let registered = bus_event(
+        &format!("UserRegistered-{id}"),
+        UserRegistered {
+            user_id: id.to_owned(),
+            email: "twice@example.com".to_owned(),
+            name: "twice".to_owned(),
+            handle: "@Twice".to_owned(),
+            role: "USER".to_owned(),
+            status: "UNCONFIRMED".to_owned(),
+            source_system: "tests".to_owned(),
+            created_at: "2026-11-25T10:00:00.000Z".to_owned(),
+            activation_code_hash: "hash-t".to_owned(),
+        },
+    );
+    assert_eq!(users.handle(&registered).await.unwrap(), Outcome::Handled);
+    let first = profiles.table.profile(id).await.unwrap().unwrap();
+    assert_eq!(users.handle(&registered).await.unwrap(), Outcome::Handled);
+    assert_eq!(
+        profiles.table.profile(id).await.unwrap().unwrap(),
+        first,
+        "a redelivery changes nothing"
+    );
+
+    let login = |at: &str| {
+        bus_event(
+            &format!("UserLoggedIn-{at}"),
+            UserLoggedIn {
+                user_id: id.to_owned(),
+                client_id: "c".to_owned(),
+                logged_in_at: at.to_owned(),
+            },
+        )
+    };
+    users
+        .handle(&login("2026-11-25T12:00:00.000Z"))
+        .await
+        .unwrap();
+    users
+        .handle(&login("2026-11-25T11:00:00.000Z"))
+        .await
+        .unwrap();
+    let profile = profiles.table.profile(id).await.unwrap().unwrap();
+    assert_eq!(
+        profile.last_login_at.as_deref(),
+        Some("2026-11-25T12:00:00.000Z"),
+        "an older sign-in never wins"
+    );
+
+    let activated = bus_event(
+        &format!("UserActivated-{id}-v2"),
+        UserActivated {
+            user_id: id.to_owned(),
+            email: "twice@example.com".to_owned(),
+            activated_at: "t".to_owned(),
+            version: 2,
+        },
+    );
+    rules.handle(&activated).await.unwrap();
+    let once = profiles.table.profile(id).await.unwrap().unwrap();
+    rules.handle(&activated).await.unwrap();
+    let twice = profiles.table.profile(id).await.unwrap().unwrap();
+    assert!(twice.badges.contains_key("VERIFIED"));
+    assert_eq!(
+        twice.version, once.version,
+        "the second award changed nothing"
+    );
+
+    // A late UserRegistered for a deleted profile does not bring it back.
+    let api = Api::new(
+        &testing::user_api(&resources).await.0,
+        &testing::test_key(&resources).await,
+    );
+    assert_eq!(
+        api.call(Method::DELETE, &format!("/user/{id}"), None)
+            .await
+            .0,
+        StatusCode::NO_CONTENT
+    );
+    users.handle(&registered).await.unwrap();
+    assert_eq!(
+        api.get(&format!("/user/{id}")).await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    // A sign-in of a profile that does not exist yet is retried, not dropped.
+    let early = bus_event(
+        "UserLoggedIn-early",
+        UserLoggedIn {
+            user_id: "f0f0f0f0-0000-4000-8000-0000000000ee".to_owned(),
+            client_id: "c".to_owned(),
+            logged_in_at: "t".to_owned(),
+        },
+    );
+    assert!(users.handle(&early).await.is_err());
+}
+
+#[tokio::test]
+async fn the_auth_subscriber_applies_each_event_once_and_drops_a_stale_status() {
+    let resources = testing::provisioned().await;
+    let auth = Api::new(
+        &testing::auth_api(&resources).await.0,
+        &testing::test_key(&resources).await,
+    );
+    let (status, registered) = auth
+        .json(Method::POST, "/auth/register", json!({"email": "order@example.com", "name": "order_user", "password": "Order-Secret-1"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let id = registered["id"].as_str().unwrap().to_owned();
+    let stores = roster_local::stack::auth_stores(&resources.provisioned);
+    let subscriber = roster_auth_api::subscriber::subscriber(
+        stores.table(&resources.sdk),
+        stores.pool(&resources.sdk),
+    );
+    let deliver = |event: EventBridgeEvent<Value>| {
+        let mut message = aws_lambda_events::sqs::SqsMessage::default();
+        message.message_id = Some(event.id.clone().unwrap_or_default());
+        message.body = Some(serde_json::to_string(&event).unwrap());
+        let mut batch = aws_lambda_events::sqs::SqsEvent::default();
+        batch.records = vec![message.clone(), message];
+        batch
+    };
+    let status_change = |to: UserStatus, version: u64| {
+        bus_event(
+            &format!("UserStatusChanged-{id}-v{version}"),
+            UserStatusChanged {
+                user_id: id.clone(),
+                from: UserStatus::Unconfirmed,
+                to,
+                changed_at: "t".to_owned(),
+                version,
+            },
+        )
+    };
+    let login = json!({"email": "order@example.com", "password": "Order-Secret-1"});
+
+    // Suspension, delivered twice in one batch; then an older confirmation arrives late.
+    let response = QueueBatchHandler::handle(
+        &subscriber,
+        deliver(status_change(UserStatus::Suspended, 5)),
+    )
+    .await;
+    assert!(response.batch_item_failures.is_empty());
+    let response = QueueBatchHandler::handle(
+        &subscriber,
+        deliver(status_change(UserStatus::Confirmed, 4)),
+    )
+    .await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(
+        auth.json(Method::POST, "/auth/login", login.clone())
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED,
+        "still suspended"
+    );
+
+    // A newer confirmation lets the user back in.
+    QueueBatchHandler::handle(
+        &subscriber,
+        deliver(status_change(UserStatus::Confirmed, 6)),
+    )
+    .await;
+    assert_eq!(
+        auth.json(Method::POST, "/auth/login", login.clone())
+            .await
+            .0,
+        StatusCode::OK
+    );
+
+    // Deletion, twice: the user is gone and the identifiers are free.
+    let deleted = bus_event(
+        &format!("UserDeleted-{id}"),
+        UserDeleted {
+            user_id: id.clone(),
+            deleted_at: "t".to_owned(),
+        },
+    );
+    let response = QueueBatchHandler::handle(&subscriber, deliver(deleted)).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert!(crate::support::cognito_emails(&resources).await.is_empty());
+    let leftovers: Vec<Value> = crate::support::auth_items(&resources)
+        .await
+        .into_iter()
+        .filter(|item| !item["pk"].as_str().unwrap().starts_with("IDEMPOTENCY#"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
