@@ -7,6 +7,7 @@
 //! - [`stack`]: all of it together, plus both APIs on loopback ports;
 //! - [`testing`]: the same parts for integration tests, isolated per test.
 
+pub mod dead_letters;
 pub mod endpoint;
 pub mod faults;
 pub mod plumbing;
