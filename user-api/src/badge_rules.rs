@@ -21,6 +21,13 @@ use crate::profiles::{Context, Profiles};
 /// The detail-types the rules listen to (the bus rule's pattern).
 pub const RULE_EVENTS: [&str; 2] = ["UserActivated", "UserProfileUpdated"];
 
+/// A badge an event earns: for whom, which, and the correlation id it carries on.
+struct Earned {
+    user_id: String,
+    badge: &'static str,
+    correlation_id: Option<String>,
+}
+
 #[derive(Clone)]
 pub struct BadgeRules {
     profiles: Profiles,
@@ -31,37 +38,37 @@ impl BadgeRules {
         Self { profiles }
     }
 
-    /// The badge an event earns, for whom, and the correlation id it carries on.
-    fn earned(
-        event: &EventBridgeEvent<Value>,
-    ) -> Result<Option<(String, &'static str, Option<String>)>, HandlerError> {
+    /// The badge an event earns, if any.
+    fn earned(event: &EventBridgeEvent<Value>) -> Result<Option<Earned>, HandlerError> {
         if let Some(envelope) = envelope_of::<UserActivated>(event) {
             let envelope = envelope?;
-            return Ok(Some((
-                envelope.data.user_id,
-                VERIFIED,
-                envelope.correlation_id,
-            )));
+            return Ok(Some(Earned {
+                user_id: envelope.data.user_id,
+                badge: VERIFIED,
+                correlation_id: envelope.correlation_id,
+            }));
         }
         if let Some(envelope) = envelope_of::<UserProfileUpdated>(event) {
             let envelope = envelope?;
-            let uploaded = envelope.data.profile_data.custom_avatar
-                && envelope
-                    .data
-                    .changed
-                    .iter()
-                    .any(|field| field == "avatarUrl");
-            return Ok(uploaded.then_some((
-                envelope.data.user_id,
-                PHOTOGENIC,
-                envelope.correlation_id,
-            )));
+            let data = envelope.data;
+            let uploaded = data.profile_data.custom_avatar
+                && data.changed.iter().any(|field| field == "avatarUrl");
+            return Ok(uploaded.then_some(Earned {
+                user_id: data.user_id,
+                badge: PHOTOGENIC,
+                correlation_id: envelope.correlation_id,
+            }));
         }
         Ok(None)
     }
 
     async fn apply(&self, event: &EventBridgeEvent<Value>) -> Result<Outcome, HandlerError> {
-        let Some((user_id, badge, correlation_id)) = Self::earned(event)? else {
+        let Some(Earned {
+            user_id,
+            badge,
+            correlation_id,
+        }) = Self::earned(event)?
+        else {
             return Ok(Outcome::Ignored);
         };
         let context = Context {

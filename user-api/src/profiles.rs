@@ -166,7 +166,7 @@ impl Profiles {
             .value(":from", AttributeValue::S("UNCONFIRMED".to_owned()))
             .condition("#activationCodeHash = :hash AND #status = :from".to_owned());
         match self.table.update(&profile.id, change).await? {
-            Updated::Done(profile) => Ok(profile),
+            Updated::Done(profile) => Ok(*profile),
             Updated::Refused(Some(Stored::Profile(now))) if now.activation_code_hash.is_some() => {
                 Err(UserError::IllegalTransition {
                     from: now.status,
@@ -211,7 +211,7 @@ impl Profiles {
             change.condition(format!("#status IN ({})", placeholders.join(", ")));
         }
         match self.table.update(id.as_str(), change).await? {
-            Updated::Done(profile) => Ok((profile, true)),
+            Updated::Done(profile) => Ok((*profile, true)),
             Updated::Refused(Some(Stored::Profile(profile))) => {
                 if context
                     .if_match
@@ -255,7 +255,7 @@ impl Profiles {
             .condition(format!("attribute_not_exists({path})"))
             .expect_version(context.if_match);
         match self.table.update(id.as_str(), change).await? {
-            Updated::Done(profile) => Ok((profile, true)),
+            Updated::Done(profile) => Ok((*profile, true)),
             Updated::Refused(Some(Stored::Profile(profile))) => {
                 if context
                     .if_match
@@ -286,7 +286,7 @@ impl Profiles {
             .condition(format!("attribute_exists({path})"))
             .expect_version(context.if_match);
         match self.table.update(id.as_str(), change).await? {
-            Updated::Done(profile) => Ok(profile),
+            Updated::Done(profile) => Ok(*profile),
             Updated::Refused(Some(Stored::Profile(profile))) => {
                 if context
                     .if_match
@@ -345,7 +345,7 @@ impl Profiles {
                 .set("data", ":data", AttributeValue::S(data.to_string()))
                 .expect_version(Some(current.version));
             match self.table.update(id.as_str(), change).await? {
-                Updated::Done(profile) => return Ok(profile),
+                Updated::Done(profile) => return Ok(*profile),
                 Updated::Refused(Some(Stored::Profile(_))) if context.if_match.is_none() => {
                     let delay = roster_platform::events::jittered_backoff(
                         attempt,
@@ -470,7 +470,7 @@ impl Profiles {
         context: &Context,
     ) -> Result<ProfileItem, UserError> {
         match self.table.update(id.as_str(), change).await? {
-            Updated::Done(profile) => Ok(profile),
+            Updated::Done(profile) => Ok(*profile),
             Updated::Refused(Some(Stored::Profile(_))) if context.if_match.is_some() => {
                 Err(UserError::PreconditionFailed)
             }

@@ -151,7 +151,7 @@ where
 #[derive(Debug)]
 pub enum Updated {
     /// It landed; the profile as it is now.
-    Done(ProfileItem),
+    Done(Box<ProfileItem>),
     /// A condition did not hold; the item as it was (none if there is no item).
     Refused(Option<Stored>),
 }
@@ -376,7 +376,7 @@ impl UsersTable {
             Ok(output) => {
                 let item = output.attributes.unwrap_or_default();
                 match Stored::from_item(item)? {
-                    Stored::Profile(profile) => Ok(Updated::Done(*profile)),
+                    Stored::Profile(profile) => Ok(Updated::Done(profile)),
                     Stored::Deleted(_) => Ok(Updated::Refused(None)),
                 }
             }
