@@ -110,11 +110,63 @@ fn bearer() -> OpenApiRouter<AppState> {
 
 /// The User API's OpenAPI 3.1 document, generated from the routes.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    OpenApiRouter::<AppState>::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
-        .merge(reads())
-        .merge(writes())
-        .merge(bearer())
-        .into_openapi()
+    let mut document =
+        OpenApiRouter::<AppState>::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
+            .merge(reads())
+            .merge(writes())
+            .merge(bearer())
+            .into_openapi();
+    add_guard_responses(&mut document);
+    document
+}
+
+/// The answers of the guards, on every operation they protect: written once here rather than
+/// on each route.
+fn add_guard_responses(document: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{RefOr, Response, ResponseBuilder, content::ContentBuilder};
+
+    let problem = |description: &str| -> RefOr<Response> {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    roster_platform::problem::PROBLEM_JSON,
+                    ContentBuilder::new()
+                        .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    for item in document.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let api_key = operation.security.iter().flatten().any(|requirement| {
+                serde_json::to_value(requirement).is_ok_and(|value| value.get("apiKey").is_some())
+            });
+            let responses = &mut operation.responses.responses;
+            if api_key {
+                responses
+                    .entry("401".to_owned())
+                    .or_insert_with(|| problem("Missing, unknown, revoked or expired API key"));
+                responses.entry("403".to_owned()).or_insert_with(|| {
+                    problem("The API key lacks the route's scope (users:read or users:write)")
+                });
+                responses.entry("503".to_owned()).or_insert_with(|| {
+                    problem("API keys cannot be checked right now; see Retry-After")
+                });
+            }
+            responses.entry("500".to_owned()).or_insert_with(|| {
+                problem("An unexpected failure on our side; the cause is logged, never shown")
+            });
+        }
+    }
 }
 
 /// The User API's routes, with its OpenAPI document at `/openapi.json`.
