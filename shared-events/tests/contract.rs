@@ -109,3 +109,23 @@ fn events_carry_no_secret_fields() {
         }
     }
 }
+
+#[test]
+fn the_catalog_page_documents_every_event_and_links_its_files() {
+    let page =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/events.md"))
+            .unwrap();
+    for event in events() {
+        assert!(
+            page.contains(&format!("| `{}` |", event.detail_type)),
+            "docs/events.md has no row for {}",
+            event.detail_type
+        );
+        for file in [
+            format!("schemas/{}.schema.json", event.file_stem()),
+            format!("schemas/examples/{}.json", event.file_stem()),
+        ] {
+            assert!(page.contains(&file), "docs/events.md does not link {file}");
+        }
+    }
+}

@@ -12,7 +12,7 @@ use roster_events::catalog::events;
 use roster_local::testing;
 use serde_json::{Value, json};
 
-use crate::support::{Api, eventually, receive_bodies, tap};
+use crate::support::{Api, answer, eventually, receive_bodies, tap};
 
 const PASSWORD: &str = "Journey-Secret-1";
 
@@ -56,13 +56,15 @@ async fn every_flow_across_both_services_with_a_downstream_consumer_validating_e
     let users = Api::new(&facts.user_url, &facts.api_key);
 
     // Register: the profile appears through UserRegistered, within a few seconds.
-    let registered = auth
-        .json(
-            Method::POST,
-            "/auth/register",
-            json!({"email": "Grace@Example.com", "name": "grace.hopper", "password": PASSWORD}),
-        )
-        .await;
+    let registered = answer(
+        auth.request(Method::POST, "/auth/register")
+            .header("x-correlation-id", "journey-correlation-1")
+            .json(&json!({"email": "Grace@Example.com", "name": "grace.hopper", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(registered.0, StatusCode::CREATED);
     let id = registered.1["id"].as_str().unwrap().to_owned();
     let code = registered.1["activationCode"].as_str().unwrap().to_owned();
@@ -398,6 +400,19 @@ async fn every_flow_across_both_services_with_a_downstream_consumer_validating_e
                 "{detail_type} carries a secret"
             );
         }
+    }
+    // The registration's correlation id follows it across both services.
+    for detail_type in ["UserRegistered", "UserProfileCreated"] {
+        let event = received
+            .iter()
+            .find(|event| {
+                event["detail-type"] == detail_type && event["detail"]["data"]["userId"] == id
+            })
+            .unwrap_or_else(|| panic!("no {detail_type} for the first registration"));
+        assert_eq!(
+            event["detail"]["correlationId"], "journey-correlation-1",
+            "{detail_type}"
+        );
     }
     let seen: BTreeSet<&str> = seen.iter().map(String::as_str).collect();
     assert_eq!(
