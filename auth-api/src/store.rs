@@ -474,10 +474,21 @@ impl AuthTable {
                     .build(),
             );
         }
+        self.transact(writes, Some(&registration.registration_id))
+            .await
+    }
+
+    /// Runs `writes` as one transaction (idempotent under `token` for ten minutes, if given);
+    /// a cancelled transaction is a [`StoreError::Conflict`].
+    async fn transact(
+        &self,
+        writes: Vec<TransactWriteItem>,
+        token: Option<&str>,
+    ) -> Result<(), StoreError> {
         let outcome = self
             .client
             .transact_write_items()
-            .client_request_token(&registration.registration_id)
+            .set_client_request_token(token.map(ToOwned::to_owned))
             .set_transact_items(Some(writes))
             .send()
             .await;
@@ -592,19 +603,7 @@ impl AuthTable {
                     .build(),
             );
         }
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(error) if code_is(&error, "TransactionCanceledException") => {
-                Err(StoreError::Conflict)
-            }
-            Err(error) => Err(unavailable(error)),
-        }
+        self.transact(writes, None).await
     }
 
     /// Marks a pending registration as rolling back, which stops its commit from ever landing.
@@ -654,19 +653,7 @@ impl AuthTable {
                     .build(),
             );
         }
-        let outcome = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await;
-        match outcome {
-            Ok(_) => Ok(()),
-            Err(error) if code_is(&error, "TransactionCanceledException") => {
-                Err(StoreError::Conflict)
-            }
-            Err(error) => Err(unavailable(error)),
-        }
+        self.transact(writes, None).await
     }
 
     /// Registrations pending since before `before` (RFC 3339), oldest first: the reconciler's

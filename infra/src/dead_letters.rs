@@ -32,6 +32,20 @@ async fn queue_url(sqs: &Client, name: &str) -> Result<String> {
         .with_context(|| format!("queue {name} has no URL"))
 }
 
+/// Up to ten messages of a queue, hidden from other readers for 30 s.
+async fn receive(sqs: &Client, url: &str) -> Result<Vec<aws_sdk_sqs::types::Message>> {
+    Ok(sqs
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .visibility_timeout(30)
+        .send()
+        .await
+        .context("reading a dead-letter queue")?
+        .messages
+        .unwrap_or_default())
+}
+
 fn chosen(only: Option<&str>) -> Result<Vec<&'static SubscriberSpec>> {
     let chosen: Vec<_> = SUBSCRIBERS
         .into_iter()
@@ -55,19 +69,11 @@ pub async fn list(sqs: &Client, names: &Names, only: Option<&str>) -> Result<Vec
         let url = queue_url(sqs, &names.dead_letter_queue(spec)).await?;
         let mut receipts = Vec::new();
         loop {
-            let received = sqs
-                .receive_message()
-                .queue_url(&url)
-                .max_number_of_messages(10)
-                .visibility_timeout(30)
-                .send()
-                .await
-                .context("reading a dead-letter queue")?;
-            let messages = received.messages();
+            let messages = receive(sqs, &url).await?;
             if messages.is_empty() {
                 break;
             }
-            for message in messages {
+            for message in &messages {
                 let event: Value = message
                     .body()
                     .and_then(|body| serde_json::from_str(body).ok())
@@ -104,19 +110,11 @@ pub async fn redrive(sqs: &Client, names: &Names, only: Option<&str>) -> Result<
         let dead = queue_url(sqs, &names.dead_letter_queue(spec)).await?;
         let live = queue_url(sqs, &names.queue(spec)).await?;
         loop {
-            let received = sqs
-                .receive_message()
-                .queue_url(&dead)
-                .max_number_of_messages(10)
-                .visibility_timeout(30)
-                .send()
-                .await
-                .context("reading a dead-letter queue")?;
-            let messages = received.messages();
+            let messages = receive(sqs, &dead).await?;
             if messages.is_empty() {
                 break;
             }
-            for message in messages {
+            for message in &messages {
                 sqs.send_message()
                     .queue_url(&live)
                     .message_body(message.body().unwrap_or_default())

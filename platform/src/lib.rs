@@ -15,6 +15,7 @@ pub mod http;
 pub mod jwks;
 pub mod jwt;
 pub mod lambda;
+pub mod openapi;
 pub mod problem;
 pub mod subscriber;
 pub mod telemetry;

@@ -17,10 +17,10 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
-use axum::routing::get;
-use roster_platform::api_key_guard::{API_KEY_HEADER, ApiKeyGuard, RequiredScope, require_api_key};
+use roster_platform::api_key_guard::{ApiKeyGuard, RequiredScope, require_api_key};
 use roster_platform::http::with_common_routes;
 use roster_platform::jwt::JwtVerifier;
+use roster_platform::openapi::{SecuritySchemes, with_document};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -43,6 +43,10 @@ pub struct UserDeps {
 
 pub type AppState = Arc<UserDeps>;
 
+const SECURITY_SCHEMES: SecuritySchemes = SecuritySchemes {
+    api_key: "A server-to-server API key: `users:read` for reads, `users:write` for changes",
+};
+
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(
@@ -50,39 +54,10 @@ pub type AppState = Arc<UserDeps>;
         description = "Profiles, status, badges, data and avatars. Reads return an ETag; writes \
             honour If-Match. Errors are application/problem+json.",
     ),
-    modifiers(&SecuritySchemes),
+    modifiers(&SECURITY_SCHEMES),
     components(schemas(roster_platform::problem::Problem))
 )]
 struct ApiDoc;
-
-struct SecuritySchemes;
-
-impl utoipa::Modify for SecuritySchemes {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{
-            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
-        };
-
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "apiKey",
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
-                API_KEY_HEADER,
-                "A server-to-server API key: `users:read` for reads, `users:write` for changes",
-            ))),
-        );
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .description(Some("A user-pool access token"))
-                    .build(),
-            ),
-        );
-    }
-}
 
 fn reads() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -186,15 +161,6 @@ pub fn router(deps: UserDeps) -> Router {
         .merge(writes().route_layer(scope(WRITE_SCOPE)))
         .merge(bearer())
         .split_for_parts();
-    let document = Arc::new(openapi());
-    let router = router
-        .route(
-            "/openapi.json",
-            get(move || {
-                let document = Arc::clone(&document);
-                async move { axum::Json(document.as_ref().clone()) }
-            }),
-        )
-        .with_state(state);
+    let router = with_document(router, openapi()).with_state(state);
     with_common_routes(router, SERVICE)
 }

@@ -38,6 +38,16 @@ pub struct Context {
     pub if_match: Option<u64>,
 }
 
+impl Context {
+    /// Refuses with 412 when the caller named a version and the profile is at another.
+    fn check_version(&self, profile: &ProfileItem) -> Result<(), UserError> {
+        match self.if_match {
+            Some(version) if version != profile.version => Err(UserError::PreconditionFailed),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// A self-service change of profile settings.
 #[derive(Debug, Clone, Default)]
 pub struct SettingsChange {
@@ -210,25 +220,23 @@ impl Profiles {
                 .collect();
             change.condition(format!("#status IN ({})", placeholders.join(", ")));
         }
-        match self.table.update(id.as_str(), change).await? {
-            Updated::Done(profile) => Ok((*profile, true)),
-            Updated::Refused(Some(Stored::Profile(profile))) => {
-                if context
-                    .if_match
-                    .is_some_and(|version| version != profile.version)
-                {
-                    Err(UserError::PreconditionFailed)
-                } else if profile.status == to.as_str() {
-                    Ok((*profile, false))
+        self.apply(
+            id,
+            change,
+            context,
+            |profile| (profile, true),
+            |profile| {
+                if profile.status == to.as_str() {
+                    Ok((profile, false))
                 } else {
                     Err(UserError::IllegalTransition {
                         from: profile.status,
                         to: to.as_str().to_owned(),
                     })
                 }
-            }
-            Updated::Refused(_) => Err(UserError::UserNotFound),
-        }
+            },
+        )
+        .await
     }
 
     /// Awards a badge of the catalog. Awarding one the user holds changes nothing. Returns
@@ -254,20 +262,14 @@ impl Profiles {
             )
             .condition(format!("attribute_not_exists({path})"))
             .expect_version(context.if_match);
-        match self.table.update(id.as_str(), change).await? {
-            Updated::Done(profile) => Ok((*profile, true)),
-            Updated::Refused(Some(Stored::Profile(profile))) => {
-                if context
-                    .if_match
-                    .is_some_and(|version| version != profile.version)
-                {
-                    Err(UserError::PreconditionFailed)
-                } else {
-                    Ok((*profile, false))
-                }
-            }
-            Updated::Refused(_) => Err(UserError::UserNotFound),
-        }
+        self.apply(
+            id,
+            change,
+            context,
+            |profile| (profile, true),
+            |profile| Ok((profile, false)),
+        )
+        .await
     }
 
     /// Takes a badge away; 404 when the user does not hold it.
@@ -285,20 +287,14 @@ impl Profiles {
             .remove(&field)
             .condition(format!("attribute_exists({path})"))
             .expect_version(context.if_match);
-        match self.table.update(id.as_str(), change).await? {
-            Updated::Done(profile) => Ok(*profile),
-            Updated::Refused(Some(Stored::Profile(profile))) => {
-                if context
-                    .if_match
-                    .is_some_and(|version| version != profile.version)
-                {
-                    Err(UserError::PreconditionFailed)
-                } else {
-                    Err(UserError::BadgeNotHeld)
-                }
-            }
-            Updated::Refused(_) => Err(UserError::UserNotFound),
-        }
+        self.apply(
+            id,
+            change,
+            context,
+            |profile| profile,
+            |_| Err(UserError::BadgeNotHeld),
+        )
+        .await
     }
 
     /// Replaces the user's data with `data` (an object within the limits).
@@ -330,12 +326,7 @@ impl Profiles {
         }
         for attempt in 0..MERGE_ATTEMPTS {
             let current = self.get(id).await?;
-            if context
-                .if_match
-                .is_some_and(|version| version != current.version)
-            {
-                return Err(UserError::PreconditionFailed);
-            }
+            context.check_version(&current)?;
             let mut data: Value = serde_json::from_str(&current.data)
                 .map_err(|error| UserError::Internal(format!("stored data: {error}")))?;
             merge_patch(&mut data, patch);
@@ -436,13 +427,7 @@ impl Profiles {
     /// uploads go first: if the profile's deletion then fails, a retry finishes it, and no
     /// upload is left without its profile.
     pub async fn delete(&self, id: &UserId, context: &Context) -> Result<ProfileItem, UserError> {
-        let current = self.get(id).await?;
-        if context
-            .if_match
-            .is_some_and(|version| version != current.version)
-        {
-            return Err(UserError::PreconditionFailed);
-        }
+        context.check_version(&self.get(id).await?)?;
         self.assets.delete_uploads(id.as_str()).await?;
         let now = Utc::now();
         let expires_at = now.timestamp() + TOMBSTONE_DAYS * 24 * 60 * 60;
@@ -463,20 +448,44 @@ impl Profiles {
         }
     }
 
+    /// A change whose only conditions are the common ones and the caller's `If-Match`.
     async fn expect_done(
         &self,
         change: Change,
         id: &UserId,
         context: &Context,
     ) -> Result<ProfileItem, UserError> {
+        self.apply(
+            id,
+            change,
+            context,
+            |profile| profile,
+            |_| {
+                Err(UserError::Internal(
+                    "a profile refused an unconditional change".to_owned(),
+                ))
+            },
+        )
+        .await
+    }
+
+    /// Applies `change` to `id`: `done` with the profile it produced, or, when a condition did
+    /// not hold, a 404 for a missing or deleted user, a 412 for a stale `If-Match`, and
+    /// otherwise whatever `refused` makes of the profile as it is.
+    async fn apply<T>(
+        &self,
+        id: &UserId,
+        change: Change,
+        context: &Context,
+        done: impl FnOnce(ProfileItem) -> T,
+        refused: impl FnOnce(ProfileItem) -> Result<T, UserError>,
+    ) -> Result<T, UserError> {
         match self.table.update(id.as_str(), change).await? {
-            Updated::Done(profile) => Ok(*profile),
-            Updated::Refused(Some(Stored::Profile(_))) if context.if_match.is_some() => {
-                Err(UserError::PreconditionFailed)
+            Updated::Done(profile) => Ok(done(*profile)),
+            Updated::Refused(Some(Stored::Profile(profile))) => {
+                context.check_version(&profile)?;
+                refused(*profile)
             }
-            Updated::Refused(Some(Stored::Profile(_))) => Err(UserError::Internal(
-                "a profile refused an unconditional change".to_owned(),
-            )),
             Updated::Refused(_) => Err(UserError::UserNotFound),
         }
     }
