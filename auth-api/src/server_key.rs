@@ -42,8 +42,10 @@ impl ServerKey {
                     .map_err(ServerKeyError)?;
                 let stored: Stored = serde_json::from_str(&text)
                     .map_err(|error| ServerKeyError(format!("malformed secret: {error}")))?;
-                let key = hex::decode(stored.server_key)
-                    .map_err(|error| ServerKeyError(format!("malformed key: {error}")))?;
+                // Hex as provisioning writes it, or the text itself as a generated secret
+                // (CloudFormation's GenerateSecretString) has it.
+                let key = hex::decode(&stored.server_key)
+                    .unwrap_or_else(|_| stored.server_key.into_bytes());
                 if key.len() < 32 {
                     return Err(ServerKeyError("the key is shorter than 32 bytes".into()));
                 }

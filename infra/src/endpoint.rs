@@ -151,44 +151,87 @@ pub fn ensure_moto_installed(home: &Path, progress: &dyn Progress) -> Result<Pat
         Some(venv) => PathBuf::from(venv),
         None => home.join("venv"),
     };
-    let python = venv.join("bin").join("python");
-    let marker = venv.join(format!(".moto-{MOTO_VERSION}"));
+    let bin = ensure_python_packages(
+        home,
+        &venv,
+        &[&format!("moto[server]=={MOTO_VERSION}")],
+        &format!("moto {MOTO_VERSION}"),
+        progress,
+    )?;
+    Ok(bin.join("python"))
+}
+
+/// The pinned Python tools of the template checks and the Lambda packaging.
+pub const PYTHON_TOOLS: [&str; 3] = [
+    "cfn-lint==1.58.0",
+    "aws-sam-cli==1.170.0",
+    "cargo-lambda==1.9.2",
+];
+
+/// Makes sure `.roster/tools` holds [`PYTHON_TOOLS`]; returns its `bin` directory.
+pub fn ensure_python_tools(home: &Path, progress: &dyn Progress) -> Result<PathBuf> {
+    ensure_python_packages(
+        home,
+        &home.join("tools"),
+        &PYTHON_TOOLS,
+        "cfn-lint, the SAM CLI and cargo-lambda",
+        progress,
+    )
+}
+
+/// Makes sure the virtualenv `venv` holds exactly these pinned `packages`; returns its `bin`
+/// directory. Safe to call from several processes at once: the first installs, the others
+/// wait on a file lock.
+fn ensure_python_packages(
+    home: &Path,
+    venv: &Path,
+    packages: &[&str],
+    what: &str,
+    progress: &dyn Progress,
+) -> Result<PathBuf> {
+    let bin = venv.join("bin");
+    let python = bin.join("python");
+    let marker = venv.join(format!(
+        ".installed-{}",
+        packages.join("+").replace(['[', ']', '='], "_")
+    ));
     if marker.exists() {
-        return Ok(python);
+        return Ok(bin);
     }
     fs::create_dir_all(home).with_context(|| format!("creating {}", home.display()))?;
     let lock = File::create(home.join("venv.lock"))?;
     lock.lock()
         .context("locking the virtualenv for installation")?;
     if marker.exists() {
-        return Ok(python);
+        return Ok(bin);
     }
     let system_python = std::env::var("ROSTER_PYTHON").unwrap_or_else(|_| "python3".to_owned());
     progress.step(&format!(
-        "installing moto {MOTO_VERSION} into {} (first run only, about 30 s)",
+        "installing {what} into {} (first run only, about 30 s)",
         venv.display()
     ));
     if !python.exists() {
         run(
-            Command::new(&system_python).args(["-m", "venv"]).arg(&venv),
+            Command::new(&system_python).args(["-m", "venv"]).arg(venv),
             "creating the virtualenv (is python3 with its venv module installed?)",
         )?;
     }
     run(
-        Command::new(&python).args([
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            "--progress-bar",
-            "off",
-            &format!("moto[server]=={MOTO_VERSION}"),
-        ]),
-        "installing moto with pip",
+        Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--progress-bar",
+                "off",
+            ])
+            .args(packages),
+        &format!("installing {what} with pip"),
     )?;
     File::create(&marker)?;
-    progress.step("moto installed");
-    Ok(python)
+    progress.step(&format!("{what} installed"));
+    Ok(bin)
 }
 
 fn run(command: &mut Command, what: &str) -> Result<()> {

@@ -246,6 +246,18 @@ impl SubscriberSpec {
     }
 }
 
+/// Every Lambda function's binary: what `infra/package` builds and the template deploys.
+pub const LAMBDA_BINARIES: [&str; 8] = [
+    "auth-api",
+    "auth-subscriber",
+    "auth-reconciler",
+    "user-api",
+    "user-subscriber",
+    "badge-rules",
+    "auth-projector",
+    "users-projector",
+];
+
 /// Static assets bundled with the User API and uploaded to the assets bucket: default avatars
 /// and badge icons, served publicly under `public/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,330 @@
+//! Parity between the SAM template (`infra/template.yaml`) and the resources the local stack
+//! provisions (`resources.rs`): table keys, indexes, streams and TTL; the pool's password
+//! policy, groups and app clients; the bus rules, their queues and dead-letter queues; the
+//! functions. [`differences`] lists every place where they disagree.
+
+use std::collections::BTreeSet;
+
+use serde_yaml::Value;
+
+use crate::resources::{
+    AUTH_FLOWS, AUTH_TABLE, LAMBDA_BINARIES, READ_ATTRIBUTES, SUBSCRIBERS, TableSpec, USER_POOL,
+    USERS_TABLE,
+};
+
+/// The template's logical id of each table the local stack provisions.
+pub const TEMPLATE_TABLES: [(&str, &TableSpec); 2] =
+    [("AuthTable", &AUTH_TABLE), ("UsersTable", &USERS_TABLE)];
+
+/// The committed template.
+pub fn template() -> Value {
+    serde_yaml::from_str(include_str!("../template.yaml")).expect("the template is YAML")
+}
+
+/// Every disagreement between `template` and the resource declarations, as sentences.
+pub fn differences(template: &Value) -> Vec<String> {
+    differences_with(template, &TEMPLATE_TABLES)
+}
+
+/// [`differences`], with these tables standing for the local stack's.
+pub fn differences_with(template: &Value, local_tables: &[(&str, &TableSpec)]) -> Vec<String> {
+    let mut found = Vec::new();
+    let resources = &template["Resources"];
+    tables(resources, local_tables, &mut found);
+    user_pool(resources, &mut found);
+    subscribers(resources, &mut found);
+    functions(resources, &mut found);
+    found
+}
+
+/// The resources of one type, with their logical ids.
+fn of_type<'a>(resources: &'a Value, kind: &str) -> Vec<(&'a str, &'a Value)> {
+    resources
+        .as_mapping()
+        .into_iter()
+        .flatten()
+        .filter(|(_, resource)| resource["Type"].as_str() == Some(kind))
+        .filter_map(|(id, resource)| Some((id.as_str()?, &resource["Properties"])))
+        .collect()
+}
+
+/// A `!Sub "…-name"` or plain name, as its literal text.
+fn text(value: &Value) -> Option<&str> {
+    match value {
+        Value::String(text) => Some(text),
+        Value::Tagged(tagged) => tagged.value.as_str(),
+        _ => None,
+    }
+}
+
+/// The logical id an `!GetAtt Id.Arn` (or `!Ref Id`) names.
+fn target_id(value: &Value) -> Option<&str> {
+    let Value::Tagged(tagged) = value else {
+        return None;
+    };
+    let name = tagged.value.as_str()?;
+    Some(name.split('.').next().unwrap_or(name))
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .filter_map(|item| item.as_str().map(ToOwned::to_owned))
+        .collect()
+}
+
+/// A key: its partition (HASH) and sort (RANGE) attributes.
+type Key = (Option<String>, Option<String>);
+
+fn key_schema(value: &Value) -> Key {
+    let key = |kind: &str| {
+        value
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .find(|key| key["KeyType"].as_str() == Some(kind))
+            .and_then(|key| key["AttributeName"].as_str().map(ToOwned::to_owned))
+    };
+    (key("HASH"), key("RANGE"))
+}
+
+fn tables(resources: &Value, local_tables: &[(&str, &TableSpec)], found: &mut Vec<String>) {
+    for &(id, spec) in local_tables {
+        let table = &resources[id]["Properties"];
+        if table.is_null() {
+            found.push(format!("table {}: no {id} in the template", spec.name));
+            continue;
+        }
+        let mut check = |what: &str, ok: bool| {
+            if !ok {
+                found.push(format!("table {}: {what} differs", spec.name));
+            }
+        };
+        check(
+            "name",
+            text(&table["TableName"])
+                .is_some_and(|name| name.ends_with(&format!("-{}", spec.name))),
+        );
+        check(
+            "key",
+            key_schema(&table["KeySchema"])
+                == (
+                    Some(spec.partition_key.to_owned()),
+                    spec.sort_key.map(ToOwned::to_owned),
+                ),
+        );
+        check(
+            "stream view",
+            table["StreamSpecification"]["StreamViewType"].as_str() == Some("NEW_AND_OLD_IMAGES"),
+        );
+        check(
+            "billing mode",
+            table["BillingMode"].as_str() == Some("PAY_PER_REQUEST"),
+        );
+        let ttl = table["TimeToLiveSpecification"]["AttributeName"].as_str();
+        check("TTL attribute", ttl == spec.ttl_attribute);
+        let template_indexes: BTreeSet<(String, Key)> = table["GlobalSecondaryIndexes"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .filter_map(|index| {
+                let name = index["IndexName"].as_str()?.to_owned();
+                let all = index["Projection"]["ProjectionType"].as_str() == Some("ALL");
+                all.then(|| (name, key_schema(&index["KeySchema"])))
+            })
+            .collect();
+        let local_indexes: BTreeSet<(String, Key)> = spec
+            .indexes
+            .iter()
+            .map(|index| {
+                (
+                    index.name.to_owned(),
+                    (
+                        Some(index.partition_key.to_owned()),
+                        index.sort_key.map(ToOwned::to_owned),
+                    ),
+                )
+            })
+            .collect();
+        for missing in local_indexes.difference(&template_indexes) {
+            found.push(format!(
+                "table {}: index {} is provisioned locally but not in the template",
+                spec.name, missing.0
+            ));
+        }
+        for extra in template_indexes.difference(&local_indexes) {
+            found.push(format!(
+                "table {}: index {} is in the template but not provisioned locally",
+                spec.name, extra.0
+            ));
+        }
+    }
+}
+
+fn user_pool(resources: &Value, found: &mut Vec<String>) {
+    let pools = of_type(resources, "AWS::Cognito::UserPool");
+    let [(_, pool)] = pools.as_slice() else {
+        found.push(format!(
+            "user pool: {} in the template, not one",
+            pools.len()
+        ));
+        return;
+    };
+    let policy = &pool["Policies"]["PasswordPolicy"];
+    let local = USER_POOL.password;
+    let same_policy = policy["MinimumLength"].as_i64() == Some(i64::from(local.minimum_length))
+        && policy["RequireLowercase"].as_bool() == Some(local.require_lowercase)
+        && policy["RequireUppercase"].as_bool() == Some(local.require_uppercase)
+        && policy["RequireNumbers"].as_bool() == Some(local.require_numbers)
+        && policy["RequireSymbols"].as_bool() == Some(local.require_symbols);
+    if !same_policy {
+        found.push("user pool: password policy differs".to_owned());
+    }
+    let groups: BTreeSet<String> = of_type(resources, "AWS::Cognito::UserPoolGroup")
+        .iter()
+        .filter_map(|(_, group)| group["GroupName"].as_str().map(ToOwned::to_owned))
+        .collect();
+    let local_groups: BTreeSet<String> = USER_POOL.groups.iter().map(|g| (*g).to_owned()).collect();
+    if groups != local_groups {
+        found.push(format!(
+            "user pool: groups {groups:?} differ from {local_groups:?}"
+        ));
+    }
+    let clients = of_type(resources, "AWS::Cognito::UserPoolClient");
+    let mut frontends = BTreeSet::new();
+    for (id, client) in &clients {
+        let Some(spec) = USER_POOL.clients.iter().find(|spec| {
+            text(&client["ClientName"])
+                .is_some_and(|name| name.ends_with(&format!("-{}", spec.frontend)))
+        }) else {
+            found.push(format!(
+                "app client {id}: no frontend of that name is provisioned locally"
+            ));
+            continue;
+        };
+        frontends.insert(spec.frontend);
+        let same = strings(&client["ExplicitAuthFlows"]) == AUTH_FLOWS
+            && strings(&client["ReadAttributes"]) == READ_ATTRIBUTES
+            && client["GenerateSecret"].as_bool() == Some(false)
+            && client["PreventUserExistenceErrors"].as_str() == Some("ENABLED")
+            && client["AccessTokenValidity"].as_i64() == Some(i64::from(spec.access_token_minutes))
+            && client["IdTokenValidity"].as_i64() == Some(i64::from(spec.id_token_minutes))
+            && client["RefreshTokenValidity"].as_i64() == Some(i64::from(spec.refresh_token_days));
+        if !same {
+            found.push(format!("app client {}: settings differ", spec.frontend));
+        }
+    }
+    for spec in USER_POOL.clients {
+        if !frontends.contains(spec.frontend) {
+            found.push(format!("app client {}: not in the template", spec.frontend));
+        }
+    }
+}
+
+fn subscribers(resources: &Value, found: &mut Vec<String>) {
+    let rules = of_type(resources, "AWS::Events::Rule");
+    let queues = of_type(resources, "AWS::SQS::Queue");
+    let queue_named = |name: &str| {
+        queues
+            .iter()
+            .find(|(_, queue)| {
+                text(&queue["QueueName"]).is_some_and(|q| q.ends_with(&format!("-{name}")))
+            })
+            .copied()
+    };
+    for spec in SUBSCRIBERS {
+        let Some((_, rule)) = rules.iter().find(|(_, rule)| {
+            text(&rule["Name"]).is_some_and(|name| name.ends_with(&format!("-{}", spec.name)))
+        }) else {
+            found.push(format!("subscriber {}: no rule in the template", spec.name));
+            continue;
+        };
+        let pattern: serde_json::Value =
+            serde_json::to_value(&rule["EventPattern"]).unwrap_or_default();
+        let local: serde_json::Value =
+            serde_json::from_str(&spec.event_pattern()).unwrap_or_default();
+        if pattern != local {
+            found.push(format!(
+                "subscriber {}: event pattern {pattern} differs from {local}",
+                spec.name
+            ));
+        }
+        let (Some((queue_id, queue)), Some((dead_id, _))) = (
+            queue_named(spec.name),
+            queue_named(&format!("{}-dlq", spec.name)),
+        ) else {
+            found.push(format!(
+                "subscriber {}: queue or dead-letter queue missing",
+                spec.name
+            ));
+            continue;
+        };
+        let targets: Vec<&str> = rule["Targets"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .filter_map(|target| target_id(&target["Arn"]))
+            .collect();
+        if targets != [queue_id] {
+            found.push(format!(
+                "subscriber {}: the rule targets {targets:?}, not {queue_id}",
+                spec.name
+            ));
+        }
+        let redrive = &queue["RedrivePolicy"];
+        let same_queue = target_id(&redrive["deadLetterTargetArn"]) == Some(dead_id)
+            && redrive["maxReceiveCount"].as_u64() == Some(u64::from(spec.max_receive_count))
+            && queue["VisibilityTimeout"].as_u64()
+                == Some(u64::from(spec.visibility_timeout_seconds));
+        if !same_queue {
+            found.push(format!("subscriber {}: queue settings differ", spec.name));
+        }
+        let drained = resources
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .any(|(_, resource)| {
+                resource["Properties"]["Events"]
+                    .as_mapping()
+                    .into_iter()
+                    .flatten()
+                    .any(|(_, event)| {
+                        event["Type"].as_str() == Some("SQS")
+                            && target_id(&event["Properties"]["Queue"]) == Some(queue_id)
+                            && strings(&event["Properties"]["FunctionResponseTypes"])
+                                == ["ReportBatchItemFailures"]
+                    })
+            });
+        if !drained {
+            found.push(format!(
+                "subscriber {}: no function drains {queue_id} with partial batch failures",
+                spec.name
+            ));
+        }
+    }
+    if rules.len() != SUBSCRIBERS.len() {
+        found.push(format!(
+            "the template has {} bus rules, the local stack {}",
+            rules.len(),
+            SUBSCRIBERS.len()
+        ));
+    }
+}
+
+fn functions(resources: &Value, found: &mut Vec<String>) {
+    let binaries: BTreeSet<&str> = resources
+        .as_mapping()
+        .into_iter()
+        .flatten()
+        .filter(|(_, resource)| resource["Type"].as_str() == Some("AWS::Serverless::Function"))
+        .filter_map(|(_, function)| function["Metadata"]["BuildProperties"]["Binary"].as_str())
+        .collect();
+    let local: BTreeSet<&str> = LAMBDA_BINARIES.into_iter().collect();
+    if binaries != local {
+        found.push(format!(
+            "functions {binaries:?} differ from the binaries {local:?}"
+        ));
+    }
+}

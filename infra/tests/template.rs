@@ -1,0 +1,150 @@
+//! The SAM template: it passes cfn-lint and `sam validate --lint` (pinned, installed into
+//! `.roster/tools` on first use), and it declares what the local stack provisions — removing
+//! an index, a client or a rule from either side makes the parity check fail.
+
+use std::process::Command;
+
+use roster_local::endpoint::{Quiet, ensure_python_tools, roster_home};
+use roster_local::parity::{differences, differences_with, template};
+use roster_local::resources::{AUTH_TABLE, IndexSpec, TableSpec, USERS_TABLE};
+use serde_yaml::Value;
+
+const TEMPLATE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/template.yaml");
+
+fn tool(name: &str) -> Command {
+    let bin = ensure_python_tools(&roster_home(), &Quiet).expect("the Python tools install");
+    Command::new(bin.join(name))
+}
+
+fn assert_clean(mut command: Command, what: &str) {
+    let output = command
+        .output()
+        .unwrap_or_else(|error| panic!("{what}: {error}"));
+    assert!(
+        output.status.success(),
+        "{what} failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn cfn_lint_is_clean() {
+    let mut command = tool("cfn-lint");
+    command.arg(TEMPLATE);
+    assert_clean(command, "cfn-lint");
+}
+
+#[test]
+fn sam_validate_lint_is_clean() {
+    let mut command = tool("sam");
+    // Offline: `--lint` runs cfn-lint on the transformed template and needs no AWS account.
+    command
+        .args(["validate", "--lint", "--template-file", TEMPLATE])
+        .env("SAM_CLI_TELEMETRY", "0")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "offline")
+        .env("AWS_SECRET_ACCESS_KEY", "offline");
+    assert_clean(command, "sam validate --lint");
+}
+
+#[test]
+fn the_template_declares_what_the_local_stack_provisions() {
+    assert_eq!(differences(&template()), Vec::<String>::new());
+}
+
+fn without(mut template: Value, path: &[&str], remove: impl FnOnce(&mut Value)) -> Value {
+    let mut node = &mut template;
+    for key in path {
+        node = &mut node[*key];
+    }
+    remove(node);
+    template
+}
+
+#[test]
+fn a_gsi_missing_on_either_side_breaks_parity() {
+    let template_lacks_it = without(
+        template(),
+        &[
+            "Resources",
+            "UsersTable",
+            "Properties",
+            "GlobalSecondaryIndexes",
+        ],
+        |indexes| {
+            indexes.as_sequence_mut().unwrap().remove(0);
+        },
+    );
+    let found = differences(&template_lacks_it);
+    assert!(
+        found
+            .iter()
+            .any(|d| d.contains("index by-name is provisioned locally but not in the template")),
+        "{found:?}"
+    );
+
+    // The other side: the local stack without the by-handle index.
+    let fewer: Vec<IndexSpec> = USERS_TABLE
+        .indexes
+        .iter()
+        .filter(|index| index.name != "by-handle")
+        .cloned()
+        .collect();
+    let local_lacks_it = TableSpec {
+        indexes: fewer.leak(),
+        ..USERS_TABLE
+    };
+    let found = differences_with(
+        &template(),
+        &[("AuthTable", &AUTH_TABLE), ("UsersTable", &local_lacks_it)],
+    );
+    assert!(
+        found
+            .iter()
+            .any(|d| d.contains("index by-handle is in the template but not provisioned locally")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_changed_client_rule_or_stream_breaks_parity() {
+    let no_client = without(template(), &["Resources"], |resources| {
+        resources
+            .as_mapping_mut()
+            .unwrap()
+            .remove("PartnerPortalClient");
+    });
+    assert!(
+        differences(&no_client)
+            .iter()
+            .any(|d| d.contains("partner-portal"))
+    );
+
+    let other_pattern = without(
+        template(),
+        &["Resources", "BadgeRulesRule", "Properties", "EventPattern"],
+        |pattern| pattern["detail-type"] = Value::from(vec!["UserActivated"]),
+    );
+    assert!(
+        differences(&other_pattern)
+            .iter()
+            .any(|d| d.contains("badge-rules: event pattern"))
+    );
+
+    let keys_only = without(
+        template(),
+        &[
+            "Resources",
+            "AuthTable",
+            "Properties",
+            "StreamSpecification",
+        ],
+        |stream| stream["StreamViewType"] = Value::from("KEYS_ONLY"),
+    );
+    assert!(
+        differences(&keys_only)
+            .iter()
+            .any(|d| d.contains("auth: stream view"))
+    );
+}
