@@ -35,11 +35,11 @@ impl UserConfig {
 
     /// The use cases over the table and the bucket.
     pub fn profiles(&self, sdk: &SdkConfig) -> Profiles {
-        // Path-style addressing works with every endpoint (and is what a local one needs);
-        // the public URLs come from `assets_base_url`, not from the client.
+        // A local endpoint (an endpoint override) needs path-style addressing; AWS gets
+        // virtual-hosted URLs. Public URLs come from `assets_base_url`, not from the client.
         let s3 = aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(sdk)
-                .force_path_style(true)
+                .force_path_style(sdk.endpoint_url().is_some())
                 .build(),
         );
         Profiles::new(
