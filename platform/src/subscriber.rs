@@ -7,6 +7,7 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use serde_json::Value;
+use tracing::Instrument;
 
 use crate::lambda::{BoxFuture, QueueBatchHandler, queue_failures};
 
@@ -76,7 +77,14 @@ impl<H: EventHandler> EventSubscriber<H> {
                     continue;
                 }
             };
-            match self.handler.handle(&event).await {
+            // The event's own ids, so the handler's log lines can be joined up with the
+            // request that caused the event, in the other service.
+            let span = tracing::info_span!(
+                "event",
+                event_id = event.detail["eventId"].as_str().unwrap_or_default(),
+                correlation_id = event.detail["correlationId"].as_str().unwrap_or_default(),
+            );
+            match self.handler.handle(&event).instrument(span).await {
                 Ok(outcome) => tracing::debug!(
                     subscriber = self.name,
                     source = %event.source,
@@ -84,8 +92,10 @@ impl<H: EventHandler> EventSubscriber<H> {
                     ?outcome,
                     "event consumed"
                 ),
+                // Retried by the queue, and moved to its dead-letter queue if it keeps failing:
+                // a warning here, an alarm on the dead-letter queue.
                 Err(error) => {
-                    tracing::error!(
+                    tracing::warn!(
                         subscriber = self.name,
                         message_id = %id,
                         source = %event.source,

@@ -7,6 +7,7 @@ mod auth;
 mod event_faults;
 mod faults;
 mod journey;
+mod log_hygiene;
 mod plumbing;
 mod provisioning;
 mod publisher;
