@@ -1,8 +1,8 @@
 //! Token verification for S2S callers, done locally with the shared verifier.
 
 use axum::Json;
-use axum::extract::{Path, State};
-use roster_platform::extract::JsonBody;
+use axum::extract::State;
+use roster_platform::extract::{JsonBody, PathParams};
 use roster_platform::jwt::{TokenUse, VerifiedToken};
 use serde::Deserialize;
 
@@ -37,7 +37,7 @@ fn token_use(raw: &str) -> Result<TokenUse, AuthError> {
 /// URLs end up in logs).
 pub async fn verify_in_path(
     State(state): State<AppState>,
-    Path((token_type, token)): Path<(String, String)>,
+    PathParams((token_type, token)): PathParams<(String, String)>,
 ) -> Result<Json<VerifiedToken>, AuthError> {
     let expected = token_use(&token_type)?;
     Ok(Json(state.verifier.verify(&token, expected).await?))

@@ -6,6 +6,9 @@ mod apis;
 mod auth;
 mod event_faults;
 mod faults;
+#[path = "../../../platform/tests/support/forged.rs"]
+mod forged;
+mod forged_tokens;
 mod journey;
 mod log_hygiene;
 mod plumbing;
