@@ -15,6 +15,7 @@ mod plumbing;
 mod provisioning;
 mod publisher;
 mod register;
+mod security_doc;
 mod stack;
 mod support;
 mod tokens;

@@ -365,3 +365,31 @@ pub async fn answer(response: Response) -> (reqwest::StatusCode, Value) {
     };
     (status, body)
 }
+
+/// Every file of the repository whose name is `name` (`users.rs`), for documents that point
+/// at tests.
+pub fn files_named(name: &str) -> Vec<std::path::PathBuf> {
+    fn walk(dir: &std::path::Path, name: &str, found: &mut Vec<std::path::PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let file = entry.file_name();
+            if path.is_dir() {
+                if file != "target" && file != ".roster" && file != ".git" {
+                    walk(&path, name, found);
+                }
+            } else if file == name {
+                found.push(path);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/..")),
+        name,
+        &mut found,
+    );
+    found
+}
