@@ -51,6 +51,7 @@ impl From<IdentityError> for AuthError {
             IdentityError::PasswordResetRequired => AuthError::PasswordResetRequired,
             IdentityError::InvalidCode => AuthError::InvalidCode,
             IdentityError::InvalidPassword => AuthError::PasswordRefused,
+            IdentityError::InvalidParameter => AuthError::Input(InputError::Email),
             IdentityError::Unavailable(cause) => AuthError::Internal(cause),
         }
     }
@@ -161,6 +162,7 @@ fn register_problem(error: crate::registration::RegisterError) -> Response {
             response
         }
         RegisterError::PasswordRefused => AuthError::PasswordRefused.into_response(),
+        RegisterError::EmailRefused => AuthError::Input(InputError::Email).into_response(),
         RegisterError::Unavailable(cause) => AuthError::Internal(cause).into_response(),
     }
 }

@@ -64,6 +64,9 @@ pub enum IdentityError {
     /// The pool refused the new password.
     #[error("password refused by the pool")]
     InvalidPassword,
+    /// The pool refused an input our own checks let through (an email it does not take).
+    #[error("input refused by the pool")]
+    InvalidParameter,
     /// Anything else: a fault on our side or AWS's.
     #[error("identity provider failure: {0}")]
     Unavailable(String),
@@ -89,6 +92,7 @@ where
         Some("PasswordResetRequiredException") => IdentityError::PasswordResetRequired,
         Some("CodeMismatchException" | "ExpiredCodeException") => IdentityError::InvalidCode,
         Some("InvalidPasswordException") => IdentityError::InvalidPassword,
+        Some("InvalidParameterException") => IdentityError::InvalidParameter,
         _ => IdentityError::Unavailable(DisplayErrorContext(error).to_string()),
     }
 }

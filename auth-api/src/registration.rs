@@ -77,6 +77,8 @@ pub enum RegisterError {
     InProgress,
     #[error("the user pool refused the password")]
     PasswordRefused,
+    #[error("the user pool refused the email")]
+    EmailRefused,
     #[error("registration failed: {0}")]
     Unavailable(String),
 }
@@ -94,6 +96,7 @@ impl From<IdentityError> for RegisterError {
     fn from(error: IdentityError) -> Self {
         match error {
             IdentityError::InvalidPassword => RegisterError::PasswordRefused,
+            IdentityError::InvalidParameter => RegisterError::EmailRefused,
             other => RegisterError::Unavailable(other.to_string()),
         }
     }

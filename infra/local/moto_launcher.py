@@ -46,6 +46,32 @@ def sign_out_under_every_name() -> None:
     cognitoidp.CognitoIdpUserPool.sign_out = every_name
 
 
+def refuse_unknown_tokens_and_users_as_cognito_does() -> None:
+    """Answers an unknown refresh token with NotAuthorized, and a password-reset confirmation
+    for an unknown user with CodeMismatch (what Cognito says with user-existence errors
+    hidden), where moto fails with an internal error (a KeyError) or ResourceNotFound."""
+    from moto.cognitoidp.exceptions import CodeMismatchException, NotAuthorizedError
+
+    create_tokens = cognitoidp.CognitoIdpUserPool.create_tokens_from_refresh_token
+
+    def known_refresh_token(pool, refresh_token):
+        if refresh_token not in pool.refresh_tokens:
+            raise NotAuthorizedError(refresh_token)
+        return create_tokens(pool, refresh_token)
+
+    cognitoidp.CognitoIdpUserPool.create_tokens_from_refresh_token = known_refresh_token
+
+    confirm = cognitoidp.CognitoIdpBackend.confirm_forgot_password
+
+    def known_user(backend, client_id, username, password, confirmation_code):
+        for pool in backend.user_pools.values():
+            if client_id in pool.clients and pool._get_user(username) is None:
+                raise CodeMismatchException("Invalid code provided, please request a code again.")
+        return confirm(backend, client_id, username, password, confirmation_code)
+
+    cognitoidp.CognitoIdpBackend.confirm_forgot_password = known_user
+
+
 class SerialiseDynamoDB:
     """Runs DynamoDB requests one at a time.
 
@@ -73,6 +99,7 @@ def main() -> None:
     port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     # One line per request (the pollers make several a second) would bury the errors.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    refuse_unknown_tokens_and_users_as_cognito_does()
     app = SerialiseDynamoDB(DomainDispatcherApplication(create_backend_app))
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
     bound = server.server_address[1]
