@@ -161,11 +161,12 @@ pub fn ensure_moto_installed(home: &Path, progress: &dyn Progress) -> Result<Pat
     Ok(bin.join("python"))
 }
 
-/// The pinned Python tools of the template checks and the Lambda packaging.
-pub const PYTHON_TOOLS: [&str; 3] = [
+/// The pinned Python tools: the template checks, the Lambda packaging, the API fuzzer.
+pub const PYTHON_TOOLS: [&str; 4] = [
     "cfn-lint==1.58.0",
     "aws-sam-cli==1.170.0",
     "cargo-lambda==1.9.2",
+    "schemathesis==4.32.5",
 ];
 
 /// Makes sure `.roster/tools` holds [`PYTHON_TOOLS`]; returns its `bin` directory.
@@ -174,7 +175,7 @@ pub fn ensure_python_tools(home: &Path, progress: &dyn Progress) -> Result<PathB
         home,
         &home.join("tools"),
         &PYTHON_TOOLS,
-        "cfn-lint, the SAM CLI and cargo-lambda",
+        "cfn-lint, the SAM CLI, cargo-lambda and schemathesis",
         progress,
     )
 }

@@ -31,14 +31,10 @@ pub enum InputError {
     DataNotObject,
     #[error("data may nest at most {MAX_DATA_DEPTH} levels deep")]
     DataTooDeep,
-    #[error("nothing to change: give lang, currency or avatar")]
-    NothingToChange,
     #[error("contentType must be one of image/png, image/jpeg, image/webp")]
     AvatarType,
     #[error("contentLength must be between 1 and {MAX_AVATAR_BYTES} bytes")]
     AvatarSize,
-    #[error("give either contentType and contentLength (an upload) or default (a default avatar)")]
-    AvatarRequest,
     #[error("If-Match must be one ETag, as returned by a read")]
     IfMatch,
 }
@@ -84,7 +80,7 @@ impl Lookup {
 
     pub fn email(raw: &str) -> Result<Self, InputError> {
         let email = raw.trim().to_lowercase();
-        let valid = email.len() <= 254
+        let valid = email.chars().count() <= 254
             && email.split_once('@').is_some_and(|(local, domain)| {
                 !local.is_empty() && domain.contains('.') && !domain.contains('@')
             })

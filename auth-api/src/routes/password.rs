@@ -18,6 +18,10 @@ use roster_platform::problem::Problem;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ForgotRequest {
+    #[schema(
+        max_length = 254,
+        pattern = r"^[!-?A-~]{1,64}@[!-\-/-?A-~][!-?A-~]*\.[!-?A-~]*[!-\-/-?A-~]$"
+    )]
     email: String,
     client_id: Option<String>,
 }
@@ -90,8 +94,18 @@ pub async fn forgot(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConfirmRequest {
+    #[schema(
+        max_length = 254,
+        pattern = r"^[!-?A-~]{1,64}@[!-\-/-?A-~][!-?A-~]*\.[!-?A-~]*[!-\-/-?A-~]$"
+    )]
     email: String,
+    #[schema(pattern = r"^[!-~]{1,64}$")]
     code: String,
+    #[schema(
+        min_length = 10,
+        max_length = 256,
+        pattern = r"^(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9]).{10,256}$"
+    )]
     new_password: String,
     client_id: Option<String>,
 }
@@ -144,7 +158,13 @@ pub async fn confirm(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ChangeRequest {
+    #[schema(min_length = 1, max_length = 256)]
     old_password: String,
+    #[schema(
+        min_length = 10,
+        max_length = 256,
+        pattern = r"^(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9]).{10,256}$"
+    )]
     new_password: String,
 }
 

@@ -17,9 +17,25 @@ use roster_platform::problem::Problem;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({"email": "ada@example.com", "name": "ada_lovelace", "password": "Analytical-Engine-1", "sourceSystem": "web-shop"}))]
 pub struct RegisterRequest {
+    #[schema(
+        max_length = 254,
+        pattern = r"^[!-?A-~]{1,64}@[!-\-/-?A-~][!-?A-~]*\.[!-?A-~]*[!-\-/-?A-~]$"
+    )]
     email: String,
+    /// 3 to 30 letters, digits and single `_`, `.` or `-` between them, starting with a letter.
+    #[schema(
+        min_length = 3,
+        max_length = 30,
+        pattern = r"^[A-Za-z](?:[_.-]?[A-Za-z0-9])+$"
+    )]
     name: String,
+    #[schema(
+        min_length = 10,
+        max_length = 256,
+        pattern = r"^(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9]).{10,256}$"
+    )]
     password: String,
+    #[schema(pattern = r"^[A-Za-z0-9_.-]{1,64}$")]
     source_system: Option<String>,
 }
 

@@ -20,7 +20,12 @@ use roster_platform::problem::Problem;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoginRequest {
+    #[schema(
+        max_length = 254,
+        pattern = r"^[!-?A-~]{1,64}@[!-\-/-?A-~][!-?A-~]*\.[!-?A-~]*[!-\-/-?A-~]$"
+    )]
     email: String,
+    #[schema(min_length = 1, max_length = 256)]
     password: String,
     client_id: Option<String>,
 }
@@ -74,6 +79,7 @@ pub async fn login(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RefreshRequest {
+    #[schema(min_length = 1, max_length = 8192, pattern = r"\S")]
     refresh_token: String,
     client_id: Option<String>,
 }

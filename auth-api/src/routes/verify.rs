@@ -21,7 +21,7 @@ fn token_use(raw: &str) -> Result<TokenUse, AuthError> {
     path = "/auth/token/{token_type}/verify/{token}",
     tag = "tokens",
     params(
-        ("token_type" = String, Path, description = "`access` or `id`"),
+        ("token_type" = String, Path, description = "`access` or `id`", pattern = r"^(access|id)$"),
         ("token" = String, Path, description = "The JWT (prefer the POST form)"),
     ),
     responses(
@@ -47,6 +47,8 @@ pub async fn verify_in_path(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VerifyRequest {
     token: String,
+    /// `access` or `id`.
+    #[schema(pattern = r"^(access|id)$")]
     token_type: String,
 }
 

@@ -1,6 +1,7 @@
 //! Tests of the local stack against the local AWS endpoint: what provisioning creates, the
 //! event plumbing, the EventBridge publisher and the stack as a whole.
 
+mod api_fuzz;
 mod api_keys;
 mod apis;
 mod auth;

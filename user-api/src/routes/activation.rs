@@ -14,7 +14,7 @@ use crate::model::User;
 
 #[utoipa::path(
     get, path = "/user/activate/{activationCode}", tag = "users",
-    params(("activationCode" = String, Path, description = "The code the Auth API returned at registration")),
+    params(("activationCode" = String, Path, description = "The code the Auth API returned at registration", pattern = r"^[0-9a-fA-F]{32}$")),
     responses(
         (status = 200, description = "Activated: the user is CONFIRMED", body = User),
         (status = 400, description = "Malformed code", body = Problem, content_type = "application/problem+json"),

@@ -12,20 +12,46 @@ use std::collections::BTreeMap;
 
 use super::{WriteContext, user_id, user_response};
 use crate::AppState;
-use crate::domain::{self, InputError};
+use crate::domain;
 use crate::error::UserError;
 use crate::profiles::SettingsChange;
+
+/// Either an upload of the user's own file, or one of the default avatars.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum AvatarRequest {
+    Upload(UploadRequest),
+    Default(DefaultAvatar),
+}
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({"contentType": "image/png", "contentLength": 48213}))]
-pub struct AvatarRequest {
-    /// image/png, image/jpeg or image/webp.
-    content_type: Option<String>,
-    /// The exact size of the file, at most 2 MiB.
-    content_length: Option<i64>,
-    /// A default avatar (`01` to `06`) instead of an upload.
-    default: Option<String>,
+pub struct UploadRequest {
+    #[schema(pattern = "^image/(png|jpeg|webp)$")]
+    content_type: String,
+    /// The exact size of the file. (A JSON number with an integral value, so `1024.0` too.)
+    #[schema(value_type = i64, minimum = 1, maximum = 2097152)]
+    content_length: f64,
+}
+
+/// A size given as a JSON number: whole, and within what an avatar may be.
+fn whole_bytes(length: f64) -> Result<i64, UserError> {
+    let whole = length.fract() == 0.0 && (1.0..=domain::MAX_AVATAR_BYTES as f64).contains(&length);
+    if whole {
+        Ok(length as i64)
+    } else {
+        Err(domain::InputError::AvatarSize.into())
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"default": "03"}))]
+pub struct DefaultAvatar {
+    /// A default avatar, `01` to `06`.
+    #[schema(pattern = "^0[1-6]$")]
+    default: String,
 }
 
 /// Where to PUT the file, and the URL the avatar will have once it is there.
@@ -44,7 +70,7 @@ pub struct AvatarUpload {
 
 #[utoipa::path(
     post, path = "/user/{id}/avatar", tag = "avatars",
-    params(("id" = String, Path, description = "The user id")),
+    params(("id" = String, Path, description = "The user id", pattern = r"^[A-Za-z0-9-]{1,64}$")),
     request_body = AvatarRequest,
     responses(
         (status = 201, description = "An upload URL (5 minutes, exactly contentLength bytes of contentType); the profile points at the new avatar", body = AvatarUpload),
@@ -65,14 +91,15 @@ pub async fn avatar(
 ) -> Result<Response, UserError> {
     let id = user_id(&id)?;
     match request {
-        AvatarRequest {
-            content_type: Some(content_type),
-            content_length: Some(length),
-            default: None,
-        } => {
+        AvatarRequest::Upload(upload) => {
             let (profile, upload) = state
                 .profiles
-                .start_avatar_upload(&id, &content_type, length, &context)
+                .start_avatar_upload(
+                    &id,
+                    &upload.content_type,
+                    whole_bytes(upload.content_length)?,
+                    &context,
+                )
                 .await?;
             Ok((
                 StatusCode::CREATED,
@@ -87,11 +114,7 @@ pub async fn avatar(
             )
                 .into_response())
         }
-        AvatarRequest {
-            content_type: None,
-            content_length: None,
-            default: Some(default),
-        } => {
+        AvatarRequest::Default(DefaultAvatar { default }) => {
             let settings = SettingsChange {
                 default_avatar: Some(domain::parse_default_avatar(&default)?),
                 ..SettingsChange::default()
@@ -102,6 +125,5 @@ pub async fn avatar(
                 .await?;
             Ok(user_response(&state, StatusCode::OK, &profile))
         }
-        _ => Err(InputError::AvatarRequest.into()),
     }
 }

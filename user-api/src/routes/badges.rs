@@ -17,8 +17,8 @@ pub const BADGE_HEADER: &str = "badge-award";
 #[utoipa::path(
     post, path = "/user/{id}/badge/{name}", tag = "badges",
     params(
-        ("id" = String, Path, description = "The user id"),
-        ("name" = String, Path, description = "A badge of the catalog: NEW_MEMBER, VERIFIED, PHOTOGENIC, CONVERSATION_STARTER, EARLY_ADOPTER"),
+        ("id" = String, Path, description = "The user id", pattern = r"^[A-Za-z0-9-]{1,64}$"),
+        ("name" = String, Path, description = "A badge of the catalog: NEW_MEMBER, VERIFIED, PHOTOGENIC, CONVERSATION_STARTER, EARLY_ADOPTER (404 for any other)", pattern = r"^[A-Z_]{1,32}$"),
     ),
     responses(
         (status = 201, description = "Awarded now (`Badge-Award: awarded`)", body = User),
@@ -55,8 +55,8 @@ pub async fn award(
 #[utoipa::path(
     delete, path = "/user/{id}/badge/{name}", tag = "badges",
     params(
-        ("id" = String, Path, description = "The user id"),
-        ("name" = String, Path, description = "A badge of the catalog"),
+        ("id" = String, Path, description = "The user id", pattern = r"^[A-Za-z0-9-]{1,64}$"),
+        ("name" = String, Path, description = "A badge of the catalog (404 for any other)", pattern = r"^[A-Z_]{1,32}$"),
     ),
     responses(
         (status = 200, description = "Revoked", body = User),

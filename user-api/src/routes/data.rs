@@ -13,7 +13,7 @@ use crate::model::User;
 
 #[utoipa::path(
     put, path = "/user/{id}/data/update", tag = "data",
-    params(("id" = String, Path, description = "The user id")),
+    params(("id" = String, Path, description = "The user id", pattern = r"^[A-Za-z0-9-]{1,64}$")),
     request_body(content = Object, content_type = "application/json", description = "The new data: a JSON object of at most 16 KiB, nesting at most 16 levels"),
     responses(
         (status = 200, description = "Replaced", body = User),
@@ -41,7 +41,7 @@ pub async fn replace(
 
 #[utoipa::path(
     patch, path = "/user/{id}/data/update", tag = "data",
-    params(("id" = String, Path, description = "The user id")),
+    params(("id" = String, Path, description = "The user id", pattern = r"^[A-Za-z0-9-]{1,64}$")),
     request_body(content = Object, content_type = "application/merge-patch+json", description = "An RFC 7396 JSON Merge Patch object (application/json is accepted too): `null` removes a key"),
     responses(
         (status = 200, description = "Merged", body = User),

@@ -15,7 +15,7 @@ use crate::model::User;
 
 #[utoipa::path(
     get, path = "/user/{id}", tag = "users",
-    params(("id" = String, Path, description = "The user id (Cognito sub)")),
+    params(("id" = String, Path, description = "The user id (Cognito sub)", pattern = r"^[A-Za-z0-9-]{1,64}$")),
     responses(
         (status = 200, description = "The user; ETag is its version", body = User),
         (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
@@ -42,7 +42,7 @@ async fn find(
 
 #[utoipa::path(
     get, path = "/user/name/{name}", tag = "users",
-    params(("name" = String, Path, description = "The user name, any case")),
+    params(("name" = String, Path, description = "The user name, any case", pattern = r"^[A-Za-z0-9_.-]{1,64}$")),
     responses(
         (status = 200, description = "The user", body = User),
         (status = 400, description = "Malformed name", body = Problem, content_type = "application/problem+json"),
@@ -60,7 +60,7 @@ pub async fn by_name(
 
 #[utoipa::path(
     get, path = "/user/email/{email}", tag = "users",
-    params(("email" = String, Path, description = "The email address, any case")),
+    params(("email" = String, Path, description = "The email address, any case", max_length = 254, pattern = r"^[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f]*\.[^@\s\x00-\x1f\x7f-\x9f]*$")),
     responses(
         (status = 200, description = "The user", body = User),
         (status = 400, description = "Malformed email", body = Problem, content_type = "application/problem+json"),
@@ -78,7 +78,7 @@ pub async fn by_email(
 
 #[utoipa::path(
     get, path = "/user/handle/{handle}", tag = "users",
-    params(("handle" = String, Path, description = "The handle, with or without `@` (`%40` encoded or not), any case")),
+    params(("handle" = String, Path, description = "The handle, with or without `@` (`%40` encoded or not), any case", pattern = r"^@?[A-Za-z0-9]{1,64}$")),
     responses(
         (status = 200, description = "The user", body = User),
         (status = 400, description = "Malformed handle", body = Problem, content_type = "application/problem+json"),
@@ -96,7 +96,7 @@ pub async fn by_handle(
 
 #[utoipa::path(
     delete, path = "/user/{id}", tag = "users",
-    params(("id" = String, Path, description = "The user id")),
+    params(("id" = String, Path, description = "The user id", pattern = r"^[A-Za-z0-9-]{1,64}$")),
     responses(
         (status = 204, description = "Deleted, with the avatars the user uploaded; UserDeleted follows, and the Auth API removes the identity"),
         (status = 400, description = "Malformed id or If-Match", body = Problem, content_type = "application/problem+json"),

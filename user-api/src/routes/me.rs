@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::{WriteContext, user_response};
 use crate::AppState;
-use crate::domain::{self, InputError, UserId};
+use crate::domain::{self, UserId};
 use crate::error::UserError;
 use crate::model::User;
 use crate::profiles::SettingsChange;
@@ -56,10 +56,13 @@ pub async fn me(
 #[schema(example = json!({"lang": "de_de", "currency": "EUR", "avatar": "04"}))]
 pub struct ProfileUpdate {
     /// `en_us` style: language, `_`, region.
+    #[schema(pattern = "^[a-z]{2}_[a-z]{2}$")]
     lang: Option<String>,
     /// ISO 4217, such as USD.
+    #[schema(pattern = "^[A-Z]{3}$")]
     currency: Option<String>,
     /// A default avatar, `01` to `06`. Uploads go through the server-to-server avatar route.
+    #[schema(pattern = "^0[1-6]$")]
     avatar: Option<String>,
 }
 
@@ -68,7 +71,7 @@ pub struct ProfileUpdate {
     request_body = ProfileUpdate,
     responses(
         (status = 200, description = "The updated profile", body = User),
-        (status = 400, description = "Invalid lang, currency or avatar, or nothing to change", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid lang, currency or avatar", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "The profile does not exist yet", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "If-Match names another version", body = Problem, content_type = "application/problem+json"),
@@ -97,16 +100,20 @@ pub async fn update_profile(
             .map(domain::parse_default_avatar)
             .transpose()?,
     };
-    if settings.lang.is_none() && settings.currency.is_none() && settings.default_avatar.is_none() {
-        return Err(InputError::NothingToChange.into());
-    }
-    let profile = match state
-        .profiles
-        .update_settings(&id, &settings, &context)
-        .await
-    {
-        Err(UserError::UserNotFound) => Err(UserError::ProfileNotReady),
-        other => other,
-    }?;
+    let nothing_to_change =
+        settings.lang.is_none() && settings.currency.is_none() && settings.default_avatar.is_none();
+    let profile = if nothing_to_change {
+        // An empty PATCH changes nothing: the profile as it is.
+        own_profile(&state, &id).await?
+    } else {
+        match state
+            .profiles
+            .update_settings(&id, &settings, &context)
+            .await
+        {
+            Err(UserError::UserNotFound) => Err(UserError::ProfileNotReady),
+            other => other,
+        }?
+    };
     Ok(user_response(&state, StatusCode::OK, &profile))
 }

@@ -15,8 +15,8 @@ use crate::model::User;
 #[utoipa::path(
     patch, path = "/user/{id}/status/{status}", tag = "users",
     params(
-        ("id" = String, Path, description = "The user id"),
-        ("status" = String, Path, description = "UNCONFIRMED, CONFIRMED, SUSPENDED or ARCHIVED"),
+        ("id" = String, Path, description = "The user id", pattern = r"^[A-Za-z0-9-]{1,64}$"),
+        ("status" = String, Path, description = "UNCONFIRMED, CONFIRMED, SUSPENDED or ARCHIVED (400 for any other)", pattern = r"^(UNCONFIRMED|CONFIRMED|SUSPENDED|ARCHIVED)$"),
     ),
     responses(
         (status = 200, description = "The user in the new status (or already in it)", body = User),
