@@ -408,16 +408,23 @@ impl UsersTable {
             expires_at,
             correlation_id: correlation_id.map(str::to_owned),
         };
-        let version = expected_version.unwrap_or(profile.version);
-        let result = self
+        // Only a caller's `If-Match` pins the version: without one, a change that lands
+        // between the read and the delete is deleted with the rest.
+        let mut request = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(serde_dynamo::to_item(&tombstone)?))
-            .condition_expression(
-                "attribute_exists(id) AND attribute_not_exists(deletedAt) AND version = :v",
-            )
-            .expression_attribute_values(":v", AttributeValue::N(version.to_string()))
+            .set_item(Some(serde_dynamo::to_item(&tombstone)?));
+        request = match expected_version {
+            Some(version) => request
+                .condition_expression(
+                    "attribute_exists(id) AND attribute_not_exists(deletedAt) AND version = :v",
+                )
+                .expression_attribute_values(":v", AttributeValue::N(version.to_string())),
+            None => request
+                .condition_expression("attribute_exists(id) AND attribute_not_exists(deletedAt)"),
+        };
+        let result = request
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
