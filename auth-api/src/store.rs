@@ -73,6 +73,18 @@ fn code_is<E: ProvideErrorMetadata>(
         == Some(code)
 }
 
+/// A conditional write's outcome: `true` if it landed, `false` if its condition did not hold.
+fn landed<T, E>(result: Result<T, aws_sdk_dynamodb::error::SdkError<E>>) -> Result<bool, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(error) if code_is(&error, "ConditionalCheckFailedException") => Ok(false),
+        Err(error) => Err(unavailable(error)),
+    }
+}
+
 fn build_error(error: aws_sdk_dynamodb::error::BuildError) -> StoreError {
     StoreError::Unavailable(error.to_string())
 }
@@ -562,11 +574,7 @@ impl AuthTable {
             .expression_attribute_values(":version", AttributeValue::N(version.to_string()))
             .send()
             .await;
-        match claimed {
-            Ok(_) => Ok(true),
-            Err(error) if code_is(&error, "ConditionalCheckFailedException") => Ok(false),
-            Err(error) => Err(unavailable(error)),
-        }
+        landed(claimed)
     }
 
     /// Removes a deleted user's identity and frees its email, name and handle, in one
@@ -623,11 +631,7 @@ impl AuthTable {
             .expression_attribute_values(":yes", AttributeValue::Bool(true))
             .send()
             .await;
-        match marked {
-            Ok(_) => Ok(true),
-            Err(error) if code_is(&error, "ConditionalCheckFailedException") => Ok(false),
-            Err(error) => Err(unavailable(error)),
-        }
+        landed(marked)
     }
 
     /// Finishes a rollback begun with [`Self::begin_roll_back`]: the reservations and the
