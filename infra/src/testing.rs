@@ -109,10 +109,16 @@ pub async fn auth_api_through(resources: &TestResources, aws_endpoint: &str) -> 
 /// The User API of `resources`, served on a free port, with a fresh API key of every scope.
 /// Returns the base URL and the key.
 pub async fn user_api(resources: &TestResources) -> (String, String) {
+    user_api_through(resources, endpoint_url().await).await
+}
+
+/// Like [`user_api`], with the User API's AWS calls sent to `aws_endpoint` (a fault proxy).
+pub async fn user_api_through(resources: &TestResources, aws_endpoint: &str) -> (String, String) {
     let endpoint = endpoint_url().await;
+    let sdk = roster_platform::aws::local(aws_endpoint, REGION).await;
     let deps = crate::stack::user_config(&resources.provisioned, endpoint)
         .deps(
-            &resources.sdk,
+            &sdk,
             &crate::stack::token_settings(&resources.provisioned, endpoint),
             &ApiKeySettings::new(resources.provisioned.api_key_secret.clone()),
         )

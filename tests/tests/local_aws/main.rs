@@ -21,5 +21,6 @@ mod stack;
 mod support;
 mod tokens;
 mod user_concurrency;
+mod user_faults;
 mod user_input;
 mod users;
