@@ -94,7 +94,7 @@ impl Name {
 
     /// The uniqueness key: names differing only in case are the same name.
     pub fn key(&self) -> String {
-        self.0.to_ascii_lowercase()
+        uniqueness_key(&self.0)
     }
 
     /// The handle this name gets: `@` and the name in PascalCase, its separators dropped
@@ -124,8 +124,13 @@ impl Handle {
     }
 
     pub fn key(&self) -> String {
-        self.0.to_ascii_lowercase()
+        uniqueness_key(&self.0)
     }
+}
+
+/// The key under which a name or handle is unique: the same letters in any case are taken.
+pub fn uniqueness_key(name_or_handle: &str) -> String {
+    name_or_handle.to_ascii_lowercase()
 }
 
 /// The system a registration came from (a frontend or partner); `roster` when not given.

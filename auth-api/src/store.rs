@@ -21,6 +21,8 @@ use aws_sdk_dynamodb::types::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::domain::uniqueness_key;
+
 const RESERVATION: &str = "RESERVATION";
 const REGISTRATION: &str = "REGISTRATION";
 const IDENTITY: &str = "IDENTITY";
@@ -115,12 +117,17 @@ pub struct PendingRegistration {
 
 impl PendingRegistration {
     fn reservation_keys(&self) -> [(Field, String); 3] {
-        [
-            (Field::Email, format!("EMAIL#{}", self.email)),
-            (Field::Name, format!("NAME#{}", self.name_key)),
-            (Field::Handle, format!("HANDLE#{}", self.handle_key)),
-        ]
+        reservation_keys(&self.email, &self.name_key, &self.handle_key)
     }
+}
+
+/// The partition keys of the three reservations of one email, name key and handle key.
+fn reservation_keys(email: &str, name_key: &str, handle_key: &str) -> [(Field, String); 3] {
+    [
+        (Field::Email, format!("EMAIL#{email}")),
+        (Field::Name, format!("NAME#{name_key}")),
+        (Field::Handle, format!("HANDLE#{handle_key}")),
+    ]
 }
 
 /// A committed identity, as stored.
@@ -591,12 +598,12 @@ impl AuthTable {
                 )
                 .build(),
         ];
-        let reservations = [
-            format!("EMAIL#{}", identity.email),
-            format!("NAME#{}", identity.name.to_ascii_lowercase()),
-            format!("HANDLE#{}", identity.handle.to_ascii_lowercase()),
-        ];
-        for pk in reservations {
+        let reservations = reservation_keys(
+            &identity.email,
+            &uniqueness_key(&identity.name),
+            &uniqueness_key(&identity.handle),
+        );
+        for (_, pk) in reservations {
             writes.push(
                 TransactWriteItem::builder()
                     .delete(
