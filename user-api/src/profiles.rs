@@ -427,14 +427,15 @@ impl Profiles {
     /// uploads go first: if the profile's deletion then fails, a retry finishes it, and no
     /// upload is left without its profile.
     pub async fn delete(&self, id: &UserId, context: &Context) -> Result<ProfileItem, UserError> {
-        context.check_version(&self.get(id).await?)?;
+        let profile = self.get(id).await?;
+        context.check_version(&profile)?;
         self.assets.delete_uploads(id.as_str()).await?;
         let now = Utc::now();
         let expires_at = now.timestamp() + TOMBSTONE_DAYS * 24 * 60 * 60;
         match self
             .table
             .delete(
-                id.as_str(),
+                profile,
                 context.if_match,
                 &now.to_rfc3339_opts(SecondsFormat::Millis, true),
                 expires_at,

@@ -387,22 +387,19 @@ impl UsersTable {
         }
     }
 
-    /// Replaces the profile by its tombstone, unless it is gone already (or, with
-    /// `expected_version`, has changed). Returns the deleted profile, or what was there.
+    /// Replaces `profile` (as the caller read it) by its tombstone, unless it is gone already
+    /// (or, with `expected_version`, has changed). Returns the deleted profile, or what was
+    /// there instead.
     pub async fn delete(
         &self,
-        id: &str,
+        profile: ProfileItem,
         expected_version: Option<u64>,
         now: &str,
         expires_at: i64,
         correlation_id: Option<&str>,
     ) -> Result<Result<ProfileItem, Option<Stored>>, StoreError> {
-        let current = self.get(id).await?;
-        let Some(Stored::Profile(profile)) = current else {
-            return Ok(Err(current));
-        };
         let tombstone = Tombstone {
-            id: id.to_owned(),
+            id: profile.id.clone(),
             deleted_at: now.to_owned(),
             version: profile.version + 1,
             expires_at,
@@ -429,7 +426,7 @@ impl UsersTable {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(Ok(*profile)),
+            Ok(_) => Ok(Ok(profile)),
             Err(error) => match conditional_failure_item(&error) {
                 Some(old) => Ok(Err(old.map(Stored::from_item).transpose()?)),
                 None => Err(error.into()),
