@@ -21,11 +21,11 @@ async fn caller(state: &AppState, token: &str) -> Result<UserId, UserError> {
     Ok(UserId::parse(&verified.sub)?)
 }
 
-async fn own_profile(
-    state: &AppState,
-    id: &UserId,
+/// The caller's own profile is not "no such user" but "not there yet" (or any more).
+fn own(
+    result: Result<crate::store::ProfileItem, UserError>,
 ) -> Result<crate::store::ProfileItem, UserError> {
-    match state.profiles.get(id).await {
+    match result {
         Err(UserError::UserNotFound) => Err(UserError::ProfileNotReady),
         other => other,
     }
@@ -47,7 +47,7 @@ pub async fn me(
     BearerToken(token): BearerToken,
 ) -> Result<Response, UserError> {
     let id = caller(&state, &token).await?;
-    let profile = own_profile(&state, &id).await?;
+    let profile = own(state.profiles.get(&id).await)?;
     Ok(user_response(&state, StatusCode::OK, &profile))
 }
 
@@ -104,16 +104,12 @@ pub async fn update_profile(
         settings.lang.is_none() && settings.currency.is_none() && settings.default_avatar.is_none();
     let profile = if nothing_to_change {
         // An empty PATCH changes nothing: the profile as it is.
-        own_profile(&state, &id).await?
+        own(state.profiles.get(&id).await)?
     } else {
-        match state
+        own(state
             .profiles
             .update_settings(&id, &settings, &context)
-            .await
-        {
-            Err(UserError::UserNotFound) => Err(UserError::ProfileNotReady),
-            other => other,
-        }?
+            .await)?
     };
     Ok(user_response(&state, StatusCode::OK, &profile))
 }
