@@ -11,7 +11,10 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tower::ServiceExt;
 
 /// When a fault strikes relative to the real call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +40,9 @@ pub enum Kind {
     /// failed (`FailedEntryCount` 1, an `ErrorCode`); the others are delivered. Needs
     /// [`When::Before`].
     FailFirstEntry,
+    /// The connection is closed without an answer, as a network failure or a crashed
+    /// endpoint would: before the call is forwarded, or after it was applied.
+    Hangup,
 }
 
 /// A rule: skip the first `skip` calls of `operation`, then fault the next `times` calls.
@@ -104,7 +110,7 @@ impl FaultProxy {
             .expect("a free port");
         let url = format!("http://{}", listener.local_addr().expect("bound"));
         let app = Router::new().fallback(forward).with_state(shared);
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        tokio::spawn(serve(listener, app));
         Self { url, rules }
     }
 
@@ -130,6 +136,37 @@ impl FaultProxy {
             .iter()
             .find(|(seen, _)| seen == operation)
             .map_or(0, |(_, count)| *count)
+    }
+}
+
+/// Lets a request close its own connection without an answer ([`Kind::Hangup`]).
+#[derive(Clone)]
+struct Hangup(Arc<Notify>);
+
+/// Serves `app` one connection at a time per task, each able to hang up on its caller.
+async fn serve(listener: TcpListener, app: Router) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let app = app.clone();
+        tokio::spawn(async move {
+            let hangup = Arc::new(Notify::new());
+            let for_requests = Arc::clone(&hangup);
+            let service = hyper::service::service_fn(move |mut request: Request<_>| {
+                request
+                    .extensions_mut()
+                    .insert(Hangup(Arc::clone(&for_requests)));
+                app.clone().oneshot(request.map(axum::body::Body::new))
+            });
+            let connection = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service);
+            // Dropping the connection closes the socket, whatever it was doing.
+            tokio::select! {
+                _ = connection => {}
+                () = hangup.notified() => {}
+            }
+        });
     }
 }
 
@@ -277,8 +314,15 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
     {
         return fail_first_entry(&shared, parts, &body).await;
     }
+    let hang_up = || async {
+        if let Some(Hangup(hangup)) = parts.extensions.get::<Hangup>() {
+            hangup.notify_one();
+        }
+        std::future::pending::<Response>().await
+    };
     if let Some(fault) = &fault {
         match (fault.when, fault.kind) {
+            (When::Before, Kind::Hangup) => return hang_up().await,
             (When::Before, Kind::Delay(delay)) => tokio::time::sleep(delay).await,
             (When::Before, kind) => return fault_response(kind),
             _ => {}
@@ -291,6 +335,7 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
         match fault.kind {
             Kind::Delay(delay) if fault.when == When::After => tokio::time::sleep(delay).await,
             Kind::Delay(_) => {}
+            Kind::Hangup => return hang_up().await,
             kind => return fault_response(kind),
         }
     }
