@@ -311,6 +311,7 @@ mod tests {
             updated_at: "t0".into(),
             correlation_id: Some("req-1".into()),
             registered_event_id: "UserRegistered-u-1".into(),
+            last_write_id: None,
         }
     }
 

@@ -128,6 +128,7 @@ impl Profiles {
             updated_at: now,
             correlation_id: correlation_id.map(str::to_owned),
             registered_event_id: event_id.to_owned(),
+            last_write_id: None,
         };
         Ok(self.table.create(&profile).await?)
     }

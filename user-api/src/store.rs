@@ -61,6 +61,10 @@ pub struct ProfileItem {
     pub correlation_id: Option<String>,
     /// The `UserRegistered` event the profile was created from.
     pub registered_event_id: String,
+    /// A fresh id per change: a retried call whose first attempt landed (its answer lost)
+    /// finds its own id here and is not applied again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_write_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,6 +95,9 @@ pub struct Tombstone {
     pub expires_at: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<String>,
+    /// As [`ProfileItem::last_write_id`]: the delete that wrote this tombstone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_write_id: Option<String>,
 }
 
 /// What one item of the table is.
@@ -159,6 +166,8 @@ pub enum Updated {
 /// One conditional update of a profile: `SET`/`REMOVE` clauses and conditions on top of the
 /// ones every change has (the profile exists and is not deleted).
 pub struct Change {
+    /// Set by [`Change::new`]: see [`ProfileItem::last_write_id`].
+    write_id: Option<String>,
     sets: Vec<String>,
     removes: Vec<String>,
     conditions: Vec<String>,
@@ -181,12 +190,20 @@ impl Change {
             ),
             None => change.remove("correlationId"),
         };
+        // A retry of this very change (its first attempt landed, the answer was lost) is
+        // refused here, and recognised as done by `UsersTable::update`.
+        let write_id = new_write_id();
+        change.set("lastWriteId", ":write", AttributeValue::S(write_id.clone()));
+        change
+            .condition("(attribute_not_exists(#lastWriteId) OR #lastWriteId <> :write)".to_owned());
+        change.write_id = Some(write_id);
         change
     }
 
     /// A change that is no change of the profile (`lastLoginAt`).
     pub fn without_version() -> Self {
         Self {
+            write_id: None,
             sets: Vec::new(),
             removes: Vec::new(),
             conditions: vec![
@@ -359,6 +376,7 @@ impl UsersTable {
 
     /// Applies a change to `id` in one conditional UpdateItem.
     pub async fn update(&self, id: &str, change: Change) -> Result<Updated, StoreError> {
+        let write_id = change.write_id.clone();
         let result = self
             .client
             .update_item()
@@ -381,7 +399,15 @@ impl UsersTable {
                 }
             }
             Err(error) => match conditional_failure_item(&error) {
-                Some(old) => Ok(Updated::Refused(old.map(Stored::from_item).transpose()?)),
+                Some(old) => match old.map(Stored::from_item).transpose()? {
+                    // An SDK retry of a change whose first attempt landed.
+                    Some(Stored::Profile(profile))
+                        if write_id.is_some() && profile.last_write_id == write_id =>
+                    {
+                        Ok(Updated::Done(profile))
+                    }
+                    old => Ok(Updated::Refused(old)),
+                },
                 None => Err(error.into()),
             },
         }
@@ -404,6 +430,7 @@ impl UsersTable {
             version: profile.version + 1,
             expires_at,
             correlation_id: correlation_id.map(str::to_owned),
+            last_write_id: Some(new_write_id()),
         };
         // Only a caller's `If-Match` pins the version: without one, a change that lands
         // between the read and the delete is deleted with the rest.
@@ -428,11 +455,23 @@ impl UsersTable {
         match result {
             Ok(_) => Ok(Ok(profile)),
             Err(error) => match conditional_failure_item(&error) {
-                Some(old) => Ok(Err(old.map(Stored::from_item).transpose()?)),
+                Some(old) => match old.map(Stored::from_item).transpose()? {
+                    // An SDK retry of this delete whose first attempt landed.
+                    Some(Stored::Deleted(written))
+                        if written.last_write_id == tombstone.last_write_id =>
+                    {
+                        Ok(Ok(profile))
+                    }
+                    old => Ok(Err(old)),
+                },
                 None => Err(error.into()),
             },
         }
     }
+}
+
+fn new_write_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
 }
 
 fn is_conditional_failure<R>(

@@ -10,8 +10,10 @@ use roster_events::auth::UserRegistered;
 use roster_local::faults::{Fault, FaultProxy, Kind, When};
 use roster_local::testing::{self, REGION};
 use roster_platform::subscriber::{EventHandler, Outcome};
-use roster_user_api::profiles::Profiles;
+use roster_user_api::domain::UserId;
+use roster_user_api::profiles::{Context, Profiles, SettingsChange};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 use crate::support::Api;
 use crate::user_input::{profiles_of, seed_profile};
@@ -180,4 +182,148 @@ async fn a_profile_creation_whose_answer_is_lost_creates_one_profile() {
     assert_eq!(created.version, 1);
     assert_eq!(created.badges.len(), 1);
     assert!(proxy.calls("PutItem") >= 2, "the lost answer was retried");
+}
+
+/// Closes the connection of the next call of `operation` through `proxy` after it was
+/// applied: the change lands, the caller hears nothing, and the SDK retries.
+fn hang_up_next(proxy: &FaultProxy, operation: &'static str) {
+    proxy.inject(Fault {
+        skip: proxy.calls(operation),
+        kind: Kind::Hangup,
+        ..answer_lost(operation)
+    });
+}
+
+/// Every User API write, each with its connection dropped after the change landed: each is
+/// answered as a success and applied exactly once (the version moves by one, so the
+/// projector publishes one event).
+#[tokio::test]
+async fn every_write_whose_connection_drops_after_it_landed_is_applied_once() {
+    let resources = testing::provisioned().await;
+    let direct = profiles_of(&resources);
+    let id = "fa017000-0000-4000-8000-000000000003";
+    let code = "fa0170000000400080000000000000ac";
+    seed_profile(
+        &direct,
+        id,
+        "hangup_user",
+        &hex::encode(Sha256::digest(code.as_bytes())),
+    )
+    .await;
+    let proxy = FaultProxy::start(testing::endpoint_url().await).await;
+    let (url, key) = testing::user_api_through(&resources, proxy.url()).await;
+    let api = Api::new(&url, &key);
+    let version = || async { direct.table.profile(id).await.unwrap().unwrap().version };
+
+    let writes: Vec<(&str, Method, String, Option<Value>)> = vec![
+        (
+            "activation",
+            Method::GET,
+            format!("/user/activate/{code}"),
+            None,
+        ),
+        (
+            "data PUT",
+            Method::PUT,
+            format!("/user/{id}/data/update"),
+            Some(json!({"a": 1})),
+        ),
+        (
+            "data PATCH",
+            Method::PATCH,
+            format!("/user/{id}/data/update"),
+            Some(json!({"b": 2})),
+        ),
+        (
+            "suspend",
+            Method::PATCH,
+            format!("/user/{id}/status/SUSPENDED"),
+            None,
+        ),
+        (
+            "confirm",
+            Method::PATCH,
+            format!("/user/{id}/status/CONFIRMED"),
+            None,
+        ),
+        (
+            "award",
+            Method::POST,
+            format!("/user/{id}/badge/EARLY_ADOPTER"),
+            None,
+        ),
+        (
+            "revoke",
+            Method::DELETE,
+            format!("/user/{id}/badge/EARLY_ADOPTER"),
+            None,
+        ),
+        (
+            "default avatar",
+            Method::POST,
+            format!("/user/{id}/avatar"),
+            Some(json!({"default": "04"})),
+        ),
+        (
+            "avatar upload",
+            Method::POST,
+            format!("/user/{id}/avatar"),
+            Some(json!({"contentType": "image/png", "contentLength": 1024})),
+        ),
+    ];
+    for (what, method, path, body) in writes {
+        let before = version().await;
+        let calls = proxy.calls("UpdateItem");
+        hang_up_next(&proxy, "UpdateItem");
+        let mut request = api
+            .request(method, &path)
+            .header("if-match", format!("\"{before}\""));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let (status, body) = crate::support::answer(request.send().await.unwrap()).await;
+        proxy.clear();
+        assert!(status.is_success(), "{what}: {status} {body}");
+        assert!(proxy.calls("UpdateItem") >= calls + 2, "{what}: retried");
+        assert_eq!(version().await, before + 1, "{what}: applied once");
+    }
+    let stored = direct.table.profile(id).await.unwrap().unwrap();
+    assert_eq!(stored.status, "CONFIRMED");
+    assert!(stored.activation_code_hash.is_none());
+    assert_eq!(
+        serde_json::from_str::<Value>(&stored.data).unwrap(),
+        json!({"a": 1, "b": 2})
+    );
+    assert!(!stored.badges.contains_key("EARLY_ADOPTER"));
+    assert!(stored.profile_data.avatar_key.is_some());
+
+    // The self-service settings change, through the same use case `/public/user/me` calls.
+    let through = roster_platform::aws::local(proxy.url(), REGION).await;
+    let profiles =
+        roster_local::stack::user_config(&resources.provisioned, "http://assets.invalid")
+            .profiles(&through);
+    let before = version().await;
+    hang_up_next(&proxy, "UpdateItem");
+    let settings = SettingsChange {
+        lang: Some("de_de".to_owned()),
+        currency: Some("EUR".to_owned()),
+        default_avatar: None,
+    };
+    let context = Context {
+        correlation_id: None,
+        if_match: Some(before),
+    };
+    let changed = profiles
+        .update_settings(&UserId::parse(id).unwrap(), &settings, &context)
+        .await
+        .unwrap();
+    proxy.clear();
+    assert_eq!(changed.version, before + 1);
+    assert_eq!(version().await, before + 1, "settings: applied once");
+
+    // The delete: its tombstone lands, the answer is lost, and the retry knows its own.
+    hang_up_next(&proxy, "PutItem");
+    let (status, body) = api.call(Method::DELETE, &format!("/user/{id}"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert!(direct.table.profile(id).await.unwrap().is_none());
 }
