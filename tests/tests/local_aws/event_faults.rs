@@ -396,3 +396,146 @@ async fn the_auth_subscriber_applies_each_event_once_and_drops_a_stale_status() 
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// The Auth API's subscriber with its Cognito and DynamoDB calls failing part-way: each
+/// failure leaves the event to be delivered again, and the redelivery finishes the job with
+/// nothing applied twice and nothing left behind.
+#[tokio::test]
+async fn the_auth_subscriber_finishes_each_change_on_redelivery_after_a_fault() {
+    let resources = testing::provisioned().await;
+    let auth = Api::new(
+        &testing::auth_api(&resources).await.0,
+        &testing::test_key(&resources).await,
+    );
+    let login = json!({"email": "faulty@example.com", "password": "Faulty-Secret-1"});
+    let (status, registered) = auth
+        .json(
+            Method::POST,
+            "/auth/register",
+            json!({"email": "faulty@example.com", "name": "faulty_user", "password": "Faulty-Secret-1"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{registered}");
+    let id = registered["id"].as_str().unwrap().to_owned();
+    let proxy = FaultProxy::start(testing::endpoint_url().await).await;
+    let through = roster_platform::aws::local(proxy.url(), REGION).await;
+    let stores = roster_local::stack::auth_stores(&resources.provisioned);
+    let subscriber =
+        roster_auth_api::subscriber::AuthEvents::new(stores.table(&through), stores.pool(&through));
+    let pool = aws_sdk_cognitoidentityprovider::Client::new(&resources.sdk);
+    let email_verified = || async {
+        let user = pool
+            .admin_get_user()
+            .user_pool_id(&resources.provisioned.user_pool_id)
+            .username("faulty@example.com")
+            .send()
+            .await
+            .unwrap();
+        user.user_attributes()
+            .iter()
+            .any(|a| a.name() == "email_verified" && a.value() == Some("true"))
+    };
+
+    // Activation: Cognito refuses the attribute update (every retry too); then it works.
+    let activated = bus_event(
+        &format!("UserActivated-{id}-v2"),
+        UserActivated {
+            user_id: id.clone(),
+            email: "faulty@example.com".to_owned(),
+            activated_at: "2026-11-25T10:00:00.000Z".to_owned(),
+            version: 2,
+        },
+    );
+    proxy.inject(Fault::always("AdminUpdateUserAttributes", When::Before));
+    assert!(
+        subscriber.handle(&activated).await.is_err(),
+        "left to retry"
+    );
+    assert!(!email_verified().await);
+    proxy.clear();
+    assert_eq!(
+        subscriber.handle(&activated).await.unwrap(),
+        Outcome::Handled
+    );
+    assert!(email_verified().await);
+
+    // Suspension: the account is disabled, then the global sign-out fails; the redelivery
+    // signs out and the user stays out.
+    let suspended = bus_event(
+        &format!("UserStatusChanged-{id}-v3"),
+        UserStatusChanged {
+            user_id: id.clone(),
+            from: UserStatus::Confirmed,
+            to: UserStatus::Suspended,
+            changed_at: "t".to_owned(),
+            version: 3,
+        },
+    );
+    proxy.inject(Fault::always("AdminUserGlobalSignOut", When::Before));
+    assert!(
+        subscriber.handle(&suspended).await.is_err(),
+        "left to retry"
+    );
+    proxy.clear();
+    let sign_outs = proxy.calls("AdminUserGlobalSignOut");
+    assert_eq!(
+        subscriber.handle(&suspended).await.unwrap(),
+        Outcome::Handled
+    );
+    assert!(
+        proxy.calls("AdminUserGlobalSignOut") > sign_outs,
+        "signed out on redelivery"
+    );
+    assert_eq!(
+        auth.json(Method::POST, "/auth/login", login.clone())
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Deletion: the Cognito user is deleted but the answer is lost (the SDK's retry finds
+    // no user), then releasing the identifiers fails; the redelivery releases them.
+    let deleted = bus_event(
+        &format!("UserDeleted-{id}"),
+        UserDeleted {
+            user_id: id.clone(),
+            deleted_at: "t".to_owned(),
+        },
+    );
+    proxy.inject(Fault {
+        skip: proxy.calls("AdminDeleteUser"),
+        times: 1,
+        ..Fault::always("AdminDeleteUser", When::After)
+    });
+    proxy.inject(Fault {
+        kind: Kind::Hangup,
+        ..Fault::always("TransactWriteItems", When::Before)
+    });
+    assert!(subscriber.handle(&deleted).await.is_err(), "left to retry");
+    assert!(
+        proxy.calls("AdminDeleteUser") >= 2,
+        "the lost answer was retried"
+    );
+    assert!(
+        proxy.calls("TransactWriteItems") >= 1,
+        "the release was tried"
+    );
+    assert!(crate::support::cognito_emails(&resources).await.is_empty());
+    proxy.clear();
+    assert_eq!(subscriber.handle(&deleted).await.unwrap(), Outcome::Handled);
+    let leftovers: Vec<Value> = crate::support::auth_items(&resources)
+        .await
+        .into_iter()
+        .filter(|item| !item["pk"].as_str().unwrap().starts_with("IDEMPOTENCY#"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // The email is free again.
+    let (status, body) = auth
+        .json(
+            Method::POST,
+            "/auth/register",
+            json!({"email": "faulty@example.com", "name": "faulty_user", "password": "Faulty-Secret-1"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
