@@ -15,4 +15,5 @@ pub mod plumbing;
 pub mod provision;
 pub mod resources;
 pub mod stack;
+pub mod supply_chain;
 pub mod testing;
