@@ -10,6 +10,7 @@
 pub mod dead_letters;
 pub mod endpoint;
 pub mod faults;
+pub mod load;
 pub mod parity;
 pub mod plumbing;
 pub mod provision;

@@ -25,9 +25,16 @@ the event plumbing and both APIs. Ctrl-C stops everything.
        roster-local dlq list [SUBSCRIBER] [--json]
        roster-local dlq redrive [SUBSCRIBER]
 
+       roster-local load [--seconds N] [--concurrency N] [--users N]
+
 The dlq commands act on the running stack's dead-letter queues (found through its
 local.json): list what failed delivery, or send it back to its subscriber once fixed.
 Subscribers: auth-subscriber, user-subscriber, badge-rules.
+
+load starts a stack of its own on free ports (a running one is left alone), signs up a pool
+of users (default 20) and drives a mix of routes from concurrent workers (default 8) for a
+while (default 60 s); it prints each route's latency, every unexpected answer and the stack
+process's memory, and fails on any unexpected answer or memory that keeps growing.
 
 Options:
   --auth-port <PORT>   Auth API port          [env ROSTER_AUTH_PORT, default 4001]
@@ -109,6 +116,40 @@ async fn main() -> ExitCode {
     }
 }
 
+/// `roster-local load [--seconds N] [--concurrency N] [--users N]`.
+async fn load(args: &[String]) -> Result<()> {
+    use roster_local::load::{self, LoadOptions};
+
+    let mut options = LoadOptions::default();
+    let mut raw = args.iter();
+    while let Some(flag) = raw.next() {
+        let value = raw
+            .next()
+            .with_context(|| format!("{flag} needs a value (see --help)"))?;
+        let number = || {
+            value
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .with_context(|| format!("{flag}: {value:?} is not a positive number"))
+        };
+        match flag.as_str() {
+            "--seconds" => options.seconds = number()?,
+            "--concurrency" => options.concurrency = number()? as usize,
+            "--users" => options.users = number()? as usize,
+            other => bail!("unknown load option {other} (see --help)"),
+        }
+    }
+    let state_dir = std::env::temp_dir().join(format!("roster-load-{}", std::process::id()));
+    let report = load::run(&options, state_dir.clone()).await?;
+    print!("{}", report.text);
+    let _ = std::fs::remove_dir_all(&state_dir);
+    if !report.passed {
+        bail!("the load run failed");
+    }
+    Ok(())
+}
+
 /// `roster-local dlq list|redrive [SUBSCRIBER] [--json]`.
 async fn dead_letters(args: &[String]) -> Result<()> {
     use roster_local::dead_letters;
@@ -164,6 +205,9 @@ async fn run() -> Result<()> {
     let raw: Vec<String> = std::env::args().skip(1).collect();
     if raw.first().map(String::as_str) == Some("dlq") {
         return dead_letters(&raw[1..]).await;
+    }
+    if raw.first().map(String::as_str) == Some("load") {
+        return load(&raw[1..]).await;
     }
     let Some(args) = parse_args()? else {
         return Ok(());

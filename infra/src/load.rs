@@ -1,0 +1,610 @@
+//! `roster-local load`: a bounded load run on loopback. Starts a stack of its own (this same
+//! binary, in a child process, on free ports and its own moto), signs up a pool of users, then
+//! drives a mix of routes — mostly token checks and profile reads, some sign-ins, refreshes,
+//! data merges, badge changes and registrations — from concurrent workers. It reports each
+//! route's count and latency, every unexpected answer, and the stack process's memory over
+//! time, and fails on any unexpected answer or memory that keeps growing.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::stack::LocalFacts;
+
+/// The mix: each operation with its weight (of 100).
+const MIX: [(Op, u32); 15] = [
+    (Op::VerifyAccess, 25),
+    (Op::VerifyId, 5),
+    (Op::GetById, 15),
+    (Op::GetByName, 5),
+    (Op::GetByEmail, 5),
+    (Op::GetByHandle, 5),
+    (Op::Me, 10),
+    (Op::Login, 5),
+    (Op::Refresh, 3),
+    (Op::MergeData, 7),
+    (Op::Settings, 3),
+    (Op::Award, 4),
+    (Op::Revoke, 3),
+    (Op::Register, 2),
+    (Op::VerifyForged, 3),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Op {
+    VerifyAccess,
+    VerifyId,
+    VerifyForged,
+    GetById,
+    GetByName,
+    GetByEmail,
+    GetByHandle,
+    Me,
+    Login,
+    Refresh,
+    MergeData,
+    Settings,
+    Award,
+    Revoke,
+    Register,
+}
+
+impl Op {
+    fn route(self) -> &'static str {
+        match self {
+            Op::VerifyAccess => "POST /auth/token/verify (access)",
+            Op::VerifyId => "POST /auth/token/verify (id)",
+            Op::VerifyForged => "POST /auth/token/verify (forged: 401)",
+            Op::GetById => "GET /user/{id}",
+            Op::GetByName => "GET /user/name/{name}",
+            Op::GetByEmail => "GET /user/email/{email}",
+            Op::GetByHandle => "GET /user/handle/{handle}",
+            Op::Me => "GET /public/user/me",
+            Op::Login => "POST /auth/login",
+            Op::Refresh => "POST /auth/token/refresh",
+            Op::MergeData => "PATCH /user/{id}/data/update",
+            Op::Settings => "PATCH /public/user/me/profile",
+            Op::Award => "POST /user/{id}/badge/{name}",
+            Op::Revoke => "DELETE /user/{id}/badge/{name}",
+            Op::Register => "POST /auth/register",
+        }
+    }
+
+    /// The answers that are right for this operation under this load. Awards and revokes of
+    /// one badge race between workers, so "already awarded" and "not awarded" are right too.
+    fn expected(self, status: StatusCode) -> bool {
+        match self {
+            Op::VerifyForged => status == StatusCode::UNAUTHORIZED,
+            Op::Register => status == StatusCode::CREATED,
+            Op::Award => status == StatusCode::CREATED || status == StatusCode::OK,
+            Op::Revoke => status == StatusCode::OK || status == StatusCode::NOT_FOUND,
+            _ => status == StatusCode::OK,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub seconds: u64,
+    pub concurrency: usize,
+    pub users: usize,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self {
+            seconds: 60,
+            concurrency: 8,
+            users: 20,
+        }
+    }
+}
+
+/// One signed-up user of the pool.
+#[derive(Debug, Clone)]
+struct User {
+    id: String,
+    email: String,
+    name: String,
+    handle: String,
+    password: String,
+    access: String,
+    id_token: String,
+    refresh: String,
+}
+
+#[derive(Default)]
+struct Tally {
+    /// Latencies in microseconds, by operation.
+    latencies: BTreeMap<Op, Vec<u32>>,
+    unexpected: Vec<String>,
+}
+
+/// The stack under load: a child process of this binary.
+struct ChildStack {
+    child: Child,
+    facts: LocalFacts,
+}
+
+impl ChildStack {
+    fn start(state_dir: &Path) -> Result<Self> {
+        let _ = std::fs::remove_file(state_dir.join("local.json"));
+        std::fs::create_dir_all(state_dir)?;
+        let log = std::fs::File::create(state_dir.join("stack.log"))?;
+        let prefix = format!("load-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let child = Command::new(std::env::current_exe()?)
+            .args(["--auth-port", "0", "--user-port", "0", "--prefix", &prefix])
+            .arg("--state-dir")
+            .arg(state_dir)
+            .env_remove("AWS_ENDPOINT_URL")
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .context("starting the stack")?;
+        let mut child = child;
+        match wait_for_facts(&mut child, state_dir) {
+            Ok(facts) => Ok(Self { child, facts }),
+            Err(error) => {
+                terminate(&mut child);
+                Err(error)
+            }
+        }
+    }
+
+    fn stop(mut self) {
+        terminate(&mut self.child);
+    }
+}
+
+/// SIGTERM, so that the stack stops its plumbing and its moto; then waits for it.
+fn terminate(child: &mut Child) {
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    let _ = child.wait();
+}
+
+/// Waits for the stack in `child` to write its `local.json`.
+fn wait_for_facts(child: &mut Child, state_dir: &Path) -> Result<LocalFacts> {
+    let started = Instant::now();
+    loop {
+        if let Some(facts) = LocalFacts::read(state_dir).filter(|facts| facts.pid == child.id()) {
+            return Ok(facts);
+        }
+        if let Some(status) = child.try_wait()? {
+            bail!(
+                "the stack exited ({status}); see {}",
+                state_dir.join("stack.log").display()
+            );
+        }
+        if started.elapsed() > Duration::from_secs(180) {
+            bail!("the stack did not start within 3 minutes");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Resident and peak resident memory of a process, in KiB (`/proc/<pid>/status`).
+fn memory_kib(pid: u32) -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|kib| kib.parse().ok())
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+struct Driver {
+    http: Client,
+    facts: LocalFacts,
+}
+
+impl Driver {
+    async fn call(
+        &self,
+        method: Method,
+        url: String,
+        bearer: Option<&str>,
+        body: Option<Value>,
+    ) -> Result<(StatusCode, Value)> {
+        let mut request = self.http.request(method, url);
+        request = match bearer {
+            Some(token) => request.bearer_auth(token),
+            None => request.header("x-api-key", &self.facts.api_key),
+        };
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        let bytes = response.bytes().await?;
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Ok((status, body))
+    }
+
+    fn auth(&self, path: &str) -> String {
+        format!("{}{path}", self.facts.auth_url)
+    }
+
+    fn users(&self, path: &str) -> String {
+        format!("{}{path}", self.facts.user_url)
+    }
+
+    async fn sign_up(&self, n: usize, run: &str) -> Result<User> {
+        let email = format!("load{n}-{run}@example.com");
+        let name = format!("load{n}_{run}");
+        let password = format!("Load-Secret-{n}-{run}");
+        let body = json!({"email": email, "name": name, "password": password});
+        let (status, registered) = self
+            .call(Method::POST, self.auth("/auth/register"), None, Some(body))
+            .await?;
+        if status != StatusCode::CREATED {
+            bail!("registering {email}: {status} {registered}");
+        }
+        let id = registered["id"].as_str().context("an id")?.to_owned();
+        let login = json!({"email": email, "password": password});
+        let (status, tokens) = self
+            .call(Method::POST, self.auth("/auth/login"), None, Some(login))
+            .await?;
+        if status != StatusCode::OK {
+            bail!("signing in {email}: {status}");
+        }
+        // The profile is made by the User API's subscriber, from the event.
+        let started = Instant::now();
+        let profile = loop {
+            let (status, profile) = self
+                .call(Method::GET, self.users(&format!("/user/{id}")), None, None)
+                .await?;
+            if status == StatusCode::OK {
+                break profile;
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                bail!("no profile for {id} after 30 s");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let text = |value: &Value, name: &str| value[name].as_str().unwrap_or_default().to_owned();
+        Ok(User {
+            id,
+            email,
+            name,
+            handle: text(&profile, "handle"),
+            password,
+            access: text(&tokens, "accessToken"),
+            id_token: text(&tokens, "idToken"),
+            refresh: text(&tokens, "refreshToken"),
+        })
+    }
+
+    async fn run_op(&self, op: Op, user: &User, worker: usize, n: u64) -> Result<StatusCode> {
+        let verify = |token: &str, kind: &str| json!({"token": token, "tokenType": kind});
+        let id = &user.id;
+        let (status, _) = match op {
+            Op::VerifyAccess => {
+                let body = verify(&user.access, "access");
+                self.call(
+                    Method::POST,
+                    self.auth("/auth/token/verify"),
+                    None,
+                    Some(body),
+                )
+                .await?
+            }
+            Op::VerifyId => {
+                let body = verify(&user.id_token, "id");
+                self.call(
+                    Method::POST,
+                    self.auth("/auth/token/verify"),
+                    None,
+                    Some(body),
+                )
+                .await?
+            }
+            Op::VerifyForged => {
+                // The user's own token with its signature's last characters changed.
+                let mut forged = user.access.clone();
+                forged.truncate(forged.len().saturating_sub(4));
+                forged.push_str("AAAA");
+                let body = verify(&forged, "access");
+                self.call(
+                    Method::POST,
+                    self.auth("/auth/token/verify"),
+                    None,
+                    Some(body),
+                )
+                .await?
+            }
+            Op::GetById => {
+                self.call(Method::GET, self.users(&format!("/user/{id}")), None, None)
+                    .await?
+            }
+            Op::GetByName => {
+                let path = format!("/user/name/{}", user.name);
+                self.call(Method::GET, self.users(&path), None, None)
+                    .await?
+            }
+            Op::GetByEmail => {
+                let path = format!("/user/email/{}", user.email);
+                self.call(Method::GET, self.users(&path), None, None)
+                    .await?
+            }
+            Op::GetByHandle => {
+                let handle = user.handle.trim_start_matches('@');
+                let path = format!("/user/handle/{handle}");
+                self.call(Method::GET, self.users(&path), None, None)
+                    .await?
+            }
+            Op::Me => {
+                self.call(
+                    Method::GET,
+                    self.users("/public/user/me"),
+                    Some(&user.access),
+                    None,
+                )
+                .await?
+            }
+            Op::Login => {
+                let body = json!({"email": user.email, "password": user.password});
+                self.call(Method::POST, self.auth("/auth/login"), None, Some(body))
+                    .await?
+            }
+            Op::Refresh => {
+                let body = json!({"refreshToken": user.refresh});
+                self.call(
+                    Method::POST,
+                    self.auth("/auth/token/refresh"),
+                    None,
+                    Some(body),
+                )
+                .await?
+            }
+            Op::MergeData => {
+                let body = json!({ format!("worker{worker}"): n });
+                self.call(
+                    Method::PATCH,
+                    self.users(&format!("/user/{id}/data/update")),
+                    None,
+                    Some(body),
+                )
+                .await?
+            }
+            Op::Settings => {
+                let lang = if n.is_multiple_of(2) { "en_us" } else { "de_de" };
+                self.call(
+                    Method::PATCH,
+                    self.users("/public/user/me/profile"),
+                    Some(&user.access),
+                    Some(json!({ "lang": lang })),
+                )
+                .await?
+            }
+            Op::Award | Op::Revoke => {
+                let method = if op == Op::Award {
+                    Method::POST
+                } else {
+                    Method::DELETE
+                };
+                let path = format!("/user/{id}/badge/EARLY_ADOPTER");
+                self.call(method, self.users(&path), None, None).await?
+            }
+            Op::Register => {
+                let run = uuid::Uuid::new_v4().simple().to_string();
+                let body = json!({
+                    "email": format!("new-{}@example.com", &run[..12]),
+                    "name": format!("new_{}", &run[..12]),
+                    "password": format!("New-Secret-{}", &run[..12]),
+                });
+                self.call(Method::POST, self.auth("/auth/register"), None, Some(body))
+                    .await?
+            }
+        };
+        Ok(status)
+    }
+}
+
+/// A cheap deterministic generator per worker: which operation and which user next.
+fn next(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+fn pick(roll: u64) -> Op {
+    let total: u32 = MIX.iter().map(|(_, weight)| weight).sum();
+    let mut point = (roll % u64::from(total)) as u32;
+    for (op, weight) in MIX {
+        if point < weight {
+            return op;
+        }
+        point -= weight;
+    }
+    MIX[0].0
+}
+
+fn percentile(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    f64::from(sorted[rank]) / 1000.0
+}
+
+/// The outcome of a run.
+pub struct Report {
+    pub text: String,
+    pub passed: bool,
+}
+
+pub async fn run(options: &LoadOptions, state_dir: PathBuf) -> Result<Report> {
+    eprintln!(
+        "load: starting a stack of its own (logs in {})",
+        state_dir.join("stack.log").display()
+    );
+    let stack = ChildStack::start(&state_dir)?;
+    let outcome = drive(options, &stack).await;
+    stack.stop();
+    outcome
+}
+
+async fn drive(options: &LoadOptions, stack: &ChildStack) -> Result<Report> {
+    let driver = Arc::new(Driver {
+        http: Client::builder()
+            .pool_max_idle_per_host(options.concurrency)
+            .build()?,
+        facts: stack.facts.clone(),
+    });
+    let run = uuid::Uuid::new_v4().simple().to_string()[..6].to_owned();
+    eprintln!("load: signing up {} users", options.users);
+    let mut users = Vec::with_capacity(options.users);
+    for n in 0..options.users {
+        users.push(driver.sign_up(n, &run).await?);
+    }
+    let users = Arc::new(users);
+    let pid = stack.child.id();
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(options.seconds);
+    eprintln!(
+        "load: {} workers for {} s",
+        options.concurrency, options.seconds
+    );
+    let sampler = tokio::spawn(async move {
+        let mut samples = Vec::new();
+        while Instant::now() < deadline {
+            if let Some(memory) = memory_kib(pid) {
+                samples.push((started.elapsed().as_secs_f64(), memory));
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        samples
+    });
+    let workers: Vec<_> = (0..options.concurrency)
+        .map(|worker| {
+            let (driver, users, tally) = (driver.clone(), users.clone(), tally.clone());
+            tokio::spawn(async move {
+                let mut state = 0x9E37_79B9_7F4A_7C15_u64 ^ (worker as u64 + 1);
+                let mut n = 0_u64;
+                while Instant::now() < deadline {
+                    n += 1;
+                    let op = pick(next(&mut state));
+                    let user = &users[(next(&mut state) % users.len() as u64) as usize];
+                    let began = Instant::now();
+                    let result = driver.run_op(op, user, worker, n).await;
+                    let micros = began.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
+                    let mut tally = tally.lock().expect("tally");
+                    tally.latencies.entry(op).or_default().push(micros);
+                    match result {
+                        Ok(status) if op.expected(status) => {}
+                        Ok(status) => tally.unexpected.push(format!("{}: {status}", op.route())),
+                        Err(error) => tally.unexpected.push(format!("{}: {error}", op.route())),
+                    }
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.await?;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let samples = sampler.await?;
+    let tally = std::mem::take(&mut *tally.lock().expect("tally"));
+    Ok(report(options, elapsed, &tally, &samples))
+}
+
+fn report(
+    options: &LoadOptions,
+    elapsed: f64,
+    tally: &Tally,
+    samples: &[(f64, (u64, u64))],
+) -> Report {
+    let mut text = String::new();
+    let total: usize = tally.latencies.values().map(Vec::len).sum();
+    text.push_str(&format!(
+        "{total} requests in {elapsed:.1} s ({:.0}/s), {} workers, {} users\n\n",
+        total as f64 / elapsed,
+        options.concurrency,
+        options.users
+    ));
+    text.push_str(&format!(
+        "{:<42} {:>7} {:>9} {:>9} {:>9}\n",
+        "route", "count", "p50 ms", "p99 ms", "max ms"
+    ));
+    for (op, latencies) in &tally.latencies {
+        let mut sorted = latencies.clone();
+        sorted.sort_unstable();
+        text.push_str(&format!(
+            "{:<42} {:>7} {:>9.2} {:>9.2} {:>9.2}\n",
+            op.route(),
+            sorted.len(),
+            percentile(&sorted, 50.0),
+            percentile(&sorted, 99.0),
+            percentile(&sorted, 100.0)
+        ));
+    }
+    let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
+    for unexpected in &tally.unexpected {
+        *by_kind.entry(unexpected.as_str()).or_default() += 1;
+    }
+    text.push_str(&format!(
+        "\nunexpected answers: {}\n",
+        tally.unexpected.len()
+    ));
+    for (kind, count) in by_kind {
+        text.push_str(&format!("  {count} × {kind}\n"));
+    }
+    // Memory is flat when the last third of the run ends within 10% (and 8 MiB) of where the
+    // first third ended: warm-up growth (pools, caches) is allowed, steady growth is not.
+    let third = |fraction: f64| {
+        samples
+            .iter()
+            .rev()
+            .find(|(at, _)| *at <= elapsed * fraction)
+            .map(|(_, (rss, _))| *rss)
+    };
+    let peak = samples.iter().map(|(_, (_, hwm))| *hwm).max().unwrap_or(0);
+    let (early, late) = (third(1.0 / 3.0).unwrap_or(0), third(1.0).unwrap_or(0));
+    let flat = late <= early + (early / 10).max(8 * 1024);
+    text.push_str(&format!(
+        "\nstack process memory: RSS {:.1} MiB after the first third, {:.1} MiB at the end, peak {:.1} MiB: {}\n",
+        early as f64 / 1024.0,
+        late as f64 / 1024.0,
+        peak as f64 / 1024.0,
+        if flat { "flat" } else { "GROWING" }
+    ));
+    let passed = tally.unexpected.is_empty() && flat && total > 0;
+    text.push_str(if passed { "\nPASSED\n" } else { "\nFAILED\n" });
+    Report { text, passed }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mix_adds_up_to_a_hundred_and_every_weight_is_reachable() {
+        assert_eq!(MIX.iter().map(|(_, weight)| weight).sum::<u32>(), 100);
+        let mut seen = std::collections::BTreeSet::new();
+        for roll in 0..100 {
+            seen.insert(pick(roll));
+        }
+        assert_eq!(seen.len(), MIX.len());
+    }
+
+    #[test]
+    fn percentiles_pick_by_rank() {
+        let sorted: Vec<u32> = (1..=100).map(|ms| ms * 1000).collect();
+        assert!((percentile(&sorted, 50.0) - 51.0).abs() < 1e-9);
+        assert!((percentile(&sorted, 99.0) - 99.0).abs() < 1e-9);
+        assert!((percentile(&sorted, 100.0) - 100.0).abs() < 1e-9);
+    }
+}
