@@ -378,7 +378,11 @@ impl Driver {
                 .await?
             }
             Op::Settings => {
-                let lang = if n.is_multiple_of(2) { "en_us" } else { "de_de" };
+                let lang = if n.is_multiple_of(2) {
+                    "en_us"
+                } else {
+                    "de_de"
+                };
                 self.call(
                     Method::PATCH,
                     self.users("/public/user/me/profile"),

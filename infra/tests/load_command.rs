@@ -7,7 +7,15 @@ use std::process::Command;
 #[test]
 fn a_short_load_run_passes_with_every_route_driven() {
     let output = Command::new(env!("CARGO_BIN_EXE_roster-local"))
-        .args(["load", "--seconds", "6", "--users", "3", "--concurrency", "4"])
+        .args([
+            "load",
+            "--seconds",
+            "6",
+            "--users",
+            "3",
+            "--concurrency",
+            "4",
+        ])
         .output()
         .unwrap();
     let report = String::from_utf8_lossy(&output.stdout);

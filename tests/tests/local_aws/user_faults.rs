@@ -327,3 +327,30 @@ async fn every_write_whose_connection_drops_after_it_landed_is_applied_once() {
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     assert!(direct.table.profile(id).await.unwrap().is_none());
 }
+
+/// A write whose answer comes later than the SDK's attempt timeout: the SDK gives up on it
+/// and retries, the retry recognises the change as its own, and it is applied once.
+#[tokio::test]
+async fn a_write_answered_after_the_attempt_timeout_is_applied_once() {
+    let setup = setup().await;
+    let before = setup.direct.table.profile(ID).await.unwrap().unwrap();
+    setup.proxy.inject(Fault {
+        kind: Kind::Delay(
+            roster_platform::aws::ATTEMPT_TIMEOUT + std::time::Duration::from_secs(1),
+        ),
+        ..answer_lost("UpdateItem")
+    });
+    let (status, body) = setup
+        .api
+        .call(Method::PATCH, &format!("/user/{ID}/status/ARCHIVED"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "ARCHIVED");
+    assert_eq!(
+        setup.proxy.calls("UpdateItem"),
+        2,
+        "timed out once, retried once"
+    );
+    let after = setup.direct.table.profile(ID).await.unwrap().unwrap();
+    assert_eq!(after.version, before.version + 1, "applied once");
+}
