@@ -128,6 +128,13 @@ impl FaultProxy {
         self.rules.lock().expect("rules").faults.clear();
     }
 
+    /// Every call that went through the proxy since the last time, by operation; and forgets
+    /// them (the fault rules' counts start again too).
+    pub fn take_calls(&self) -> std::collections::BTreeMap<String, u32> {
+        let mut rules = self.rules.lock().expect("rules");
+        std::mem::take(&mut rules.seen).into_iter().collect()
+    }
+
     /// How many calls of `operation` went through the proxy.
     pub fn calls(&self, operation: &str) -> u32 {
         let rules = self.rules.lock().expect("rules");
@@ -171,8 +178,9 @@ async fn serve(listener: TcpListener, app: Router) {
 }
 
 /// The operation a request calls: the part of `X-Amz-Target` after the dot (JSON protocols),
-/// or the `Action` of a query-protocol form body.
-fn operation(headers: &HeaderMap, body: &[u8]) -> String {
+/// the `Action` of a query-protocol form body, or, for S3's REST calls, the ones Roster makes.
+fn operation(parts: &axum::http::request::Parts, body: &[u8]) -> String {
+    let headers = &parts.headers;
     if let Some(target) = headers
         .get("x-amz-target")
         .and_then(|value| value.to_str().ok())
@@ -186,7 +194,26 @@ fn operation(headers: &HeaderMap, body: &[u8]) -> String {
                 .find_map(|pair| pair.strip_prefix("Action="))
                 .map(ToOwned::to_owned)
         })
-        .unwrap_or_default()
+        .unwrap_or_else(|| s3_operation(parts))
+}
+
+fn s3_operation(parts: &axum::http::request::Parts) -> String {
+    let query = parts.uri.query().unwrap_or_default();
+    let has = |name: &str| {
+        query
+            .split('&')
+            .any(|pair| pair.split('=').next() == Some(name))
+    };
+    match parts.method.as_str() {
+        "GET" if has("list-type") => "ListObjectsV2",
+        "POST" if has("delete") => "DeleteObjects",
+        "GET" => "GetObject",
+        "PUT" => "PutObject",
+        "DELETE" => "DeleteObject",
+        "HEAD" => "HeadObject",
+        _ => "",
+    }
+    .to_owned()
 }
 
 /// Counts the call and picks the fault that applies to it, if any.
@@ -305,7 +332,7 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
         Ok(body) => body,
         Err(_) => return StatusCode::BAD_REQUEST.into_response(),
     };
-    let operation = operation(&parts.headers, &body);
+    let operation = operation(&parts, &body);
     let fault = fault_for(&shared.rules, &operation);
     if let Some(Fault {
         kind: Kind::FailFirstEntry,

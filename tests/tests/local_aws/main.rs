@@ -16,6 +16,7 @@ mod plumbing;
 mod provisioning;
 mod publisher;
 mod register;
+mod round_trips;
 mod security_doc;
 mod stack;
 mod support;
