@@ -11,7 +11,9 @@ use http_body_util::{BodyExt, Empty, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use jsonwebtoken::DecodingKey;
+use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use tokio::sync::{Mutex, RwLock};
 
@@ -98,8 +100,12 @@ struct Jwk {
     e: Option<String>,
 }
 
+/// A signing key, parsed once when the JWKS is fetched: a check costs only the RSA
+/// operation itself.
+pub type SigningKey = Arc<ParsedPublicKey>;
+
 /// The RS256 signing keys of a JWKS document, by key id.
-pub fn signing_keys(document: &[u8]) -> Result<HashMap<String, DecodingKey>, JwksError> {
+pub fn signing_keys(document: &[u8]) -> Result<HashMap<String, SigningKey>, JwksError> {
     let set: JwkSet = serde_json::from_slice(document)
         .map_err(|error| JwksError(format!("not a JWKS: {error}")))?;
     let mut keys = HashMap::new();
@@ -108,12 +114,51 @@ pub fn signing_keys(document: &[u8]) -> Result<HashMap<String, DecodingKey>, Jwk
             && jwk.usage.as_deref().is_none_or(|usage| usage == "sig")
             && jwk.alg.as_deref().is_none_or(|alg| alg == "RS256");
         if let (true, Some(kid), Some(n), Some(e)) = (usable, jwk.kid, jwk.n, jwk.e)
-            && let Ok(key) = DecodingKey::from_rsa_components(&n, &e)
+            && let Some(key) = rsa_key(&n, &e)
         {
-            keys.insert(kid, key);
+            keys.insert(kid, Arc::new(key));
         }
     }
     Ok(keys)
+}
+
+/// An RSA public key from a JWK's base64url modulus and exponent, as PKCS#1 DER parsed for
+/// RS256 (2048 to 8192 bits); `None` when it is not one.
+fn rsa_key(n: &str, e: &str) -> Option<ParsedPublicKey> {
+    let n = URL_SAFE_NO_PAD.decode(n).ok()?;
+    let e = URL_SAFE_NO_PAD.decode(e).ok()?;
+    let mut body = der_integer(&n);
+    body.extend(der_integer(&e));
+    let der = der_element(0x30, &body);
+    ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der).ok()
+}
+
+/// A DER INTEGER of an unsigned big-endian number.
+fn der_integer(bytes: &[u8]) -> Vec<u8> {
+    let first = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
+    let mut content = bytes[first..].to_vec();
+    if content.first().is_none_or(|&b| b & 0x80 != 0) {
+        content.insert(0, 0);
+    }
+    der_element(0x02, &content)
+}
+
+fn der_element(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut element = vec![tag];
+    let length = content.len();
+    if length < 0x80 {
+        element.push(length as u8);
+    } else {
+        let bytes: Vec<u8> = length
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|&b| b == 0)
+            .collect();
+        element.push(0x80 | bytes.len() as u8);
+        element.extend(bytes);
+    }
+    element.extend_from_slice(content);
+    element
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -135,7 +180,7 @@ impl Default for JwksOptions {
 
 #[derive(Default)]
 struct Cached {
-    keys: Arc<HashMap<String, DecodingKey>>,
+    keys: Arc<HashMap<String, SigningKey>>,
     fetched_at: Option<Instant>,
     last_attempt: Option<Instant>,
 }
@@ -166,7 +211,7 @@ impl JwksCache {
 
     /// The key `kid` names. Fetches when nothing is cached, when the cache is older than
     /// `max_age`, or when `kid` is unknown and no fetch happened within the cooldown.
-    pub async fn key(&self, kid: &str) -> Result<DecodingKey, KeyLookupError> {
+    pub async fn key(&self, kid: &str) -> Result<SigningKey, KeyLookupError> {
         let asked_at = Instant::now();
         {
             let cached = self.cached.read().await;
@@ -195,7 +240,7 @@ impl JwksCache {
     async fn refresh(
         &self,
         asked_at: Instant,
-    ) -> Result<Arc<HashMap<String, DecodingKey>>, KeyLookupError> {
+    ) -> Result<Arc<HashMap<String, SigningKey>>, KeyLookupError> {
         let _single_flight = self.fetching.lock().await;
         {
             let cached = self.cached.read().await;
