@@ -1,0 +1,271 @@
+//! Cold starts: each Lambda binary is started under a minimal Lambda runtime API on loopback
+//! and timed from `exec` to the moment its answer to the first invocation arrives, `runs`
+//! times; the median is reported. The first invocation is the cheapest real one for each
+//! function (`GET /health` through API Gateway for the APIs, an empty batch for queue and
+//! stream consumers, a scheduled tick for the reconciler). `AWS_ENDPOINT_URL` points at a
+//! stand-in that answers every call with an empty result and counts the calls, so a function
+//! that reached AWS while starting would show it. After the first invocation each process gets
+//! `extra` more of the same, and its peak resident memory (`VmHWM`) is read before it is
+//! stopped. The Node.js reference (`bench/node/bootstrap.mjs` with `handler.mjs`, importing
+//! the AWS SDK v3 clients and aws-jwt-verify) runs under the same stub.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+
+/// What one start measured.
+#[derive(Debug, Clone, Copy)]
+pub struct Start {
+    pub to_first_answer: Duration,
+    pub peak_rss_kib: u64,
+    pub aws_calls_before_first_answer: u32,
+}
+
+/// The runtime API's state: the event every `next` hands out, and what came back.
+struct Runtime {
+    event: Mutex<Value>,
+    served: AtomicU32,
+    answered: AtomicU32,
+    errors: Mutex<Vec<String>>,
+    answer: Notify,
+    /// Calls to the AWS stand-in.
+    aws_calls: AtomicU32,
+}
+
+async fn next(State(runtime): State<Arc<Runtime>>) -> Response {
+    let n = runtime.served.fetch_add(1, Ordering::SeqCst);
+    let event = runtime.event.lock().expect("event").to_string();
+    let mut response = event.into_response();
+    let headers = response.headers_mut();
+    let id = format!("request-{n}");
+    headers.insert(
+        "lambda-runtime-aws-request-id",
+        HeaderValue::from_str(&id).expect("id"),
+    );
+    let deadline = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis()
+        + 30_000;
+    headers.insert(
+        "lambda-runtime-deadline-ms",
+        HeaderValue::from_str(&deadline.to_string()).expect("deadline"),
+    );
+    headers.insert(
+        "lambda-runtime-invoked-function-arn",
+        HeaderValue::from_static("arn:aws:lambda:us-east-1:123456789012:function:bench"),
+    );
+    headers.insert(
+        "lambda-runtime-trace-id",
+        HeaderValue::from_static("Root=1-00000000-000000000000000000000000;Sampled=0"),
+    );
+    response
+}
+
+async fn answered(State(runtime): State<Arc<Runtime>>) -> StatusCode {
+    runtime.answered.fetch_add(1, Ordering::SeqCst);
+    runtime.answer.notify_one();
+    StatusCode::ACCEPTED
+}
+
+async fn failed(State(runtime): State<Arc<Runtime>>, body: String) -> StatusCode {
+    runtime.errors.lock().expect("errors").push(body);
+    runtime.answered.fetch_add(1, Ordering::SeqCst);
+    runtime.answer.notify_one();
+    StatusCode::ACCEPTED
+}
+
+/// The AWS stand-in: every call succeeds with nothing in it.
+async fn aws(State(runtime): State<Arc<Runtime>>, _headers: HeaderMap) -> Response {
+    runtime.aws_calls.fetch_add(1, Ordering::SeqCst);
+    let mut response =
+        json!({"Items": [], "Count": 0, "ScannedCount": 0, "Entries": [], "FailedEntryCount": 0})
+            .to_string()
+            .into_response();
+    response.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static("application/x-amz-json-1.0"),
+    );
+    response
+}
+
+async fn serve(router: Router) -> Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+    let address = listener.local_addr()?;
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    Ok(address)
+}
+
+/// The first invocation each function gets.
+pub fn first_event(function: &str) -> Value {
+    match function {
+        "auth-api" | "user-api" | "node" => json!({
+            "resource": "/{proxy+}", "path": "/health", "httpMethod": "GET",
+            "headers": {"host": "api.example.com"}, "multiValueHeaders": {"host": ["api.example.com"]},
+            "queryStringParameters": null, "multiValueQueryStringParameters": null,
+            "pathParameters": {"proxy": "health"}, "stageVariables": null,
+            "requestContext": {
+                "accountId": "123456789012", "resourceId": "r", "stage": "prod",
+                "requestId": "bench", "resourcePath": "/{proxy+}", "httpMethod": "GET",
+                "apiId": "api", "path": "/prod/health", "identity": {"sourceIp": "127.0.0.1"}
+            },
+            "body": null, "isBase64Encoded": false
+        }),
+        "auth-reconciler" => json!({
+            "version": "0", "id": "tick", "detail-type": "Scheduled Event",
+            "source": "aws.events", "account": "123456789012", "time": "2026-11-25T00:00:00Z",
+            "region": "us-east-1", "resources": [], "detail": {}
+        }),
+        _ => json!({"Records": []}),
+    }
+}
+
+/// The configuration every function reads (each takes what it needs).
+fn environment(command: &mut Command, runtime_api: SocketAddr, aws: SocketAddr) {
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_LAMBDA_RUNTIME_API", runtime_api.to_string())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "bench")
+        .env("AWS_SECRET_ACCESS_KEY", "bench")
+        .env("AWS_SESSION_TOKEN", "bench")
+        .env("AWS_ENDPOINT_URL", format!("http://{aws}"))
+        .env("AUTH_TABLE", "bench-auth")
+        .env("USERS_TABLE", "bench-users")
+        .env("USER_POOL_ID", "us-east-1_Bench")
+        .env("APP_CLIENT_IDS", "web-client")
+        .env("API_KEY_SECRET", "bench/api-keys")
+        .env("SERVER_KEY_SECRET", "bench/server-key")
+        .env("EVENT_BUS_NAME", "bench-bus")
+        .env("ASSETS_BUCKET", "bench-assets")
+        .env("ASSETS_BASE_URL", "https://assets.example.com")
+        .env("CORS_ALLOWED_ORIGINS", "https://app.example.com")
+        .env("ROSTER_LOG_FORMAT", "json")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+}
+
+fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmHWM:"))
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|kib| kib.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Starts `program` once under a fresh runtime API and measures it.
+pub async fn start_once(program: &Path, args: &[&str], event: Value, extra: u32) -> Result<Start> {
+    let runtime = Arc::new(Runtime {
+        event: Mutex::new(event),
+        served: AtomicU32::new(0),
+        answered: AtomicU32::new(0),
+        errors: Mutex::new(Vec::new()),
+        answer: Notify::new(),
+        aws_calls: AtomicU32::new(0),
+    });
+    let api = Router::new()
+        .route("/2018-06-01/runtime/invocation/next", get(next))
+        .route(
+            "/2018-06-01/runtime/invocation/{id}/response",
+            post(answered),
+        )
+        .route("/2018-06-01/runtime/invocation/{id}/error", post(failed))
+        .route("/2018-06-01/runtime/init/error", post(failed))
+        .with_state(Arc::clone(&runtime));
+    let runtime_api = serve(api).await?;
+    let aws_address = serve(Router::new().fallback(aws).with_state(Arc::clone(&runtime))).await?;
+    let mut command = Command::new(program);
+    command.args(args);
+    environment(&mut command, runtime_api, aws_address);
+    let started = Instant::now();
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("starting {}", program.display()))?;
+    let outcome = async {
+        tokio::time::timeout(Duration::from_secs(20), runtime.answer.notified())
+            .await
+            .context("no answer to the first invocation within 20 s")?;
+        let to_first_answer = started.elapsed();
+        let aws_calls_before_first_answer = runtime.aws_calls.load(Ordering::SeqCst);
+        if let Some(error) = runtime.errors.lock().expect("errors").first() {
+            bail!("the first invocation failed: {error}");
+        }
+        while runtime.answered.load(Ordering::SeqCst) < 1 + extra {
+            tokio::time::timeout(Duration::from_secs(20), runtime.answer.notified())
+                .await
+                .context("an invocation went unanswered")?;
+        }
+        Ok(Start {
+            to_first_answer,
+            peak_rss_kib: peak_rss_kib(child.id()),
+            aws_calls_before_first_answer,
+        })
+    }
+    .await;
+    stop(&mut child);
+    outcome
+}
+
+fn stop(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// A function's zip unpacked: its `bootstrap`.
+pub fn unpacked(lambda_dir: &Path, function: &str, into: &Path) -> Result<PathBuf> {
+    let zip = lambda_dir.join(function).join("bootstrap.zip");
+    let dir = into.join(function);
+    std::fs::create_dir_all(&dir)?;
+    let status = Command::new("unzip")
+        .args(["-o", "-q"])
+        .arg(&zip)
+        .arg("-d")
+        .arg(&dir)
+        .status()
+        .with_context(|| format!("unzip {}", zip.display()))?;
+    if !status.success() {
+        bail!(
+            "cannot unzip {} (build it with `cargo package-lambdas --arch x86_64`)",
+            zip.display()
+        );
+    }
+    Ok(dir.join("bootstrap"))
+}
+
+/// Median of `starts`' first-answer times, and the highest peak memory.
+pub fn summary(starts: &[Start]) -> (Duration, u64, u32) {
+    let mut times: Vec<Duration> = starts.iter().map(|s| s.to_first_answer).collect();
+    times.sort_unstable();
+    let median = times[times.len() / 2];
+    let peak = starts.iter().map(|s| s.peak_rss_kib).max().unwrap_or(0);
+    let calls = starts
+        .iter()
+        .map(|s| s.aws_calls_before_first_answer)
+        .max()
+        .unwrap_or(0);
+    (median, peak, calls)
+}
