@@ -289,32 +289,18 @@ impl Driver {
         let verify = |token: &str, kind: &str| json!({"token": token, "tokenType": kind});
         let id = &user.id;
         let (status, _) = match op {
-            Op::VerifyAccess => {
-                let body = verify(&user.access, "access");
-                self.call(
-                    Method::POST,
-                    self.auth("/auth/token/verify"),
-                    None,
-                    Some(body),
-                )
-                .await?
-            }
-            Op::VerifyId => {
-                let body = verify(&user.id_token, "id");
-                self.call(
-                    Method::POST,
-                    self.auth("/auth/token/verify"),
-                    None,
-                    Some(body),
-                )
-                .await?
-            }
-            Op::VerifyForged => {
-                // The user's own token with its signature's last characters changed.
-                let mut forged = user.access.clone();
-                forged.truncate(forged.len().saturating_sub(4));
-                forged.push_str("AAAA");
-                let body = verify(&forged, "access");
+            Op::VerifyAccess | Op::VerifyId | Op::VerifyForged => {
+                let body = match op {
+                    Op::VerifyId => verify(&user.id_token, "id"),
+                    Op::VerifyForged => {
+                        // The user's own token with its signature's last characters changed.
+                        let mut forged = user.access.clone();
+                        forged.truncate(forged.len().saturating_sub(4));
+                        forged.push_str("AAAA");
+                        verify(&forged, "access")
+                    }
+                    _ => verify(&user.access, "access"),
+                };
                 self.call(
                     Method::POST,
                     self.auth("/auth/token/verify"),

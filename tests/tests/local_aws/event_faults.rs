@@ -38,6 +38,26 @@ fn bus_event<D: DomainEvent>(event_id: &str, data: D) -> EventBridgeEvent<Value>
     .unwrap()
 }
 
+fn user_deleted(id: &str) -> EventBridgeEvent<Value> {
+    bus_event(
+        &format!("UserDeleted-{id}"),
+        UserDeleted {
+            user_id: id.to_owned(),
+            deleted_at: "t".to_owned(),
+        },
+    )
+}
+
+/// Nothing of a deleted user is left in the Auth API's table (idempotency records aside).
+async fn assert_identity_released(resources: &testing::TestResources) {
+    let leftovers: Vec<Value> = crate::support::auth_items(resources)
+        .await
+        .into_iter()
+        .filter(|item| !item["pk"].as_str().unwrap().starts_with("IDEMPOTENCY#"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
 fn outgoing(index: usize) -> OutgoingEvent {
     OutgoingEvent {
         source: "roster.user".to_owned(),
@@ -379,22 +399,11 @@ async fn the_auth_subscriber_applies_each_event_once_and_drops_a_stale_status() 
     );
 
     // Deletion, twice: the user is gone and the identifiers are free.
-    let deleted = bus_event(
-        &format!("UserDeleted-{id}"),
-        UserDeleted {
-            user_id: id.clone(),
-            deleted_at: "t".to_owned(),
-        },
-    );
+    let deleted = user_deleted(&id);
     let response = QueueBatchHandler::handle(&subscriber, deliver(deleted)).await;
     assert!(response.batch_item_failures.is_empty());
     assert!(crate::support::cognito_emails(&resources).await.is_empty());
-    let leftovers: Vec<Value> = crate::support::auth_items(&resources)
-        .await
-        .into_iter()
-        .filter(|item| !item["pk"].as_str().unwrap().starts_with("IDEMPOTENCY#"))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert_identity_released(&resources).await;
 }
 
 /// The Auth API's subscriber with its Cognito and DynamoDB calls failing part-way: each
@@ -495,13 +504,7 @@ async fn the_auth_subscriber_finishes_each_change_on_redelivery_after_a_fault() 
 
     // Deletion: the Cognito user is deleted but the answer is lost (the SDK's retry finds
     // no user), then releasing the identifiers fails; the redelivery releases them.
-    let deleted = bus_event(
-        &format!("UserDeleted-{id}"),
-        UserDeleted {
-            user_id: id.clone(),
-            deleted_at: "t".to_owned(),
-        },
-    );
+    let deleted = user_deleted(&id);
     proxy.inject(Fault {
         skip: proxy.calls("AdminDeleteUser"),
         times: 1,
@@ -523,12 +526,7 @@ async fn the_auth_subscriber_finishes_each_change_on_redelivery_after_a_fault() 
     assert!(crate::support::cognito_emails(&resources).await.is_empty());
     proxy.clear();
     assert_eq!(subscriber.handle(&deleted).await.unwrap(), Outcome::Handled);
-    let leftovers: Vec<Value> = crate::support::auth_items(&resources)
-        .await
-        .into_iter()
-        .filter(|item| !item["pk"].as_str().unwrap().starts_with("IDEMPOTENCY#"))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert_identity_released(&resources).await;
     // The email is free again.
     let (status, body) = auth
         .json(
