@@ -154,6 +154,8 @@ struct Hangup(Arc<Notify>);
 async fn serve(listener: TcpListener, app: Router) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
+            // Out of file descriptors, say: wait rather than spin.
+            tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         };
         let app = app.clone();

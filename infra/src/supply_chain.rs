@@ -136,6 +136,24 @@ fn run_step(command: &mut Command, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// The workspace's `cargo metadata` (every target's crates, downloaded if need be).
+pub fn workspace_metadata() -> Result<Vec<u8>> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .args(["metadata", "--format-version", "1"])
+        .current_dir(workspace())
+        .stdin(Stdio::null())
+        .output()
+        .context("running cargo metadata")?;
+    if !output.status.success() {
+        bail!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(output.stdout)
+}
+
 /// `cargo deny --offline check <checks>` on the workspace, or on the crate graph of a
 /// `cargo metadata` document given instead; its output, and whether it passed.
 pub fn cargo_deny(
@@ -159,17 +177,33 @@ pub fn cargo_deny(
             }
         })
         .collect();
+    // Written whole under a name of its own, then renamed: concurrent checks never read
+    // a half-written file.
     let config_path = home.join("deny.toml");
-    fs::write(&config_path, config)?;
+    let writing = home.join(format!("deny.toml.{}", uuid::Uuid::new_v4().simple()));
+    fs::write(&writing, config)?;
+    fs::rename(&writing, &config_path)?;
+    // cargo-deny's `--offline` keeps it off the network (the advisory database is the
+    // snapshot), but also stops `cargo metadata` from downloading the manifests of crates
+    // never built here (Windows-only ones, say): so the graph is given to it, made with the
+    // network allowed.
+    let made = match metadata {
+        Some(_) => None,
+        None => {
+            let made = home.join(format!("metadata.{}.json", uuid::Uuid::new_v4().simple()));
+            fs::write(&made, workspace_metadata()?)?;
+            Some(made)
+        }
+    };
+    let metadata = metadata.or(made.as_deref()).expect("a graph");
     let mut command = Command::new(binary);
     command
         .args(["--color", "never", "--offline", "--config"])
         .arg(&config_path)
         .arg("--manifest-path")
-        .arg(workspace().join("Cargo.toml"));
-    if let Some(metadata) = metadata {
-        command.arg("--metadata-path").arg(metadata);
-    }
+        .arg(workspace().join("Cargo.toml"))
+        .arg("--metadata-path")
+        .arg(metadata);
     let output = command
         .arg("check")
         .args(checks)
@@ -181,5 +215,8 @@ pub fn cargo_deny(
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+    if let Some(made) = made {
+        let _ = fs::remove_file(made);
+    }
     Ok((output.status.success(), text))
 }

@@ -4,10 +4,9 @@
 //! has an advisory (RUSTSEC-2023-0071, the Marvin timing attack).
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use roster_local::endpoint::{Stderr, roster_home};
-use roster_local::supply_chain::cargo_deny;
+use roster_local::supply_chain::{cargo_deny, workspace_metadata};
 use serde_json::{Value, json};
 
 const REGISTRY: &str = "registry+https://github.com/rust-lang/crates.io-index";
@@ -24,13 +23,7 @@ fn the_dependency_graph_passes_cargo_deny() {
 
 /// The workspace's `cargo metadata`, with `roster-platform` depending on `rsa` 0.9.8.
 fn graph_with_rsa() -> PathBuf {
-    let output = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--offline", "--locked"])
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    let mut metadata: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let mut metadata: Value = serde_json::from_slice(&workspace_metadata().unwrap()).unwrap();
     let rsa_id = format!("{REGISTRY}#rsa@0.9.8");
     let packages = metadata["packages"].as_array_mut().unwrap();
     let mut rsa = packages
