@@ -47,8 +47,16 @@ pub fn ensure_cargo_deny(home: &Path, progress: &dyn Progress) -> Result<PathBuf
         root.display()
     ));
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["install", "cargo-deny", "--locked", "--no-default-features"])
+    // cargo's own output (and its advice to put the binary on the PATH, which is not wanted
+    // here) is shown only if the build fails.
+    let output = Command::new(cargo)
+        .args([
+            "install",
+            "cargo-deny",
+            "--locked",
+            "--no-default-features",
+            "--quiet",
+        ])
         .args(["--version", &format!("={CARGO_DENY_VERSION}")])
         .arg("--root")
         .arg(&root)
@@ -56,12 +64,16 @@ pub fn ensure_cargo_deny(home: &Path, progress: &dyn Progress) -> Result<PathBuf
         .arg(home.join("cargo-deny-build"))
         .current_dir(home)
         .stdin(Stdio::null())
-        .stdout(std::io::stderr())
-        .status()
+        .output()
         .context("running cargo install")?;
-    if !status.success() {
-        bail!("cargo install cargo-deny failed ({status})");
+    if !output.status.success() {
+        bail!(
+            "cargo install cargo-deny failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
+    progress.step("cargo-deny installed");
     // The build directory is only needed to build it.
     let _ = fs::remove_dir_all(home.join("cargo-deny-build"));
     Ok(binary)
