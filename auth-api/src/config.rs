@@ -5,6 +5,7 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use roster_platform::config::{ConfigError, required};
 use roster_platform::guards::{ApiKeySettings, TokenSettings};
+use roster_platform::http::CorsSettings;
 
 use crate::events::AuthEvents;
 use crate::identity::Cognito;
@@ -54,11 +55,13 @@ pub struct AuthConfig {
     pub server_key_secret: String,
     /// The EventBridge bus of the Auth API's own events.
     pub event_bus: String,
+    /// The frontends' browser origins.
+    pub cors: CorsSettings,
 }
 
 impl AuthConfig {
     /// The pool's settings (see [`TokenSettings::from_env`]), the API keys' (see
-    /// [`ApiKeySettings::from_env`]), `AUTH_TABLE`, `SERVER_KEY_SECRET` and `EVENT_BUS_NAME`.
+    /// [`ApiKeySettings::from_env`]), `AUTH_TABLE`, `SERVER_KEY_SECRET`, `EVENT_BUS_NAME` and the optional `CORS_ALLOWED_ORIGINS`.
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
             tokens: TokenSettings::from_env()?,
@@ -66,6 +69,7 @@ impl AuthConfig {
             table: required("AUTH_TABLE")?,
             server_key_secret: required("SERVER_KEY_SECRET")?,
             event_bus: required("EVENT_BUS_NAME")?,
+            cors: CorsSettings::from_env()?,
         })
     }
 
@@ -106,6 +110,7 @@ impl AuthConfig {
             registrar,
             verifier,
             api_keys: Arc::new(api_keys),
+            cors: self.cors.clone(),
             clients: AppClients::new(
                 self.tokens.client_ids[0].clone(),
                 self.tokens.client_ids.clone(),

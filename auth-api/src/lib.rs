@@ -18,7 +18,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::middleware::from_fn_with_state;
 use roster_platform::api_key_guard::{ApiKeyGuard, RequiredScope, require_api_key};
-use roster_platform::http::with_common_routes;
+use roster_platform::http::{CorsSettings, with_common_routes, with_cors};
 use roster_platform::jwt::JwtVerifier;
 use roster_platform::openapi::{SecuritySchemes, with_document};
 use utoipa_axum::router::OpenApiRouter;
@@ -73,6 +73,7 @@ pub struct AuthDeps {
     pub verifier: JwtVerifier,
     pub api_keys: Arc<ApiKeyGuard>,
     pub clients: AppClients,
+    pub cors: CorsSettings,
 }
 
 pub type AppState = Arc<AuthDeps>;
@@ -123,6 +124,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The Auth API's routes, with its OpenAPI document at `/openapi.json`.
 pub fn router(deps: AuthDeps) -> Router {
+    let cors = deps.cors.clone();
     let state: AppState = Arc::new(deps);
     let api_key = from_fn_with_state(
         RequiredScope {
@@ -136,5 +138,5 @@ pub fn router(deps: AuthDeps) -> Router {
         .merge(bearer())
         .split_for_parts();
     let router = with_document(router, openapi()).with_state(state);
-    with_common_routes(router, SERVICE)
+    with_cors(with_common_routes(router, SERVICE), &cors)
 }

@@ -12,6 +12,7 @@ use roster_auth_api::config::{AuthConfig, Stores};
 use roster_platform::api_keys::{self, KeyAdmin};
 use roster_platform::events::EventPublisher;
 use roster_platform::guards::{ApiKeySettings, TokenSettings};
+use roster_platform::http::CorsSettings;
 use roster_projectors::StreamProjector;
 use roster_projectors::auth_table::AuthTableProjection;
 use roster_projectors::users_table::UsersTableProjection;
@@ -221,6 +222,16 @@ async fn run_reconciler(sdk: SdkConfig, provisioned: Provisioned, shutdown: Canc
     }
 }
 
+/// The browser origins the local stack's APIs accept: a frontend's dev server on port 5173
+/// (the template's default `AllowedOrigins` too).
+pub const LOCAL_FRONTEND_ORIGINS: [&str; 2] = ["http://localhost:5173", "http://127.0.0.1:5173"];
+
+fn local_cors() -> CorsSettings {
+    CorsSettings {
+        origins: LOCAL_FRONTEND_ORIGINS.map(str::to_owned).to_vec(),
+    }
+}
+
 /// The Auth API's configuration for a stack on a local endpoint: the same settings its Lambda
 /// reads from the environment on AWS, with the JWKS served by the local endpoint.
 pub fn auth_config(provisioned: &Provisioned, endpoint: &str) -> AuthConfig {
@@ -230,6 +241,7 @@ pub fn auth_config(provisioned: &Provisioned, endpoint: &str) -> AuthConfig {
         table: provisioned.table(&AUTH_TABLE).name.clone(),
         server_key_secret: provisioned.server_key_secret.clone(),
         event_bus: provisioned.bus_name.clone(),
+        cors: local_cors(),
     }
 }
 
@@ -248,6 +260,7 @@ pub fn user_config(provisioned: &Provisioned, endpoint: &str) -> UserConfig {
         table: provisioned.table(&USERS_TABLE).name.clone(),
         bucket: provisioned.bucket.clone(),
         assets_base_url: format!("{endpoint}/{}", provisioned.bucket),
+        cors: local_cors(),
     }
 }
 

@@ -2,17 +2,20 @@
 //! same health route and the same problem+json answers for unknown routes and methods.
 
 use std::future::Future;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{HeaderValue, Uri};
+use axum::http::{HeaderName, HeaderValue, Method, Uri, header};
 use axum::middleware::{Next, from_fn};
 use axum::response::Response;
 use axum::routing::get;
 use serde::Serialize;
 use tokio::net::TcpListener;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument;
 
+use crate::config::ConfigError;
 use crate::problem::Problem;
 
 #[derive(Debug, Serialize)]
@@ -75,6 +78,86 @@ pub fn with_common_routes(router: Router, service: &'static str) -> Router {
         .layer(from_fn(correlate))
 }
 
+/// The browser origins (one per frontend) allowed to call a service cross-origin:
+/// `CORS_ALLOWED_ORIGINS`, comma-separated, each `scheme://host[:port]`. Empty: no
+/// cross-origin calls at all. Server-to-server callers are not browsers and are not affected.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CorsSettings {
+    pub origins: Vec<String>,
+}
+
+impl CorsSettings {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::parse(&std::env::var("CORS_ALLOWED_ORIGINS").unwrap_or_default())
+    }
+
+    /// A comma-separated list of origins; a wildcard, a path or a scheme other than http(s)
+    /// is refused.
+    pub fn parse(list: &str) -> Result<Self, ConfigError> {
+        let invalid = |reason: String| ConfigError::Invalid {
+            name: "CORS_ALLOWED_ORIGINS",
+            reason,
+        };
+        let mut origins = Vec::new();
+        for origin in list.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+            let host = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"))
+                .ok_or_else(|| invalid(format!("{origin:?} is not an http(s) origin")))?;
+            let valid = !host.is_empty()
+                && host.bytes().all(|b| {
+                    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']')
+                });
+            if !valid {
+                return Err(invalid(format!(
+                    "{origin:?} is not scheme://host[:port] (no wildcard, no path)"
+                )));
+            }
+            origins.push(origin.to_owned());
+        }
+        Ok(Self { origins })
+    }
+}
+
+/// Answers browsers' CORS preflights and marks responses for the allowed origins only. A
+/// preflight from any other origin gets no `Access-Control-Allow-Origin`, so the browser
+/// stops there. Browsers may send a Bearer token, never an API key.
+pub fn with_cors(router: Router, settings: &CorsSettings) -> Router {
+    if settings.origins.is_empty() {
+        return router;
+    }
+    let origins: Vec<HeaderValue> = settings
+        .origins
+        .iter()
+        .filter_map(|origin| HeaderValue::from_str(origin).ok())
+        .collect();
+    router.layer(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+            ])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::IF_MATCH,
+                HeaderName::from_static(CORRELATION_HEADER),
+                HeaderName::from_static("idempotency-key"),
+            ])
+            .expose_headers([
+                header::ETAG,
+                header::LOCATION,
+                header::RETRY_AFTER,
+                HeaderName::from_static(CORRELATION_HEADER),
+            ])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
 async fn unknown_route(uri: Uri) -> Problem {
     Problem::not_found("no such route").with_instance(uri.path().to_owned())
 }
@@ -102,6 +185,27 @@ mod tests {
     use axum::body::{Body, to_bytes};
     use axum::http::{Request, StatusCode, header};
     use tower::ServiceExt;
+
+    #[test]
+    fn cors_origins_are_http_origins_without_wildcards_or_paths() {
+        let parsed =
+            CorsSettings::parse(" https://app.example.com, http://localhost:5173 ,").unwrap();
+        assert_eq!(
+            parsed.origins,
+            ["https://app.example.com", "http://localhost:5173"]
+        );
+        assert!(CorsSettings::parse("").unwrap().origins.is_empty());
+        for bad in [
+            "*",
+            "https://*.example.com",
+            "https://app.example.com/path",
+            "ftp://example.com",
+            "example.com",
+            "https://",
+        ] {
+            assert!(CorsSettings::parse(bad).is_err(), "{bad}");
+        }
+    }
 
     fn app() -> Router {
         with_common_routes(Router::new(), "test-api")

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use roster_platform::config::{ConfigError, required};
 use roster_platform::guards::{ApiKeySettings, TokenSettings};
+use roster_platform::http::CorsSettings;
 
 use crate::UserDeps;
 use crate::assets::Assets;
@@ -21,15 +22,19 @@ pub struct UserConfig {
     /// The public URL under which the bucket's keys are served (CloudFront, the bucket's own
     /// URL, or the local endpoint's `<endpoint>/<bucket>`).
     pub assets_base_url: String,
+    /// The frontends' browser origins.
+    pub cors: CorsSettings,
 }
 
 impl UserConfig {
-    /// `USERS_TABLE`, `ASSETS_BUCKET`, `ASSETS_BASE_URL`.
+    /// `USERS_TABLE`, `ASSETS_BUCKET`, `ASSETS_BASE_URL` and the optional
+    /// `CORS_ALLOWED_ORIGINS`.
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
             table: required("USERS_TABLE")?,
             bucket: required("ASSETS_BUCKET")?,
             assets_base_url: required("ASSETS_BASE_URL")?,
+            cors: CorsSettings::from_env()?,
         })
     }
 
@@ -59,6 +64,7 @@ impl UserConfig {
             profiles: self.profiles(sdk),
             verifier: tokens.verifier()?,
             api_keys: Arc::new(api_keys.guard(sdk)),
+            cors: self.cors.clone(),
         })
     }
 }

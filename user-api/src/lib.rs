@@ -18,7 +18,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::middleware::from_fn_with_state;
 use roster_platform::api_key_guard::{ApiKeyGuard, RequiredScope, require_api_key};
-use roster_platform::http::with_common_routes;
+use roster_platform::http::{CorsSettings, with_common_routes, with_cors};
 use roster_platform::jwt::JwtVerifier;
 use roster_platform::openapi::{SecuritySchemes, with_document};
 use utoipa_axum::router::OpenApiRouter;
@@ -39,6 +39,7 @@ pub struct UserDeps {
     pub profiles: Profiles,
     pub verifier: JwtVerifier,
     pub api_keys: Arc<ApiKeyGuard>,
+    pub cors: CorsSettings,
 }
 
 pub type AppState = Arc<UserDeps>;
@@ -146,6 +147,7 @@ fn add_guard_responses(document: &mut utoipa::openapi::OpenApi) {
 
 /// The User API's routes, with its OpenAPI document at `/openapi.json`.
 pub fn router(deps: UserDeps) -> Router {
+    let cors = deps.cors.clone();
     let state: AppState = Arc::new(deps);
     let scope = |scope| {
         from_fn_with_state(
@@ -162,5 +164,5 @@ pub fn router(deps: UserDeps) -> Router {
         .merge(bearer())
         .split_for_parts();
     let router = with_document(router, openapi()).with_state(state);
-    with_common_routes(router, SERVICE)
+    with_cors(with_common_routes(router, SERVICE), &cors)
 }
