@@ -8,6 +8,7 @@
 //! - [`testing`]: the same parts for integration tests, isolated per test.
 
 pub mod dead_letters;
+pub mod demo;
 pub mod endpoint;
 pub mod faults;
 pub mod load;

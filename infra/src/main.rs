@@ -42,6 +42,8 @@ Options:
   --moto-port <PORT>   moto port, 0 = any free [env ROSTER_MOTO_PORT, default 0]
   --prefix <NAME>      resource name prefix   [env ROSTER_PREFIX, default roster]
   --state-dir <DIR>    where local.json goes  [env ROSTER_STATE_DIR, default .roster]
+  --seed-demo          once ready, add five demo users (ada, grace, alan, katherine, linus
+                       @example.com) with badges and avatars; kept if already there
   -h, --help           this text
 
 Environment: AWS_ENDPOINT_URL (use that endpoint instead of starting moto), AWS_REGION
@@ -54,6 +56,7 @@ struct Args {
     moto_port: u16,
     prefix: String,
     state_dir: PathBuf,
+    seed_demo: bool,
 }
 
 fn parse_args() -> Result<Option<Args>> {
@@ -68,12 +71,17 @@ fn parse_args() -> Result<Option<Args>> {
         state_dir: std::env::var_os("ROSTER_STATE_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(endpoint::roster_home),
+        seed_demo: false,
     };
     let mut raw = std::env::args().skip(1);
     while let Some(flag) = raw.next() {
         if flag == "-h" || flag == "--help" {
             print!("{USAGE}");
             return Ok(None);
+        }
+        if flag == "--seed-demo" {
+            args.seed_demo = true;
+            continue;
         }
         let value = raw
             .next()
@@ -232,6 +240,9 @@ async fn run() -> Result<()> {
         &args.state_dir,
         started.elapsed().as_secs_f64(),
     );
+    if args.seed_demo {
+        seed_demo(stack.facts()).await;
+    }
     wait_for_stop_signal().await?;
     eprintln!("\nStopping Roster…");
     stack.stop().await;
@@ -266,6 +277,28 @@ fn print_ready(facts: &LocalFacts, state_dir: &std::path::Path, seconds: f64) {
         key = facts.api_key,
         facts_file = state_dir.join("local.json").display(),
     );
+}
+
+/// Seeds the demo users and says who they are; a failure is reported, and the stack stays up.
+async fn seed_demo(facts: &LocalFacts) {
+    use roster_local::demo::{self, DEMO_PASSWORD};
+
+    match demo::seed(facts).await {
+        Ok(users) => {
+            let emails: Vec<&str> = users.iter().map(|user| user.email.as_str()).collect();
+            let kept = users.iter().filter(|user| !user.created).count();
+            println!(
+                "\nDemo users (password {DEMO_PASSWORD}): {}{}",
+                emails.join(", "),
+                if kept > 0 {
+                    format!(" ({kept} already there)")
+                } else {
+                    String::new()
+                }
+            );
+        }
+        Err(error) => eprintln!("\nThe demo users could not all be made: {error:#}"),
+    }
 }
 
 async fn wait_for_stop_signal() -> Result<()> {
