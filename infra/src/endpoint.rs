@@ -78,6 +78,12 @@ impl LocalEndpoint {
                 "AWS_ENDPOINT_URL={url} does not answer; starting moto instead"
             ));
         }
+        Self::start(port, log, progress).await
+    }
+
+    /// Installs (if needed) and starts a moto of its own on `127.0.0.1:port` (`0` picks a
+    /// free port), whatever `AWS_ENDPOINT_URL` says.
+    pub async fn start(port: u16, log: Option<&Path>, progress: &dyn Progress) -> Result<Self> {
         let home = roster_home();
         let python = ensure_moto_installed(&home, progress)?;
         progress.step("starting moto");
@@ -95,6 +101,26 @@ impl LocalEndpoint {
             url,
             moto: Some(moto),
         })
+    }
+
+    /// Wipes everything on the endpoint: every resource of every prefix (moto's reset API).
+    /// A moto this endpoint just started is empty anyway.
+    pub async fn reset(&self) -> Result<()> {
+        let url = format!("{}/moto-api/reset", self.url);
+        let response = reqwest::Client::new()
+            .post(&url)
+            .send()
+            .await
+            .with_context(|| format!("POST {url}"))?;
+        if !response.status().is_success() {
+            bail!("POST {url}: {}", response.status());
+        }
+        Ok(())
+    }
+
+    /// Whether this endpoint is a moto it started itself (and so began empty).
+    pub fn is_own(&self) -> bool {
+        self.moto.is_some()
     }
 
     /// An endpoint somebody else runs (another stack's moto, the test harness's).

@@ -42,6 +42,9 @@ Options:
   --moto-port <PORT>   moto port, 0 = any free [env ROSTER_MOTO_PORT, default 0]
   --prefix <NAME>      resource name prefix   [env ROSTER_PREFIX, default roster]
   --state-dir <DIR>    where local.json goes  [env ROSTER_STATE_DIR, default .roster]
+  --reset              start clean: with AWS_ENDPOINT_URL (an endpoint kept between runs),
+                       wipe everything on it first; a moto started by this command is
+                       always empty
   --seed-demo          once ready, add five demo users (ada, grace, alan, katherine, linus
                        @example.com) with badges and avatars; kept if already there
   -h, --help           this text
@@ -57,6 +60,7 @@ struct Args {
     prefix: String,
     state_dir: PathBuf,
     seed_demo: bool,
+    reset: bool,
 }
 
 fn parse_args() -> Result<Option<Args>> {
@@ -72,6 +76,7 @@ fn parse_args() -> Result<Option<Args>> {
             .map(PathBuf::from)
             .unwrap_or_else(endpoint::roster_home),
         seed_demo: false,
+        reset: false,
     };
     let mut raw = std::env::args().skip(1);
     while let Some(flag) = raw.next() {
@@ -81,6 +86,10 @@ fn parse_args() -> Result<Option<Args>> {
         }
         if flag == "--seed-demo" {
             args.seed_demo = true;
+            continue;
+        }
+        if flag == "--reset" {
+            args.reset = true;
             continue;
         }
         let value = raw
@@ -226,6 +235,10 @@ async fn run() -> Result<()> {
     std::fs::create_dir_all(&args.state_dir)?;
     let log = args.state_dir.join("moto.log");
     let endpoint = LocalEndpoint::connect_or_start(args.moto_port, Some(&log), &Stderr).await?;
+    if args.reset && !endpoint.is_own() {
+        endpoint.reset().await?;
+        eprintln!("  wiped the AWS endpoint at {} (--reset)", endpoint.url());
+    }
     let options = StackOptions {
         prefix: args.prefix,
         region,

@@ -30,10 +30,15 @@ fn start(state_dir: &Path) -> Started {
 }
 
 fn start_with(state_dir: &Path, endpoint: Option<&str>) -> Started {
+    start_with_flags(state_dir, endpoint, &[])
+}
+
+fn start_with_flags(state_dir: &Path, endpoint: Option<&str>, flags: &[&str]) -> Started {
     let mut command = Command::new(env!("CARGO_BIN_EXE_roster-local"));
     command
         .args(["--auth-port", "0", "--user-port", "0", "--state-dir"])
         .arg(state_dir)
+        .args(flags)
         .env_remove("AWS_ENDPOINT_URL");
     if let Some(endpoint) = endpoint {
         command.env("AWS_ENDPOINT_URL", endpoint);
@@ -135,5 +140,65 @@ async fn an_answering_aws_endpoint_url_is_used_and_left_running() {
         roster_local::endpoint::answers(endpoint).await,
         "someone else's endpoint is not stopped"
     );
+    let _ = std::fs::remove_dir_all(state_dir);
+}
+
+/// `--reset` on an endpoint kept between runs: whatever was on it is gone, and the stack is
+/// provisioned afresh. The endpoint is a moto of this test's own, never a shared one.
+#[tokio::test]
+async fn reset_wipes_a_kept_endpoint_before_provisioning() {
+    let endpoint =
+        roster_local::endpoint::LocalEndpoint::start(0, None, &roster_local::endpoint::Quiet)
+            .await
+            .unwrap();
+    let sdk = roster_platform::aws::local(endpoint.url(), "us-east-1").await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    let key = aws_sdk_dynamodb::types::KeySchemaElement::builder()
+        .attribute_name("pk")
+        .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+        .build()
+        .unwrap();
+    let attribute = aws_sdk_dynamodb::types::AttributeDefinition::builder()
+        .attribute_name("pk")
+        .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+        .build()
+        .unwrap();
+    dynamodb
+        .create_table()
+        .table_name("left-over-from-yesterday")
+        .key_schema(key)
+        .attribute_definitions(attribute)
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    let state_dir =
+        std::env::temp_dir().join(format!("roster-command-reset-{}", std::process::id()));
+    let Started { mut child, facts } =
+        start_with_flags(&state_dir, Some(endpoint.url()), &["--reset"]);
+    let tables = dynamodb
+        .list_tables()
+        .send()
+        .await
+        .unwrap()
+        .table_names
+        .unwrap_or_default();
+    assert!(
+        !tables.contains(&"left-over-from-yesterday".to_owned()),
+        "{tables:?}"
+    );
+    assert!(
+        tables.iter().any(|table| table.starts_with("roster")),
+        "provisioned afresh: {tables:?}"
+    );
+    assert_eq!(
+        reqwest::get(format!("{}/health", facts.auth_url))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    signal(child.0.id(), "TERM");
+    let _ = child.0.wait();
     let _ = std::fs::remove_dir_all(state_dir);
 }
