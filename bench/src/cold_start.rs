@@ -164,19 +164,6 @@ fn environment(command: &mut Command, runtime_api: SocketAddr, aws: SocketAddr) 
         .stderr(Stdio::null());
 }
 
-fn peak_rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix("VmHWM:"))
-                .and_then(|rest| rest.split_whitespace().next())
-                .and_then(|kib| kib.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 /// Starts `program` once under a fresh runtime API and measures it.
 pub async fn start_once(program: &Path, args: &[&str], event: Value, extra: u32) -> Result<Start> {
     let runtime = Arc::new(Runtime {
@@ -221,7 +208,7 @@ pub async fn start_once(program: &Path, args: &[&str], event: Value, extra: u32)
         }
         Ok(Start {
             to_first_answer,
-            peak_rss_kib: peak_rss_kib(child.id()),
+            peak_rss_kib: roster_local::load::memory_kib(child.id()).map_or(0, |(_, peak)| peak),
             aws_calls_before_first_answer,
         })
     }

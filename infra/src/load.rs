@@ -191,7 +191,7 @@ fn wait_for_facts(child: &mut Child, state_dir: &Path) -> Result<LocalFacts> {
 }
 
 /// Resident and peak resident memory of a process, in KiB (`/proc/<pid>/status`).
-fn memory_kib(pid: u32) -> Option<(u64, u64)> {
+pub fn memory_kib(pid: u32) -> Option<(u64, u64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let field = |name: &str| {
         status
