@@ -4,13 +4,14 @@
 //! photo uploaded (PHOTOGENIC follows). Running it again changes nothing: a user already
 //! registered is left as it is.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::stack::LocalFacts;
+use crate::stack_client::StackClient;
 
 /// Every demo user's password. Local only.
 pub const DEMO_PASSWORD: &str = "Demo-Password-1";
@@ -85,59 +86,13 @@ pub struct DemoUser {
     pub created: bool,
 }
 
-struct Apis<'a> {
-    http: Client,
-    facts: &'a LocalFacts,
-}
-
-impl Apis<'_> {
-    async fn call(
-        &self,
-        method: Method,
-        url: String,
-        body: Option<Value>,
-    ) -> Result<(StatusCode, Value)> {
-        let mut request = self
-            .http
-            .request(method, &url)
-            .header("x-api-key", &self.facts.api_key);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.with_context(|| url.clone())?;
-        let status = response.status();
-        let bytes = response.bytes().await?;
-        Ok((
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        ))
-    }
-
-    async fn users(&self, method: Method, path: &str, body: Option<Value>) -> Result<Value> {
-        let (status, answer) = self
-            .call(
-                method.clone(),
-                format!("{}{path}", self.facts.user_url),
-                body,
-            )
-            .await?;
-        if !status.is_success() {
-            bail!("{method} {path}: {status} {answer}");
-        }
-        Ok(answer)
-    }
-}
-
 /// Makes the demo users on the stack `facts` describes.
 pub async fn seed(facts: &LocalFacts) -> Result<Vec<DemoUser>> {
-    let apis = Apis {
-        http: Client::new(),
-        facts,
-    };
+    let client = StackClient::new(Client::new(), facts.clone());
     let mut made = Vec::new();
     for plan in &PLANS {
         made.push(
-            make(&apis, plan)
+            make(&client, plan)
                 .await
                 .with_context(|| format!("demo user {}", plan.name))?,
         );
@@ -145,19 +100,24 @@ pub async fn seed(facts: &LocalFacts) -> Result<Vec<DemoUser>> {
     Ok(made)
 }
 
-async fn make(apis: &Apis<'_>, plan: &Plan) -> Result<DemoUser> {
+async fn make(client: &StackClient, plan: &Plan) -> Result<DemoUser> {
     let email = format!("{}@example.com", plan.name);
     let body = json!({"email": email, "name": plan.name, "password": DEMO_PASSWORD});
-    let (status, registered) = apis
+    let (status, registered) = client
         .call(
             Method::POST,
-            format!("{}/auth/register", apis.facts.auth_url),
+            client.auth("/auth/register"),
+            None,
             Some(body),
         )
         .await?;
     if status == StatusCode::CONFLICT {
-        let existing = apis
-            .users(Method::GET, &format!("/user/email/{email}"), None)
+        let existing = client
+            .succeed(
+                Method::GET,
+                client.users(&format!("/user/email/{email}")),
+                None,
+            )
             .await?;
         let id = existing["id"].as_str().context("an id")?.to_owned();
         return Ok(DemoUser {
@@ -174,57 +134,64 @@ async fn make(apis: &Apis<'_>, plan: &Plan) -> Result<DemoUser> {
         .as_str()
         .context("a code")?
         .to_owned();
-    // The profile is made by the User API's subscriber, from the event.
-    let started = Instant::now();
-    loop {
-        let (status, _) = apis
-            .call(
+    client.new_profile(&id, Duration::from_secs(20)).await?;
+    if plan.activate {
+        client
+            .succeed(
                 Method::GET,
-                format!("{}/user/{id}", apis.facts.user_url),
+                client.users(&format!("/user/activate/{code}")),
                 None,
             )
             .await?;
-        if status == StatusCode::OK {
-            break;
-        }
-        if started.elapsed() > Duration::from_secs(20) {
-            bail!("no profile 20 s after registering");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    if plan.activate {
-        apis.users(Method::GET, &format!("/user/activate/{code}"), None)
-            .await?;
     }
     if plan.suspend {
-        apis.users(Method::PATCH, &format!("/user/{id}/status/SUSPENDED"), None)
+        client
+            .succeed(
+                Method::PATCH,
+                client.users(&format!("/user/{id}/status/SUSPENDED")),
+                None,
+            )
             .await?;
     }
     for badge in plan.badges {
-        apis.users(Method::POST, &format!("/user/{id}/badge/{badge}"), None)
+        client
+            .succeed(
+                Method::POST,
+                client.users(&format!("/user/{id}/badge/{badge}")),
+                None,
+            )
             .await?;
     }
     if let Some(data) = plan.data {
         let data: Value = serde_json::from_str(data)?;
-        apis.users(Method::PUT, &format!("/user/{id}/data/update"), Some(data))
+        client
+            .succeed(
+                Method::PUT,
+                client.users(&format!("/user/{id}/data/update")),
+                Some(data),
+            )
             .await?;
     }
     match plan.avatar {
         Avatar::Default(avatar) => {
-            apis.users(
-                Method::POST,
-                &format!("/user/{id}/avatar"),
-                Some(json!({"default": avatar})),
-            )
-            .await?;
+            client
+                .succeed(
+                    Method::POST,
+                    client.users(&format!("/user/{id}/avatar")),
+                    Some(json!({"default": avatar})),
+                )
+                .await?;
         }
         Avatar::Photo => {
             let body = json!({"contentType": "image/png", "contentLength": PHOTO.len()});
-            let upload = apis
-                .users(Method::POST, &format!("/user/{id}/avatar"), Some(body))
+            let upload = client
+                .succeed(
+                    Method::POST,
+                    client.users(&format!("/user/{id}/avatar")),
+                    Some(body),
+                )
                 .await?;
-            let mut put = apis
-                .http
+            let mut put = Client::new()
                 .put(upload["uploadUrl"].as_str().context("an upload URL")?)
                 .body(PHOTO);
             for (name, value) in upload["headers"].as_object().into_iter().flatten() {

@@ -17,5 +17,6 @@ pub mod plumbing;
 pub mod provision;
 pub mod resources;
 pub mod stack;
+pub mod stack_client;
 pub mod supply_chain;
 pub mod testing;

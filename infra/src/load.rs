@@ -16,6 +16,7 @@ use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::stack::LocalFacts;
+use crate::stack_client::StackClient;
 
 /// The mix: each operation with its weight (of 100).
 const MIX: [(Op, u32); 15] = [
@@ -204,48 +205,23 @@ pub fn memory_kib(pid: u32) -> Option<(u64, u64)> {
 }
 
 struct Driver {
-    http: Client,
-    facts: LocalFacts,
+    client: StackClient,
 }
 
 impl Driver {
-    async fn call(
-        &self,
-        method: Method,
-        url: String,
-        bearer: Option<&str>,
-        body: Option<Value>,
-    ) -> Result<(StatusCode, Value)> {
-        let mut request = self.http.request(method, url);
-        request = match bearer {
-            Some(token) => request.bearer_auth(token),
-            None => request.header("x-api-key", &self.facts.api_key),
-        };
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await?;
-        let status = response.status();
-        let bytes = response.bytes().await?;
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Ok((status, body))
-    }
-
-    fn auth(&self, path: &str) -> String {
-        format!("{}{path}", self.facts.auth_url)
-    }
-
-    fn users(&self, path: &str) -> String {
-        format!("{}{path}", self.facts.user_url)
-    }
-
     async fn sign_up(&self, n: usize, run: &str) -> Result<User> {
         let email = format!("load{n}-{run}@example.com");
         let name = format!("load{n}_{run}");
         let password = format!("Load-Secret-{n}-{run}");
         let body = json!({"email": email, "name": name, "password": password});
         let (status, registered) = self
-            .call(Method::POST, self.auth("/auth/register"), None, Some(body))
+            .client
+            .call(
+                Method::POST,
+                self.client.auth("/auth/register"),
+                None,
+                Some(body),
+            )
             .await?;
         if status != StatusCode::CREATED {
             bail!("registering {email}: {status} {registered}");
@@ -253,25 +229,21 @@ impl Driver {
         let id = registered["id"].as_str().context("an id")?.to_owned();
         let login = json!({"email": email, "password": password});
         let (status, tokens) = self
-            .call(Method::POST, self.auth("/auth/login"), None, Some(login))
+            .client
+            .call(
+                Method::POST,
+                self.client.auth("/auth/login"),
+                None,
+                Some(login),
+            )
             .await?;
         if status != StatusCode::OK {
             bail!("signing in {email}: {status}");
         }
-        // The profile is made by the User API's subscriber, from the event.
-        let started = Instant::now();
-        let profile = loop {
-            let (status, profile) = self
-                .call(Method::GET, self.users(&format!("/user/{id}")), None, None)
-                .await?;
-            if status == StatusCode::OK {
-                break profile;
-            }
-            if started.elapsed() > Duration::from_secs(30) {
-                bail!("no profile for {id} after 30 s");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
+        let profile = self
+            .client
+            .new_profile(&id, Duration::from_secs(30))
+            .await?;
         let text = |value: &Value, name: &str| value[name].as_str().unwrap_or_default().to_owned();
         Ok(User {
             id,
@@ -301,67 +273,86 @@ impl Driver {
                     }
                     _ => verify(&user.access, "access"),
                 };
-                self.call(
-                    Method::POST,
-                    self.auth("/auth/token/verify"),
-                    None,
-                    Some(body),
-                )
-                .await?
+                self.client
+                    .call(
+                        Method::POST,
+                        self.client.auth("/auth/token/verify"),
+                        None,
+                        Some(body),
+                    )
+                    .await?
             }
             Op::GetById => {
-                self.call(Method::GET, self.users(&format!("/user/{id}")), None, None)
+                self.client
+                    .call(
+                        Method::GET,
+                        self.client.users(&format!("/user/{id}")),
+                        None,
+                        None,
+                    )
                     .await?
             }
             Op::GetByName => {
                 let path = format!("/user/name/{}", user.name);
-                self.call(Method::GET, self.users(&path), None, None)
+                self.client
+                    .call(Method::GET, self.client.users(&path), None, None)
                     .await?
             }
             Op::GetByEmail => {
                 let path = format!("/user/email/{}", user.email);
-                self.call(Method::GET, self.users(&path), None, None)
+                self.client
+                    .call(Method::GET, self.client.users(&path), None, None)
                     .await?
             }
             Op::GetByHandle => {
                 let handle = user.handle.trim_start_matches('@');
                 let path = format!("/user/handle/{handle}");
-                self.call(Method::GET, self.users(&path), None, None)
+                self.client
+                    .call(Method::GET, self.client.users(&path), None, None)
                     .await?
             }
             Op::Me => {
-                self.call(
-                    Method::GET,
-                    self.users("/public/user/me"),
-                    Some(&user.access),
-                    None,
-                )
-                .await?
+                self.client
+                    .call(
+                        Method::GET,
+                        self.client.users("/public/user/me"),
+                        Some(&user.access),
+                        None,
+                    )
+                    .await?
             }
             Op::Login => {
                 let body = json!({"email": user.email, "password": user.password});
-                self.call(Method::POST, self.auth("/auth/login"), None, Some(body))
+                self.client
+                    .call(
+                        Method::POST,
+                        self.client.auth("/auth/login"),
+                        None,
+                        Some(body),
+                    )
                     .await?
             }
             Op::Refresh => {
                 let body = json!({"refreshToken": user.refresh});
-                self.call(
-                    Method::POST,
-                    self.auth("/auth/token/refresh"),
-                    None,
-                    Some(body),
-                )
-                .await?
+                self.client
+                    .call(
+                        Method::POST,
+                        self.client.auth("/auth/token/refresh"),
+                        None,
+                        Some(body),
+                    )
+                    .await?
             }
             Op::MergeData => {
                 let body = json!({ format!("worker{worker}"): n });
-                self.call(
-                    Method::PATCH,
-                    self.users(&format!("/user/{id}/data/update")),
-                    None,
-                    Some(body),
-                )
-                .await?
+                self.client
+                    .call(
+                        Method::PATCH,
+                        self.client.users(&format!("/user/{id}/data/update")),
+                        None,
+                        Some(body),
+                    )
+                    .await?
             }
             Op::Settings => {
                 let lang = if n.is_multiple_of(2) {
@@ -369,13 +360,14 @@ impl Driver {
                 } else {
                     "de_de"
                 };
-                self.call(
-                    Method::PATCH,
-                    self.users("/public/user/me/profile"),
-                    Some(&user.access),
-                    Some(json!({ "lang": lang })),
-                )
-                .await?
+                self.client
+                    .call(
+                        Method::PATCH,
+                        self.client.users("/public/user/me/profile"),
+                        Some(&user.access),
+                        Some(json!({ "lang": lang })),
+                    )
+                    .await?
             }
             Op::Award | Op::Revoke => {
                 let method = if op == Op::Award {
@@ -384,7 +376,9 @@ impl Driver {
                     Method::DELETE
                 };
                 let path = format!("/user/{id}/badge/EARLY_ADOPTER");
-                self.call(method, self.users(&path), None, None).await?
+                self.client
+                    .call(method, self.client.users(&path), None, None)
+                    .await?
             }
             Op::Register => {
                 let run = uuid::Uuid::new_v4().simple().to_string();
@@ -393,7 +387,13 @@ impl Driver {
                     "name": format!("new_{}", &run[..12]),
                     "password": format!("New-Secret-{}", &run[..12]),
                 });
-                self.call(Method::POST, self.auth("/auth/register"), None, Some(body))
+                self.client
+                    .call(
+                        Method::POST,
+                        self.client.auth("/auth/register"),
+                        None,
+                        Some(body),
+                    )
                     .await?
             }
         };
@@ -448,10 +448,12 @@ pub async fn run(options: &LoadOptions, state_dir: PathBuf) -> Result<Report> {
 
 async fn drive(options: &LoadOptions, stack: &ChildStack) -> Result<Report> {
     let driver = Arc::new(Driver {
-        http: Client::builder()
-            .pool_max_idle_per_host(options.concurrency)
-            .build()?,
-        facts: stack.facts.clone(),
+        client: StackClient::new(
+            Client::builder()
+                .pool_max_idle_per_host(options.concurrency)
+                .build()?,
+            stack.facts.clone(),
+        ),
     });
     let run = uuid::Uuid::new_v4().simple().to_string()[..6].to_owned();
     eprintln!("load: signing up {} users", options.users);
