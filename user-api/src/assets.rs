@@ -100,9 +100,7 @@ impl Assets {
                 .set_continuation_token(continuation)
                 .send()
                 .await
-                .map_err(|error| {
-                    AssetsError(aws_sdk_s3::error::DisplayErrorContext(&error).to_string())
-                })?;
+                .map_err(s3_error)?;
             for object in page.contents() {
                 let Some(key) = object.key() else { continue };
                 self.client
@@ -111,9 +109,7 @@ impl Assets {
                     .key(key)
                     .send()
                     .await
-                    .map_err(|error| {
-                        AssetsError(aws_sdk_s3::error::DisplayErrorContext(&error).to_string())
-                    })?;
+                    .map_err(s3_error)?;
                 deleted += 1;
             }
             continuation = page.next_continuation_token().map(str::to_owned);
@@ -122,6 +118,11 @@ impl Assets {
             }
         }
     }
+}
+
+/// An S3 call's failure, with its whole chain of causes.
+fn s3_error(error: impl std::error::Error) -> AssetsError {
+    AssetsError(aws_sdk_s3::error::DisplayErrorContext(&error).to_string())
 }
 
 /// The bucket key of a default avatar in one size: `public/avatars/x256/01.png`.
