@@ -250,7 +250,7 @@ pub async fn compare(seconds: u64, connections: usize, pinned: bool) -> Result<(
         .env("PORT", node_port.to_string())
         .env("USER_POOL_ID", &provisioned.user_pool_id)
         .env("APP_CLIENT_IDS", client_ids.join(","))
-        .env("API_KEY_HASHES", roster_platform_hash(&key))
+        .env("API_KEY_HASHES", roster_platform::api_keys::hash(&key))
         .env("JWKS_FILE", &jwks_file)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -295,10 +295,6 @@ pub async fn compare(seconds: u64, connections: usize, pinned: bool) -> Result<(
 
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
-}
-
-fn roster_platform_hash(key: &str) -> String {
-    roster_platform::api_keys::hash(key)
 }
 
 /// `roster-bench serve-auth`: the Auth API's router, configured from the environment exactly
