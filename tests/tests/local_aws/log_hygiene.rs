@@ -39,6 +39,11 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
 
 #[tokio::test(flavor = "current_thread")]
 async fn no_secret_reaches_any_log_line() {
+    // A second live dispatcher, never installed: with exactly one registered, tracing-core
+    // (0.1.36) computes a callsite's interest from the thread that first reaches it, so a
+    // parallel test registering a user first would cache "never" for our `registered` line
+    // (tokio-rs/tracing#3611). With two, every callsite asks each registered dispatcher.
+    let _general_path = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
     let capture = Capture::default();
     let subscriber = tracing_subscriber::fmt()
         .with_env_filter("debug")
