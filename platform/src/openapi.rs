@@ -4,7 +4,10 @@
 use std::sync::Arc;
 
 use axum::Router;
+use axum::http::header;
+use axum::response::Html;
 use axum::routing::get;
+use swagger_ui_dist::{ApiDefinition, OpenApiSource};
 use utoipa::openapi::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
@@ -39,17 +42,149 @@ impl utoipa::Modify for SecuritySchemes {
     }
 }
 
-/// Serves `document` at `GET /openapi.json`.
+/// Serves `document` at `GET /openapi.json` and its interactive documentation at `GET /docs`:
+/// Swagger UI, whose script and stylesheet come from the `swagger-ui-dist` crate and are served
+/// by the API itself. The page's content security policy allows nothing from another origin.
 pub fn with_document<S: Clone + Send + Sync + 'static>(
     router: Router<S>,
     document: OpenApi,
 ) -> Router<S> {
+    let title = format!("{} — API documentation", document.info.title);
+    let page = Html(DOCS_PAGE.replace("{title}", &escape_html(&title)));
     let document = Arc::new(document);
-    router.route(
-        "/openapi.json",
-        get(move || {
-            let document = Arc::clone(&document);
-            async move { axum::Json(document.as_ref().clone()) }
-        }),
-    )
+    // Only the crate's asset routes are used: its own index page echoes the request URI
+    // into the HTML unescaped, so ours is served instead.
+    let assets = swagger_ui_dist::generate_routes(ApiDefinition {
+        uri_prefix: "/docs",
+        api_definition: OpenApiSource::Uri("/openapi.json"),
+        title: None,
+    });
+    router
+        .route(
+            "/openapi.json",
+            get(move || {
+                let document = Arc::clone(&document);
+                async move { axum::Json(document.as_ref().clone()) }
+            }),
+        )
+        .route(
+            "/docs",
+            get(move || {
+                let page = page.clone();
+                async move { (docs_headers(), page) }
+            }),
+        )
+        .route(
+            "/docs/init.js",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+                    DOCS_INIT,
+                )
+            }),
+        )
+        .route_service("/docs/swagger-ui.css", assets.clone().into_service())
+        .route_service("/docs/swagger-ui-bundle.js", assets.into_service())
+}
+
+/// Relative links throughout, so the page works under an API Gateway stage prefix too
+/// (`/Prod/docs` loads `/Prod/docs/...` and `/Prod/openapi.json`).
+const DOCS_PAGE: &str = r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="docs/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="docs/swagger-ui-bundle.js"></script>
+<script src="docs/init.js"></script>
+</body>
+</html>
+"#;
+
+const DOCS_INIT: &str = r##"window.ui = SwaggerUIBundle({
+  url: "openapi.json",
+  dom_id: "#swagger-ui",
+  deepLinking: true,
+  displayRequestDuration: true,
+  // "Try it out" calls this API from its own origin: no CORS, and the key goes nowhere else.
+  validatorUrl: null,
+});
+"##;
+
+fn docs_headers() -> [(header::HeaderName, &'static str); 3] {
+    [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+             img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; \
+             form-action 'none'; frame-ancestors 'none'",
+        ),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ]
+}
+
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use http::{Request, StatusCode};
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn get_page(path: &str) -> (StatusCode, http::HeaderMap, String) {
+        let document = utoipa::openapi::OpenApiBuilder::new()
+            .info(utoipa::openapi::Info::new("Test <API>", "1"))
+            .build();
+        let app: Router = with_document(Router::new(), document);
+        let response = app
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        (status, headers, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn the_docs_page_loads_only_its_own_assets() {
+        let (status, headers, page) = get_page("/docs").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("<title>Test &lt;API&gt; — API documentation</title>"));
+        assert!(!page.contains("http"), "no absolute URL: {page}");
+        let policy = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(policy.starts_with("default-src 'none'; script-src 'self';"));
+        for asset in [
+            "/docs/swagger-ui.css",
+            "/docs/swagger-ui-bundle.js",
+            "/docs/init.js",
+        ] {
+            let (status, _, body) = get_page(asset).await;
+            assert_eq!(status, StatusCode::OK, "{asset}");
+            assert!(body.len() > 100, "{asset}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_query_string_is_not_echoed_into_the_page() {
+        let (status, _, page) = get_page("/docs?%22%3E%3Cscript%3Ealert(1)%3C/script%3E").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(!page.contains("alert"), "{page}");
+    }
 }
