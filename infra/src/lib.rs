@@ -5,7 +5,8 @@
 //! - [`provision`]: creating those resources on an endpoint, idempotently;
 //! - [`plumbing`]: what AWS runs between the functions (stream polling, queue draining);
 //! - [`stack`]: all of it together, plus both APIs on loopback ports;
-//! - [`testing`]: the same parts for integration tests, isolated per test.
+//! - [`testing`]: the same parts for integration tests, isolated per test;
+//! - [`web`]: the example account page on an origin of its own.
 
 pub mod dead_letters;
 pub mod demo;
@@ -20,3 +21,4 @@ pub mod stack;
 pub mod stack_client;
 pub mod supply_chain;
 pub mod testing;
+pub mod web;

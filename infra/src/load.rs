@@ -140,7 +140,8 @@ impl ChildStack {
         let log = std::fs::File::create(state_dir.join("stack.log"))?;
         let prefix = format!("load-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
         let child = Command::new(std::env::current_exe()?)
-            .args(["--auth-port", "0", "--user-port", "0", "--prefix", &prefix])
+            .args(["--auth-port", "0", "--user-port", "0", "--web-port", "0"])
+            .args(["--prefix", &prefix])
             .arg("--state-dir")
             .arg(state_dir)
             .env_remove("AWS_ENDPOINT_URL")

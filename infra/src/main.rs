@@ -12,7 +12,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use roster_local::endpoint::{self, LocalEndpoint, Stderr};
 use roster_local::stack::{
-    DEFAULT_AUTH_PORT, DEFAULT_USER_PORT, LocalFacts, RunningStack, StackOptions,
+    DEFAULT_AUTH_PORT, DEFAULT_USER_PORT, DEFAULT_WEB_PORT, LocalFacts, RunningStack, StackOptions,
 };
 use roster_platform::telemetry::{self, LogFormat};
 
@@ -39,6 +39,7 @@ process's memory, and fails on any unexpected answer or memory that keeps growin
 Options:
   --auth-port <PORT>   Auth API port          [env ROSTER_AUTH_PORT, default 4001]
   --user-port <PORT>   User API port          [env ROSTER_USER_PORT, default 4002]
+  --web-port <PORT>    example account page   [env ROSTER_WEB_PORT, default 5173]
   --moto-port <PORT>   moto port, 0 = any free [env ROSTER_MOTO_PORT, default 0]
   --prefix <NAME>      resource name prefix   [env ROSTER_PREFIX, default roster]
   --state-dir <DIR>    where local.json goes  [env ROSTER_STATE_DIR, default .roster]
@@ -56,6 +57,7 @@ Environment: AWS_ENDPOINT_URL (use that endpoint instead of starting moto), AWS_
 struct Args {
     auth_port: u16,
     user_port: u16,
+    web_port: u16,
     moto_port: u16,
     prefix: String,
     state_dir: PathBuf,
@@ -70,6 +72,7 @@ fn parse_args() -> Result<Option<Args>> {
     let mut args = Args {
         auth_port: env_port("ROSTER_AUTH_PORT", DEFAULT_AUTH_PORT)?,
         user_port: env_port("ROSTER_USER_PORT", DEFAULT_USER_PORT)?,
+        web_port: env_port("ROSTER_WEB_PORT", DEFAULT_WEB_PORT)?,
         moto_port: env_port("ROSTER_MOTO_PORT", 0)?,
         prefix: std::env::var("ROSTER_PREFIX").unwrap_or_else(|_| "roster".to_owned()),
         state_dir: std::env::var_os("ROSTER_STATE_DIR")
@@ -103,6 +106,7 @@ fn parse_args() -> Result<Option<Args>> {
         match flag.as_str() {
             "--auth-port" => args.auth_port = port()?,
             "--user-port" => args.user_port = port()?,
+            "--web-port" => args.web_port = port()?,
             "--moto-port" => args.moto_port = port()?,
             "--prefix" => args.prefix = value,
             "--state-dir" => args.state_dir = PathBuf::from(value),
@@ -244,6 +248,7 @@ async fn run() -> Result<()> {
         region,
         auth_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, args.auth_port)),
         user_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, args.user_port)),
+        web_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, args.web_port)),
         state_dir: args.state_dir.clone(),
     };
     // Whatever happens from here on, dropping `endpoint` (inside the stack) stops moto.
@@ -272,8 +277,9 @@ fn print_ready(facts: &LocalFacts, state_dir: &std::path::Path, seconds: f64) {
         .join(", ");
     println!(
         "\nRoster is ready ({seconds:.1} s).\n\
-         \n  Auth API     {auth}\
-         \n  User API     {user}\
+         \n  Auth API     {auth}   (docs: {auth}/docs)\
+         \n  User API     {user}   (docs: {user}/docs)\
+         \n  Account page {web}   (the example frontend, examples/web)\
          \n  AWS endpoint {endpoint} (region {region})\
          \n  User pool    {pool} (clients: {clients})\
          \n  API key      {key}   (development only)\
@@ -284,6 +290,7 @@ fn print_ready(facts: &LocalFacts, state_dir: &std::path::Path, seconds: f64) {
          \n\nCtrl-C stops everything.",
         auth = facts.auth_url,
         user = facts.user_url,
+        web = facts.web_url,
         endpoint = facts.aws_endpoint,
         region = facts.region,
         pool = facts.user_pool_id,

@@ -28,6 +28,7 @@ use crate::provision::{Provisioned, provision};
 use crate::resources::{
     AUTH_SUBSCRIBER, AUTH_TABLE, BADGE_RULES, Names, USER_SUBSCRIBER, USERS_TABLE,
 };
+use crate::web::WebConfig;
 use roster_user_api::config::UserConfig;
 
 /// Default loopback ports of the two APIs.
@@ -44,6 +45,8 @@ pub struct StackOptions {
     pub region: String,
     pub auth_addr: SocketAddr,
     pub user_addr: SocketAddr,
+    /// The example account page (`examples/web`), an origin of its own.
+    pub web_addr: SocketAddr,
     /// Where `local.json` is written.
     pub state_dir: PathBuf,
 }
@@ -53,6 +56,9 @@ pub struct StackOptions {
 pub struct LocalFacts {
     pub auth_url: String,
     pub user_url: String,
+    /// The example account page: a frontend origin the APIs' CORS allow-list admits.
+    #[serde(default)]
+    pub web_url: String,
     pub aws_endpoint: String,
     pub region: String,
     pub user_pool_id: String,
@@ -115,19 +121,35 @@ impl RunningStack {
             shutdown.clone(),
         ));
 
-        progress.step("starting the Auth API and the User API");
+        progress.step("starting the Auth API, the User API and the example account page");
         let auth = bind(options.auth_addr, "Auth API").await?;
         let user = bind(options.user_addr, "User API").await?;
+        let web = bind(options.web_addr, "account page").await?;
         let auth_url = format!("http://{}", auth.local_addr()?);
         let user_url = format!("http://{}", user.local_addr()?);
-        let auth_router =
-            roster_auth_api::router(auth_config(&provisioned, endpoint.url()).deps(&sdk)?);
-        let user_router = roster_user_api::router(user_config(&provisioned, endpoint.url()).deps(
+        let web_port = web.local_addr()?.port();
+        let web_url = format!("http://localhost:{web_port}");
+        let cors = local_cors(web_port);
+        let mut auth_config = auth_config(&provisioned, endpoint.url());
+        auth_config.cors = cors.clone();
+        let mut user_config = user_config(&provisioned, endpoint.url());
+        user_config.cors = cors;
+        let web_router = crate::web::router(
+            WebConfig {
+                auth_url: auth_url.clone(),
+                user_url: user_url.clone(),
+                assets_url: user_config.assets_base_url.clone(),
+                api_key: api_key.clone(),
+            },
+            reqwest::Client::new(),
+        );
+        let auth_router = roster_auth_api::router(auth_config.deps(&sdk)?);
+        let user_router = roster_user_api::router(user_config.deps(
             &sdk,
             &token_settings(&provisioned, endpoint.url()),
             &ApiKeySettings::new(provisioned.api_key_secret.clone()),
         )?);
-        for (listener, router) in [(auth, auth_router), (user, user_router)] {
+        for (listener, router) in [(auth, auth_router), (user, user_router), (web, web_router)] {
             let stop = shutdown.clone();
             tasks.spawn(async move {
                 let serving = roster_platform::http::serve(listener, router, async move {
@@ -142,6 +164,7 @@ impl RunningStack {
         let facts = LocalFacts {
             auth_url,
             user_url,
+            web_url,
             aws_endpoint: endpoint.url().to_owned(),
             region: provisioned.region.clone(),
             user_pool_id: provisioned.user_pool_id.clone(),
@@ -223,13 +246,22 @@ async fn run_reconciler(sdk: SdkConfig, provisioned: Provisioned, shutdown: Canc
 }
 
 /// The browser origins the local stack's APIs accept: a frontend's dev server on port 5173
-/// (the template's default `AllowedOrigins` too).
+/// (the template's default `AllowedOrigins` too), where the stack serves its example page.
 pub const LOCAL_FRONTEND_ORIGINS: [&str; 2] = ["http://localhost:5173", "http://127.0.0.1:5173"];
 
-fn local_cors() -> CorsSettings {
-    CorsSettings {
-        origins: LOCAL_FRONTEND_ORIGINS.map(str::to_owned).to_vec(),
+/// The default port of the example account page: the first of [`LOCAL_FRONTEND_ORIGINS`].
+pub const DEFAULT_WEB_PORT: u16 = 5173;
+
+/// [`LOCAL_FRONTEND_ORIGINS`], plus the example page's origins when it runs on another port.
+fn local_cors(web_port: u16) -> CorsSettings {
+    let mut origins = LOCAL_FRONTEND_ORIGINS.map(str::to_owned).to_vec();
+    for host in ["localhost", "127.0.0.1"] {
+        let origin = format!("http://{host}:{web_port}");
+        if !origins.contains(&origin) {
+            origins.push(origin);
+        }
     }
+    CorsSettings { origins }
 }
 
 /// The Auth API's configuration for a stack on a local endpoint: the same settings its Lambda
@@ -241,7 +273,7 @@ pub fn auth_config(provisioned: &Provisioned, endpoint: &str) -> AuthConfig {
         table: provisioned.table(&AUTH_TABLE).name.clone(),
         server_key_secret: provisioned.server_key_secret.clone(),
         event_bus: provisioned.bus_name.clone(),
-        cors: local_cors(),
+        cors: local_cors(DEFAULT_WEB_PORT),
     }
 }
 
@@ -260,7 +292,7 @@ pub fn user_config(provisioned: &Provisioned, endpoint: &str) -> UserConfig {
         table: provisioned.table(&USERS_TABLE).name.clone(),
         bucket: provisioned.bucket.clone(),
         assets_base_url: format!("{endpoint}/{}", provisioned.bucket),
-        cors: local_cors(),
+        cors: local_cors(DEFAULT_WEB_PORT),
     }
 }
 

@@ -151,6 +151,7 @@ pub async fn running_stack() -> Result<(RunningStack, PathBuf)> {
         region: REGION.to_owned(),
         auth_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         user_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        web_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         state_dir: state_dir.clone(),
     };
     let endpoint = LocalEndpoint::external(endpoint_url().await);

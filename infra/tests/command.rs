@@ -36,7 +36,8 @@ fn start_with(state_dir: &Path, endpoint: Option<&str>) -> Started {
 fn start_with_flags(state_dir: &Path, endpoint: Option<&str>, flags: &[&str]) -> Started {
     let mut command = Command::new(env!("CARGO_BIN_EXE_roster-local"));
     command
-        .args(["--auth-port", "0", "--user-port", "0", "--state-dir"])
+        .args(["--auth-port", "0", "--user-port", "0", "--web-port", "0"])
+        .arg("--state-dir")
         .arg(state_dir)
         .args(flags)
         .env_remove("AWS_ENDPOINT_URL");

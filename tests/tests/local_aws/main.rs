@@ -5,6 +5,7 @@ mod api_fuzz;
 mod api_keys;
 mod apis;
 mod auth;
+mod browser;
 mod cors;
 mod event_faults;
 mod faults;

@@ -1,0 +1,157 @@
+// The Roster account page: a frontend on its own origin.
+//
+// Sign-in goes through this page's own backend (POST /session, same origin), which holds the
+// server-to-server API key and calls the Auth API's /auth/login: a browser never sees an API
+// key. The page keeps only the access token (in sessionStorage) and calls the User API's
+// /public/user/me routes and the Auth API's /auth/logout directly, cross-origin, with it as a
+// Bearer token. Those calls work only from an origin on the APIs' CORS allow-list.
+"use strict";
+
+const AVATARS = ["01", "02", "03", "04", "05", "06"];
+const TOKEN = "roster.accessToken";
+let config;
+
+const $ = (id) => document.getElementById(id);
+
+function showError(message) {
+  $("error").textContent = message;
+  $("error").hidden = !message;
+}
+
+// A problem+json answer as one line; a fetch that never got an answer (the browser refused
+// the cross-origin call, or the API is down) as what that most likely means.
+async function failure(response) {
+  try {
+    const problem = await response.json();
+    return problem.detail ? `${problem.title}: ${problem.detail}` : problem.title;
+  } catch {
+    return `HTTP ${response.status}`;
+  }
+}
+
+async function call(url, options = {}) {
+  const token = sessionStorage.getItem(TOKEN);
+  const headers = { ...(options.headers || {}) };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (options.body) headers["Content-Type"] = "application/json";
+  try {
+    return await fetch(url, { ...options, headers });
+  } catch {
+    throw new Error(`${new URL(url).origin} did not answer this page (${location.origin}): ` +
+      "it is down, or this origin is not on its CORS allow-list");
+  }
+}
+
+function render(user) {
+  const profile = user.profile || {};
+  const data = profile.profileData || {};
+  $("name").textContent = user.name;
+  $("handle").textContent = `@${user.handle}`;
+  $("email").textContent = user.email;
+  $("status").textContent = user.status;
+  $("avatar").src = data.avatarUrl || "";
+  const badges = profile.badges || [];
+  $("badges").replaceChildren(...badges.map((badge) => {
+    const item = document.createElement("li");
+    item.dataset.badge = badge.name;
+    const icon = document.createElement("img");
+    icon.src = badge.iconUrl;
+    icon.alt = "";
+    icon.width = icon.height = 24;
+    item.append(icon, badge.name);
+    return item;
+  }));
+  $("no-badges").hidden = badges.length > 0;
+  const form = $("settings");
+  form.lang.value = data.lang || "en_us";
+  form.currency.value = data.currency || "USD";
+  const current = (data.avatarUrl || "").match(/\/public\/avatars\/x\d+\/(0[1-6])\.png$/);
+  for (const input of form.querySelectorAll("input[name=avatar]")) {
+    input.checked = Boolean(current) && input.value === current[1];
+  }
+  $("sign-in").hidden = true;
+  $("account").hidden = false;
+}
+
+async function loadProfile() {
+  const response = await call(`${config.userUrl}/public/user/me`);
+  if (response.status === 401) return signedOut("Your session has ended; sign in again.");
+  if (!response.ok) throw new Error(await failure(response));
+  render(await response.json());
+}
+
+function signedOut(message = "") {
+  sessionStorage.removeItem(TOKEN);
+  $("account").hidden = true;
+  $("sign-in").hidden = false;
+  showError(message);
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  showError("");
+  const form = event.target;
+  const response = await fetch("session", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ email: form.email.value, password: form.password.value }),
+  });
+  if (!response.ok) return showError(await failure(response));
+  const session = await response.json();
+  sessionStorage.setItem(TOKEN, session.accessToken);
+  form.password.value = "";
+  await loadProfile();
+}
+
+async function save(event) {
+  event.preventDefault();
+  showError("");
+  $("saved").hidden = true;
+  const form = event.target;
+  const change = { lang: form.lang.value, currency: form.currency.value };
+  const avatar = form.querySelector("input[name=avatar]:checked");
+  if (avatar) change.avatar = avatar.value;
+  const response = await call(`${config.userUrl}/public/user/me/profile`, {
+    method: "PATCH",
+    body: JSON.stringify(change),
+  });
+  if (!response.ok) return showError(await failure(response));
+  render(await response.json());
+  $("saved").hidden = false;
+}
+
+async function signOut() {
+  // Revokes every refresh token of the user, on every device.
+  const response = await call(`${config.authUrl}/auth/logout`, { method: "POST" });
+  if (!response.ok && response.status !== 401) return showError(await failure(response));
+  signedOut();
+}
+
+function guard(handler) {
+  return (event) => handler(event).catch((error) => showError(error.message));
+}
+
+async function start() {
+  config = await (await fetch("config.json")).json();
+  const choices = AVATARS.map((number) => {
+    const label = document.createElement("label");
+    const image = document.createElement("img");
+    image.src = `${config.assetsUrl}/public/avatars/x256/${number}.png`;
+    image.alt = `Avatar ${number}`;
+    image.width = image.height = 48;
+    const input = document.createElement("input");
+    input.type = "radio";
+    input.name = "avatar";
+    input.value = number;
+    label.append(image, input);
+    return label;
+  });
+  $("avatars").append(...choices);
+  $("sign-in").addEventListener("submit", guard(signIn));
+  $("settings").addEventListener("submit", guard(save));
+  $("sign-out").addEventListener("click", guard(signOut));
+  if (sessionStorage.getItem(TOKEN)) await loadProfile();
+  else signedOut();
+}
+
+start().catch((error) => showError(error.message));

@@ -1,0 +1,193 @@
+//! The example account page (`examples/web`) on an origin of its own, as the local stack
+//! serves it: the page's files, its `config.json`, and `POST /session`, the page's small
+//! backend for signing in.
+//!
+//! The Auth API's `/auth/login` takes a server-to-server API key, which a browser must never
+//! hold. So the page posts the email and password to its own origin, and this backend calls
+//! the Auth API with the key and hands back the access token alone (the refresh token stays
+//! out of the browser). Everything else the page does goes straight from the browser to the
+//! APIs, cross-origin, with that token: which is what the APIs' CORS allow-list governs.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use reqwest::Client;
+use roster_platform::api_key_guard::API_KEY_HEADER;
+use roster_platform::problem::Problem;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The files of `examples/web`, built into the binary.
+const INDEX: &str = include_str!("../../examples/web/index.html");
+const SCRIPT: &str = include_str!("../../examples/web/app.js");
+const STYLE: &str = include_str!("../../examples/web/style.css");
+
+/// Where the page's backend and the page itself find the APIs.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    pub auth_url: String,
+    pub user_url: String,
+    /// Where profile pictures and badge icons are served from.
+    pub assets_url: String,
+    /// The key `POST /session` signs in with; it never reaches the browser.
+    pub api_key: String,
+}
+
+#[derive(Clone)]
+struct WebState {
+    config: Arc<WebConfig>,
+    http: Client,
+    policy: HeaderValue,
+}
+
+/// The page's public configuration, as `GET /config.json` serves it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PageConfig<'a> {
+    auth_url: &'a str,
+    user_url: &'a str,
+    assets_url: &'a str,
+}
+
+#[derive(Deserialize)]
+struct SignIn {
+    email: String,
+    password: String,
+}
+
+/// What the page gets back from signing in: the access token and nothing longer-lived.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Session {
+    access_token: String,
+    expires_in: Option<u64>,
+}
+
+pub fn router(config: WebConfig, http: Client) -> Router {
+    let origin = |url: &str| {
+        reqwest::Url::parse(url)
+            .map(|url| url.origin().ascii_serialization())
+            .unwrap_or_default()
+    };
+    // The page may talk to its own origin and the two APIs, and show images from the assets
+    // origin; nothing else, and no inline script.
+    let policy = format!(
+        "default-src 'self'; connect-src 'self' {} {}; img-src 'self' {} data:; \
+         script-src 'self'; style-src 'self'; base-uri 'none'; form-action 'self'; \
+         frame-ancestors 'none'",
+        origin(&config.auth_url),
+        origin(&config.user_url),
+        origin(&config.assets_url),
+    );
+    let state = WebState {
+        config: Arc::new(config),
+        http,
+        policy: HeaderValue::from_str(&policy).expect("a valid policy header"),
+    };
+    Router::new()
+        .route("/", get(index))
+        .route(
+            "/app.js",
+            get(|| file("text/javascript; charset=utf-8", SCRIPT)),
+        )
+        .route("/style.css", get(|| file("text/css; charset=utf-8", STYLE)))
+        .route("/config.json", get(page_config))
+        .route("/session", post(sign_in))
+        .fallback(|| async { Problem::not_found("the account page has no such file") })
+        .with_state(state)
+}
+
+async fn index(State(state): State<WebState>) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+            (header::CONTENT_SECURITY_POLICY, state.policy.clone()),
+            (
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ),
+        ],
+        INDEX,
+    )
+        .into_response()
+}
+
+async fn file(content_type: &'static str, body: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+async fn page_config(State(state): State<WebState>) -> Response {
+    let config = &state.config;
+    axum::Json(PageConfig {
+        auth_url: &config.auth_url,
+        user_url: &config.user_url,
+        assets_url: &config.assets_url,
+    })
+    .into_response()
+}
+
+/// `POST /session`: the Auth API's login with the server's key. The Auth API's refusals
+/// (wrong password, bad input) reach the page as they are; a backend that cannot reach the
+/// Auth API is a 502.
+async fn sign_in(State(state): State<WebState>, body: axum::body::Bytes) -> Response {
+    let Ok(SignIn { email, password }) = serde_json::from_slice(&body) else {
+        return Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-sign-in",
+            "Invalid sign-in",
+        )
+        .with_detail("send {\"email\": ..., \"password\": ...}")
+        .into_response();
+    };
+    let answer = state
+        .http
+        .post(format!("{}/auth/login", state.config.auth_url))
+        .header(API_KEY_HEADER, &state.config.api_key)
+        .json(&serde_json::json!({"email": email, "password": password}))
+        .send()
+        .await;
+    let answer = match answer {
+        Ok(answer) => answer,
+        Err(error) => {
+            tracing::warn!(error = %error.without_url(), "the Auth API did not answer a sign-in");
+            return Problem::new(
+                StatusCode::BAD_GATEWAY,
+                "auth-api-unreachable",
+                "The Auth API did not answer",
+            )
+            .into_response();
+        }
+    };
+    let status = StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let content_type = answer.headers().get(header::CONTENT_TYPE).cloned();
+    let body: Value = answer.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Some(content_type) = content_type {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, content_type);
+        }
+        return response;
+    }
+    match body["accessToken"].as_str() {
+        Some(token) => axum::Json(Session {
+            access_token: token.to_owned(),
+            expires_in: body["expiresIn"].as_u64(),
+        })
+        .into_response(),
+        None => Problem::new(
+            StatusCode::BAD_GATEWAY,
+            "no-access-token",
+            "The Auth API gave no access token",
+        )
+        .into_response(),
+    }
+}

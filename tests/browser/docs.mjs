@@ -1,0 +1,40 @@
+// node docs.mjs CHROMIUM API_URL...
+// Opens each API's /docs page and reports every operation the page lists, the page's title,
+// any request that left the API's own origin, and any console error.
+import { launch, report } from "./browser.mjs";
+
+const [executablePath, ...apis] = process.argv.slice(2);
+
+report(async () => {
+  const browser = await launch(executablePath);
+  try {
+    const pages = [];
+    for (const api of apis) {
+      const page = await browser.newPage();
+      const origin = new URL(api).origin;
+      const foreign = [];
+      const errors = [];
+      page.on("request", (request) => {
+        const url = request.url();
+        if (!url.startsWith("data:") && new URL(url).origin !== origin) foreign.push(url);
+      });
+      page.on("console", (message) => {
+        if (message.type() === "error") errors.push(message.text());
+      });
+      page.on("pageerror", (error) => errors.push(String(error)));
+      await page.goto(`${api}/docs`);
+      await page.locator(".opblock").first().waitFor({ timeout: 30_000 });
+      const operations = await page.$$eval(".opblock", (blocks) =>
+        blocks.map((block) => [
+          block.querySelector(".opblock-summary-method")?.textContent.trim(),
+          block.querySelector(".opblock-summary-path")?.getAttribute("data-path"),
+        ]),
+      );
+      pages.push({ api, title: await page.title(), operations, foreign, errors });
+      await page.close();
+    }
+    return pages;
+  } finally {
+    await browser.close();
+  }
+});

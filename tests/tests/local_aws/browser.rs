@@ -1,0 +1,247 @@
+//! Roster in a real browser: Debian's Chromium, headless, driven by playwright-core
+//! (`tests/browser`). Both are installed on first use: Chromium with apt-get, playwright-core
+//! with `npm ci` from its lock file.
+//!
+//! - Each API's `/docs` page lists every operation of its OpenAPI document and loads nothing
+//!   from another origin.
+//! - The example account page (`examples/web`) works end to end from an origin on the CORS
+//!   allow-list, and from another origin the browser refuses the API call at its preflight.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use reqwest::StatusCode;
+use roster_local::demo::{self, DEMO_PASSWORD};
+use roster_local::testing;
+use roster_local::web::{self, WebConfig};
+use serde_json::Value;
+use tokio::sync::OnceCell;
+
+use crate::support::Api;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn scripts() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("browser")
+}
+
+/// Chromium and playwright-core, installed once per test process.
+async fn browser() -> &'static str {
+    static READY: OnceCell<()> = OnceCell::const_new();
+    READY
+        .get_or_init(|| async {
+            tokio::task::spawn_blocking(|| {
+                install_chromium();
+                install_playwright();
+            })
+            .await
+            .expect("the browser install ran");
+        })
+        .await;
+    CHROMIUM
+}
+
+fn install_chromium() {
+    if Path::new(CHROMIUM).exists() {
+        return;
+    }
+    let apt = |args: &[&str]| {
+        Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .is_ok_and(|status| status.success())
+    };
+    let install = ["install", "-y", "-q", "--no-install-recommends", "chromium"];
+    let installed = apt(&install) || (apt(&["update", "-q"]) && apt(&install));
+    assert!(
+        installed && Path::new(CHROMIUM).exists(),
+        "Chromium is not installed and `apt-get install chromium` failed (it needs root); \
+         install Debian's chromium package"
+    );
+}
+
+fn install_playwright() {
+    let dir = scripts();
+    let lock = std::fs::read(dir.join("package-lock.json")).expect("tests/browser has a lock");
+    let stamp = dir.join("node_modules/.roster-lock");
+    if std::fs::read(&stamp).is_ok_and(|installed| installed == lock) {
+        return;
+    }
+    let status = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(&dir)
+        .status()
+        .expect("npm runs");
+    assert!(status.success(), "npm ci in tests/browser failed");
+    std::fs::write(stamp, lock).expect("the install stamp is written");
+}
+
+/// Runs one of the scripts and returns its JSON report.
+async fn run(script: &str, args: &[&str]) -> Value {
+    let chromium = browser().await;
+    let output = tokio::process::Command::new("node")
+        .arg(scripts().join(script))
+        .arg(chromium)
+        .args(args)
+        .output()
+        .await
+        .expect("node runs");
+    assert!(
+        output.status.success(),
+        "{script} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("the script prints JSON")
+}
+
+/// Every (method, path) of an OpenAPI document.
+fn operations(document: impl serde::Serialize) -> BTreeSet<(String, String)> {
+    let document = serde_json::to_value(document).unwrap();
+    document["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .filter(|method| {
+                    ["get", "put", "post", "delete", "patch"].contains(&method.as_str())
+                })
+                .map(move |method| (method.to_uppercase(), path.clone()))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn each_docs_page_lists_every_operation_and_loads_nothing_from_elsewhere() {
+    let (stack, state_dir) = testing::running_stack().await.unwrap();
+    let facts = stack.facts().clone();
+    let report = run("docs.mjs", &[&facts.auth_url, &facts.user_url]).await;
+    stack.stop().await;
+    let _ = std::fs::remove_dir_all(state_dir);
+
+    let expected = [
+        ("Roster Auth API", operations(roster_auth_api::openapi())),
+        ("Roster User API", operations(roster_user_api::openapi())),
+    ];
+    let pages = report.as_array().unwrap();
+    assert_eq!(pages.len(), 2);
+    for (page, (title, expected)) in pages.iter().zip(expected) {
+        let shown: BTreeSet<(String, String)> = page["operations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|pair| {
+                (
+                    pair[0].as_str().unwrap().to_uppercase(),
+                    pair[1].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert!(expected.len() >= 8, "{title}: {expected:?}");
+        assert_eq!(
+            shown, expected,
+            "{title}: the page lists another set of routes"
+        );
+        assert!(page["title"].as_str().unwrap().starts_with(title), "{page}");
+        assert_eq!(page["foreign"], serde_json::json!([]), "{title}: {page}");
+        assert_eq!(page["errors"], serde_json::json!([]), "{title}: {page}");
+    }
+}
+
+#[tokio::test]
+async fn the_account_page_works_from_an_allowed_origin_and_is_refused_at_the_preflight_elsewhere() {
+    let (stack, state_dir) = testing::running_stack().await.unwrap();
+    let facts = stack.facts().clone();
+    demo::seed(&facts).await.unwrap();
+    // The same page and backend on an origin the APIs do not allow.
+    let blocked = testing::spawn_router(web::router(
+        WebConfig {
+            auth_url: facts.auth_url.clone(),
+            user_url: facts.user_url.clone(),
+            assets_url: format!("{}/{}", facts.aws_endpoint, facts.bucket),
+            api_key: facts.api_key.clone(),
+        },
+        reqwest::Client::new(),
+    ))
+    .await;
+    assert!(facts.web_url.starts_with("http://localhost:"));
+
+    let report = run(
+        "account.mjs",
+        &[&facts.web_url, &blocked, "ada@example.com", DEMO_PASSWORD],
+    )
+    .await;
+    let users = Api::new(&facts.user_url, &facts.api_key);
+    let (status, ada) = users.get("/user/email/ada@example.com").await;
+    stack.stop().await;
+    let _ = std::fs::remove_dir_all(state_dir);
+
+    let allowed = &report["allowed"];
+    let signed_in = &allowed["signedIn"];
+    assert_eq!(signed_in["name"], "ada", "{report:#}");
+    assert_eq!(signed_in["status"], "CONFIRMED", "{report:#}");
+    assert!(
+        signed_in["avatar"].as_str().unwrap().ends_with("/03.png"),
+        "{report:#}"
+    );
+    assert_eq!(signed_in["avatarLoaded"], true, "{report:#}");
+    let badges = signed_in["badges"].as_array().unwrap();
+    assert!(badges.contains(&"EARLY_ADOPTER".into()), "{report:#}");
+    assert!(
+        signed_in["badgeIcons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|loaded| loaded == true),
+        "every badge icon loads: {report:#}"
+    );
+
+    for state in ["saved", "reloaded"] {
+        let shown = &allowed[state];
+        assert_eq!(shown["lang"], "de_de", "{state}: {report:#}");
+        assert_eq!(shown["currency"], "EUR", "{state}: {report:#}");
+        assert!(
+            shown["avatar"].as_str().unwrap().ends_with("/04.png"),
+            "{state}: {report:#}"
+        );
+        assert_eq!(shown["avatarLoaded"], true, "{state}: {report:#}");
+    }
+    assert_eq!(allowed["signedOut"], true, "{report:#}");
+    let errors: Vec<&Value> = allowed["console"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|line| line.as_str().unwrap().starts_with("error"))
+        .collect();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+
+    // What the page saved is what the API holds.
+    assert_eq!(status, StatusCode::OK);
+    let settings = &ada["profile"]["profileData"];
+    assert_eq!(settings["lang"], "de_de");
+    assert_eq!(settings["currency"], "EUR");
+
+    let refused = &report["blocked"];
+    assert_eq!(refused["accountShown"], false, "{report:#}");
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("not on its CORS allow-list"),
+        "{report:#}"
+    );
+    let console = refused["console"].as_array().unwrap();
+    assert!(
+        console.iter().any(|line| {
+            let line = line.as_str().unwrap();
+            line.contains("blocked by CORS policy")
+                && line.contains("preflight")
+                && line.contains("/public/user/me")
+        }),
+        "the browser refused the call at its preflight: {console:#?}"
+    );
+}
