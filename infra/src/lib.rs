@@ -13,6 +13,7 @@ pub mod demo;
 pub mod endpoint;
 pub mod faults;
 pub mod load;
+pub mod ops;
 pub mod parity;
 pub mod plumbing;
 pub mod provision;

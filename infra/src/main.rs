@@ -22,14 +22,10 @@ Usage: roster-local [OPTIONS]
 Starts Roster locally: a local AWS endpoint (moto, installed on first use), every resource,
 the event plumbing and both APIs. Ctrl-C stops everything.
 
-       roster-local dlq list [SUBSCRIBER] [--json]
-       roster-local dlq redrive [SUBSCRIBER]
-
        roster-local load [--seconds N] [--concurrency N] [--users N]
 
-The dlq commands act on the running stack's dead-letter queues (found through its
-local.json): list what failed delivery, or send it back to its subscriber once fixed.
-Subscribers: auth-subscriber, user-subscriber, badge-rules.
+Operating a running stack (API keys, users, a live event tail, dead letters) is the
+`roster` command's job: `cargo run -p roster-local --bin roster -- --help`.
 
 load starts a stack of its own on free ports (a running one is left alone), signs up a pool
 of users (default 20) and drives a mix of routes from concurrent workers (default 8) for a
@@ -171,62 +167,8 @@ async fn load(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// `roster-local dlq list|redrive [SUBSCRIBER] [--json]`.
-async fn dead_letters(args: &[String]) -> Result<()> {
-    use roster_local::dead_letters;
-    use roster_local::resources::Names;
-
-    let state_dir = std::env::var_os("ROSTER_STATE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(endpoint::roster_home);
-    let facts = LocalFacts::read(&state_dir).with_context(|| {
-        format!(
-            "no running stack found ({} has no local.json); start one with `cargo stack`",
-            state_dir.display()
-        )
-    })?;
-    let sdk = roster_platform::aws::local(&facts.aws_endpoint, &facts.region).await;
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let names = Names::new(facts.prefix.clone());
-    let json = args.iter().any(|arg| arg == "--json");
-    let only = args
-        .iter()
-        .skip(1)
-        .find(|arg| !arg.starts_with("--"))
-        .map(String::as_str);
-    match args.first().map(String::as_str) {
-        Some("list") => {
-            let letters = dead_letters::list(&sqs, &names, only).await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&letters)?);
-            } else if letters.is_empty() {
-                println!("No dead letters.");
-            } else {
-                for letter in &letters {
-                    println!(
-                        "{:<16} {:<24} {}  (message {})",
-                        letter.subscriber,
-                        letter.detail_type.as_deref().unwrap_or("?"),
-                        letter.event_id.as_deref().unwrap_or("?"),
-                        letter.message_id
-                    );
-                }
-            }
-        }
-        Some("redrive") => {
-            let moved = dead_letters::redrive(&sqs, &names, only).await?;
-            println!("Sent {moved} dead letter(s) back to their subscribers.");
-        }
-        _ => bail!("usage: roster-local dlq list|redrive [SUBSCRIBER] [--json]"),
-    }
-    Ok(())
-}
-
 async fn run() -> Result<()> {
     let raw: Vec<String> = std::env::args().skip(1).collect();
-    if raw.first().map(String::as_str) == Some("dlq") {
-        return dead_letters(&raw[1..]).await;
-    }
     if raw.first().map(String::as_str) == Some("load") {
         return load(&raw[1..]).await;
     }

@@ -140,6 +140,7 @@ impl RunningStack {
                 user_url: user_url.clone(),
                 assets_url: user_config.assets_base_url.clone(),
                 api_key: api_key.clone(),
+                client_id: provisioned.client_ids.get("account-web").cloned(),
             },
             reqwest::Client::new(),
         );

@@ -35,6 +35,8 @@ pub struct WebConfig {
     pub assets_url: String,
     /// The key `POST /session` signs in with; it never reaches the browser.
     pub api_key: String,
+    /// This frontend's app client (`account-web`), named in each sign-in.
+    pub client_id: Option<String>,
 }
 
 #[derive(Clone)]
@@ -150,7 +152,11 @@ async fn sign_in(State(state): State<WebState>, body: axum::body::Bytes) -> Resp
         .http
         .post(format!("{}/auth/login", state.config.auth_url))
         .header(API_KEY_HEADER, &state.config.api_key)
-        .json(&serde_json::json!({"email": email, "password": password}))
+        .json(&serde_json::json!({
+            "email": email,
+            "password": password,
+            "clientId": state.config.client_id,
+        }))
         .send()
         .await;
     let answer = match answer {

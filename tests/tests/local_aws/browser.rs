@@ -164,6 +164,7 @@ async fn the_account_page_works_from_an_allowed_origin_and_is_refused_at_the_pre
             user_url: facts.user_url.clone(),
             assets_url: format!("{}/{}", facts.aws_endpoint, facts.bucket),
             api_key: facts.api_key.clone(),
+            client_id: facts.client_ids.get("account-web").cloned(),
         },
         reqwest::Client::new(),
     ))

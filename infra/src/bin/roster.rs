@@ -1,0 +1,397 @@
+//! `roster`: operating Roster, on the running local stack or on a stage deployed to AWS.
+//!
+//! API keys, users, a live tail of the event bus, and the subscribers' dead-letter queues.
+//! Human output by default; `--json` for scripts.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use roster_local::dead_letters;
+use roster_local::endpoint;
+use roster_local::ops::{self, Ops, Tail, Target};
+use roster_platform::api_keys::{ApiKeyRecord, IssuedKey, KeyAdmin};
+use roster_user_api::model::User;
+use serde_json::Value;
+
+const USAGE: &str = "\
+Usage: roster [TARGET] [--json] <COMMAND>
+
+Commands:
+  api-keys create --caller <NAME> --scopes <S1,S2,...> [--expires-at <RFC3339>]
+  api-keys list
+  api-keys rotate --caller <NAME> [--grace-hours <N>]   new key; the caller's older keys
+                                                        expire after N hours (default 24)
+  api-keys revoke <KEY_ID>
+  users get <ID>
+  users find --email <EMAIL> | --name <NAME> | --handle <HANDLE>
+  users delete <ID> --yes        profile and uploads; the sign-in goes too (by event)
+  events tail                    every Roster event on the bus, live, until Ctrl-C
+  dlq list [SUBSCRIBER]          events a subscriber gave up on
+  dlq redrive [SUBSCRIBER]       send them back to their subscriber
+
+Target (the local stack unless --stage is given):
+  --local [<STATE_DIR>]   the running local stack (reads STATE_DIR/local.json; default .roster)
+  --stage <NAME>          the stage deployed to AWS: resources named roster-NAME-*
+  --profile <NAME>        AWS profile (default: the standard credential chain)
+  --region <REGION>       AWS region (default: the profile's)
+  --bucket <NAME>         the stage's assets bucket, for the users commands on AWS
+
+Scopes: auth (Auth API), users:read and users:write (User API).
+Subscribers: auth-subscriber, user-subscriber, badge-rules.
+";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(std::env::args().skip(1).collect()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("roster: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+const GROUPS: [&str; 4] = ["api-keys", "users", "events", "dlq"];
+
+struct Args {
+    target: Target,
+    json: bool,
+    /// The command group, its command, and what follows.
+    words: Vec<String>,
+}
+
+fn parse(args: Vec<String>) -> Result<Option<Args>> {
+    let mut local = None;
+    let mut stage = None;
+    let (mut profile, mut region, mut bucket) = (None, None, None);
+    let mut json = false;
+    let mut words = Vec::new();
+    let mut iter = args.into_iter().peekable();
+    while let Some(arg) = iter.next() {
+        // Target options come before the command; after it, everything is the command's.
+        if !words.is_empty() {
+            if arg == "--json" {
+                json = true;
+            } else {
+                words.push(arg);
+            }
+            continue;
+        }
+        let mut value = |flag: &str| iter.next().with_context(|| format!("{flag} needs a value"));
+        match arg.as_str() {
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                return Ok(None);
+            }
+            "--json" => json = true,
+            "--local" => {
+                let dir =
+                    iter.next_if(|next| !next.starts_with('-') && !GROUPS.contains(&next.as_str()));
+                local = Some(dir.map_or_else(endpoint::roster_home, PathBuf::from));
+            }
+            "--stage" => stage = Some(value("--stage")?),
+            "--profile" => profile = Some(value("--profile")?),
+            "--region" => region = Some(value("--region")?),
+            "--bucket" => bucket = Some(value("--bucket")?),
+            group if GROUPS.contains(&group) => words.push(arg),
+            other => bail!("unknown option or command {other:?} (see --help)"),
+        }
+    }
+    let target = match (local, stage) {
+        (Some(_), Some(_)) => bail!("--local and --stage name two targets; choose one"),
+        (local, None) => {
+            if profile.is_some() || region.is_some() || bucket.is_some() {
+                bail!("--profile, --region and --bucket are for a stage on AWS: add --stage");
+            }
+            Target::Local(local.unwrap_or_else(endpoint::roster_home))
+        }
+        (None, Some(stage)) => Target::Aws {
+            stage,
+            profile,
+            region,
+            bucket,
+        },
+    };
+    if words.is_empty() {
+        bail!("no command given (see --help)");
+    }
+    Ok(Some(Args {
+        target,
+        json,
+        words,
+    }))
+}
+
+async fn run(args: Vec<String>) -> Result<()> {
+    let Some(Args {
+        target,
+        json,
+        words,
+    }) = parse(args)?
+    else {
+        return Ok(());
+    };
+    let (group, rest) = words.split_first().expect("a command group");
+    let (command, options) = rest
+        .split_first()
+        .with_context(|| format!("{group} needs a command (see --help)"))?;
+    let known = match group.as_str() {
+        "api-keys" => ["create", "list", "rotate", "revoke"].contains(&command.as_str()),
+        "users" => ["get", "find", "delete"].contains(&command.as_str()),
+        "events" => command == "tail",
+        _ => ["list", "redrive"].contains(&command.as_str()),
+    };
+    if !known {
+        bail!("unknown command {group} {command} (see --help)");
+    }
+    let ops = target.connect().await?;
+    match group.as_str() {
+        "api-keys" => api_keys(&ops, command, options, json).await,
+        "users" => users(&ops, command, options, json).await,
+        "events" if command == "tail" => tail(&ops, json).await,
+        "dlq" => dlq(&ops, command, options, json).await,
+        _ => bail!("unknown command {group} {command} (see --help)"),
+    }
+}
+
+/// The value after `name` in `options`.
+fn option<'a>(options: &'a [String], name: &str) -> Option<&'a str> {
+    options
+        .iter()
+        .position(|arg| arg == name)
+        .and_then(|index| options.get(index + 1))
+        .map(String::as_str)
+}
+
+async fn api_keys(ops: &Ops, command: &str, options: &[String], json: bool) -> Result<()> {
+    let admin = KeyAdmin::new(
+        aws_sdk_secretsmanager::Client::new(&ops.sdk),
+        ops.names.api_key_secret(),
+    );
+    match command {
+        "list" => print_records(&admin.list().await?, json),
+        "create" => {
+            let caller = option(options, "--caller").context("create needs --caller")?;
+            let scopes: Vec<&str> = option(options, "--scopes")
+                .context("create needs --scopes")?
+                .split(',')
+                .map(str::trim)
+                .filter(|scope| !scope.is_empty())
+                .collect();
+            let expires_at = option(options, "--expires-at")
+                .map(|at| {
+                    chrono::DateTime::parse_from_rfc3339(at)
+                        .map(|at| at.with_timezone(&chrono::Utc))
+                        .with_context(|| format!("--expires-at {at:?} is not RFC 3339"))
+                })
+                .transpose()?;
+            print_issued(&admin.create(caller, &scopes, expires_at).await?, json);
+        }
+        "rotate" => {
+            let caller = option(options, "--caller").context("rotate needs --caller")?;
+            let hours: i64 = option(options, "--grace-hours")
+                .map(str::parse)
+                .transpose()
+                .context("--grace-hours must be a whole number")?
+                .unwrap_or(24);
+            let issued = admin.rotate(caller, chrono::Duration::hours(hours)).await?;
+            print_issued(&issued, json);
+        }
+        "revoke" => {
+            let id = options.first().context("revoke needs a key id")?;
+            let removed = admin.revoke(id).await?;
+            if json {
+                println!("{}", serde_json::to_string(&removed)?);
+            } else {
+                println!("revoked {} ({})", removed.id, removed.caller);
+            }
+        }
+        other => bail!("unknown command api-keys {other} (see --help)"),
+    }
+    Ok(())
+}
+
+fn print_records(records: &[ApiKeyRecord], json: bool) {
+    if json {
+        println!("{}", serde_json::to_string(records).unwrap_or_default());
+        return;
+    }
+    println!(
+        "{:<14} {:<20} {:<30} {:<22} EXPIRES",
+        "ID", "CALLER", "SCOPES", "CREATED"
+    );
+    for record in records {
+        println!(
+            "{:<14} {:<20} {:<30} {:<22} {}",
+            record.id,
+            record.caller,
+            record.scopes.join(","),
+            record.created_at,
+            record.expires_at.as_deref().unwrap_or("never"),
+        );
+    }
+}
+
+fn print_issued(issued: &IssuedKey, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "apiKey": issued.plaintext, "record": issued.record })
+        );
+    } else {
+        println!("{}", issued.plaintext);
+        eprintln!(
+            "key {} for {} ({}): shown once, store it now; only its hash is kept",
+            issued.record.id,
+            issued.record.caller,
+            issued.record.scopes.join(",")
+        );
+    }
+}
+
+async fn users(ops: &Ops, command: &str, options: &[String], json: bool) -> Result<()> {
+    let (user, missing) = match command {
+        "get" => {
+            let id = options.first().context("users get needs a user id")?;
+            (ops.user(id).await?, format!("no user {id}"))
+        }
+        "find" => {
+            let [flag, value] = options else {
+                bail!("users find needs one of --email, --name or --handle, with its value");
+            };
+            let lookup = ops::lookup(flag, value)?;
+            (
+                ops.find(&lookup).await?,
+                format!("no user with {flag} {value}"),
+            )
+        }
+        "delete" => {
+            let id = options.first().context("users delete needs a user id")?;
+            if !options.iter().any(|option| option == "--yes") {
+                bail!("users delete removes the profile, its uploads and the sign-in: add --yes");
+            }
+            let deleted = ops.delete_user(id).await?;
+            if let Some(user) = &deleted
+                && !json
+            {
+                println!("deleted {} ({}, {})", user.id, user.name, user.email);
+                return Ok(());
+            }
+            (deleted, format!("no user {id}"))
+        }
+        other => bail!("unknown command users {other} (see --help)"),
+    };
+    let Some(user) = user else {
+        bail!("{missing}");
+    };
+    if json {
+        println!("{}", serde_json::to_string(&user)?);
+    } else {
+        print_user(&user);
+    }
+    Ok(())
+}
+
+fn print_user(user: &User) {
+    let settings = &user.profile.profile_data;
+    let badges: Vec<&str> = user
+        .profile
+        .badges
+        .iter()
+        .map(|badge| badge.name.as_str())
+        .collect();
+    println!("id          {}", user.id);
+    println!("name        {} ({})", user.name, user.handle);
+    println!("email       {}", user.email);
+    println!("status      {}   role {}", user.status, user.role);
+    println!(
+        "created     {}   last sign-in {}",
+        user.created_at,
+        user.last_login_at.as_deref().unwrap_or("never")
+    );
+    println!("settings    {} {}", settings.lang, settings.currency);
+    println!("avatar      {}", settings.avatar_url);
+    println!(
+        "badges      {}",
+        if badges.is_empty() {
+            "none".to_owned()
+        } else {
+            badges.join(", ")
+        }
+    );
+    println!("data        {}", user.profile.data);
+}
+
+/// Prints every event until Ctrl-C or SIGTERM, then removes the tail's rule and queue.
+async fn tail(ops: &Ops, json: bool) -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+
+    let tail = Tail::open(ops).await?;
+    eprintln!(
+        "Tailing the bus {} (rule {}); Ctrl-C stops.",
+        ops.names.bus(),
+        tail.rule
+    );
+    let mut terminate = signal(SignalKind::terminate())?;
+    let outcome = loop {
+        let events = tokio::select! {
+            _ = tokio::signal::ctrl_c() => break Ok(()),
+            _ = terminate.recv() => break Ok(()),
+            events = tail.next() => events,
+        };
+        match events {
+            Ok(events) => {
+                for event in &events {
+                    print_event(event, json);
+                }
+            }
+            Err(error) => break Err(error),
+        }
+    };
+    tail.close().await;
+    outcome
+}
+
+fn print_event(event: &Value, json: bool) {
+    if json {
+        println!("{event}");
+    } else {
+        println!("{}", ops::event_line(event));
+    }
+}
+
+async fn dlq(ops: &Ops, command: &str, options: &[String], json: bool) -> Result<()> {
+    let sqs = aws_sdk_sqs::Client::new(&ops.sdk);
+    let only = options.first().map(String::as_str);
+    match command {
+        "list" => {
+            let letters = dead_letters::list(&sqs, &ops.names, only).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&letters)?);
+            } else if letters.is_empty() {
+                println!("No dead letters.");
+            } else {
+                for letter in &letters {
+                    println!(
+                        "{:<16} {:<24} {}  (message {})",
+                        letter.subscriber,
+                        letter.detail_type.as_deref().unwrap_or("?"),
+                        letter.event_id.as_deref().unwrap_or("?"),
+                        letter.message_id
+                    );
+                }
+            }
+        }
+        "redrive" => {
+            let moved = dead_letters::redrive(&sqs, &ops.names, only).await?;
+            if json {
+                println!("{}", serde_json::json!({ "redriven": moved }));
+            } else {
+                println!("Sent {moved} dead letter(s) back to their subscribers.");
+            }
+        }
+        other => bail!("unknown command dlq {other} (see --help)"),
+    }
+    Ok(())
+}

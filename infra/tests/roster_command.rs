@@ -1,0 +1,372 @@
+//! The `roster` operations command against a running local stack, as an operator runs it:
+//! - `api-keys`: create prints a key once, list shows its record without it, rotate and
+//!   revoke change the stored set;
+//! - `users`: get and find show a profile, delete removes it and (by event) its sign-in;
+//! - `events tail`: every event on the bus is printed live, and its rule and queue are gone
+//!   once it stops;
+//! - `dlq`: a dead letter is listed (which event, never its data), redriven to its
+//!   subscriber, and gone from the dead-letter queue.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use roster_local::resources::{BADGE_RULES, Names};
+use roster_local::stack_client::StackClient;
+use roster_local::testing;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+fn roster(state_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_roster"))
+        .arg("--local")
+        .arg(state_dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// A command that succeeds, and what it printed.
+fn succeed(state_dir: &Path, args: &[&str]) -> String {
+    let output = roster(state_dir, args);
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn keys(state_dir: &Path, args: &[&str]) -> Value {
+    let args = [&["--json", "api-keys"], args].concat();
+    serde_json::from_str(&succeed(state_dir, &args)).unwrap()
+}
+
+#[tokio::test]
+async fn create_list_rotate_and_revoke_against_the_local_stack() {
+    let (stack, state_dir) = testing::running_stack().await.unwrap();
+
+    let created = keys(
+        &state_dir,
+        &[
+            "create",
+            "--caller",
+            "cli-test",
+            "--scopes",
+            "auth,users:read",
+        ],
+    );
+    let key = created["apiKey"].as_str().unwrap().to_owned();
+    let id = created["record"]["id"].as_str().unwrap().to_owned();
+    assert!(key.contains(&id));
+
+    let listed = keys(&state_dir, &["list"]).to_string();
+    assert!(listed.contains(&id), "list shows the new record");
+    assert!(
+        listed.contains("local-developer"),
+        "and the stack's development key"
+    );
+    assert!(!listed.contains(&key), "but never a key");
+
+    let rotated = keys(
+        &state_dir,
+        &["rotate", "--caller", "cli-test", "--grace-hours", "2"],
+    );
+    assert_eq!(
+        rotated["record"]["scopes"],
+        serde_json::json!(["auth", "users:read"])
+    );
+
+    let revoked = keys(&state_dir, &["revoke", &id]);
+    assert_eq!(revoked["id"], id.as_str());
+    let listed = keys(&state_dir, &["list"]).to_string();
+    assert!(!listed.contains(&id));
+
+    stack.stop().await;
+    let _ = std::fs::remove_dir_all(state_dir);
+}
+
+#[tokio::test]
+async fn users_get_find_and_delete_against_the_local_stack() {
+    let (stack, state_dir) = testing::running_stack().await.unwrap();
+    let facts = stack.facts().clone();
+    let client = StackClient::new(reqwest::Client::new(), facts.clone());
+    let registered = client
+        .succeed(
+            Method::POST,
+            client.auth("/auth/register"),
+            Some(json!({"email": "Ops.User@Example.com", "name": "ops_user", "password": "Ops-Password-1"})),
+        )
+        .await
+        .unwrap();
+    let id = registered["id"].as_str().unwrap().to_owned();
+    client
+        .new_profile(&id, Duration::from_secs(20))
+        .await
+        .unwrap();
+
+    let by_id: Value =
+        serde_json::from_str(&succeed(&state_dir, &["users", "get", &id, "--json"])).unwrap();
+    assert_eq!(by_id["email"], "ops.user@example.com");
+    assert_eq!(by_id["status"], "UNCONFIRMED");
+    let handle = by_id["handle"].as_str().unwrap().to_owned();
+    for (flag, value) in [
+        ("--email", "OPS.USER@example.com"),
+        ("--name", "OPS_USER"),
+        ("--handle", handle.as_str()),
+    ] {
+        let found: Value = serde_json::from_str(&succeed(
+            &state_dir,
+            &["--json", "users", "find", flag, value],
+        ))
+        .unwrap();
+        assert_eq!(found["id"], id.as_str(), "{flag} {value}");
+    }
+    let human = succeed(&state_dir, &["users", "get", &id]);
+    assert!(
+        human.contains(&format!("ops_user ({handle})")) && human.contains("UNCONFIRMED"),
+        "{human}"
+    );
+
+    // Refusals: unknown user, bad input, and a delete without --yes.
+    let missing = roster(&state_dir, &["users", "get", "no-such-user"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no user no-such-user"));
+    let bad = roster(&state_dir, &["users", "find", "--email", "not-an-email"]);
+    assert!(!bad.status.success());
+    let unconfirmed = roster(&state_dir, &["users", "delete", &id]);
+    assert!(String::from_utf8_lossy(&unconfirmed.stderr).contains("add --yes"));
+    assert_eq!(
+        client
+            .call(
+                Method::GET,
+                client.users(&format!("/user/{id}")),
+                None,
+                None
+            )
+            .await
+            .unwrap()
+            .0,
+        StatusCode::OK
+    );
+
+    let deleted = succeed(&state_dir, &["users", "delete", &id, "--yes"]);
+    assert!(
+        deleted.starts_with(&format!("deleted {id} (ops_user, ops.user@example.com)")),
+        "{deleted}"
+    );
+    assert_eq!(
+        client
+            .call(
+                Method::GET,
+                client.users(&format!("/user/{id}")),
+                None,
+                None
+            )
+            .await
+            .unwrap()
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    // The Auth API's subscriber removes the sign-in: the password no longer works.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, _) = client
+            .call(
+                Method::POST,
+                client.auth("/auth/login"),
+                None,
+                Some(json!({"email": "ops.user@example.com", "password": "Ops-Password-1"})),
+            )
+            .await
+            .unwrap();
+        if status == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the sign-in outlived the deleted user: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    stack.stop().await;
+    let _ = std::fs::remove_dir_all(state_dir);
+}
+
+#[tokio::test]
+async fn events_tail_prints_each_event_live_and_cleans_up_when_stopped() {
+    let (stack, state_dir) = testing::running_stack().await.unwrap();
+    let facts = stack.facts().clone();
+    // The stack runs on this test's thread: everything here waits asynchronously.
+    let mut tail = tokio::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+        .arg("--local")
+        .arg(&state_dir)
+        .args(["events", "tail", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // Wait for "Tailing": the rule exists from then on.
+    let mut stderr = BufReader::new(tail.stderr.take().unwrap()).lines();
+    let banner = stderr.next_line().await.unwrap().unwrap_or_default();
+    assert!(banner.starts_with("Tailing the bus"), "{banner}");
+    let mut lines = BufReader::new(tail.stdout.take().unwrap()).lines();
+
+    let client = StackClient::new(reqwest::Client::new(), facts.clone());
+    let registered = client
+        .succeed(
+            Method::POST,
+            client.auth("/auth/register"),
+            Some(json!({"email": "tail@example.com", "name": "tail_user", "password": "Tail-Password-1"})),
+        )
+        .await
+        .unwrap();
+    let id = registered["id"].as_str().unwrap();
+    let code = registered["activationCode"].as_str().unwrap();
+    client
+        .new_profile(id, Duration::from_secs(20))
+        .await
+        .unwrap();
+    client
+        .succeed(
+            Method::GET,
+            client.users(&format!("/user/activate/{code}")),
+            None,
+        )
+        .await
+        .unwrap();
+
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !["UserRegistered", "UserActivated"].iter().all(|kind| {
+        seen.iter()
+            .any(|event: &Value| event["detail-type"] == *kind && event.to_string().contains(id))
+    }) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = tokio::time::timeout(left, lines.next_line())
+            .await
+            .ok()
+            .and_then(|line| line.unwrap())
+            .unwrap_or_else(|| panic!("no UserRegistered and UserActivated in time: {seen:#?}"));
+        seen.push(serde_json::from_str(&line).unwrap());
+    }
+    assert!(
+        !seen.iter().any(|event| event.to_string().contains(code)),
+        "no activation code in any event"
+    );
+
+    // SIGTERM: the tail removes its rule and queue, and exits cleanly.
+    let pid = tail.id().unwrap().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let exit = tail.wait().await.unwrap();
+    let mut said = Vec::new();
+    while let Ok(Some(line)) = stderr.next_line().await {
+        said.push(line);
+    }
+    assert!(exit.success(), "{exit:?}: {said:?}");
+    assert!(said.is_empty(), "it stopped without complaint: {said:?}");
+    let sdk = testing::sdk().await;
+    let rules = aws_sdk_eventbridge::Client::new(&sdk)
+        .list_rules()
+        .event_bus_name(&facts.event_bus)
+        .send()
+        .await
+        .unwrap()
+        .rules
+        .unwrap_or_default();
+    let names: Vec<_> = rules.iter().filter_map(|rule| rule.name.clone()).collect();
+    assert!(
+        !names.iter().any(|name| name.contains("-tail-")),
+        "{names:?}"
+    );
+    let queues = aws_sdk_sqs::Client::new(&sdk)
+        .list_queues()
+        .queue_name_prefix(format!("{}-tail-", facts.prefix))
+        .send()
+        .await
+        .unwrap()
+        .queue_urls
+        .unwrap_or_default();
+    assert!(queues.is_empty(), "{queues:?}");
+
+    stack.stop().await;
+    let _ = std::fs::remove_dir_all(state_dir);
+}
+
+#[tokio::test]
+async fn dlq_lists_and_redrives_dead_letters() {
+    let (stack, state_dir) = testing::running_stack().await.unwrap();
+    let facts = stack.facts().clone();
+    let sqs = aws_sdk_sqs::Client::new(&testing::sdk().await);
+    let dead = sqs
+        .get_queue_url()
+        .queue_name(Names::new(facts.prefix.clone()).dead_letter_queue(&BADGE_RULES))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    // An activation of a user that no longer exists: the rules ignore it once it is redriven.
+    let event = json!({
+        "version": "0", "id": "e-1", "detail-type": "UserActivated", "source": "roster.user",
+        "time": "2026-11-25T10:00:00Z", "region": "us-east-1", "resources": [],
+        "detail": {"eventId": "UserActivated-gone-v2", "version": 1, "occurredAt": "t",
+                   "data": {"userId": "gone", "email": "gone@example.com", "activatedAt": "t", "version": 2}}
+    });
+    sqs.send_message()
+        .queue_url(&dead)
+        .message_body(event.to_string())
+        .send()
+        .await
+        .unwrap();
+
+    let listed: Value =
+        serde_json::from_str(&succeed(&state_dir, &["dlq", "list", "--json"])).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["subscriber"], "badge-rules");
+    assert_eq!(listed[0]["detailType"], "UserActivated");
+    assert_eq!(listed[0]["eventId"], "UserActivated-gone-v2");
+    assert!(
+        !listed.to_string().contains("gone@example.com"),
+        "no event data"
+    );
+    let human = succeed(&state_dir, &["dlq", "list"]);
+    assert!(
+        human.contains("badge-rules") && human.contains("UserActivated-gone-v2"),
+        "{human}"
+    );
+
+    assert!(succeed(&state_dir, &["dlq", "redrive", "badge-rules"]).contains("Sent 1"));
+    let listed: Value =
+        serde_json::from_str(&succeed(&state_dir, &["dlq", "list", "--json"])).unwrap();
+    assert_eq!(listed, json!([]));
+
+    stack.stop().await;
+    let _ = std::fs::remove_dir_all(state_dir);
+}
+
+#[test]
+fn bad_invocations_are_refused_with_a_reason() {
+    let dir = std::env::temp_dir().join("roster-no-stack-here");
+    for (args, reason) in [
+        (&["users"][..], "users needs a command"),
+        (&["frobnicate"][..], "unknown option or command"),
+        (&["users", "list"][..], "unknown command users list"),
+        (&["--profile", "p", "users", "get", "x"][..], "add --stage"),
+        (&["api-keys", "list"][..], "no running local stack"),
+    ] {
+        let output = roster(&dir, args);
+        assert!(!output.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(reason), "{args:?}: {stderr}");
+    }
+    let help = Command::new(env!("CARGO_BIN_EXE_roster"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&help.stdout).contains("events tail"));
+}
