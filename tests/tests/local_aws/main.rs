@@ -6,6 +6,7 @@ mod api_keys;
 mod apis;
 mod auth;
 mod browser;
+mod client_contract;
 mod cors;
 mod event_faults;
 mod faults;

@@ -1,0 +1,336 @@
+//! The request and response bodies of both APIs, as their OpenAPI documents describe them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// An RFC 9457 problem document: every refusal of both APIs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Problem {
+    /// A relative URI naming the problem type, such as `/problems/invalid-input`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+}
+
+/// `POST /auth/register`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RegisterRequest {
+    pub email: String,
+    /// 3 to 30 letters, digits and single `_`, `.` or `-` between them.
+    pub name: String,
+    pub password: String,
+    /// The calling system, for the record (`roster` when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_system: Option<String>,
+}
+
+impl RegisterRequest {
+    pub fn new(
+        email: impl Into<String>,
+        name: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Self {
+        Self {
+            email: email.into(),
+            name: name.into(),
+            password: password.into(),
+            source_system: None,
+        }
+    }
+}
+
+/// The 201 answer to a registration. `activation_code` is seen this once only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Registered {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub handle: String,
+    pub role: String,
+    pub status: String,
+    pub created_at: String,
+    pub source_system: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation_code: Option<String>,
+}
+
+/// `POST /auth/login`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+    /// The frontend's app client; the API's default client when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+impl LoginRequest {
+    pub fn new(email: impl Into<String>, password: impl Into<String>) -> Self {
+        Self {
+            email: email.into(),
+            password: password.into(),
+            client_id: None,
+        }
+    }
+}
+
+/// `POST /auth/token/refresh`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+/// A signed-in user's tokens. `refresh_token` comes with a login, not with a refresh.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Tokens {
+    pub access_token: String,
+    pub id_token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// Seconds until the access and id tokens expire.
+    pub expires_in: i32,
+    pub token_type: String,
+}
+
+/// Which of the pool's tokens is meant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum TokenUse {
+    Access,
+    Id,
+}
+
+impl TokenUse {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenUse::Access => "access",
+            TokenUse::Id => "id",
+        }
+    }
+}
+
+/// `POST /auth/token/verify`: the token in the body, where logs do not see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyRequest {
+    pub token: String,
+    /// `access` or `id`.
+    pub token_type: String,
+}
+
+impl VerifyRequest {
+    pub fn new(token: impl Into<String>, token_use: TokenUse) -> Self {
+        Self {
+            token: token.into(),
+            token_type: token_use.as_str().to_owned(),
+        }
+    }
+}
+
+/// The claims a verified token vouches for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct VerifiedToken {
+    pub sub: String,
+    pub token_use: TokenUse,
+    pub client_id: String,
+    pub groups: Vec<String>,
+    /// Expiry, seconds since the epoch.
+    pub exp: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+}
+
+/// `POST /auth/password/forgot`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ForgotRequest {
+    pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+/// The answer to a reset request, the same whether or not the account exists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Accepted {
+    pub status: String,
+    pub detail: String,
+}
+
+/// `POST /auth/password/confirm`: the emailed code and the new password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ConfirmRequest {
+    pub email: String,
+    pub code: String,
+    pub new_password: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+/// `POST /auth/password/change`, with the user's access token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ChangeRequest {
+    pub old_password: String,
+    pub new_password: String,
+}
+
+/// A user, as every User API route that answers with one shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub id: String,
+    pub name: String,
+    pub handle: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339; `None` until the first sign-in is recorded.
+    #[serde(default)]
+    pub last_login_at: Option<String>,
+    pub email: String,
+    pub role: String,
+    /// UNCONFIRMED, CONFIRMED, SUSPENDED or ARCHIVED.
+    pub status: String,
+    pub source_system: String,
+    pub profile: Profile,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Profile {
+    pub profile_data: ProfileData,
+    /// In the order they were awarded.
+    pub badges: Vec<BadgeView>,
+    /// The user's free-form data.
+    pub data: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileData {
+    pub lang: String,
+    pub avatar_url: String,
+    pub currency: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct BadgeView {
+    pub name: String,
+    pub icon_url: String,
+    /// RFC 3339.
+    pub awarded_at: String,
+}
+
+/// A user's status, as `PATCH /user/{id}/status/{status}` sets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Status {
+    Unconfirmed,
+    Confirmed,
+    Suspended,
+    Archived,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Unconfirmed => "UNCONFIRMED",
+            Status::Confirmed => "CONFIRMED",
+            Status::Suspended => "SUSPENDED",
+            Status::Archived => "ARCHIVED",
+        }
+    }
+}
+
+/// `POST /user/{id}/avatar`: an upload of the user's own picture, or a default avatar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(untagged)]
+pub enum AvatarRequest {
+    Upload(UploadRequest),
+    Default(DefaultAvatar),
+}
+
+/// A picture the caller is about to upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct UploadRequest {
+    /// `image/png`, `image/jpeg` or `image/webp`.
+    pub content_type: String,
+    /// The exact size of the file in bytes (at most 2 MiB).
+    pub content_length: u64,
+}
+
+/// One of the default avatars, `01` to `06`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct DefaultAvatar {
+    pub default: String,
+}
+
+/// Where to PUT the picture, and the avatar URL it will have.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AvatarUpload {
+    pub upload_url: String,
+    pub method: String,
+    /// Send exactly these headers with the upload.
+    pub headers: BTreeMap<String, String>,
+    pub expires_in_seconds: u64,
+    pub max_bytes: i64,
+    pub avatar_url: String,
+}
+
+/// `PATCH /public/user/me/profile`: what to change; `None` leaves it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileUpdate {
+    /// `en_us` style.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+    /// ISO 4217, such as `EUR`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// A default avatar, `01` to `06`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
+}
