@@ -1,10 +1,13 @@
 //! The Auth API end to end on a running local stack, as a BFF would use it: register (and see
 //! `UserRegistered` published), log in, verify both tokens, refresh, log out, and find the
-//! refresh token refused.
+//! refresh token refused. Every call goes through `roster-client`.
 
-use reqwest::Client;
+use reqwest::StatusCode;
+use roster_client::{
+    AuthApi, LoginRequest, RefreshRequest, RegisterRequest, TokenUse, VerifyRequest,
+};
 use roster_local::testing;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::support::{next_message, tap};
 
@@ -20,81 +23,74 @@ async fn register_login_verify_refresh_logout_on_the_local_stack() {
         json!({"source": ["roster.auth"], "detail-type": ["UserRegistered"]}),
     )
     .await;
-    let http = Client::new();
-    let post = |path: &str, body: Value| {
-        http.post(format!("{}{path}", facts.auth_url))
-            .header("x-api-key", &facts.api_key)
-            .json(&body)
-            .send()
-    };
+    let auth = AuthApi::new(&facts.auth_url, &facts.api_key).unwrap();
 
-    let registered = post(
-        "/auth/register",
-        json!({"email": "journey@example.com", "name": "journey_user", "password": "Journey-Secret-1"}),
-    )
-    .await
-    .unwrap();
-    assert_eq!(registered.status(), 201);
-    let registered: Value = registered.json().await.unwrap();
+    let registered = auth
+        .register(
+            &RegisterRequest::new("journey@example.com", "journey_user", "Journey-Secret-1"),
+            None,
+        )
+        .await
+        .unwrap();
+    let code = registered.activation_code.clone().unwrap();
 
     // The stack's plumbing publishes the committed identity as UserRegistered.
     let event = next_message(&sdk, &tap_queue).await;
     assert_eq!(event["detail-type"], "UserRegistered");
-    assert_eq!(event["detail"]["data"]["userId"], registered["id"]);
+    assert_eq!(event["detail"]["data"]["userId"], registered.id.as_str());
     assert_eq!(event["detail"]["data"]["handle"], "@JourneyUser");
-    assert!(
-        !event
-            .to_string()
-            .contains(registered["activationCode"].as_str().unwrap())
+    assert!(!event.to_string().contains(&code));
+
+    let tokens = auth
+        .login(&LoginRequest::new(
+            "journey@example.com",
+            "Journey-Secret-1",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(tokens.token_type, "Bearer");
+    let refresh = tokens.refresh_token.clone().unwrap();
+
+    let claims = auth
+        .verify(&VerifyRequest::new(&tokens.access_token, TokenUse::Access))
+        .await
+        .unwrap();
+    assert_eq!(claims.sub, registered.id);
+    assert_eq!(claims.token_use, TokenUse::Access);
+    assert_eq!(claims.groups, ["USER"]);
+    let id_claims = auth
+        .verify_in_path(TokenUse::Id, &tokens.id_token)
+        .await
+        .unwrap();
+    assert_eq!(id_claims.email.as_deref(), Some("journey@example.com"));
+    let wrong_use = auth
+        .verify(&VerifyRequest::new(&tokens.id_token, TokenUse::Access))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        wrong_use.status(),
+        Some(StatusCode::UNAUTHORIZED),
+        "{wrong_use}"
     );
 
-    let tokens: Value = post(
-        "/auth/login",
-        json!({"email": "journey@example.com", "password": "Journey-Secret-1"}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let access = tokens["accessToken"].as_str().unwrap();
-    let id = tokens["idToken"].as_str().unwrap();
-    let refresh = tokens["refreshToken"].as_str().unwrap();
-
-    let verify = |token: &str, token_type: &str| {
-        post(
-            "/auth/token/verify",
-            json!({"token": token, "tokenType": token_type}),
-        )
+    let refresh_request = RefreshRequest {
+        refresh_token: refresh,
+        client_id: None,
     };
-    let claims: Value = verify(access, "access")
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(claims["sub"], registered["id"]);
-    assert_eq!(claims["groups"], json!(["USER"]));
-    let id_claims = verify(id, "id").await.unwrap();
-    assert_eq!(id_claims.status(), 200);
-    assert_eq!(verify(id, "access").await.unwrap().status(), 401);
+    let refreshed = auth.refresh(&refresh_request).await.unwrap();
+    assert!(refreshed.refresh_token.is_none());
 
-    let refreshed = post("/auth/token/refresh", json!({"refreshToken": refresh}))
-        .await
-        .unwrap();
-    assert_eq!(refreshed.status(), 200);
-
-    let logout = http
-        .post(format!("{}/auth/logout", facts.auth_url))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(logout.status(), 204);
-    let refused = post("/auth/token/refresh", json!({"refreshToken": refresh}))
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), 401);
+    auth.logout(&tokens.access_token).await.unwrap();
+    let refused = auth.refresh(&refresh_request).await.unwrap_err();
+    assert_eq!(
+        refused.status(),
+        Some(StatusCode::UNAUTHORIZED),
+        "{refused}"
+    );
+    assert!(
+        refused.problem_type().is_some(),
+        "a problem document: {refused}"
+    );
 
     stack.stop().await;
     let _ = std::fs::remove_dir_all(state_dir);
