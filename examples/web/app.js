@@ -46,7 +46,7 @@ function render(user) {
   const profile = user.profile || {};
   const data = profile.profileData || {};
   $("name").textContent = user.name;
-  $("handle").textContent = `@${user.handle}`;
+  $("handle").textContent = user.handle;
   $("email").textContent = user.email;
   $("status").textContent = user.status;
   $("avatar").src = data.avatarUrl || "";

@@ -184,6 +184,7 @@ async fn the_account_page_works_from_an_allowed_origin_and_is_refused_at_the_pre
     let allowed = &report["allowed"];
     let signed_in = &allowed["signedIn"];
     assert_eq!(signed_in["name"], "ada", "{report:#}");
+    assert_eq!(signed_in["handle"], "@Ada", "{report:#}");
     assert_eq!(signed_in["status"], "CONFIRMED", "{report:#}");
     assert!(
         signed_in["avatar"].as_str().unwrap().ends_with("/03.png"),
