@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_eventbridge::types::Target as RuleTarget;
 use roster_user_api::config::UserConfig;
 use roster_user_api::domain::{Lookup, UserId};
 use roster_user_api::error::UserError;
@@ -147,6 +146,9 @@ fn found(
     }
 }
 
+/// The tail's queue, as its rule's target.
+const TARGET_ID: &str = "tail";
+
 /// How long one receive waits for an event.
 pub const LONG_POLL_SECONDS: i32 = 10;
 
@@ -207,18 +209,6 @@ impl Tail {
     }
 
     async fn subscribe(&mut self) -> Result<()> {
-        use aws_sdk_sqs::types::QueueAttributeName;
-
-        let queue_arn = self
-            .sqs
-            .get_queue_attributes()
-            .queue_url(&self.queue_url)
-            .attribute_names(QueueAttributeName::QueueArn)
-            .send()
-            .await?
-            .attributes
-            .and_then(|mut attributes| attributes.remove(&QueueAttributeName::QueueArn))
-            .context("the tail's queue has no ARN")?;
         let pattern = serde_json::json!({
             "source": [roster_events::source::AUTH, roster_events::source::USER],
         });
@@ -234,30 +224,16 @@ impl Tail {
             .with_context(|| format!("creating a rule on the bus {}", self.bus))?
             .rule_arn
             .context("the new rule has no ARN")?;
-        // On AWS the queue takes messages from this rule only.
-        let policy = serde_json::json!({
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Effect": "Allow",
-                "Principal": {"Service": "events.amazonaws.com"},
-                "Action": "sqs:SendMessage",
-                "Resource": queue_arn,
-                "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
-            }],
-        });
-        self.sqs
-            .set_queue_attributes()
-            .queue_url(&self.queue_url)
-            .attributes(QueueAttributeName::Policy, policy.to_string())
-            .send()
-            .await?;
-        self.events
-            .put_targets()
-            .rule(&self.rule)
-            .event_bus_name(&self.bus)
-            .targets(RuleTarget::builder().id("tail").arn(queue_arn).build()?)
-            .send()
-            .await?;
+        crate::provision::deliver_to_queue(
+            &self.sqs,
+            &self.events,
+            &self.bus,
+            &self.rule,
+            &rule_arn,
+            &self.queue_url,
+            TARGET_ID,
+        )
+        .await?;
         Ok(())
     }
 
@@ -294,7 +270,7 @@ impl Tail {
                 .remove_targets()
                 .rule(&self.rule)
                 .event_bus_name(&self.bus)
-                .ids("tail")
+                .ids(TARGET_ID)
                 .send()
                 .await?;
             self.events

@@ -86,7 +86,7 @@ pub async fn provision(sdk: &SdkConfig, names: &Names) -> Result<Provisioned> {
     let (bus_name, bus_arn) = bus(&eventbridge, names).await?;
     let mut subscribers = BTreeMap::new();
     for spec in SUBSCRIBERS {
-        let facts = subscriber(&eventbridge, &sqs, names, spec, &bus_arn).await?;
+        let facts = subscriber(&eventbridge, &sqs, names, spec).await?;
         subscribers.insert(spec.name, facts);
     }
     let bucket = bucket(&s3, names, &region).await?;
@@ -424,7 +424,6 @@ async fn subscriber(
     sqs: &sqs::Client,
     names: &Names,
     spec: &SubscriberSpec,
-    bus_arn: &str,
 ) -> Result<QueueFacts> {
     use sqs::types::QueueAttributeName;
 
@@ -464,40 +463,16 @@ async fn subscriber(
         ],
     )
     .await?;
-    let queue_arn = queue_arn(sqs, &queue_url).await?;
-    // Only this rule may send to the queue, as on AWS.
-    let policy = serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Service": "events.amazonaws.com"},
-            "Action": "sqs:SendMessage",
-            "Resource": queue_arn,
-            "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
-        }],
-    });
-    sqs.set_queue_attributes()
-        .queue_url(&queue_url)
-        .attributes(QueueAttributeName::Policy, policy.to_string())
-        .send()
-        .await
-        .with_context(|| format!("setting the policy of {queue_name}"))?;
-    let targets = eventbridge
-        .put_targets()
-        .rule(&rule)
-        .event_bus_name(&bus)
-        .targets(
-            eventbridge::types::Target::builder()
-                .id("queue")
-                .arn(&queue_arn)
-                .build()?,
-        )
-        .send()
-        .await
-        .with_context(|| format!("putting the target of {rule}"))?;
-    if targets.failed_entry_count() > 0 {
-        return Err(anyhow!("rule {rule} refused its queue target on {bus_arn}"));
-    }
+    let queue_arn = deliver_to_queue(
+        sqs,
+        eventbridge,
+        &bus,
+        &rule,
+        &rule_arn,
+        &queue_url,
+        "queue",
+    )
+    .await?;
     Ok(QueueFacts {
         rule,
         queue_url,
@@ -548,6 +523,54 @@ async fn queue(
         Err(error) => return Err(error).with_context(|| format!("creating queue {name}")),
     };
     Ok(url)
+}
+
+/// Makes `rule` deliver to the queue at `queue_url`: the queue's policy lets that rule (and
+/// only it) send, as AWS requires, and the queue becomes the rule's target `target_id`.
+/// Returns the queue's ARN.
+pub async fn deliver_to_queue(
+    sqs: &sqs::Client,
+    eventbridge: &eventbridge::Client,
+    bus: &str,
+    rule: &str,
+    rule_arn: &str,
+    queue_url: &str,
+    target_id: &str,
+) -> Result<String> {
+    let queue_arn = queue_arn(sqs, queue_url).await?;
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": queue_arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+        }],
+    });
+    sqs.set_queue_attributes()
+        .queue_url(queue_url)
+        .attributes(sqs::types::QueueAttributeName::Policy, policy.to_string())
+        .send()
+        .await
+        .with_context(|| format!("setting the policy of {queue_url}"))?;
+    let targets = eventbridge
+        .put_targets()
+        .rule(rule)
+        .event_bus_name(bus)
+        .targets(
+            eventbridge::types::Target::builder()
+                .id(target_id)
+                .arn(&queue_arn)
+                .build()?,
+        )
+        .send()
+        .await
+        .with_context(|| format!("putting the target of {rule}"))?;
+    if targets.failed_entry_count() > 0 {
+        return Err(anyhow!("rule {rule} refused its queue target on {bus}"));
+    }
+    Ok(queue_arn)
 }
 
 async fn queue_arn(client: &sqs::Client, url: &str) -> Result<String> {
