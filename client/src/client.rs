@@ -313,33 +313,46 @@ async fn empty(request: RequestBuilder) -> Result<(), Error> {
     send(request).await.map(drop)
 }
 
-/// The Auth API: registration, sign-in, tokens and passwords.
+/// The constructors both API clients share.
+macro_rules! constructors {
+    ($api:ident, $what:literal) => {
+        impl $api {
+            #[doc = concat!("A client of the ", $what, " at `base_url`, calling with `api_key`.")]
+            pub fn new(base_url: &str, api_key: &str) -> Result<Self, Error> {
+                Self::with_http(reqwest::Client::new(), base_url, api_key)
+            }
+
+            /// The same, sharing an HTTP client (its pool, timeouts and TLS settings).
+            pub fn with_http(
+                http: reqwest::Client,
+                base_url: &str,
+                api_key: &str,
+            ) -> Result<Self, Error> {
+                Ok(Self {
+                    base: Base::new(http, base_url, api_key)?,
+                })
+            }
+
+            /// The same client, sending `X-Correlation-Id: correlation_id` with every call:
+            /// the id is stored with each change and carried by every event it leads to.
+            pub fn correlated(&self, correlation_id: &str) -> Self {
+                Self {
+                    base: self.base.correlated(correlation_id),
+                }
+            }
+        }
+    };
+}
+
+/// The Auth API: registration, sign-in, tokens and passwords. Its key needs the `auth` scope.
 #[derive(Debug, Clone)]
 pub struct AuthApi {
     base: Base,
 }
 
+constructors!(AuthApi, "Auth API");
+
 impl AuthApi {
-    /// A client of the Auth API at `base_url`, calling with `api_key` (scope `auth`).
-    pub fn new(base_url: &str, api_key: &str) -> Result<Self, Error> {
-        Self::with_http(reqwest::Client::new(), base_url, api_key)
-    }
-
-    /// The same, sharing an HTTP client (its pool, timeouts and TLS settings).
-    pub fn with_http(http: reqwest::Client, base_url: &str, api_key: &str) -> Result<Self, Error> {
-        Ok(Self {
-            base: Base::new(http, base_url, api_key)?,
-        })
-    }
-
-    /// The same client, sending `X-Correlation-Id: correlation_id` with every call: the id
-    /// is stored with each change and carried by every event the change leads to.
-    pub fn correlated(&self, correlation_id: &str) -> Self {
-        Self {
-            base: self.base.correlated(correlation_id),
-        }
-    }
-
     /// `POST /auth/register`. With an idempotency key, a retry of the same body returns the
     /// first answer instead of registering twice.
     pub async fn register(
@@ -445,11 +458,14 @@ impl AuthApi {
     }
 }
 
-/// The User API: profiles, status, data, badges and avatars.
+/// The User API: profiles, status, data, badges and avatars. Its key needs `users:read`,
+/// and `users:write` for changes; the `me` routes take a user's access token instead.
 #[derive(Debug, Clone)]
 pub struct UserApi {
     base: Base,
 }
+
+constructors!(UserApi, "User API");
 
 /// Whether an award was new.
 #[derive(Debug, Clone, PartialEq)]
@@ -469,25 +485,6 @@ pub enum AvatarChange {
 }
 
 impl UserApi {
-    /// A client of the User API at `base_url`, calling with `api_key` (scopes `users:read`
-    /// and, for changes, `users:write`). The `me` routes use a user's token instead.
-    pub fn new(base_url: &str, api_key: &str) -> Result<Self, Error> {
-        Self::with_http(reqwest::Client::new(), base_url, api_key)
-    }
-
-    pub fn with_http(http: reqwest::Client, base_url: &str, api_key: &str) -> Result<Self, Error> {
-        Ok(Self {
-            base: Base::new(http, base_url, api_key)?,
-        })
-    }
-
-    /// The same client, sending `X-Correlation-Id: correlation_id` with every call.
-    pub fn correlated(&self, correlation_id: &str) -> Self {
-        Self {
-            base: self.base.correlated(correlation_id),
-        }
-    }
-
     /// `GET /user/{id}`.
     pub async fn user(&self, id: &str) -> Result<Versioned<User>, Error> {
         versioned(self.base.keyed(Method::GET, &["user", id])).await
