@@ -137,38 +137,18 @@ async fn users_get_find_and_delete_against_the_local_stack() {
     assert!(!bad.status.success());
     let unconfirmed = roster(&state_dir, &["users", "delete", &id]);
     assert!(String::from_utf8_lossy(&unconfirmed.stderr).contains("add --yes"));
-    assert_eq!(
-        client
-            .call(
-                Method::GET,
-                client.users(&format!("/user/{id}")),
-                None,
-                None
-            )
-            .await
-            .unwrap()
-            .0,
-        StatusCode::OK
-    );
+    let profile_status = || async {
+        let url = client.users(&format!("/user/{id}"));
+        client.call(Method::GET, url, None, None).await.unwrap().0
+    };
+    assert_eq!(profile_status().await, StatusCode::OK);
 
     let deleted = succeed(&state_dir, &["users", "delete", &id, "--yes"]);
     assert!(
         deleted.starts_with(&format!("deleted {id} (ops_user, ops.user@example.com)")),
         "{deleted}"
     );
-    assert_eq!(
-        client
-            .call(
-                Method::GET,
-                client.users(&format!("/user/{id}")),
-                None,
-                None
-            )
-            .await
-            .unwrap()
-            .0,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(profile_status().await, StatusCode::NOT_FOUND);
     // The Auth API's subscriber removes the sign-in: the password no longer works.
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {

@@ -18,7 +18,7 @@ use roster_local::web::{self, WebConfig};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use crate::support::Api;
+use crate::support::{Api, documented_operations};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -96,25 +96,6 @@ async fn run(script: &str, args: &[&str]) -> Value {
     serde_json::from_slice(&output.stdout).expect("the script prints JSON")
 }
 
-/// Every (method, path) of an OpenAPI document.
-fn operations(document: impl serde::Serialize) -> BTreeSet<(String, String)> {
-    let document = serde_json::to_value(document).unwrap();
-    document["paths"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .flat_map(|(path, item)| {
-            item.as_object()
-                .unwrap()
-                .keys()
-                .filter(|method| {
-                    ["get", "put", "post", "delete", "patch"].contains(&method.as_str())
-                })
-                .map(move |method| (method.to_uppercase(), path.clone()))
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn each_docs_page_lists_every_operation_and_loads_nothing_from_elsewhere() {
     let (stack, state_dir) = testing::running_stack().await.unwrap();
@@ -124,8 +105,14 @@ async fn each_docs_page_lists_every_operation_and_loads_nothing_from_elsewhere()
     let _ = std::fs::remove_dir_all(state_dir);
 
     let expected = [
-        ("Roster Auth API", operations(roster_auth_api::openapi())),
-        ("Roster User API", operations(roster_user_api::openapi())),
+        (
+            "Roster Auth API",
+            documented_operations(roster_auth_api::openapi()),
+        ),
+        (
+            "Roster User API",
+            documented_operations(roster_user_api::openapi()),
+        ),
     ];
     let pages = report.as_array().unwrap();
     assert_eq!(pages.len(), 2);
