@@ -42,24 +42,42 @@ async fn browser() -> &'static str {
     CHROMIUM
 }
 
+/// Runs `command`, quietly; on failure, what it printed.
+fn quietly(command: &mut Command) -> Result<(), String> {
+    let output = command
+        .output()
+        .map_err(|error| format!("{command:?}: {error}"))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    Err(format!(
+        "{command:?}: {}\n{}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    ))
+}
+
 fn install_chromium() {
     if Path::new(CHROMIUM).exists() {
         return;
     }
     let apt = |args: &[&str]| {
-        Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .is_ok_and(|status| status.success())
+        quietly(
+            Command::new("apt-get")
+                .args(args)
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )
     };
     let install = ["install", "-y", "-q", "--no-install-recommends", "chromium"];
-    let installed = apt(&install) || (apt(&["update", "-q"]) && apt(&install));
-    assert!(
-        installed && Path::new(CHROMIUM).exists(),
-        "Chromium is not installed and `apt-get install chromium` failed (it needs root); \
-         install Debian's chromium package"
-    );
+    let installed = apt(&install).or_else(|_| apt(&["update", "-q"]).and_then(|()| apt(&install)));
+    if let Err(error) = installed {
+        panic!(
+            "Chromium is not installed and could not be: {error}\n\
+             The browser tests install Debian's chromium with apt-get, which needs root; \
+             or install it yourself (/usr/bin/chromium)."
+        );
+    }
 }
 
 fn install_playwright() {
@@ -69,12 +87,12 @@ fn install_playwright() {
     if std::fs::read(&stamp).is_ok_and(|installed| installed == lock) {
         return;
     }
-    let status = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-        .current_dir(&dir)
-        .status()
-        .expect("npm runs");
-    assert!(status.success(), "npm ci in tests/browser failed");
+    quietly(
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&dir),
+    )
+    .unwrap_or_else(|error| panic!("installing playwright-core failed: {error}"));
     std::fs::write(stamp, lock).expect("the install stamp is written");
 }
 
