@@ -106,14 +106,23 @@ const DOCS_PAGE: &str = r#"<!DOCTYPE html>
 </html>
 "#;
 
-const DOCS_INIT: &str = r##"window.ui = SwaggerUIBundle({
-  url: "openapi.json",
-  dom_id: "#swagger-ui",
-  deepLinking: true,
-  displayRequestDuration: true,
-  // "Try it out" calls this API from its own origin: no CORS, and the key goes nowhere else.
-  validatorUrl: null,
-});
+/// The documents name no server, so "Try it out" would call the host's root; the page names
+/// the directory it was served from instead, which keeps an API Gateway stage prefix.
+const DOCS_INIT: &str = r##"fetch("openapi.json")
+  .then((response) => response.json())
+  .then((spec) => {
+    if (!spec.servers) {
+      spec.servers = [{ url: new URL(".", location.href).href.replace(/\/$/, "") }];
+    }
+    window.ui = SwaggerUIBundle({
+      spec,
+      dom_id: "#swagger-ui",
+      deepLinking: true,
+      displayRequestDuration: true,
+      // "Try it out" calls this API from its own origin: no CORS, and the key goes nowhere else.
+      validatorUrl: null,
+    });
+  });
 "##;
 
 fn docs_headers() -> [(header::HeaderName, &'static str); 3] {

@@ -30,7 +30,11 @@ report(async () => {
           block.querySelector(".opblock-summary-path")?.getAttribute("data-path"),
         ]),
       );
-      pages.push({ api, title: await page.title(), operations, foreign, errors });
+      // Where "Try it out" sends its calls.
+      const servers = await page.$$eval(".servers option", (options) =>
+        options.map((option) => option.value),
+      );
+      pages.push({ api, title: await page.title(), operations, servers, foreign, errors });
       await page.close();
     }
     return pages;

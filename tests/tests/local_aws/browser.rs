@@ -3,7 +3,7 @@
 //! with `npm ci` from its lock file.
 //!
 //! - Each API's `/docs` page lists every operation of its OpenAPI document and loads nothing
-//!   from another origin.
+//!   from another origin; its "Try it out" calls the API it was served by.
 //! - The example account page (`examples/web`) works end to end from an origin on the CORS
 //!   allow-list, and from another origin the browser refuses the API call at its preflight.
 
@@ -152,6 +152,7 @@ async fn each_docs_page_lists_every_operation_and_loads_nothing_from_elsewhere()
             "{title}: the page lists another set of routes"
         );
         assert!(page["title"].as_str().unwrap().starts_with(title), "{page}");
+        assert_eq!(page["servers"], serde_json::json!([page["api"]]), "{title}: {page}");
         assert_eq!(page["foreign"], serde_json::json!([]), "{title}: {page}");
         assert_eq!(page["errors"], serde_json::json!([]), "{title}: {page}");
     }
