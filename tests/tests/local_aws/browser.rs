@@ -152,7 +152,11 @@ async fn each_docs_page_lists_every_operation_and_loads_nothing_from_elsewhere()
             "{title}: the page lists another set of routes"
         );
         assert!(page["title"].as_str().unwrap().starts_with(title), "{page}");
-        assert_eq!(page["servers"], serde_json::json!([page["api"]]), "{title}: {page}");
+        assert_eq!(
+            page["servers"],
+            serde_json::json!([page["api"]]),
+            "{title}: {page}"
+        );
         assert_eq!(page["foreign"], serde_json::json!([]), "{title}: {page}");
         assert_eq!(page["errors"], serde_json::json!([]), "{title}: {page}");
     }
