@@ -171,7 +171,7 @@ async fn sign_in(State(state): State<WebState>, body: axum::body::Bytes) -> Resp
             .into_response();
         }
     };
-    let status = StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let status = answer.status();
     let content_type = answer.headers().get(header::CONTENT_TYPE).cloned();
     let body: Value = answer.json().await.unwrap_or(Value::Null);
     if !status.is_success() {
