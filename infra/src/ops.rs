@@ -194,7 +194,7 @@ impl Tail {
             .context("creating the tail's queue")?
             .queue_url
             .context("the new queue has no URL")?;
-        let mut tail = Self {
+        let tail = Self {
             sqs,
             events,
             bus,
@@ -208,7 +208,7 @@ impl Tail {
         Ok(tail)
     }
 
-    async fn subscribe(&mut self) -> Result<()> {
+    async fn subscribe(&self) -> Result<()> {
         let pattern = serde_json::json!({
             "source": [roster_events::source::AUTH, roster_events::source::USER],
         });
