@@ -1,6 +1,7 @@
 //! What both APIs' OpenAPI documents share: the two security schemes and the route that
 //! serves the document.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::Router;
@@ -85,6 +86,29 @@ pub fn with_document<S: Clone + Send + Sync + 'static>(
         )
         .route_service("/docs/swagger-ui.css", assets.clone().into_service())
         .route_service("/docs/swagger-ui-bundle.js", assets.into_service())
+}
+
+/// Every operation of `document`: (method in capitals, path as the document writes it).
+pub fn operations(document: &OpenApi) -> BTreeSet<(String, String)> {
+    let document = serde_json::to_value(document).expect("an OpenAPI document serializes");
+    let mut operations = BTreeSet::new();
+    for (path, item) in document["paths"].as_object().into_iter().flatten() {
+        for method in item
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(method, _)| method)
+        {
+            if [
+                "get", "put", "post", "delete", "patch", "head", "options", "trace",
+            ]
+            .contains(&method.as_str())
+            {
+                operations.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    operations
 }
 
 /// Relative links throughout, so the page works under an API Gateway stage prefix too

@@ -18,7 +18,9 @@ use roster_local::web::{self, WebConfig};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use crate::support::{Api, documented_operations};
+use roster_platform::openapi::operations;
+
+use crate::support::Api;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -123,14 +125,8 @@ async fn each_docs_page_lists_every_operation_and_loads_nothing_from_elsewhere()
     let _ = std::fs::remove_dir_all(state_dir);
 
     let expected = [
-        (
-            "Roster Auth API",
-            documented_operations(roster_auth_api::openapi()),
-        ),
-        (
-            "Roster User API",
-            documented_operations(roster_user_api::openapi()),
-        ),
+        ("Roster Auth API", operations(&roster_auth_api::openapi())),
+        ("Roster User API", operations(&roster_user_api::openapi())),
     ];
     let pages = report.as_array().unwrap();
     assert_eq!(pages.len(), 2);

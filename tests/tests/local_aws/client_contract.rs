@@ -7,9 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use roster_client::*;
+use roster_platform::openapi::operations;
 use serde_json::{Value, json};
-
-use crate::support::documented_operations;
 
 type SchemaOf = fn() -> Value;
 
@@ -241,14 +240,17 @@ fn body_schema(content: &Value) -> Option<&Value> {
 
 #[test]
 fn every_operation_of_both_documents_has_exactly_one_client_method() {
-    let documented: BTreeSet<(String, String, String)> = documents()
-        .into_iter()
-        .flat_map(|(api, document)| {
-            documented_operations(document)
-                .into_iter()
-                .map(move |(method, path)| (api.to_owned(), method, path))
-        })
-        .collect();
+    let documented: BTreeSet<(String, String, String)> = [
+        ("auth", roster_auth_api::openapi()),
+        ("users", roster_user_api::openapi()),
+    ]
+    .into_iter()
+    .flat_map(|(api, document)| {
+        operations(&document)
+            .into_iter()
+            .map(move |(method, path)| (api.to_owned(), method, path))
+    })
+    .collect();
     let listed: BTreeSet<(String, String, String)> = OPERATIONS
         .iter()
         .map(|operation| {

@@ -393,24 +393,3 @@ pub fn files_named(name: &str) -> Vec<std::path::PathBuf> {
     );
     found
 }
-
-/// Every (method, path) of an OpenAPI document, the method in capitals.
-pub fn documented_operations(
-    document: impl serde::Serialize,
-) -> std::collections::BTreeSet<(String, String)> {
-    let document = serde_json::to_value(document).unwrap();
-    document["paths"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .flat_map(|(path, item)| {
-            item.as_object()
-                .unwrap()
-                .keys()
-                .filter(|method| {
-                    ["get", "put", "post", "delete", "patch"].contains(&method.as_str())
-                })
-                .map(move |method| (method.to_uppercase(), path.clone()))
-        })
-        .collect()
-}
