@@ -38,6 +38,27 @@ fn succeed(state_dir: &Path, args: &[&str]) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
+/// Registers a user and waits for the profile; returns the id and the activation code.
+async fn register(
+    client: &StackClient,
+    email: &str,
+    name: &str,
+    password: &str,
+) -> (String, String) {
+    let body = json!({"email": email, "name": name, "password": password});
+    let registered = client
+        .succeed(Method::POST, client.auth("/auth/register"), Some(body))
+        .await
+        .unwrap();
+    let id = registered["id"].as_str().unwrap().to_owned();
+    client
+        .new_profile(&id, Duration::from_secs(20))
+        .await
+        .unwrap();
+    let code = registered["activationCode"].as_str().unwrap().to_owned();
+    (id, code)
+}
+
 fn keys(state_dir: &Path, args: &[&str]) -> Value {
     let args = [&["--json", "api-keys"], args].concat();
     serde_json::from_str(&succeed(state_dir, &args)).unwrap()
@@ -92,19 +113,13 @@ async fn users_get_find_and_delete_against_the_local_stack() {
     let (stack, state_dir) = testing::running_stack().await.unwrap();
     let facts = stack.facts().clone();
     let client = StackClient::new(reqwest::Client::new(), facts.clone());
-    let registered = client
-        .succeed(
-            Method::POST,
-            client.auth("/auth/register"),
-            Some(json!({"email": "Ops.User@Example.com", "name": "ops_user", "password": "Ops-Password-1"})),
-        )
-        .await
-        .unwrap();
-    let id = registered["id"].as_str().unwrap().to_owned();
-    client
-        .new_profile(&id, Duration::from_secs(20))
-        .await
-        .unwrap();
+    let (id, _) = register(
+        &client,
+        "Ops.User@Example.com",
+        "ops_user",
+        "Ops-Password-1",
+    )
+    .await;
 
     let by_id: Value =
         serde_json::from_str(&succeed(&state_dir, &["users", "get", &id, "--json"])).unwrap();
@@ -196,20 +211,8 @@ async fn events_tail_prints_each_event_live_and_cleans_up_when_stopped() {
     let mut lines = BufReader::new(tail.stdout.take().unwrap()).lines();
 
     let client = StackClient::new(reqwest::Client::new(), facts.clone());
-    let registered = client
-        .succeed(
-            Method::POST,
-            client.auth("/auth/register"),
-            Some(json!({"email": "tail@example.com", "name": "tail_user", "password": "Tail-Password-1"})),
-        )
-        .await
-        .unwrap();
-    let id = registered["id"].as_str().unwrap();
-    let code = registered["activationCode"].as_str().unwrap();
-    client
-        .new_profile(id, Duration::from_secs(20))
-        .await
-        .unwrap();
+    let (id, code) = register(&client, "tail@example.com", "tail_user", "Tail-Password-1").await;
+    let (id, code) = (id.as_str(), code.as_str());
     client
         .succeed(
             Method::GET,
