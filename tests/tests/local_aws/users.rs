@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use roster_client::{
-    AuthApi, AvatarChange, AvatarRequest, ChangeRequest, ForgotRequest, LoginRequest,
-    ProfileUpdate, RefreshRequest, RegisterRequest, Status, UploadRequest, UserApi,
+    AuthApi, AvatarChange, AvatarRequest, ChangeRequest, ConfirmRequest, ForgotRequest,
+    LoginRequest, ProfileUpdate, RefreshRequest, RegisterRequest, Status, UploadRequest, UserApi,
 };
 use roster_events::catalog::events;
 use roster_local::testing;
@@ -310,7 +310,7 @@ async fn every_flow_across_both_services_with_a_downstream_consumer_validating_e
     })
     .await;
 
-    // A password reset and change, so the Auth API's password events show up downstream.
+    // A password reset and a change, so the Auth API's password events show up downstream.
     let accepted = auth
         .forgot_password(&ForgotRequest {
             email: "grace@example.com".into(),
@@ -319,12 +319,24 @@ async fn every_flow_across_both_services_with_a_downstream_consumer_validating_e
         .await
         .unwrap();
     assert!(!accepted.detail.is_empty());
-    let tokens = auth.login(&login).await.unwrap();
+    // moto accepts a code of its own choosing (Cognito would email one to the user).
+    auth.confirm_password(&ConfirmRequest {
+        email: "grace@example.com".into(),
+        code: "246813".into(),
+        new_password: "Journey-Secret-2".into(),
+        client_id: None,
+    })
+    .await
+    .unwrap();
+    let tokens = auth
+        .login(&LoginRequest::new("grace@example.com", "Journey-Secret-2"))
+        .await
+        .unwrap();
     auth.change_password(
         &tokens.access_token,
         &ChangeRequest {
-            old_password: PASSWORD.into(),
-            new_password: "Journey-Secret-2".into(),
+            old_password: "Journey-Secret-2".into(),
+            new_password: "Journey-Secret-3".into(),
         },
     )
     .await
