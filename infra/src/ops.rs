@@ -59,7 +59,7 @@ impl Target {
                         .cloned()
                         .unwrap_or_default(),
                     bucket: facts.bucket.clone(),
-                    assets_base_url: format!("{}/{}", facts.aws_endpoint, facts.bucket),
+                    assets_base_url: facts.assets_url(),
                     cors: Default::default(),
                 };
                 Ok(Ops {

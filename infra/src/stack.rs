@@ -78,6 +78,11 @@ pub struct LocalFacts {
 }
 
 impl LocalFacts {
+    /// Where the stack's assets bucket (avatars, badge icons) is served.
+    pub fn assets_url(&self) -> String {
+        local_assets_url(&self.aws_endpoint, &self.bucket)
+    }
+
     /// The facts of the stack running from `state_dir`, if one wrote them.
     pub fn read(state_dir: &Path) -> Option<Self> {
         let text = std::fs::read_to_string(state_dir.join("local.json")).ok()?;
@@ -125,47 +130,11 @@ impl RunningStack {
         let auth = bind(options.auth_addr, "Auth API").await?;
         let user = bind(options.user_addr, "User API").await?;
         let web = bind(options.web_addr, "account page").await?;
-        let auth_url = format!("http://{}", auth.local_addr()?);
-        let user_url = format!("http://{}", user.local_addr()?);
         let web_port = web.local_addr()?.port();
-        let web_url = format!("http://localhost:{web_port}");
-        let cors = local_cors(web_port);
-        let mut auth_config = auth_config(&provisioned, endpoint.url());
-        auth_config.cors = cors.clone();
-        let mut user_config = user_config(&provisioned, endpoint.url());
-        user_config.cors = cors;
-        let web_router = crate::web::router(
-            WebConfig {
-                auth_url: auth_url.clone(),
-                user_url: user_url.clone(),
-                assets_url: user_config.assets_base_url.clone(),
-                api_key: api_key.clone(),
-                client_id: provisioned.client_ids.get("account-web").cloned(),
-            },
-            reqwest::Client::new(),
-        );
-        let auth_router = roster_auth_api::router(auth_config.deps(&sdk)?);
-        let user_router = roster_user_api::router(user_config.deps(
-            &sdk,
-            &token_settings(&provisioned, endpoint.url()),
-            &ApiKeySettings::new(provisioned.api_key_secret.clone()),
-        )?);
-        for (listener, router) in [(auth, auth_router), (user, user_router), (web, web_router)] {
-            let stop = shutdown.clone();
-            tasks.spawn(async move {
-                let serving = roster_platform::http::serve(listener, router, async move {
-                    stop.cancelled().await;
-                });
-                if let Err(error) = serving.await {
-                    tracing::error!(%error, "an API server stopped");
-                }
-            });
-        }
-
         let facts = LocalFacts {
-            auth_url,
-            user_url,
-            web_url,
+            auth_url: format!("http://{}", auth.local_addr()?),
+            user_url: format!("http://{}", user.local_addr()?),
+            web_url: format!("http://localhost:{web_port}"),
             aws_endpoint: endpoint.url().to_owned(),
             region: provisioned.region.clone(),
             user_pool_id: provisioned.user_pool_id.clone(),
@@ -187,6 +156,30 @@ impl RunningStack {
             pid: std::process::id(),
             moto_pid: endpoint.moto_pid(),
         };
+        let cors = local_cors(web_port);
+        let mut auth_config = auth_config(&provisioned, endpoint.url());
+        auth_config.cors = cors.clone();
+        let mut user_config = user_config(&provisioned, endpoint.url());
+        user_config.cors = cors;
+        let web_router = crate::web::router(WebConfig::for_stack(&facts), reqwest::Client::new());
+        let auth_router = roster_auth_api::router(auth_config.deps(&sdk)?);
+        let user_router = roster_user_api::router(user_config.deps(
+            &sdk,
+            &token_settings(&provisioned, endpoint.url()),
+            &ApiKeySettings::new(provisioned.api_key_secret.clone()),
+        )?);
+        for (listener, router) in [(auth, auth_router), (user, user_router), (web, web_router)] {
+            let stop = shutdown.clone();
+            tasks.spawn(async move {
+                let serving = roster_platform::http::serve(listener, router, async move {
+                    stop.cancelled().await;
+                });
+                if let Err(error) = serving.await {
+                    tracing::error!(%error, "an API server stopped");
+                }
+            });
+        }
+
         std::fs::create_dir_all(&options.state_dir)
             .with_context(|| format!("creating {}", options.state_dir.display()))?;
         let state_file = options.state_dir.join("local.json");
@@ -292,9 +285,14 @@ pub fn user_config(provisioned: &Provisioned, endpoint: &str) -> UserConfig {
     UserConfig {
         table: provisioned.table(&USERS_TABLE).name.clone(),
         bucket: provisioned.bucket.clone(),
-        assets_base_url: format!("{endpoint}/{}", provisioned.bucket),
+        assets_base_url: local_assets_url(endpoint, &provisioned.bucket),
         cors: local_cors(DEFAULT_WEB_PORT),
     }
+}
+
+/// Where a local endpoint serves the assets bucket: path-style, as S3 on moto answers.
+fn local_assets_url(endpoint: &str, bucket: &str) -> String {
+    format!("{endpoint}/{bucket}")
 }
 
 /// The pool's token settings, with the JWKS served by the local endpoint.

@@ -21,6 +21,8 @@ use roster_platform::problem::Problem;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::stack::LocalFacts;
+
 /// The files of `examples/web`, built into the binary.
 const INDEX: &str = include_str!("../../examples/web/index.html");
 const SCRIPT: &str = include_str!("../../examples/web/app.js");
@@ -37,6 +39,20 @@ pub struct WebConfig {
     pub api_key: String,
     /// This frontend's app client (`account-web`), named in each sign-in.
     pub client_id: Option<String>,
+}
+
+impl WebConfig {
+    /// The page as a running local stack serves it: its APIs, its assets, its development
+    /// key and the `account-web` app client.
+    pub fn for_stack(facts: &LocalFacts) -> Self {
+        Self {
+            auth_url: facts.auth_url.clone(),
+            user_url: facts.user_url.clone(),
+            assets_url: facts.assets_url(),
+            api_key: facts.api_key.clone(),
+            client_id: facts.client_ids.get("account-web").cloned(),
+        }
+    }
 }
 
 #[derive(Clone)]

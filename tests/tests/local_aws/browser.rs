@@ -165,13 +165,7 @@ async fn the_account_page_works_from_an_allowed_origin_and_is_refused_at_the_pre
     demo::seed(&facts).await.unwrap();
     // The same page and backend on an origin the APIs do not allow.
     let blocked = testing::spawn_router(web::router(
-        WebConfig {
-            auth_url: facts.auth_url.clone(),
-            user_url: facts.user_url.clone(),
-            assets_url: format!("{}/{}", facts.aws_endpoint, facts.bucket),
-            api_key: facts.api_key.clone(),
-            client_id: facts.client_ids.get("account-web").cloned(),
-        },
+        WebConfig::for_stack(&facts),
         reqwest::Client::new(),
     ))
     .await;
