@@ -72,14 +72,53 @@ def refuse_unknown_tokens_and_users_as_cognito_does() -> None:
     cognitoidp.CognitoIdpBackend.confirm_forgot_password = known_user
 
 
+def roll_back_transactions_in_place() -> None:
+    """Keeps a table's stream readable after a cancelled TransactWriteItems.
+
+    moto rolls a cancelled transaction back by putting a deep copy of each table it touched in
+    the table's place, stream shard included. Every shard iterator handed out before then
+    points into the replaced shard, so a reader that follows its NextShardIterator chain never
+    sees another record (the stall of issue 15). DynamoDB never replaces a stream; a cancelled
+    transaction simply leaves no record. So: after moto's rollback, the restored table gets the
+    original shard back, with the records the cancelled transaction's earlier items had
+    appended removed. No reader can have seen those records, because the streams API is
+    serialised with the writes (see SerialiseDynamoDB).
+    """
+    from moto.dynamodb.models import DynamoDBBackend
+
+    transact = DynamoDBBackend.transact_write_items
+
+    def in_place(backend, transact_items):
+        tables = dict(backend.tables)
+        shards = {
+            name: (table.stream_shard, len(table.stream_shard.items))
+            for name, table in tables.items()
+            if table.stream_shard is not None
+        }
+        try:
+            return transact(backend, transact_items)
+        finally:
+            for name, table in tables.items():
+                restored = backend.tables.get(name)
+                if restored is None or restored is table or name not in shards:
+                    continue
+                shard, length = shards[name]
+                del shard.items[length:]
+                shard.table = restored
+                restored.stream_shard = shard
+
+    DynamoDBBackend.transact_write_items = in_place
+
+
 class SerialiseDynamoDB:
     """Runs DynamoDB requests one at a time.
 
     moto applies TransactWriteItems item by item and, on failure, restores a deep copy of the
     whole table, with no lock: two concurrent transactions (or a transaction and a plain write)
     can each undo the other's writes. DynamoDB makes every request atomic; serialising
-    DynamoDB's requests gives the local endpoint the same guarantee. Other services (SQS long
-    polls above all) stay concurrent.
+    DynamoDB's requests gives the local endpoint the same guarantee. The streams API
+    (`DynamoDBStreams_…`) shares the lock, so a reader never sees a transaction half applied.
+    Other services (SQS long polls above all) stay concurrent.
     """
 
     def __init__(self, app):
@@ -87,7 +126,7 @@ class SerialiseDynamoDB:
         self.lock = threading.Lock()
 
     def __call__(self, environ, start_response):
-        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith(("DynamoDB_", "DynamoDBStreams_")):
             with self.lock:
                 return list(self.app(environ, start_response))
         return self.app(environ, start_response)
@@ -100,6 +139,7 @@ def main() -> None:
     # One line per request (the pollers make several a second) would bury the errors.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     refuse_unknown_tokens_and_users_as_cognito_does()
+    roll_back_transactions_in_place()
     app = SerialiseDynamoDB(DomainDispatcherApplication(create_backend_app))
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
     bound = server.server_address[1]
