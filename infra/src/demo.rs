@@ -1,4 +1,4 @@
-//! `cargo stack -- --seed-demo`: a handful of demo users on the running stack, made through
+//! `cargo stack --seed-demo`: a handful of demo users on the running stack, made through
 //! the APIs exactly as a client would make them — registered, some activated (the badge
 //! rules then award VERIFIED), one suspended, badges awarded, default avatars chosen and one
 //! photo uploaded (PHOTOGENIC follows). Running it again changes nothing: a user already
