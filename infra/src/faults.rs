@@ -43,7 +43,15 @@ pub enum Kind {
     /// The connection is closed without an answer, as a network failure or a crashed
     /// endpoint would: before the call is forwarded, or after it was applied.
     Hangup,
+    /// For `GetRecords`: an empty page whose `NextShardIterator` leads only to more empty
+    /// pages, forever, whatever the stream holds: a reader that trusts its iterator chain
+    /// never sees another record (what moto did after a cancelled transaction). Only a fresh
+    /// `GetShardIterator` escapes it. Needs [`When::Before`].
+    DeadIteratorChain,
 }
+
+/// The iterator of a [`Kind::DeadIteratorChain`].
+const DEAD_ITERATOR: &str = "roster-fault-proxy-dead-iterator-chain";
 
 /// A rule: skip the first `skip` calls of `operation`, then fault the next `times` calls.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -336,6 +344,25 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
     };
     let operation = operation(&parts, &body);
     let fault = fault_for(&shared.rules, &operation);
+    let on_dead_chain = operation == "GetRecords"
+        && serde_json::from_slice::<serde_json::Value>(&body)
+            .is_ok_and(|request| request["ShardIterator"] == DEAD_ITERATOR);
+    if on_dead_chain
+        || fault
+            .as_ref()
+            .is_some_and(|f| f.kind == Kind::DeadIteratorChain)
+    {
+        let mut response = (
+            StatusCode::OK,
+            serde_json::json!({"Records": [], "NextShardIterator": DEAD_ITERATOR}).to_string(),
+        )
+            .into_response();
+        response.headers_mut().insert(
+            "content-type",
+            HeaderValue::from_static("application/x-amz-json-1.0"),
+        );
+        return response;
+    }
     if let Some(Fault {
         kind: Kind::FailFirstEntry,
         ..

@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 use serde_yaml::Value;
 
 use crate::resources::{
-    AUTH_FLOWS, AUTH_TABLE, LAMBDA_BINARIES, READ_ATTRIBUTES, SUBSCRIBERS, TableSpec, USER_POOL,
-    USERS_TABLE,
+    AUTH_FLOWS, AUTH_TABLE, LAMBDA_BINARIES, READ_ATTRIBUTES, STREAM_MAPPING, SUBSCRIBERS,
+    TableSpec, USER_POOL, USERS_TABLE,
 };
 
 /// The template's logical id of each table the local stack provisions.
@@ -33,6 +33,7 @@ pub fn differences_with(template: &Value, local_tables: &[(&str, &TableSpec)]) -
     tables(resources, local_tables, &mut found);
     user_pool(resources, &mut found);
     subscribers(resources, &mut found);
+    stream_mappings(resources, local_tables, &mut found);
     functions(resources, &mut found);
     found
 }
@@ -310,6 +311,62 @@ fn subscribers(resources: &Value, found: &mut Vec<String>) {
             rules.len(),
             SUBSCRIBERS.len()
         ));
+    }
+}
+
+/// Each table's stream reaches a function as the local poller delivers it: same batch size,
+/// partial batch failures, the same retry bound, and the stream-failures queue on failure.
+fn stream_mappings(
+    resources: &Value,
+    local_tables: &[(&str, &TableSpec)],
+    found: &mut Vec<String>,
+) {
+    let queues = of_type(resources, "AWS::SQS::Queue");
+    let failures_queue = queues
+        .iter()
+        .find(|(_, queue)| {
+            text(&queue["QueueName"]).is_some_and(|q| q.ends_with("-stream-failures"))
+        })
+        .map(|(id, _)| *id);
+    if failures_queue.is_none() {
+        found.push("no stream-failures queue in the template".to_owned());
+    }
+    for (table_id, _) in local_tables {
+        let mappings: Vec<&Value> = resources
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .flat_map(|(_, resource)| {
+                resource["Properties"]["Events"]
+                    .as_mapping()
+                    .into_iter()
+                    .flatten()
+                    .map(|(_, event)| event)
+            })
+            .filter(|event| {
+                event["Type"].as_str() == Some("DynamoDB")
+                    && target_id(&event["Properties"]["Stream"]) == Some(table_id)
+            })
+            .collect();
+        let [mapping] = mappings.as_slice() else {
+            found.push(format!(
+                "{table_id}: {} functions read its stream, not one",
+                mappings.len()
+            ));
+            continue;
+        };
+        let properties = &mapping["Properties"];
+        let same = properties["BatchSize"].as_i64() == Some(i64::from(STREAM_MAPPING.batch_size))
+            && properties["MaximumRetryAttempts"].as_u64()
+                == Some(u64::from(STREAM_MAPPING.maximum_retry_attempts))
+            && strings(&properties["FunctionResponseTypes"]) == ["ReportBatchItemFailures"]
+            && target_id(&properties["DestinationConfig"]["OnFailure"]["Destination"])
+                == failures_queue;
+        if !same {
+            found.push(format!(
+                "{table_id}: the stream mapping's settings differ from the local poller's"
+            ));
+        }
     }
 }
 

@@ -30,6 +30,8 @@ pub struct Provisioned {
     pub bus_name: String,
     pub bus_arn: String,
     pub subscribers: BTreeMap<&'static str, QueueFacts>,
+    /// Where the stream pollers record the batches they gave up on.
+    pub stream_failures_queue_url: String,
     pub bucket: String,
     pub api_key_secret: String,
     pub server_key_secret: String,
@@ -89,6 +91,7 @@ pub async fn provision(sdk: &SdkConfig, names: &Names) -> Result<Provisioned> {
         let facts = subscriber(&eventbridge, &sqs, names, spec).await?;
         subscribers.insert(spec.name, facts);
     }
+    let stream_failures_queue_url = queue(&sqs, &names.stream_failures_queue(), Vec::new()).await?;
     let bucket = bucket(&s3, names, &region).await?;
     let api_key_secret = api_key_secret(&secrets, names).await?;
     let server_key_secret = server_key_secret(&secrets, names).await?;
@@ -101,6 +104,7 @@ pub async fn provision(sdk: &SdkConfig, names: &Names) -> Result<Provisioned> {
         bus_name,
         bus_arn,
         subscribers,
+        stream_failures_queue_url,
         bucket,
         api_key_secret,
         server_key_secret,

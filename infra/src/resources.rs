@@ -55,6 +55,11 @@ impl Names {
         format!("{}-{}-dlq", self.prefix, subscriber.name)
     }
 
+    /// Where a stream's event source mapping records a batch it gave up on.
+    pub fn stream_failures_queue(&self) -> String {
+        format!("{}-stream-failures", self.prefix)
+    }
+
     pub fn bucket(&self) -> String {
         format!("{}-assets", self.prefix)
     }
@@ -136,6 +141,21 @@ pub const USERS_TABLE: TableSpec = TableSpec {
 };
 
 pub const TABLES: [&TableSpec; 2] = [&AUTH_TABLE, &USERS_TABLE];
+
+/// How each table's stream reaches its projector: the event source mapping's settings, the
+/// same locally (the stream poller) and in the template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamMappingSpec {
+    pub batch_size: i32,
+    /// Retries of a failing record before its coordinates go to the stream-failures queue and
+    /// the mapping moves on.
+    pub maximum_retry_attempts: u32,
+}
+
+pub const STREAM_MAPPING: StreamMappingSpec = StreamMappingSpec {
+    batch_size: 100,
+    maximum_retry_attempts: 20,
+};
 
 /// The Cognito user pool.
 #[derive(Debug, Clone, PartialEq, Eq)]

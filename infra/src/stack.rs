@@ -23,7 +23,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::endpoint::{LocalEndpoint, Progress};
 use crate::plumbing::queues::{self, QueuePollOptions, QueueSource};
-use crate::plumbing::streams::{self, StreamPollOptions, StreamSource};
+use crate::plumbing::streams::{
+    FailureQueue, StreamPollOptions, StreamPoller, StreamProgress, StreamSource,
+};
+use crate::plumbing::watch::{PlumbingStatus, WatchOptions, Watchdog, WatchedQueue, WatchedStream};
 use crate::provision::{Provisioned, provision};
 use crate::resources::{
     AUTH_SUBSCRIBER, AUTH_TABLE, BADGE_RULES, Names, USER_SUBSCRIBER, USERS_TABLE,
@@ -97,6 +100,12 @@ pub struct RunningStack {
     shutdown: CancellationToken,
     tasks: JoinSet<()>,
     state_file: PathBuf,
+    status: Arc<std::sync::RwLock<PlumbingStatus>>,
+}
+
+/// The file beside `local.json` where a running stack keeps its plumbing's latest status.
+pub fn status_file(state_dir: &Path) -> PathBuf {
+    state_dir.join("status.json")
 }
 
 impl RunningStack {
@@ -118,7 +127,16 @@ impl RunningStack {
         let shutdown = CancellationToken::new();
         let mut tasks = JoinSet::new();
         progress.step("starting the event plumbing (stream projectors, subscriber queues)");
-        spawn_plumbing(&sdk, &provisioned, endpoint.url(), &shutdown, &mut tasks);
+        std::fs::create_dir_all(&options.state_dir)
+            .with_context(|| format!("creating {}", options.state_dir.display()))?;
+        let status = spawn_plumbing(
+            &sdk,
+            &provisioned,
+            endpoint.url(),
+            Some(status_file(&options.state_dir)),
+            &shutdown,
+            &mut tasks,
+        );
 
         tasks.spawn(run_reconciler(
             sdk.clone(),
@@ -180,8 +198,6 @@ impl RunningStack {
             });
         }
 
-        std::fs::create_dir_all(&options.state_dir)
-            .with_context(|| format!("creating {}", options.state_dir.display()))?;
         let state_file = options.state_dir.join("local.json");
         write_private(&state_file, &serde_json::to_string_pretty(&facts)?)?;
         Ok(Self {
@@ -191,7 +207,17 @@ impl RunningStack {
             shutdown,
             tasks,
             state_file,
+            status,
         })
+    }
+
+    /// What the plumbing's watchdog last measured: each poller's lag, each dead-letter
+    /// queue's depth.
+    pub fn status(&self) -> PlumbingStatus {
+        self.status
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     pub fn facts(&self) -> &LocalFacts {
@@ -317,18 +343,21 @@ async fn bind(addr: SocketAddr, what: &str) -> Result<TcpListener> {
     })
 }
 
+/// Starts the event plumbing and its watchdog; returns where the watchdog keeps its status.
 fn spawn_plumbing(
     sdk: &SdkConfig,
     provisioned: &Provisioned,
     endpoint: &str,
+    status_file: Option<PathBuf>,
     shutdown: &CancellationToken,
     tasks: &mut JoinSet<()>,
-) {
+) -> Arc<std::sync::RwLock<PlumbingStatus>> {
     let publisher = EventPublisher::new(
         aws_sdk_eventbridge::Client::new(sdk),
         provisioned.bus_name.clone(),
     );
     let streams_client = aws_sdk_dynamodbstreams::Client::new(sdk);
+    let sqs = aws_sdk_sqs::Client::new(sdk);
     let projectors: [(_, Arc<dyn roster_platform::lambda::StreamBatchHandler>); 2] = [
         (
             &AUTH_TABLE,
@@ -347,22 +376,33 @@ fn spawn_plumbing(
             )),
         ),
     ];
+    let mut watched_streams = Vec::new();
     for (table, projector) in projectors {
         let facts = provisioned.table(table);
-        let source = StreamSource {
-            table_name: facts.name.clone(),
+        let progress = Arc::new(StreamProgress::default());
+        watched_streams.push(WatchedStream {
+            table: facts.name.clone(),
             stream_arn: facts.stream_arn.clone(),
-            region: provisioned.region.clone(),
+            progress: Arc::clone(&progress),
+        });
+        let poller = StreamPoller {
+            client: streams_client.clone(),
+            source: StreamSource {
+                table_name: facts.name.clone(),
+                stream_arn: facts.stream_arn.clone(),
+                region: provisioned.region.clone(),
+                function_name: format!("{}-{}-projector", provisioned.prefix, table.name),
+            },
+            handler: projector,
+            options: StreamPollOptions::default(),
+            failures: Some(FailureQueue {
+                client: sqs.clone(),
+                queue_url: provisioned.stream_failures_queue_url.clone(),
+            }),
+            progress,
         };
-        tasks.spawn(streams::run(
-            streams_client.clone(),
-            source,
-            projector,
-            StreamPollOptions::default(),
-            shutdown.clone(),
-        ));
+        tasks.spawn(poller.run(shutdown.clone()));
     }
-    let sqs = aws_sdk_sqs::Client::new(sdk);
     let profiles = user_config(provisioned, endpoint).profiles(sdk);
     let auth_stores = auth_stores(provisioned);
     let subscribers: [(_, Arc<dyn roster_platform::lambda::QueueBatchHandler>); 3] = [
@@ -397,6 +437,38 @@ fn spawn_plumbing(
             shutdown.clone(),
         ));
     }
+    let names = crate::resources::Names::new(provisioned.prefix.clone());
+    let queue = |name: String, url: &str| WatchedQueue {
+        name,
+        url: url.to_owned(),
+    };
+    let mut dead_letter_queues: Vec<WatchedQueue> = crate::resources::SUBSCRIBERS
+        .iter()
+        .map(|spec| {
+            let facts = provisioned.subscriber(spec);
+            queue(names.dead_letter_queue(spec), &facts.dead_letter_queue_url)
+        })
+        .collect();
+    dead_letter_queues.push(queue(
+        names.stream_failures_queue(),
+        &provisioned.stream_failures_queue_url,
+    ));
+    let status = Arc::default();
+    let watchdog = Watchdog {
+        streams_client,
+        sqs,
+        streams: watched_streams,
+        queues: crate::resources::SUBSCRIBERS
+            .iter()
+            .map(|spec| queue(names.queue(spec), &provisioned.subscriber(spec).queue_url))
+            .collect(),
+        dead_letter_queues,
+        options: WatchOptions::default(),
+        status: Arc::clone(&status),
+        file: status_file,
+    };
+    tasks.spawn(watchdog.run(shutdown.clone()));
+    status
 }
 
 /// The development API key: the previous one if the secret still holds it, otherwise a new

@@ -147,4 +147,25 @@ fn a_changed_client_rule_or_stream_breaks_parity() {
             .iter()
             .any(|d| d.contains("auth: stream view"))
     );
+
+    // The local poller gives up on a record after as many retries as the mapping does.
+    let more_retries = without(
+        template(),
+        &[
+            "Resources",
+            "UsersProjectorFunction",
+            "Properties",
+            "Events",
+            "Stream",
+            "Properties",
+        ],
+        |mapping| mapping["MaximumRetryAttempts"] = Value::from(5),
+    );
+    assert!(
+        differences(&more_retries)
+            .iter()
+            .any(|d| d.contains("UsersTable: the stream mapping's settings differ")),
+        "{:?}",
+        differences(&more_retries)
+    );
 }

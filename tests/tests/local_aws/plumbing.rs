@@ -11,8 +11,12 @@ use aws_lambda_events::dynamodb::Event as StreamEvent;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use aws_lambda_events::streams::DynamoDbEventResponse;
 use aws_sdk_dynamodb::types::AttributeValue;
+use roster_local::faults::{Fault, FaultProxy, Kind, When};
 use roster_local::plumbing::queues::{self, QueuePollOptions, QueueSource};
-use roster_local::plumbing::streams::{self, StreamPollOptions, StreamSource};
+use roster_local::plumbing::streams::{
+    FailureQueue, FailureRecord, StreamPollOptions, StreamPoller, StreamProgress, StreamSource,
+};
+use roster_local::plumbing::watch::{WatchOptions, Watchdog, WatchedQueue, WatchedStream};
 use roster_local::resources::{USER_SUBSCRIBER, USERS_TABLE};
 use roster_local::testing::{self, REGION, TestResources};
 use roster_platform::events::{EventPublisher, OutgoingEvent};
@@ -73,28 +77,53 @@ impl StreamBatchHandler for RecordingStream {
     }
 }
 
-fn poll_users_stream(
+/// Polls the users table's stream into `handler` (through `endpoint`, the shared one unless
+/// given), giving up on a record after `max_retry_attempts`; returns the stop switch and the
+/// poller's progress.
+async fn poll_users_stream_with(
     stack: &TestResources,
     handler: Arc<dyn StreamBatchHandler>,
-) -> CancellationToken {
+    max_retry_attempts: u32,
+    endpoint: Option<&str>,
+) -> (CancellationToken, Arc<StreamProgress>) {
     let facts = stack.provisioned.table(&USERS_TABLE);
+    let sdk = match endpoint {
+        Some(endpoint) => roster_platform::aws::local(endpoint, REGION).await,
+        None => stack.sdk.clone(),
+    };
     let shutdown = CancellationToken::new();
-    tokio::spawn(streams::run(
-        aws_sdk_dynamodbstreams::Client::new(&stack.sdk),
-        StreamSource {
+    let progress = Arc::new(StreamProgress::default());
+    let poller = StreamPoller {
+        client: aws_sdk_dynamodbstreams::Client::new(&sdk),
+        source: StreamSource {
             table_name: facts.name.clone(),
             stream_arn: facts.stream_arn.clone(),
             region: REGION.to_owned(),
+            function_name: "test-projector".to_owned(),
         },
         handler,
-        StreamPollOptions {
+        options: StreamPollOptions {
             idle_delay: Duration::from_millis(20),
             retry_base: Duration::from_millis(20),
+            retry_cap: Duration::from_millis(100),
+            max_retry_attempts,
             ..StreamPollOptions::default()
         },
-        shutdown.clone(),
-    ));
-    shutdown
+        failures: Some(FailureQueue {
+            client: aws_sdk_sqs::Client::new(&stack.sdk),
+            queue_url: stack.provisioned.stream_failures_queue_url.clone(),
+        }),
+        progress: Arc::clone(&progress),
+    };
+    tokio::spawn(poller.run(shutdown.clone()));
+    (shutdown, progress)
+}
+
+async fn poll_users_stream(
+    stack: &TestResources,
+    handler: Arc<dyn StreamBatchHandler>,
+) -> CancellationToken {
+    poll_users_stream_with(stack, handler, 20, None).await.0
 }
 
 async fn put_user(stack: &TestResources, id: &str, name: &str) {
@@ -112,7 +141,7 @@ async fn put_user(stack: &TestResources, id: &str, name: &str) {
 async fn stream_changes_reach_the_handler_in_order_with_both_images() {
     let stack = testing::provisioned().await;
     let handler = Arc::new(RecordingStream::default());
-    let shutdown = poll_users_stream(&stack, handler.clone());
+    let shutdown = poll_users_stream(&stack, handler.clone()).await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&stack.sdk);
 
     put_user(&stack, "u1", "first").await;
@@ -148,7 +177,7 @@ async fn a_failed_stream_record_is_retried_and_nothing_after_it_is_skipped_or_re
         failures_left: AtomicU32::new(2),
         ..RecordingStream::default()
     });
-    let shutdown = poll_users_stream(&stack, handler.clone());
+    let shutdown = poll_users_stream(&stack, handler.clone()).await;
     for id in ["a", "b", "c"] {
         put_user(&stack, id, id).await;
     }
@@ -279,4 +308,223 @@ async fn bus_events_reach_the_subscriber_and_a_poison_message_ends_in_the_dead_l
         [json!({"n": 1}), json!({"n": 2})],
         "each good event once"
     );
+}
+
+fn handled_ids(handler: &RecordingStream) -> Vec<String> {
+    handler
+        .handled
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|seen| seen.id.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_record_that_keeps_failing_goes_to_the_failure_queue_after_the_retry_bound_and_the_stream_moves_on()
+ {
+    let stack = testing::provisioned().await;
+    let handler = Arc::new(RecordingStream {
+        fail_id: Some("b".into()),
+        failures_left: AtomicU32::new(u32::MAX),
+        ..RecordingStream::default()
+    });
+    let (shutdown, progress) = poll_users_stream_with(&stack, handler.clone(), 3, None).await;
+    for id in ["a", "b", "c"] {
+        put_user(&stack, id, id).await;
+    }
+    eventually("a and c handled", Duration::from_secs(20), || async {
+        (handled_ids(&handler) == ["a", "c"]).then_some(())
+    })
+    .await;
+    // And the stream keeps flowing after it.
+    put_user(&stack, "d", "d").await;
+    eventually("d handled", Duration::from_secs(20), || async {
+        (handled_ids(&handler) == ["a", "c", "d"]).then_some(())
+    })
+    .await;
+    shutdown.cancel();
+    assert_eq!(
+        handler.attempts.lock().unwrap()["b"],
+        4,
+        "the first try and three retries"
+    );
+    let given_up: u64 = progress.shards().values().map(|shard| shard.given_up).sum();
+    assert_eq!(given_up, 1);
+
+    let sqs = aws_sdk_sqs::Client::new(&stack.sdk);
+    let received = sqs
+        .receive_message()
+        .queue_url(&stack.provisioned.stream_failures_queue_url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default();
+    assert_eq!(received.len(), 1, "one record given up on");
+    let record: FailureRecord = serde_json::from_str(received[0].body().unwrap()).unwrap();
+    assert_eq!(record.request_context.condition, "RetryAttemptsExhausted");
+    assert_eq!(record.request_context.approximate_invoke_count, 4);
+    assert_eq!(record.batch.batch_size, 1);
+    assert_eq!(
+        record.batch.start_sequence_number,
+        record.batch.end_sequence_number
+    );
+    assert_eq!(
+        record.batch.stream_arn,
+        stack.provisioned.table(&USERS_TABLE).stream_arn
+    );
+    // The coordinates lead back to b's record.
+    let records = roster_local::plumbing::streams::read_range(
+        &aws_sdk_dynamodbstreams::Client::new(&stack.sdk),
+        &record.batch.stream_arn,
+        &record.batch.shard_id,
+        &record.batch.start_sequence_number,
+        &record.batch.end_sequence_number,
+    )
+    .await
+    .unwrap();
+    assert_eq!(records.len(), 1);
+    let keys = records[0].dynamodb().unwrap().keys().unwrap();
+    assert_eq!(keys["id"].as_s().unwrap(), "b");
+}
+
+#[tokio::test]
+async fn the_stream_poller_leaves_a_dead_or_expired_iterator_chain_and_reads_on_from_its_position()
+{
+    let stack = testing::provisioned().await;
+    let proxy = FaultProxy::start(testing::endpoint_url().await).await;
+    let handler = Arc::new(RecordingStream::default());
+    let (shutdown, _) =
+        poll_users_stream_with(&stack, handler.clone(), 20, Some(proxy.url())).await;
+    put_user(&stack, "a", "a").await;
+    eventually("a handled", Duration::from_secs(20), || async {
+        (handled_ids(&handler) == ["a"]).then_some(())
+    })
+    .await;
+
+    // From the next read on, the chain the poller follows answers nothing, ever: only a fresh
+    // iterator from its position sees b (issue 15's stall, whatever its cause).
+    proxy.inject(Fault {
+        operation: "GetRecords",
+        skip: 0,
+        times: 1,
+        when: When::Before,
+        kind: Kind::DeadIteratorChain,
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    put_user(&stack, "b", "b").await;
+    eventually("b handled", Duration::from_secs(20), || async {
+        (handled_ids(&handler) == ["a", "b"]).then_some(())
+    })
+    .await;
+
+    // An iterator past its 15 minutes: a new one is taken from the position at once.
+    proxy.clear();
+    proxy.take_calls();
+    proxy.inject(Fault {
+        operation: "GetRecords",
+        skip: 0,
+        times: 3,
+        when: When::Before,
+        kind: Kind::Code("ExpiredIteratorException"),
+    });
+    put_user(&stack, "c", "c").await;
+    eventually("c handled", Duration::from_secs(20), || async {
+        (handled_ids(&handler) == ["a", "b", "c"]).then_some(())
+    })
+    .await;
+    shutdown.cancel();
+    assert!(
+        proxy.calls("GetShardIterator") >= 3,
+        "a fresh iterator after each expiry"
+    );
+    let attempts = handler.attempts.lock().unwrap().clone();
+    assert!(
+        attempts.values().all(|count| *count == 1),
+        "nothing handled twice: {attempts:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_watchdog_reports_a_stalled_stream_and_a_dead_letter_and_sees_the_recovery() {
+    let stack = testing::provisioned().await;
+    let handler = Arc::new(RecordingStream {
+        fail_id: Some("stuck".into()),
+        failures_left: AtomicU32::new(u32::MAX),
+        ..RecordingStream::default()
+    });
+    let (poller, progress) = poll_users_stream_with(&stack, handler.clone(), 1_000, None).await;
+    let sqs = aws_sdk_sqs::Client::new(&stack.sdk);
+    let dead_letters = stack
+        .provisioned
+        .subscriber(&USER_SUBSCRIBER)
+        .dead_letter_queue_url
+        .clone();
+    let status = Arc::default();
+    let watchdog = Watchdog {
+        streams_client: aws_sdk_dynamodbstreams::Client::new(&stack.sdk),
+        sqs: sqs.clone(),
+        streams: vec![WatchedStream {
+            table: "users".to_owned(),
+            stream_arn: stack.provisioned.table(&USERS_TABLE).stream_arn.clone(),
+            progress,
+        }],
+        queues: vec![],
+        dead_letter_queues: vec![WatchedQueue {
+            name: "user-subscriber-dlq".to_owned(),
+            url: dead_letters.clone(),
+        }],
+        options: WatchOptions {
+            interval: Duration::from_millis(200),
+            stall_after: Duration::from_secs(2),
+            repeat: Duration::from_secs(30),
+        },
+        status: Arc::clone(&status),
+        file: None,
+    };
+    let watching = CancellationToken::new();
+    tokio::spawn(watchdog.run(watching.clone()));
+    let current = || status.read().unwrap().clone();
+
+    put_user(&stack, "ok", "ok").await;
+    put_user(&stack, "stuck", "stuck").await;
+    let stalled = eventually("the stall reported", Duration::from_secs(20), || async {
+        let now: roster_local::plumbing::watch::PlumbingStatus = current();
+        (!now.stalls().is_empty()).then_some(now)
+    })
+    .await;
+    assert!(
+        stalled.stalls()[0].contains("users table's stream has had unprocessed records"),
+        "{:?}",
+        stalled.stalls()
+    );
+    assert_eq!(handled_ids(&handler), ["ok"]);
+
+    sqs.send_message()
+        .queue_url(&dead_letters)
+        .message_body("{}")
+        .send()
+        .await
+        .unwrap();
+    eventually(
+        "the dead letter counted",
+        Duration::from_secs(20),
+        || async { (current().dead_letters_waiting().len() == 1).then_some(()) },
+    )
+    .await;
+
+    // The cause is fixed (here: the record stops failing): the lag goes away.
+    handler.failures_left.store(0, Ordering::SeqCst);
+    eventually("the recovery", Duration::from_secs(20), || async {
+        let now = current();
+        (now.stalls().is_empty()
+            && now.streams[0].oldest_unprocessed_seconds.is_none()
+            && handled_ids(&handler) == ["ok", "stuck"])
+        .then_some(())
+    })
+    .await;
+    poller.cancel();
+    watching.cancel();
 }
