@@ -314,3 +314,54 @@ pub fn lookup(flag: &str, value: &str) -> Result<Lookup> {
     };
     parsed.map_err(|error| anyhow::anyhow!("{error}"))
 }
+
+/// The depths of a target's queues: each subscriber's queue, its dead-letter queue and the
+/// stream-failures queue. A stream's lag is not here: on AWS it is the mapping's
+/// `IteratorAge` metric (CloudWatch); the local stack's watchdog measures it itself.
+pub async fn queue_status(ops: &Ops) -> Result<crate::plumbing::watch::PlumbingStatus> {
+    use crate::plumbing::watch::{PlumbingStatus, QueueDepth, QueueLag, counts};
+    use crate::resources::SUBSCRIBERS;
+
+    let sqs = aws_sdk_sqs::Client::new(&ops.sdk);
+    let url = |name: String| {
+        let sqs = sqs.clone();
+        async move {
+            let url = sqs
+                .get_queue_url()
+                .queue_name(&name)
+                .send()
+                .await
+                .with_context(|| format!("finding queue {name}"))?
+                .queue_url
+                .with_context(|| format!("queue {name} has no URL"))?;
+            anyhow::Ok((name, url))
+        }
+    };
+    let mut status = PlumbingStatus {
+        checked_at: chrono::Utc::now().to_rfc3339(),
+        ..PlumbingStatus::default()
+    };
+    for spec in SUBSCRIBERS {
+        let (name, url) = url(ops.names.queue(spec)).await?;
+        let (waiting, in_flight) = counts(&sqs, &url).await?;
+        status.queues.push(QueueLag {
+            queue: name,
+            waiting,
+            in_flight,
+            waiting_for_seconds: None,
+        });
+    }
+    let dead = SUBSCRIBERS
+        .iter()
+        .map(|spec| ops.names.dead_letter_queue(spec))
+        .chain([ops.names.stream_failures_queue()]);
+    for name in dead {
+        let (name, url) = url(name).await?;
+        let (waiting, in_flight) = counts(&sqs, &url).await?;
+        status.dead_letters.push(QueueDepth {
+            queue: name,
+            messages: waiting + in_flight,
+        });
+    }
+    Ok(status)
+}

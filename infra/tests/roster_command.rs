@@ -5,7 +5,9 @@
 //! - `events tail`: every event on the bus is printed live, and its rule and queue are gone
 //!   once it stops;
 //! - `dlq`: a dead letter is listed (which event, never its data), redriven to its
-//!   subscriber, and gone from the dead-letter queue.
+//!   subscriber, and gone from the dead-letter queue; a stream record a projector gave up on
+//!   is listed by its coordinates and replayed through the projector;
+//! - `status`: each poller's lag and each dead-letter queue's depth; a stall fails it.
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -330,6 +332,242 @@ async fn dlq_lists_and_redrives_dead_letters() {
 
     stack.stop().await;
     let _ = std::fs::remove_dir_all(state_dir);
+}
+
+/// The first record of the users table's stream: its shard and sequence number.
+async fn first_users_record(stream_arn: &str) -> (String, String) {
+    let streams = aws_sdk_dynamodbstreams::Client::new(&testing::sdk().await);
+    let shard = roster_local::plumbing::streams::shard_ids(&streams, stream_arn)
+        .await
+        .unwrap()
+        .remove(0);
+    let iterator = roster_local::plumbing::streams::shard_iterator(
+        &streams,
+        stream_arn,
+        &shard,
+        &roster_local::plumbing::streams::Position::TrimHorizon,
+    )
+    .await
+    .unwrap();
+    let page = streams
+        .get_records()
+        .shard_iterator(iterator)
+        .limit(1)
+        .send()
+        .await
+        .unwrap();
+    let sequence = page.records()[0]
+        .dynamodb()
+        .unwrap()
+        .sequence_number()
+        .unwrap()
+        .to_owned();
+    (shard, sequence)
+}
+
+fn failure_record(stream_arn: &str, shard: &str, sequence: &str) -> String {
+    json!({
+        "requestContext": {"requestId": "r-1", "functionArn": "users-projector",
+                           "condition": "RetryAttemptsExhausted", "approximateInvokeCount": 21},
+        "version": "1.0",
+        "timestamp": "2026-11-29T10:00:00Z",
+        "DDBStreamBatchInfo": {"shardId": shard, "startSequenceNumber": sequence,
+                               "endSequenceNumber": sequence, "batchSize": 1,
+                               "streamArn": stream_arn}
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn status_reports_the_plumbing_and_dlq_replays_a_stream_record_a_projector_gave_up_on() {
+    let (stack, state_dir) = testing::running_stack().await.unwrap();
+    let facts = stack.facts().clone();
+    let client = StackClient::new(reqwest::Client::new(), facts.clone());
+    let sdk = testing::sdk().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+
+    // A healthy stack: every stream caught up, every queue drained, no dead letter.
+    let (id, _) = register(
+        &client,
+        "status@example.com",
+        "status_user",
+        "Status-Secret-1",
+    )
+    .await;
+    let status = eventually_json(&state_dir, &["--json", "status"]).await;
+    assert_eq!(status["streams"].as_array().unwrap().len(), 2, "{status}");
+    assert_eq!(status["queues"].as_array().unwrap().len(), 3, "{status}");
+    assert_eq!(
+        status["deadLetters"].as_array().unwrap().len(),
+        4,
+        "{status}"
+    );
+    assert!(succeed(&state_dir, &["status"]).contains("No stall."));
+
+    // The projector gave up on the users table's first record (the profile's creation).
+    let stream_arn = stack
+        .provisioned()
+        .table(&roster_local::resources::USERS_TABLE)
+        .stream_arn
+        .clone();
+    let (shard, sequence) = first_users_record(&stream_arn).await;
+    let failures_queue = stack.provisioned().stream_failures_queue_url.clone();
+    for sequence in [sequence.as_str(), "99999999999999999999999"] {
+        sqs.send_message()
+            .queue_url(&failures_queue)
+            .message_body(failure_record(&stream_arn, &shard, sequence))
+            .send()
+            .await
+            .unwrap();
+    }
+    let listed: Value = serde_json::from_str(&succeed(
+        &state_dir,
+        &["dlq", "list", "users-projector", "--json"],
+    ))
+    .unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+    assert_eq!(listed[0]["subscriber"], "users-projector");
+    assert_eq!(
+        listed[0]["stream"]["startSequenceNumber"],
+        sequence.as_str()
+    );
+    assert_eq!(listed[0]["stream"]["shardId"], shard.as_str());
+    assert!(
+        !listed.to_string().contains("status@example.com"),
+        "coordinates only"
+    );
+
+    // A tap on the bus sees what the replay publishes.
+    let tap = tap_bus(
+        &sdk,
+        &facts.event_bus,
+        &format!("{}-replay-tap", facts.prefix),
+    )
+    .await;
+    let output = roster(&state_dir, &["dlq", "redrive", "users-projector"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        !output.status.success(),
+        "the record past the stream's end is not replayable"
+    );
+    assert!(stdout.contains("Sent 1"), "{stdout}");
+    assert!(
+        stdout.contains("Not replayed") && stdout.contains("gone from the stream"),
+        "{stdout}"
+    );
+    let replayed = next_on(&sqs, &tap).await;
+    assert_eq!(replayed["source"], "roster.user");
+    assert_eq!(
+        replayed["detail"]["data"]["userId"],
+        id.as_str(),
+        "{replayed}"
+    );
+    let listed: Value =
+        serde_json::from_str(&succeed(&state_dir, &["dlq", "list", "--json"])).unwrap();
+    assert_eq!(
+        listed.as_array().unwrap().len(),
+        1,
+        "the unreplayable one stays: {listed}"
+    );
+
+    stack.stop().await;
+    let _ = std::fs::remove_dir_all(state_dir);
+}
+
+/// Runs a `--json` command until it succeeds (the watchdog's first report takes a second).
+async fn eventually_json(state_dir: &Path, args: &[&str]) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let output = roster(state_dir, args);
+        if output.status.success() {
+            return serde_json::from_slice(&output.stdout).unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A queue that receives every Roster event on `bus` from now on.
+async fn tap_bus(sdk: &aws_config::SdkConfig, bus: &str, name: &str) -> String {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let events = aws_sdk_eventbridge::Client::new(sdk);
+    let url = sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let rule_arn = events
+        .put_rule()
+        .name(name)
+        .event_bus_name(bus)
+        .event_pattern(r#"{"source":[{"prefix":"roster."}]}"#)
+        .send()
+        .await
+        .unwrap()
+        .rule_arn
+        .unwrap();
+    roster_local::provision::deliver_to_queue(&sqs, &events, bus, name, &rule_arn, &url, "tap")
+        .await
+        .unwrap();
+    url
+}
+
+async fn next_on(sqs: &aws_sdk_sqs::Client, url: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let received = sqs
+            .receive_message()
+            .queue_url(url)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        if let Some(message) = received.messages.unwrap_or_default().into_iter().next() {
+            return serde_json::from_str(message.body().unwrap()).unwrap();
+        }
+        assert!(Instant::now() < deadline, "nothing reached the tap");
+    }
+}
+
+#[test]
+fn status_fails_on_a_stall_and_on_a_stack_that_stopped_reporting() {
+    let dir = std::env::temp_dir().join(format!("roster-status-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = roster_local::stack::status_file(&dir);
+    let now = chrono::Utc::now().to_rfc3339();
+    let stalled = json!({
+        "checkedAt": now, "stallAfterSeconds": 5.0,
+        "streams": [{"table": "dev-auth", "oldestUnprocessedSeconds": 42.0, "givenUp": 0}],
+        "queues": [], "deadLetters": [{"queue": "dev-badge-rules-dlq", "messages": 2}]
+    });
+    std::fs::write(&file, stalled.to_string()).unwrap();
+    let output = roster(&dir, &["status"]);
+    assert!(!output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stdout.contains("42.0 s behind") && stdout.contains("2 message(s)"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("stalled: the dev-auth table's stream"),
+        "{stderr}"
+    );
+
+    let old = json!({"checkedAt": "2026-01-01T00:00:00Z", "stallAfterSeconds": 5.0,
+                     "streams": [], "queues": [], "deadLetters": []});
+    std::fs::write(&file, old.to_string()).unwrap();
+    let output = roster(&dir, &["status"]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("is the stack still running"));
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]

@@ -27,8 +27,12 @@ Commands:
   users find --email <EMAIL> | --name <NAME> | --handle <HANDLE>
   users delete <ID> --yes        profile and uploads; the sign-in goes too (by event)
   events tail                    every Roster event on the bus, live, until Ctrl-C
-  dlq list [SUBSCRIBER]          events a subscriber gave up on
-  dlq redrive [SUBSCRIBER]       send them back to their subscriber
+  dlq list [NAME]                events a subscriber gave up on, and stream records a
+                                 projector gave up on (NAME: a subscriber or projector)
+  dlq redrive [NAME]             send them back to their subscriber; replay the stream
+                                 records through their projector
+  status                         each stream's and queue's lag, each dead-letter queue's
+                                 depth; exits 1 when something is stalled
 
 Target (the local stack unless --stage is given):
   --local [<STATE_DIR>]   the running local stack (reads STATE_DIR/local.json; default .roster)
@@ -39,6 +43,7 @@ Target (the local stack unless --stage is given):
 
 Scopes: auth (Auth API), users:read and users:write (User API).
 Subscribers: auth-subscriber, user-subscriber, badge-rules.
+Projectors: auth-projector, users-projector.
 ";
 
 #[tokio::main]
@@ -52,7 +57,7 @@ async fn main() -> ExitCode {
     }
 }
 
-const GROUPS: [&str; 4] = ["api-keys", "users", "events", "dlq"];
+const GROUPS: [&str; 5] = ["api-keys", "users", "events", "dlq", "status"];
 
 struct Args {
     target: Target,
@@ -133,6 +138,12 @@ async fn run(args: Vec<String>) -> Result<()> {
         return Ok(());
     };
     let (group, rest) = words.split_first().expect("a command group");
+    if group == "status" {
+        if let Some(extra) = rest.first() {
+            bail!("status takes no argument, not {extra:?} (see --help)");
+        }
+        return status(target, json).await;
+    }
     let (command, options) = rest
         .split_first()
         .with_context(|| format!("{group} needs a command (see --help)"))?;
@@ -373,25 +384,136 @@ async fn dlq(ops: &Ops, command: &str, options: &[String], json: bool) -> Result
                 println!("No dead letters.");
             } else {
                 for letter in &letters {
-                    println!(
-                        "{:<16} {:<24} {}  (message {})",
-                        letter.subscriber,
-                        letter.detail_type.as_deref().unwrap_or("?"),
-                        letter.event_id.as_deref().unwrap_or("?"),
-                        letter.message_id
-                    );
+                    match &letter.stream {
+                        Some(stream) => println!(
+                            "{:<16} stream record {} of {} (shard {}, given up {})  (message {})",
+                            letter.subscriber,
+                            stream.start_sequence_number,
+                            stream.table,
+                            stream.shard_id,
+                            stream.given_up_at,
+                            letter.message_id
+                        ),
+                        None => println!(
+                            "{:<16} {:<24} {}  (message {})",
+                            letter.subscriber,
+                            letter.detail_type.as_deref().unwrap_or("?"),
+                            letter.event_id.as_deref().unwrap_or("?"),
+                            letter.message_id
+                        ),
+                    }
                 }
             }
         }
         "redrive" => {
-            let moved = dead_letters::redrive(&sqs, &ops.names, only).await?;
+            let redriven = dead_letters::redrive(&ops.sdk, &ops.names, only).await?;
             if json {
-                println!("{}", serde_json::json!({ "redriven": moved }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "redriven": redriven.moved, "failed": redriven.failed })
+                );
             } else {
-                println!("Sent {moved} dead letter(s) back to their subscribers.");
+                println!(
+                    "Sent {} dead letter(s) back to their subscribers or projectors.",
+                    redriven.moved
+                );
+                for failure in &redriven.failed {
+                    println!("Not replayed: {failure}");
+                }
+            }
+            if !redriven.failed.is_empty() {
+                bail!(
+                    "{} stream failure(s) could not be replayed",
+                    redriven.failed.len()
+                );
             }
         }
         other => bail!("unknown command dlq {other} (see --help)"),
     }
     Ok(())
+}
+
+/// The plumbing's health: on the local stack, what its watchdog measured (each stream's and
+/// queue's lag, each dead-letter queue's depth); on AWS, the queues' depths (a stream's lag is
+/// its mapping's `IteratorAge` metric in CloudWatch, which this command does not read).
+async fn status(target: Target, json: bool) -> Result<()> {
+    use roster_local::plumbing::watch::PlumbingStatus;
+
+    let status = match &target {
+        Target::Local(state_dir) => {
+            let file = roster_local::stack::status_file(state_dir);
+            let text = std::fs::read_to_string(&file).with_context(|| {
+                format!(
+                    "no running local stack ({} is missing); start one with `cargo stack`",
+                    file.display()
+                )
+            })?;
+            let status: PlumbingStatus = serde_json::from_str(&text)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let age = chrono::DateTime::parse_from_rfc3339(&status.checked_at)
+                .map(|at| chrono::Utc::now().signed_duration_since(at))
+                .unwrap_or(chrono::TimeDelta::MAX);
+            if age > chrono::TimeDelta::seconds(10) {
+                bail!(
+                    "the local stack's watchdog last reported at {} (is the stack still running?)",
+                    status.checked_at
+                );
+            }
+            status
+        }
+        Target::Aws { .. } => {
+            let ops = target.clone().connect().await?;
+            ops::queue_status(&ops).await?
+        }
+    };
+    let stalls = status.stalls();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&status)?);
+    } else {
+        print_status(&status);
+    }
+    if !stalls.is_empty() {
+        bail!("stalled: {}", stalls.join("; "));
+    }
+    Ok(())
+}
+
+fn print_status(status: &roster_local::plumbing::watch::PlumbingStatus) {
+    let seconds =
+        |age: Option<f64>| age.map_or("caught up".to_owned(), |age| format!("{age:.1} s behind"));
+    println!("checked at {}", status.checked_at);
+    for stream in &status.streams {
+        println!(
+            "stream  {:<32} {}{}",
+            stream.table,
+            stream.error.as_deref().map_or_else(
+                || seconds(stream.oldest_unprocessed_seconds),
+                |error| format!("unknown ({error})")
+            ),
+            if stream.given_up > 0 {
+                format!(", {} record(s) given up", stream.given_up)
+            } else {
+                String::new()
+            }
+        );
+    }
+    for queue in &status.queues {
+        println!(
+            "queue   {:<32} {} waiting, {} in flight{}",
+            queue.queue,
+            queue.waiting,
+            queue.in_flight,
+            queue
+                .waiting_for_seconds
+                .map(|age| format!(", waiting for {age:.1} s"))
+                .unwrap_or_default()
+        );
+    }
+    for queue in &status.dead_letters {
+        println!("dlq     {:<32} {} message(s)", queue.queue, queue.messages);
+    }
+    let stalls = status.stalls();
+    if stalls.is_empty() {
+        println!("No stall.");
+    }
 }
