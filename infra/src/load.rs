@@ -1,9 +1,12 @@
 //! `roster-local load`: a bounded load run on loopback. Starts a stack of its own (this same
-//! binary, in a child process, on free ports and its own moto), signs up a pool of users, then
-//! drives a mix of routes — mostly token checks and profile reads, some sign-ins, refreshes,
-//! data merges, badge changes and registrations — from concurrent workers. It reports each
-//! route's count and latency, every unexpected answer, and the stack process's memory over
-//! time, and fails on any unexpected answer or memory that keeps growing.
+//! binary, in a child process, on free ports and its own moto), signs up a pool of users (each
+//! sign-up followed by a registration refused as a duplicate of it), then drives a mix of
+//! routes — mostly token checks and profile reads, some sign-ins, refreshes, data merges, badge
+//! changes, registrations and registrations refused because their email, name or handle is
+//! taken — from concurrent workers. It reports each route's count and latency, every unexpected
+//! answer, the refusals, and the stack process's memory over time. It fails on any unexpected
+//! answer, on a registered user whose profile never appears in the User API (the event flow
+//! stopped), or on memory that keeps growing.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,8 +22,8 @@ use crate::stack::LocalFacts;
 use crate::stack_client::StackClient;
 
 /// The mix: each operation with its weight (of 100).
-const MIX: [(Op, u32); 15] = [
-    (Op::VerifyAccess, 25),
+const MIX: [(Op, u32); 18] = [
+    (Op::VerifyAccess, 22),
     (Op::VerifyId, 5),
     (Op::GetById, 15),
     (Op::GetByName, 5),
@@ -34,8 +37,14 @@ const MIX: [(Op, u32); 15] = [
     (Op::Award, 4),
     (Op::Revoke, 3),
     (Op::Register, 2),
+    (Op::RegisterTakenEmail, 1),
+    (Op::RegisterTakenName, 1),
+    (Op::RegisterTakenHandle, 1),
     (Op::VerifyForged, 3),
 ];
+
+/// How long the registered users' profiles may take to appear once the run ends.
+const PROFILES_WITHIN: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Op {
@@ -54,6 +63,13 @@ enum Op {
     Award,
     Revoke,
     Register,
+    /// A registration whose email (in other case) is a pool user's: 409 `field: email`.
+    RegisterTakenEmail,
+    /// One whose name (in other case) is a pool user's: 409 `field: name`.
+    RegisterTakenName,
+    /// One whose name is new but gives a pool user's handle (`load1-x` for `load1_x`): 409
+    /// `field: handle`.
+    RegisterTakenHandle,
 }
 
 impl Op {
@@ -74,12 +90,29 @@ impl Op {
             Op::Award => "POST /user/{id}/badge/{name}",
             Op::Revoke => "DELETE /user/{id}/badge/{name}",
             Op::Register => "POST /auth/register",
+            Op::RegisterTakenEmail => "POST /auth/register (email taken: 409)",
+            Op::RegisterTakenName => "POST /auth/register (name taken: 409)",
+            Op::RegisterTakenHandle => "POST /auth/register (handle taken: 409)",
+        }
+    }
+
+    /// The field a refused registration must name.
+    fn taken(self) -> Option<&'static str> {
+        match self {
+            Op::RegisterTakenEmail => Some("email"),
+            Op::RegisterTakenName => Some("name"),
+            Op::RegisterTakenHandle => Some("handle"),
+            _ => None,
         }
     }
 
     /// The answers that are right for this operation under this load. Awards and revokes of
     /// one badge race between workers, so "already awarded" and "not awarded" are right too.
-    fn expected(self, status: StatusCode) -> bool {
+    /// A refused registration must be a 409 naming the taken field.
+    fn expected(self, status: StatusCode, answer: &Value) -> bool {
+        if let Some(field) = self.taken() {
+            return status == StatusCode::CONFLICT && answer["field"] == field;
+        }
         match self {
             Op::VerifyForged => status == StatusCode::UNAUTHORIZED,
             Op::Register => status == StatusCode::CREATED,
@@ -125,6 +158,36 @@ struct Tally {
     /// Latencies in microseconds, by operation.
     latencies: BTreeMap<Op, Vec<u32>>,
     unexpected: Vec<String>,
+    /// Users registered during the run (the pool's and the mix's), whose profiles must appear.
+    registered: Vec<String>,
+    /// Registrations refused as they must be (409 naming the taken field).
+    refused: usize,
+}
+
+impl Tally {
+    /// Records one operation's outcome.
+    fn record(&mut self, op: Op, micros: u32, result: Result<(StatusCode, Value)>) {
+        self.latencies.entry(op).or_default().push(micros);
+        match result {
+            Ok((status, answer)) if op.expected(status, &answer) => {
+                if op.taken().is_some() {
+                    self.refused += 1;
+                }
+                if let (Op::Register, Some(id)) = (op, answer["id"].as_str()) {
+                    self.registered.push(id.to_owned());
+                }
+            }
+            Ok((status, answer)) => {
+                let field = answer["field"].as_str().map(|field| format!(" ({field})"));
+                self.unexpected.push(format!(
+                    "{}: {status}{}",
+                    op.route(),
+                    field.unwrap_or_default()
+                ));
+            }
+            Err(error) => self.unexpected.push(format!("{}: {error}", op.route())),
+        }
+    }
 }
 
 /// The stack under load: a child process of this binary.
@@ -258,10 +321,17 @@ impl Driver {
         })
     }
 
-    async fn run_op(&self, op: Op, user: &User, worker: usize, n: u64) -> Result<StatusCode> {
+    /// Runs `op` for `user`; the status and the answer.
+    async fn run_op(
+        &self,
+        op: Op,
+        user: &User,
+        worker: usize,
+        n: u64,
+    ) -> Result<(StatusCode, Value)> {
         let verify = |token: &str, kind: &str| json!({"token": token, "tokenType": kind});
         let id = &user.id;
-        let (status, _) = match op {
+        let answer = match op {
             Op::VerifyAccess | Op::VerifyId | Op::VerifyForged => {
                 let body = match op {
                     Op::VerifyId => verify(&user.id_token, "id"),
@@ -397,9 +467,53 @@ impl Driver {
                     )
                     .await?
             }
+            Op::RegisterTakenEmail | Op::RegisterTakenName | Op::RegisterTakenHandle => {
+                self.client
+                    .call(
+                        Method::POST,
+                        self.client.auth("/auth/register"),
+                        None,
+                        Some(taken(op, user)),
+                    )
+                    .await?
+            }
         };
-        Ok(status)
+        Ok(answer)
     }
+
+    /// The registered users whose profile is not in the User API within [`PROFILES_WITHIN`].
+    async fn without_profile(&self, ids: &[String]) -> Result<Vec<String>> {
+        let deadline = Instant::now() + PROFILES_WITHIN;
+        let mut missing: Vec<String> = ids.to_vec();
+        loop {
+            let mut still = Vec::new();
+            for id in missing {
+                let url = self.client.users(&format!("/user/{id}"));
+                let (status, _) = self.client.call(Method::GET, url, None, None).await?;
+                if status != StatusCode::OK {
+                    still.push(id);
+                }
+            }
+            missing = still;
+            if missing.is_empty() || Instant::now() > deadline {
+                return Ok(missing);
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+/// A registration that must be refused: `user`'s email, name or handle (by `op`), everything
+/// else new.
+fn taken(op: Op, user: &User) -> Value {
+    let fresh = &uuid::Uuid::new_v4().simple().to_string()[..12];
+    let new_email = format!("taken-{fresh}@example.com");
+    let (email, name) = match op {
+        Op::RegisterTakenEmail => (user.email.to_uppercase(), format!("taken_{fresh}")),
+        Op::RegisterTakenName => (new_email, user.name.to_uppercase()),
+        _ => (new_email, user.name.replace('_', "-")),
+    };
+    json!({"email": email, "name": name, "password": format!("Taken-Secret-{fresh}")})
 }
 
 /// A cheap deterministic generator per worker: which operation and which user next.
@@ -457,14 +571,35 @@ async fn drive(options: &LoadOptions, stack: &ChildStack) -> Result<Report> {
         ),
     });
     let run = uuid::Uuid::new_v4().simple().to_string()[..6].to_owned();
-    eprintln!("load: signing up {} users", options.users);
-    let mut users = Vec::with_capacity(options.users);
+    eprintln!(
+        "load: signing up {} users, each followed by a registration refused as its duplicate",
+        options.users
+    );
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    let mut users: Vec<User> = Vec::with_capacity(options.users);
     for n in 0..options.users {
-        users.push(driver.sign_up(n, &run).await?);
+        let refused = tally.lock().expect("tally").refused;
+        let user = driver.sign_up(n, &run).await.with_context(|| {
+            format!("signing up user {n} of the pool, after {refused} refused registrations")
+        })?;
+        tally
+            .lock()
+            .expect("tally")
+            .registered
+            .push(user.id.clone());
+        let op = [
+            Op::RegisterTakenEmail,
+            Op::RegisterTakenName,
+            Op::RegisterTakenHandle,
+        ][n % 3];
+        let began = Instant::now();
+        let result = driver.run_op(op, &user, 0, 0).await;
+        let micros = began.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
+        tally.lock().expect("tally").record(op, micros, result);
+        users.push(user);
     }
     let users = Arc::new(users);
     let pid = stack.child.id();
-    let tally = Arc::new(Mutex::new(Tally::default()));
     let started = Instant::now();
     let deadline = started + Duration::from_secs(options.seconds);
     eprintln!(
@@ -494,13 +629,7 @@ async fn drive(options: &LoadOptions, stack: &ChildStack) -> Result<Report> {
                     let began = Instant::now();
                     let result = driver.run_op(op, user, worker, n).await;
                     let micros = began.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
-                    let mut tally = tally.lock().expect("tally");
-                    tally.latencies.entry(op).or_default().push(micros);
-                    match result {
-                        Ok(status) if op.expected(status) => {}
-                        Ok(status) => tally.unexpected.push(format!("{}: {status}", op.route())),
-                        Err(error) => tally.unexpected.push(format!("{}: {error}", op.route())),
-                    }
+                    tally.lock().expect("tally").record(op, micros, result);
                 }
             })
         })
@@ -511,13 +640,19 @@ async fn drive(options: &LoadOptions, stack: &ChildStack) -> Result<Report> {
     let elapsed = started.elapsed().as_secs_f64();
     let samples = sampler.await?;
     let tally = std::mem::take(&mut *tally.lock().expect("tally"));
-    Ok(report(options, elapsed, &tally, &samples))
+    eprintln!(
+        "load: checking that the {} registered users have their profiles",
+        tally.registered.len()
+    );
+    let missing = driver.without_profile(&tally.registered).await?;
+    Ok(report(options, elapsed, &tally, &missing, &samples))
 }
 
 fn report(
     options: &LoadOptions,
     elapsed: f64,
     tally: &Tally,
+    missing: &[String],
     samples: &[(f64, (u64, u64))],
 ) -> Report {
     let mut text = String::new();
@@ -555,6 +690,26 @@ fn report(
     for (kind, count) in by_kind {
         text.push_str(&format!("  {count} × {kind}\n"));
     }
+    text.push_str(&format!(
+        "refused registrations: {} (409 naming the taken email, name or handle), \
+         interleaved with {} accepted ones\n",
+        tally.refused,
+        tally.registered.len()
+    ));
+    if missing.is_empty() {
+        text.push_str(&format!(
+            "profiles: all {} registered users have theirs\n",
+            tally.registered.len()
+        ));
+    } else {
+        text.push_str(&format!(
+            "profiles: MISSING for {} of {} registered users {} s after the run: {}\n",
+            missing.len(),
+            tally.registered.len(),
+            PROFILES_WITHIN.as_secs(),
+            missing.join(", ")
+        ));
+    }
     // Memory is flat when the last third of the run ends within 10% (and 8 MiB) of where the
     // first third ended: warm-up growth (pools, caches) is allowed, steady growth is not.
     let third = |fraction: f64| {
@@ -574,7 +729,7 @@ fn report(
         peak as f64 / 1024.0,
         if flat { "flat" } else { "GROWING" }
     ));
-    let passed = tally.unexpected.is_empty() && flat && total > 0;
+    let passed = tally.unexpected.is_empty() && missing.is_empty() && flat && total > 0;
     text.push_str(if passed { "\nPASSED\n" } else { "\nFAILED\n" });
     Report { text, passed }
 }
@@ -591,6 +746,48 @@ mod tests {
             seen.insert(pick(roll));
         }
         assert_eq!(seen.len(), MIX.len());
+    }
+
+    /// Each refused registration is valid input that collides with the pool user on exactly
+    /// the field it is named for, so the Auth API must refuse it for that field.
+    #[test]
+    fn refused_registrations_take_exactly_one_field_of_a_pool_user() {
+        use roster_auth_api::domain::{Email, Name};
+
+        let user = User {
+            id: "id".into(),
+            email: "load7-ab12cd@example.com".into(),
+            name: "load7_ab12cd".into(),
+            handle: "@Load7Ab12cd".into(),
+            password: "p".into(),
+            access: "a".into(),
+            id_token: "i".into(),
+            refresh: "r".into(),
+        };
+        let key = |name: &str| Name::parse(name).unwrap().key();
+        let handle = |name: &str| Name::parse(name).unwrap().handle().key();
+        let email = |email: &str| Email::parse(email).unwrap().as_str().to_owned();
+        for op in [
+            Op::RegisterTakenEmail,
+            Op::RegisterTakenName,
+            Op::RegisterTakenHandle,
+        ] {
+            let body = taken(op, &user);
+            let (new_email, new_name) = (
+                body["email"].as_str().unwrap(),
+                body["name"].as_str().unwrap(),
+            );
+            let same = [
+                ("email", email(new_email) == email(&user.email)),
+                ("name", key(new_name) == key(&user.name)),
+                ("handle", handle(new_name) == handle(&user.name)),
+            ];
+            // The first field taken is the one the Auth API names (it checks them in this order).
+            let first = same.iter().find(|(_, same)| *same).map(|(field, _)| *field);
+            assert_eq!(first, op.taken(), "{body}");
+            assert!(op.expected(StatusCode::CONFLICT, &json!({"field": op.taken()})));
+            assert!(!op.expected(StatusCode::CREATED, &json!({"id": "x"})));
+        }
     }
 
     #[test]
