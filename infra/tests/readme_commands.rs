@@ -11,8 +11,8 @@
 //!   on SIGTERM; `--seed-demo` must have made the demo users, and `--reset` must have wiped an
 //!   endpoint kept between runs (one of this test's own);
 //! - `roster` (`cargo roster`) against the stack the tour starts (`cargo stack --seed-demo`),
-//!   with the placeholders (`<ID>`, `<KEY_ID>`, `<SUBSCRIBER>`) replaced by a user and a key
-//!   made here, `[OPTIONAL]` arguments run without and with a value, and `events tail` running
+//!   with the placeholders ([`PLACEHOLDERS`]: `<ID>`, `<KEY_ID>`, …) replaced by a user and a key
+//!   made here or a subscriber's name, `[OPTIONAL]` arguments run without and with a value, and `events tail` running
 //!   until the tour's registration and activation have been printed, then stopped by SIGTERM.
 //!
 //! What cannot run here is in [`NOT_RUN`] with its reason; a README command that is neither run
@@ -72,6 +72,29 @@ const NAMES: [(&str, &str); 3] = [
     ),
     ("cargo deny", "names the tool"),
 ];
+
+/// The placeholders the README's commands may use, and what takes their place.
+const PLACEHOLDERS: [(&str, Fill); 4] = [
+    ("ID", Fill::User),
+    ("KEY_ID", Fill::Key),
+    ("SUBSCRIBER", Fill::Text("badge-rules")),
+    ("NAME", Fill::Text("badge-rules")),
+];
+
+#[derive(Debug, Clone, Copy)]
+enum Fill {
+    /// The id of a user the test registers for it (`users delete <ID>` removes it).
+    User,
+    /// The id of an API key the test creates for it (`api-keys revoke <KEY_ID>` revokes it).
+    Key,
+    Text(&'static str),
+}
+
+/// The `<PLACEHOLDER>` names in `args`.
+fn placeholders(args: &[String]) -> impl Iterator<Item = &str> {
+    args.iter()
+        .filter_map(|arg| arg.strip_prefix('<').and_then(|arg| arg.strip_suffix('>')))
+}
 
 /// Code blocks whose lines are commands (a block without a language holds either commands or
 /// output; only its lines starting with `cargo ` count).
@@ -388,6 +411,23 @@ fn every_readme_command_is_run_or_listed_with_a_reason() {
             }),
             "`{entry}` is listed as not run, but the README has no such command any more"
         );
+    }
+    // Every placeholder of a command run has a value (the stack's commands take none).
+    for planned in &planned {
+        let (args, known): (_, &[_]) = match &planned.plan {
+            Plan::Roster(args) => (args, &PLACEHOLDERS),
+            Plan::Stack(args) => (args, &[]),
+            Plan::NotRun(_) => continue,
+        };
+        for name in placeholders(args) {
+            assert!(
+                known.iter().any(|(known, _)| *known == name),
+                "README line {}: `{}` has the placeholder <{name}>, which this test does not \
+                 fill (PLACEHOLDERS)",
+                planned.documented.line,
+                planned.command
+            );
+        }
     }
     let run = |kind: fn(&Plan) -> bool| planned.iter().filter(|p| kind(&p.plan)).count();
     assert!(
@@ -808,11 +848,17 @@ async fn tour(stack: Stack) -> Result<Tour, String> {
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let values = BTreeMap::from([
-        ("ID", id),
-        ("KEY_ID", key_id),
-        ("SUBSCRIBER", "badge-rules".to_owned()),
-    ]);
+    let values = PLACEHOLDERS
+        .iter()
+        .map(|(name, fill)| {
+            let value = match fill {
+                Fill::User => id.clone(),
+                Fill::Key => key_id.clone(),
+                Fill::Text(text) => (*text).to_owned(),
+            };
+            (*name, value)
+        })
+        .collect();
     Ok(Tour {
         stack,
         client,
@@ -826,7 +872,7 @@ fn filled(args: &[String], values: &BTreeMap<&'static str, String>) -> Result<Ve
         .map(
             |arg| match arg.strip_prefix('<').and_then(|arg| arg.strip_suffix('>')) {
                 Some(name) => values.get(name).cloned().ok_or_else(|| {
-                    format!("no value for the placeholder <{name}>: make one in tour()")
+                    format!("no value for the placeholder <{name}>: add it to PLACEHOLDERS")
                 }),
                 None => Ok(arg.clone()),
             },
