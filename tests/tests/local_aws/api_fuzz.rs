@@ -4,6 +4,10 @@
 //! links. No server error, and no response that breaks the documented status codes, content
 //! types, headers or schemas.
 //!
+//! After the fuzzing, the same stack must still do the happy path: a new registration reaches
+//! its profile through the event flow, and the user signs in (issue 15: a fuzzer's refused
+//! registrations once stopped the stream for good).
+//!
 //! One check is left out: `positive_data_acceptance` (a request the schema allows must
 //! succeed) cannot hold for rules that live in configuration or state rather than in the
 //! document, such as `clientId` naming a configured app client or a password the pool
@@ -88,6 +92,36 @@ async fn both_apis_survive_schemathesis_with_no_server_error_and_no_schema_viola
             String::from_utf8_lossy(&output.stderr)
         );
     }
+
+    let (status, registered) = auth
+        .json(
+            Method::POST,
+            "/auth/register",
+            json!({"email": "after-fuzz@example.com", "name": "after_fuzz", "password": "Fuzz-Secret-12"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{registered}");
+    let id = registered["id"].as_str().unwrap().to_owned();
+    let users = Api::new(&facts.user_url, &facts.api_key);
+    crate::support::eventually(
+        "the profile of a registration after fuzzing",
+        std::time::Duration::from_secs(20),
+        || async {
+            let (status, _) = users.call(Method::GET, &format!("/user/{id}"), None).await;
+            (status == StatusCode::OK).then_some(())
+        },
+    )
+    .await;
+    let (status, _) = auth
+        .json(
+            Method::POST,
+            "/auth/login",
+            json!({"email": "after-fuzz@example.com", "password": "Fuzz-Secret-12"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let stalls = stack.status().stalls();
+    assert!(stalls.is_empty(), "{stalls:?}");
 
     stack.stop().await;
     let _ = std::fs::remove_dir_all(state_dir);

@@ -1,6 +1,8 @@
 //! The Auth API end to end on a running local stack, as a BFF would use it: register (and see
 //! `UserRegistered` published), log in, verify both tokens, refresh, log out, and find the
-//! refresh token refused. Every call goes through `roster-client`.
+//! refresh token refused. Every call goes through `roster-client`. Each refused request is
+//! followed by a call that must succeed on the same stack, and the journey ends with a new
+//! registration whose event is still published.
 
 use reqwest::StatusCode;
 use roster_client::{
@@ -33,6 +35,14 @@ async fn register_login_verify_refresh_logout_on_the_local_stack() {
         .await
         .unwrap();
     let code = registered.activation_code.clone().unwrap();
+    let taken = auth
+        .register(
+            &RegisterRequest::new("JOURNEY@example.com", "journey_other", "Journey-Secret-1"),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(taken.status(), Some(StatusCode::CONFLICT), "{taken}");
 
     // The stack's plumbing publishes the committed identity as UserRegistered.
     let event = next_message(&sdk, &tap_queue).await;
@@ -41,6 +51,15 @@ async fn register_login_verify_refresh_logout_on_the_local_stack() {
     assert_eq!(event["detail"]["data"]["handle"], "@JourneyUser");
     assert!(!event.to_string().contains(&code));
 
+    let wrong_password = auth
+        .login(&LoginRequest::new("journey@example.com", "Wrong-Secret-1"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        wrong_password.status(),
+        Some(StatusCode::UNAUTHORIZED),
+        "{wrong_password}"
+    );
     let tokens = auth
         .login(&LoginRequest::new(
             "journey@example.com",
@@ -73,10 +92,31 @@ async fn register_login_verify_refresh_logout_on_the_local_stack() {
         "{wrong_use}"
     );
 
+    let garbage = auth
+        .verify(&VerifyRequest::new("not.a.token", TokenUse::Access))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        garbage.status(),
+        Some(StatusCode::UNAUTHORIZED),
+        "{garbage}"
+    );
     let refresh_request = RefreshRequest {
         refresh_token: refresh,
         client_id: None,
     };
+    let unknown = auth
+        .refresh(&RefreshRequest {
+            refresh_token: "00000000-0000-0000-0000-000000000000".to_owned(),
+            client_id: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        unknown.status(),
+        Some(StatusCode::UNAUTHORIZED),
+        "{unknown}"
+    );
     let refreshed = auth.refresh(&refresh_request).await.unwrap();
     assert!(refreshed.refresh_token.is_none());
 
@@ -91,6 +131,24 @@ async fn register_login_verify_refresh_logout_on_the_local_stack() {
         refused.problem_type().is_some(),
         "a problem document: {refused}"
     );
+
+    // After all those refusals, the same stack signs the user in again and still turns the
+    // next registration into a published UserRegistered.
+    auth.login(&LoginRequest::new(
+        "journey@example.com",
+        "Journey-Secret-1",
+    ))
+    .await
+    .unwrap();
+    let next = auth
+        .register(
+            &RegisterRequest::new("journey2@example.com", "journey_two", "Journey-Secret-2"),
+            None,
+        )
+        .await
+        .unwrap();
+    let event = next_message(&sdk, &tap_queue).await;
+    assert_eq!(event["detail"]["data"]["userId"], next.id.as_str());
 
     stack.stop().await;
     let _ = std::fs::remove_dir_all(state_dir);

@@ -18,6 +18,7 @@ mod log_hygiene;
 mod plumbing;
 mod provisioning;
 mod publisher;
+mod refusals;
 mod register;
 mod round_trips;
 mod security_doc;
