@@ -28,9 +28,14 @@ Operating a running stack (API keys, users, a live event tail, dead letters) is 
 `roster` command's job: `cargo run -p roster-local --bin roster -- --help`.
 
 load starts a stack of its own on free ports (a running one is left alone), signs up a pool
-of users (default 20) and drives a mix of routes from concurrent workers (default 8) for a
-while (default 60 s); it prints each route's latency, every unexpected answer and the stack
-process's memory, and fails on any unexpected answer or memory that keeps growing.
+of users (default 20), each followed by a refused duplicate registration, and drives a mix
+of routes (refused duplicates included) from concurrent workers (default 8) for a while
+(default 60 s); it prints each route's latency, every unexpected answer and the stack
+process's memory, and fails on any unexpected answer, on a registered user whose profile
+never appears, or on memory that keeps growing.
+
+While a stack runs, its watchdog prints STALL when a stream or queue has had unprocessed
+records for over 5 s; `cargo roster status` shows every poller's lag.
 
 Options:
   --auth-port <PORT>   Auth API port          [env ROSTER_AUTH_PORT, default 4001]
