@@ -1,6 +1,7 @@
 //! Parity between the SAM template (`infra/template.yaml`) and the resources the local stack
 //! provisions (`resources.rs`): table keys, indexes, streams and TTL; the pool's password
-//! policy, groups and app clients; the bus rules, their queues and dead-letter queues; the
+//! policy, custom attributes, groups and app clients (which never expose the registration
+//! marker); the bus rules, their queues and dead-letter queues; the
 //! functions. [`differences`] lists every place where they disagree.
 
 use std::collections::BTreeSet;
@@ -183,6 +184,7 @@ fn user_pool(resources: &Value, found: &mut Vec<String>) {
     if !same_policy {
         found.push("user pool: password policy differs".to_owned());
     }
+    custom_attributes(pool, found);
     let groups: BTreeSet<String> = of_type(resources, "AWS::Cognito::UserPoolGroup")
         .iter()
         .filter_map(|(_, group)| group["GroupName"].as_str().map(ToOwned::to_owned))
@@ -216,10 +218,58 @@ fn user_pool(resources: &Value, found: &mut Vec<String>) {
         if !same {
             found.push(format!("app client {}: settings differ", spec.frontend));
         }
+        // An immutable custom attribute (the registration marker) is the system's own: no
+        // client reads it or may write it.
+        for attribute in USER_POOL.custom_attributes.iter().filter(|a| !a.mutable) {
+            let name = attribute.attribute_name();
+            for list in ["ReadAttributes", "WriteAttributes"] {
+                if strings(&client[list]).contains(&name) {
+                    found.push(format!("app client {}: {list} lists {name}", spec.frontend));
+                }
+            }
+        }
     }
     for spec in USER_POOL.clients {
         if !frontends.contains(spec.frontend) {
             found.push(format!("app client {}: not in the template", spec.frontend));
+        }
+    }
+}
+
+/// The pool's schema declares exactly the local custom attributes, with the same type,
+/// mutability and length bounds.
+fn custom_attributes(pool: &Value, found: &mut Vec<String>) {
+    let schema: Vec<&Value> = pool["Schema"].as_sequence().into_iter().flatten().collect();
+    for spec in USER_POOL.custom_attributes {
+        let Some(attribute) = schema
+            .iter()
+            .find(|attribute| attribute["Name"].as_str() == Some(spec.name))
+        else {
+            found.push(format!(
+                "user pool: custom attribute {} is not in the template",
+                spec.name
+            ));
+            continue;
+        };
+        let constraints = &attribute["StringAttributeConstraints"];
+        let same = attribute["AttributeDataType"].as_str() == Some("String")
+            && attribute["Mutable"].as_bool() == Some(spec.mutable)
+            && constraints["MinLength"].as_str() == Some(spec.min_length.to_string().as_str())
+            && constraints["MaxLength"].as_str() == Some(spec.max_length.to_string().as_str());
+        if !same {
+            found.push(format!("user pool: custom attribute {} differs", spec.name));
+        }
+    }
+    for attribute in schema {
+        let name = attribute["Name"].as_str().unwrap_or_default();
+        if !USER_POOL
+            .custom_attributes
+            .iter()
+            .any(|spec| spec.name == name)
+        {
+            found.push(format!(
+                "user pool: schema attribute {name} is not provisioned locally"
+            ));
         }
     }
 }

@@ -14,8 +14,8 @@ use aws_sdk_sqs as sqs;
 use serde::Serialize;
 
 use crate::resources::{
-    ASSETS, AUTH_FLOWS, Names, PUBLIC_PREFIX, READ_ATTRIBUTES, SUBSCRIBERS, SubscriberSpec, TABLES,
-    TableSpec, USER_POOL,
+    ASSETS, AUTH_FLOWS, CustomAttributeSpec, Names, PUBLIC_PREFIX, READ_ATTRIBUTES, SUBSCRIBERS,
+    SubscriberSpec, TABLES, TableSpec, USER_POOL,
 };
 
 /// What provisioning created or found, by role.
@@ -242,7 +242,10 @@ async fn user_pool(client: &cognito::Client, names: &Names) -> Result<String> {
 
     let pool_name = names.user_pool();
     let pool_id = match find_user_pool(client, &pool_name).await? {
-        Some(id) => id,
+        Some(id) => {
+            custom_attributes(client, &id).await?;
+            id
+        }
         None => {
             let policy = USER_POOL.password;
             let created = client
@@ -262,6 +265,13 @@ async fn user_pool(client: &cognito::Client, names: &Names) -> Result<String> {
                         )
                         .build(),
                 )
+                .set_schema(Some(
+                    USER_POOL
+                        .custom_attributes
+                        .iter()
+                        .map(schema_attribute)
+                        .collect::<Result<_>>()?,
+                ))
                 .username_attributes(UsernameAttributeType::Email)
                 .username_configuration(
                     UsernameConfigurationType::builder()
@@ -311,6 +321,58 @@ async fn user_pool(client: &cognito::Client, names: &Names) -> Result<String> {
         }
     }
     Ok(pool_id)
+}
+
+fn schema_attribute(spec: &CustomAttributeSpec) -> Result<cognito::types::SchemaAttributeType> {
+    use cognito::types::{AttributeDataType, SchemaAttributeType, StringAttributeConstraintsType};
+
+    Ok(SchemaAttributeType::builder()
+        .name(spec.name)
+        .attribute_data_type(AttributeDataType::String)
+        .mutable(spec.mutable)
+        .required(false)
+        .developer_only_attribute(false)
+        .string_attribute_constraints(
+            StringAttributeConstraintsType::builder()
+                .min_length(spec.min_length.to_string())
+                .max_length(spec.max_length.to_string())
+                .build(),
+        )
+        .build())
+}
+
+/// Adds the custom attributes a pool made before they were declared lacks (custom attributes
+/// can be added to a pool, never changed or removed).
+async fn custom_attributes(client: &cognito::Client, pool_id: &str) -> Result<()> {
+    let pool = client
+        .describe_user_pool()
+        .user_pool_id(pool_id)
+        .send()
+        .await
+        .with_context(|| format!("describing user pool {pool_id}"))?;
+    let existing: Vec<&str> = pool
+        .user_pool()
+        .map(|pool| pool.schema_attributes())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|attribute| attribute.name())
+        .collect();
+    let missing: Vec<_> = USER_POOL
+        .custom_attributes
+        .iter()
+        .filter(|spec| !existing.contains(&spec.attribute_name().as_str()))
+        .map(schema_attribute)
+        .collect::<Result<_>>()?;
+    if !missing.is_empty() {
+        client
+            .add_custom_attributes()
+            .user_pool_id(pool_id)
+            .set_custom_attributes(Some(missing))
+            .send()
+            .await
+            .with_context(|| format!("adding custom attributes to user pool {pool_id}"))?;
+    }
+    Ok(())
 }
 
 async fn find_user_pool(client: &cognito::Client, name: &str) -> Result<Option<String>> {

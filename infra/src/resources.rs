@@ -163,7 +163,41 @@ pub struct UserPoolSpec {
     pub password: PasswordPolicy,
     pub groups: &'static [&'static str],
     pub clients: &'static [AppClientSpec],
+    /// The pool's custom attributes (`custom:` + name).
+    pub custom_attributes: &'static [CustomAttributeSpec],
 }
+
+/// A custom string attribute of the pool's schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CustomAttributeSpec {
+    /// The name without its `custom:` prefix.
+    pub name: &'static str,
+    /// An immutable attribute can only be set when the user is created (AdminCreateUser).
+    pub mutable: bool,
+    pub min_length: u32,
+    pub max_length: u32,
+}
+
+impl CustomAttributeSpec {
+    /// The name users and tokens carry: `custom:` + name.
+    pub fn attribute_name(&self) -> String {
+        format!("custom:{}", self.name)
+    }
+}
+
+/// The registration that created a Cognito user (`custom:registrationId`): registration
+/// adopts, and its rollback deletes, only a user carrying its own id. Immutable, so no one can
+/// put it on a user afterwards, and no app client may read or write it.
+pub const REGISTRATION_MARKER: CustomAttributeSpec = CustomAttributeSpec {
+    name: "registrationId",
+    mutable: false,
+    min_length: 1,
+    max_length: 64,
+};
+const _: () = assert!(
+    !REGISTRATION_MARKER.mutable,
+    "only a creation may set the marker"
+);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PasswordPolicy {
@@ -187,7 +221,8 @@ pub struct AppClientSpec {
 
 pub const AUTH_FLOWS: [&str; 2] = ["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"];
 
-/// Attributes the id token carries (moto puts none in it unless they are listed).
+/// Attributes the id token carries (moto puts none in it unless they are listed; it puts
+/// every `custom:` attribute in, listed or not). Never the registration marker.
 pub const READ_ATTRIBUTES: [&str; 4] = ["email", "email_verified", "name", "preferred_username"];
 
 pub const USER_POOL: UserPoolSpec = UserPoolSpec {
@@ -199,6 +234,7 @@ pub const USER_POOL: UserPoolSpec = UserPoolSpec {
         require_symbols: false,
     },
     groups: &["USER", "ADMIN"],
+    custom_attributes: &[REGISTRATION_MARKER],
     clients: &[
         AppClientSpec {
             frontend: "account-web",

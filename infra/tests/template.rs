@@ -169,3 +169,44 @@ fn a_changed_client_rule_or_stream_breaks_parity() {
         differences(&more_retries)
     );
 }
+
+#[test]
+fn a_missing_or_mutable_registration_marker_or_a_client_exposing_it_breaks_parity() {
+    let pool = ["Resources", "UserPool", "Properties"];
+    let no_marker = without(template(), &pool, |pool| {
+        pool.as_mapping_mut().unwrap().remove("Schema");
+    });
+    assert!(
+        differences(&no_marker)
+            .iter()
+            .any(|d| d.contains("custom attribute registrationId is not in the template")),
+        "{:?}",
+        differences(&no_marker)
+    );
+
+    let mutable = without(template(), &pool, |pool| {
+        pool["Schema"][0]["Mutable"] = Value::from(true);
+    });
+    assert!(
+        differences(&mutable)
+            .iter()
+            .any(|d| d.contains("custom attribute registrationId differs"))
+    );
+
+    for list in ["ReadAttributes", "WriteAttributes"] {
+        let exposed = without(
+            template(),
+            &["Resources", "AccountWebClient", "Properties"],
+            |client| {
+                client[list] = Value::from(vec!["email", "custom:registrationId"]);
+            },
+        );
+        assert!(
+            differences(&exposed)
+                .iter()
+                .any(|d| d.contains(&format!("account-web: {list} lists custom:registrationId"))),
+            "{list}: {:?}",
+            differences(&exposed)
+        );
+    }
+}

@@ -10,7 +10,8 @@ use aws_sdk_eventbridge as eventbridge;
 use aws_sdk_sqs::types::QueueAttributeName;
 use roster_local::provision::provision;
 use roster_local::resources::{
-    ASSETS, AUTH_FLOWS, AUTH_TABLE, READ_ATTRIBUTES, SUBSCRIBERS, TABLES, USER_POOL, USERS_TABLE,
+    ASSETS, AUTH_FLOWS, AUTH_TABLE, Names, READ_ATTRIBUTES, REGISTRATION_MARKER, SUBSCRIBERS,
+    TABLES, USER_POOL, USERS_TABLE,
 };
 use roster_local::testing;
 use roster_platform::api_keys::ApiKeySet;
@@ -284,4 +285,55 @@ async fn provisioning_again_finds_everything_and_changes_nothing() {
     let stack = testing::provisioned().await;
     let again = provision(&stack.sdk, &stack.names).await.unwrap();
     assert_eq!(again, stack.provisioned);
+}
+
+/// The registration marker as the pool declares it, if it does.
+async fn registration_marker(
+    client: &cognito::Client,
+    pool_id: &str,
+) -> Option<cognito::types::SchemaAttributeType> {
+    client
+        .describe_user_pool()
+        .user_pool_id(pool_id)
+        .send()
+        .await
+        .unwrap()
+        .user_pool
+        .unwrap()
+        .schema_attributes()
+        .iter()
+        .find(|attribute| attribute.name() == Some(&REGISTRATION_MARKER.attribute_name()))
+        .cloned()
+}
+
+#[tokio::test]
+async fn the_pool_declares_the_immutable_registration_marker_even_when_made_before_it() {
+    let stack = testing::provisioned().await;
+    let client = cognito::Client::new(&stack.sdk);
+    let marker = registration_marker(&client, &stack.provisioned.user_pool_id)
+        .await
+        .expect("the marker is declared");
+    assert_eq!(marker.mutable(), Some(false), "only a creation sets it");
+    assert_eq!(
+        marker.attribute_data_type(),
+        Some(&cognito::types::AttributeDataType::String)
+    );
+
+    // A pool provisioned before the marker existed gets it on the next provisioning.
+    let names = Names::new(testing::unique_prefix());
+    let old = client
+        .create_user_pool()
+        .pool_name(names.user_pool())
+        .send()
+        .await
+        .unwrap()
+        .user_pool
+        .unwrap()
+        .id
+        .unwrap();
+    assert!(registration_marker(&client, &old).await.is_none());
+    let provisioned = provision(&stack.sdk, &names).await.unwrap();
+    assert_eq!(provisioned.user_pool_id, old);
+    let added = registration_marker(&client, &old).await.expect("added");
+    assert_eq!(added.mutable(), Some(false));
 }
