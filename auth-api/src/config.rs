@@ -10,6 +10,7 @@ use roster_platform::http::CorsSettings;
 use crate::events::AuthEvents;
 use crate::identity::Cognito;
 use crate::registration::Registrar;
+use crate::revocations::RevocationSet;
 use crate::server_key::ServerKey;
 use crate::store::AuthTable;
 use crate::{AppClients, AuthDeps};
@@ -109,6 +110,10 @@ impl AuthConfig {
             )),
             registrar,
             verifier,
+            revocations: Arc::new(RevocationSet::new(
+                stores.table(sdk),
+                crate::revocations::DEFAULT_INTERVAL,
+            )),
             api_keys: Arc::new(api_keys),
             cors: self.cors.clone(),
             clients: AppClients::new(

@@ -8,6 +8,7 @@ pub mod error;
 pub mod events;
 pub mod identity;
 pub mod registration;
+pub mod revocations;
 pub mod routes;
 pub mod server_key;
 pub mod store;
@@ -71,9 +72,34 @@ pub struct AuthDeps {
     pub events: events::AuthEvents,
     pub registrar: registration::Registrar,
     pub verifier: JwtVerifier,
+    /// Tokens revoked since they were issued (sign-out, password, status, deletion).
+    pub revocations: Arc<revocations::RevocationSet>,
     pub api_keys: Arc<ApiKeyGuard>,
     pub clients: AppClients,
     pub cors: CorsSettings,
+}
+
+impl AuthDeps {
+    /// Verifies `token` as a token of use `expected` whose user's tokens were not revoked
+    /// after it was issued.
+    pub async fn verify_token(
+        &self,
+        token: &str,
+        expected: roster_platform::jwt::TokenUse,
+    ) -> Result<roster_platform::jwt::VerifiedToken, AuthError> {
+        use revocations::RevocationError;
+        use roster_platform::jwt::TokenRejection;
+
+        let verified = self.verifier.verify(token, expected).await?;
+        match self.revocations.check(&verified).await {
+            Ok(()) => Ok(verified),
+            Err(RevocationError::Revoked) => Err(TokenRejection::Revoked.into()),
+            Err(RevocationError::Unavailable(cause)) => {
+                tracing::warn!(%cause, "revocations unavailable");
+                Err(TokenRejection::KeysUnavailable.into())
+            }
+        }
+    }
 }
 
 pub type AppState = Arc<AuthDeps>;

@@ -8,8 +8,8 @@
 //! - `REGISTRATION#<id>` / `REGISTRATION`: a registration in flight, listed by the `pending`
 //!   index for the reconciler. Removed by the commit (atomically) or by a rollback.
 //! - `USER#<sub>` / `IDENTITY`: the committed identity; its stream INSERT is `UserRegistered`.
-//! - `IDEMPOTENCY#<key>` / `IDEMPOTENCY`: one registration per `Idempotency-Key`, expiring
-//!   after a day (TTL `expiresAt`).
+//! - `IDEMPOTENCY#<api key id>/<key>` / `IDEMPOTENCY`: one registration per API key and
+//!   `Idempotency-Key`, expiring after a day (TTL `expiresAt`).
 
 use std::collections::HashMap;
 
@@ -700,5 +700,124 @@ impl AuthTable {
                 return Ok(found);
             }
         }
+    }
+}
+
+/// Revocation records: `REVOKED#<shard>` / `<revokedAt, 10 digits>#<sub>`. One per revocation
+/// (sign-out, password change or reset, suspension, archive, deletion): every token of `sub`
+/// issued at or before `revokedAt` (epoch seconds) is refused. A record expires (TTL) once
+/// every token it covers has. The shard spreads writes over [`REVOCATION_SHARDS`] partitions;
+/// readers Query each shard for the records after the last one they saw.
+pub const REVOCATION_SHARDS: u32 = 4;
+
+/// How long a revocation record is kept: the longest access or id token lifetime (60 minutes,
+/// `infra/src/resources.rs`) plus the verifier's clock leeway and a margin.
+pub const REVOCATION_KEEP_SECONDS: i64 = 60 * 60 + 5 * 60;
+
+/// A stored revocation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Revocation {
+    pub sub: String,
+    /// Epoch seconds: tokens issued at or before it are refused.
+    pub revoked_at: i64,
+    /// Why: `SIGNED_OUT`, `PASSWORD_CHANGED`, `PASSWORD_RESET`, `SUSPENDED`, `ARCHIVED` or
+    /// `DELETED`.
+    pub reason: String,
+    pub expires_at: i64,
+}
+
+/// The partition of `sub`'s revocations.
+pub fn revocation_shard(sub: &str) -> u32 {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(sub.as_bytes());
+    u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % REVOCATION_SHARDS
+}
+
+fn revocation_sort_key(revoked_at: i64, sub: &str) -> String {
+    format!("{revoked_at:010}#{sub}")
+}
+
+impl AuthTable {
+    /// Records that every token of `sub` issued at or before `revoked_at` is revoked.
+    pub async fn revoke(&self, sub: &str, revoked_at: i64, reason: &str) -> Result<(), StoreError> {
+        let record = Revocation {
+            sub: sub.to_owned(),
+            revoked_at,
+            reason: reason.to_owned(),
+            expires_at: revoked_at + REVOCATION_KEEP_SECONDS,
+        };
+        let pk = format!("REVOKED#{}", revocation_shard(sub));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item(
+                &pk,
+                &revocation_sort_key(revoked_at, sub),
+                &record,
+            )?))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// The revocations of `shard` recorded at or after `since` (epoch seconds) that have not
+    /// expired, oldest first. One Query (more pages only past 1 MB).
+    pub async fn revocations_since(
+        &self,
+        shard: u32,
+        since: i64,
+    ) -> Result<Vec<Revocation>, StoreError> {
+        let now = chrono::Utc::now().timestamp();
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND sk >= :since")
+                .expression_attribute_values(":pk", s(&format!("REVOKED#{shard}")))
+                .expression_attribute_values(":since", s(&format!("{since:010}")))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in page.items() {
+                let record: Revocation =
+                    serde_dynamo::from_item(item.clone()).map_err(|error| {
+                        StoreError::Unavailable(format!("reading a revocation: {error}"))
+                    })?;
+                // TTL deletes lazily: an expired record covers no live token.
+                if record.expires_at > now {
+                    found.push(record);
+                }
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+}
+
+impl AuthTable {
+    /// The user holding `email`, once its registration committed (a consistent read of the
+    /// email's reservation).
+    pub async fn user_id_by_email(&self, email: &str) -> Result<Option<String>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&format!("EMAIL#{email}"), RESERVATION)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(output.item.and_then(|item| match item.get("userId") {
+            Some(AttributeValue::S(user_id)) => Some(user_id.clone()),
+            _ => None,
+        }))
     }
 }

@@ -3,12 +3,13 @@
 //!
 //! - `UserActivated` → the pool marks the email verified.
 //! - `UserStatusChanged` to SUSPENDED or ARCHIVED → the user is disabled and signed out
-//!   everywhere (its refresh tokens stop working); back to CONFIRMED (or UNCONFIRMED) → enabled.
+//!   everywhere (its refresh tokens stop working), and a revocation record makes the verify
+//!   routes refuse its access and id tokens; back to CONFIRMED (or UNCONFIRMED) → enabled.
 //!   Changes are ordered by the profile version they carry: an older one arriving late is
 //!   dropped, and after applying one the subscriber re-reads the latest recorded status and
 //!   applies it again if a newer change was claimed meanwhile.
-//! - `UserDeleted` → the Cognito user is deleted, then the identity and the email, name and
-//!   handle reservations go, so the same email can register again.
+//! - `UserDeleted` → the Cognito user is deleted and its tokens revoked, then the identity and
+//!   the email, name and handle reservations go, so the same email can register again.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use roster_events::user::{UserActivated, UserDeleted, UserStatus, UserStatusChanged};
@@ -62,6 +63,9 @@ impl AuthEvents {
                 return Ok(Outcome::Handled);
             };
             self.identity.delete_user(&identity.email).await?;
+            self.table
+                .revoke(&user_id, chrono::Utc::now().timestamp(), "DELETED")
+                .await?;
             match self.table.release(&identity).await {
                 Ok(()) => {}
                 // Released by a concurrent delivery in the meantime: done.
@@ -94,6 +98,12 @@ impl AuthEvents {
         let mut applying = Some(to);
         while let Some(status) = applying {
             self.apply_to_pool(&identity.email, status).await?;
+            if matches!(status, UserStatus::Suspended | UserStatus::Archived) {
+                // Access and id tokens too, not only the refresh tokens Cognito revokes.
+                self.table
+                    .revoke(user_id, chrono::Utc::now().timestamp(), status.as_str())
+                    .await?;
+            }
             // Did a newer change get claimed while this one was applied? Then apply that too.
             let latest = self.table.identity(user_id).await?;
             applying = latest

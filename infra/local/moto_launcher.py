@@ -47,7 +47,8 @@ def sign_out_under_every_name() -> None:
 
 
 def refuse_unknown_tokens_and_users_as_cognito_does() -> None:
-    """Answers an unknown refresh token with NotAuthorized, and a password-reset confirmation
+    """Answers an unknown refresh token (or one of a deleted or disabled user) with
+    NotAuthorized, and a password-reset confirmation
     for an unknown user with CodeMismatch (what Cognito says with user-existence errors
     hidden), where moto fails with an internal error (a KeyError) or ResourceNotFound."""
     from moto.cognitoidp.exceptions import CodeMismatchException, NotAuthorizedError
@@ -56,6 +57,12 @@ def refuse_unknown_tokens_and_users_as_cognito_does() -> None:
 
     def known_refresh_token(pool, refresh_token):
         if refresh_token not in pool.refresh_tokens:
+            raise NotAuthorizedError(refresh_token)
+        # A deleted or disabled user's refresh tokens are dead on Cognito; moto keeps them and
+        # fails with an internal error (a KeyError) for a deleted one.
+        session = pool.refresh_tokens[refresh_token]
+        user = pool._get_user(session[1]) if session else None
+        if user is None or not user.enabled:
             raise NotAuthorizedError(refresh_token)
         return create_tokens(pool, refresh_token)
 

@@ -67,6 +67,10 @@ pub struct VerifiedToken {
     pub groups: Vec<String>,
     /// Expiry, seconds since the epoch.
     pub exp: i64,
+    /// When the token was issued (`iat`), seconds since the epoch; 0 when the token does not
+    /// say, which any revocation of its user then covers. Not part of the verify answer.
+    #[serde(skip)]
+    pub issued_at: i64,
 }
 
 /// Why a token was refused. Callers answer every variant but `KeysUnavailable` with one
@@ -101,6 +105,10 @@ pub enum TokenRejection {
     UnknownClient,
     #[error("signing keys unavailable")]
     KeysUnavailable,
+    /// The token's user was signed out, changed or reset the password, or was suspended,
+    /// archived or deleted after the token was issued.
+    #[error("token revoked")]
+    Revoked,
 }
 
 #[derive(Debug, Clone)]
@@ -237,6 +245,7 @@ impl JwtVerifier {
             email: claims.email,
             groups: claims.groups,
             exp,
+            issued_at: claims.iat.unwrap_or(0),
         })
     }
 }

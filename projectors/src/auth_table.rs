@@ -1,10 +1,11 @@
 //! Projection of the Auth API's table: a committed identity (the INSERT of a `USER#…` /
-//! `IDENTITY` item) becomes `UserRegistered`. Reservations, pending registrations and
-//! idempotency records are bookkeeping and publish nothing.
+//! `IDENTITY` item) becomes `UserRegistered`; a revocation record (`REVOKED#…`) becomes
+//! `SessionsRevoked`. Reservations, pending registrations and idempotency records are
+//! bookkeeping and publish nothing.
 
 use aws_lambda_events::dynamodb::EventRecord;
 use roster_events::Envelope;
-use roster_events::auth::UserRegistered;
+use roster_events::auth::{SessionsRevoked, UserRegistered};
 use roster_platform::events::OutgoingEvent;
 use serde::Deserialize;
 
@@ -28,8 +29,39 @@ struct IdentityImage {
     correlation_id: Option<String>,
 }
 
+/// The fields of a revocation record this projection reads.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RevocationImage {
+    sub: String,
+    revoked_at: i64,
+    reason: String,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct AuthTableProjection;
+
+fn revocation(image: serde_json::Value) -> Result<Vec<OutgoingEvent>, ProjectionError> {
+    let record: RevocationImage = serde_json::from_value(image)?;
+    // One event per record: every delivery of this INSERT gets the same id.
+    let event_id = format!(
+        "SessionsRevoked-{}-{}-{}",
+        record.sub, record.revoked_at, record.reason
+    );
+    let occurred_at = chrono::DateTime::from_timestamp(record.revoked_at, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let envelope = Envelope::new(
+        event_id,
+        occurred_at,
+        SessionsRevoked {
+            user_id: record.sub,
+            revoked_before: record.revoked_at,
+            reason: record.reason,
+        },
+    );
+    Ok(vec![OutgoingEvent::from_envelope(&envelope)?])
+}
 
 impl Projection for AuthTableProjection {
     fn project(&self, record: &EventRecord) -> Result<Vec<OutgoingEvent>, ProjectionError> {
@@ -37,6 +69,12 @@ impl Projection for AuthTableProjection {
             return Ok(Vec::new());
         }
         let image: serde_json::Value = serde_dynamo::from_item(record.change.new_image.clone())?;
+        if image["pk"]
+            .as_str()
+            .is_some_and(|pk| pk.starts_with("REVOKED#"))
+        {
+            return revocation(image);
+        }
         let is_identity = image["pk"]
             .as_str()
             .is_some_and(|pk| pk.starts_with("USER#"))
@@ -145,5 +183,29 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn a_revocation_record_is_sessions_revoked_without_the_tables_keys() {
+        let image = json!({
+            "pk": {"S": "REVOKED#2"}, "sk": {"S": "1764064800#u-1"}, "sub": {"S": "u-1"},
+            "revokedAt": {"N": "1764064800"}, "reason": {"S": "SIGNED_OUT"},
+            "expiresAt": {"N": "1764068700"}
+        });
+        let events = AuthTableProjection
+            .project(&record("INSERT", image))
+            .unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].detail_type, "SessionsRevoked");
+        let detail: serde_json::Value = serde_json::from_str(&events[0].detail).unwrap();
+        assert_eq!(
+            detail["data"],
+            json!({"userId": "u-1", "revokedBefore": 1764064800, "reason": "SIGNED_OUT"})
+        );
+        assert_eq!(
+            detail["eventId"],
+            "SessionsRevoked-u-1-1764064800-SIGNED_OUT"
+        );
+        assert!(!events[0].detail.contains("REVOKED#"), "no storage layout");
     }
 }

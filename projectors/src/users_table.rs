@@ -312,6 +312,7 @@ mod tests {
             correlation_id: Some("req-1".into()),
             registered_event_id: "UserRegistered-u-1".into(),
             last_write_id: None,
+            sessions_revoked_before: None,
         }
     }
 

@@ -96,3 +96,24 @@ impl DomainEvent for UserRegistered {
     const DETAIL_TYPE: &'static str = "UserRegistered";
     const VERSION: u32 = 1;
 }
+
+/// Every token of a user issued at or before `revokedBefore` is revoked: the user signed out,
+/// changed or reset the password, or was suspended, archived or deleted. Refresh tokens are
+/// revoked in Cognito already; services that accept the user's access or id tokens refuse
+/// those issued at or before this second. Published from the Auth API's revocation record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionsRevoked {
+    pub user_id: String,
+    /// Epoch seconds: tokens whose `iat` is at or before it are refused.
+    pub revoked_before: i64,
+    /// `SIGNED_OUT`, `PASSWORD_CHANGED`, `PASSWORD_RESET`, `SUSPENDED`, `ARCHIVED` or
+    /// `DELETED`.
+    pub reason: String,
+}
+
+impl DomainEvent for SessionsRevoked {
+    const SOURCE: &'static str = source::AUTH;
+    const DETAIL_TYPE: &'static str = "SessionsRevoked";
+    const VERSION: u32 = 1;
+}

@@ -4,7 +4,9 @@
 use serde_json::Value;
 
 use crate::auth::UserRegistered;
-use crate::auth::{PasswordChangeKind, PasswordChanged, PasswordResetRequested, UserLoggedIn};
+use crate::auth::{
+    PasswordChangeKind, PasswordChanged, PasswordResetRequested, SessionsRevoked, UserLoggedIn,
+};
 use crate::user::{
     BadgeAwarded, BadgeRevoked, ProfileSettings, UserActivated, UserDataUpdated, UserDeleted,
     UserProfileCreated, UserProfileUpdated, UserStatus, UserStatusChanged,
@@ -73,6 +75,7 @@ pub fn events() -> Vec<EventSpec> {
         spec::<UserLoggedIn>(),
         spec::<PasswordResetRequested>(),
         spec::<PasswordChanged>(),
+        spec::<SessionsRevoked>(),
         spec::<UserProfileCreated>(),
         spec::<UserProfileUpdated>(),
         spec::<UserActivated>(),
@@ -139,6 +142,16 @@ impl Example for PasswordChanged {
             email: None,
             kind: PasswordChangeKind::Change,
             changed_at: at(),
+        }
+    }
+}
+
+impl Example for SessionsRevoked {
+    fn example() -> Self {
+        Self {
+            user_id: user(),
+            revoked_before: 1_764_064_800,
+            reason: "SIGNED_OUT".to_owned(),
         }
     }
 }

@@ -36,6 +36,8 @@ pub enum UserError {
     InvalidToken(TokenRejection),
     #[error("the profile does not exist yet")]
     ProfileNotReady,
+    #[error("the account is suspended or archived")]
+    AccountDisabled,
     #[error("throttled")]
     Throttled,
     #[error("internal: {0}")]
@@ -91,6 +93,8 @@ impl IntoResponse for UserError {
             UserError::ProfileNotReady => Problem::not_found(
                 "your profile does not exist yet: it is created moments after registration; retry shortly",
             ),
+            UserError::AccountDisabled => Problem::new(StatusCode::FORBIDDEN, "account-disabled", "Account Disabled")
+                .with_detail("this account is suspended or archived"),
             UserError::UnknownBadge => Problem::new(StatusCode::NOT_FOUND, "unknown-badge", "Unknown Badge")
                 .with_detail("no badge of this name is in the catalog"),
             UserError::BadgeNotHeld => Problem::new(StatusCode::NOT_FOUND, "badge-not-held", "Badge Not Held")

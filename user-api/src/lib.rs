@@ -10,6 +10,7 @@ pub mod error;
 pub mod model;
 pub mod profiles;
 pub mod routes;
+pub mod sessions;
 pub mod store;
 pub mod subscriber;
 

@@ -129,6 +129,7 @@ impl Profiles {
             correlation_id: correlation_id.map(str::to_owned),
             registered_event_id: event_id.to_owned(),
             last_write_id: None,
+            sessions_revoked_before: None,
         };
         Ok(self.table.create(&profile).await?)
     }

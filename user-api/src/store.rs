@@ -65,6 +65,9 @@ pub struct ProfileItem {
     /// finds its own id here and is not applied again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_write_id: Option<String>,
+    /// Epoch seconds: the user's tokens issued at or before it are refused (`SessionsRevoked`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions_revoked_before: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

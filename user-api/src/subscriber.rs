@@ -1,9 +1,10 @@
 //! The User API's EventBridge subscriber: Auth API events that create or touch profiles.
-//! Idempotent: `UserRegistered` creates a profile only where no item of that id exists, and
-//! `UserLoggedIn` only ever moves `lastLoginAt` forward.
+//! Idempotent: `UserRegistered` creates a profile only where no item of that id exists,
+//! `UserLoggedIn` only ever moves `lastLoginAt` forward, and `SessionsRevoked` only ever moves
+//! the profile's `sessionsRevokedBefore` forward (what `/public/*` checks tokens against).
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use roster_events::auth::{UserLoggedIn, UserRegistered};
+use roster_events::auth::{SessionsRevoked, UserLoggedIn, UserRegistered};
 use roster_platform::lambda::BoxFuture;
 use roster_platform::subscriber::{
     EventHandler, EventSubscriber, HandlerError, Outcome, envelope_of,
@@ -52,6 +53,25 @@ impl UserEvents {
                     other?;
                 }
             }
+            return Ok(Outcome::Handled);
+        }
+        if let Some(envelope) = envelope_of::<SessionsRevoked>(event) {
+            let revoked = envelope?.data;
+            match self
+                .profiles
+                .record_revocation(&revoked.user_id, revoked.revoked_before)
+                .await
+            {
+                // A user without a profile yet has no token this could refuse on `/public/*`
+                // either; retried until the profile exists, as for sign-ins.
+                Err(UserError::ProfileNotReady) => {
+                    return Err("the profile does not exist yet".into());
+                }
+                other => {
+                    other?;
+                }
+            }
+            tracing::info!(user = %revoked.user_id, reason = %revoked.reason, "sessions revoked");
             return Ok(Outcome::Handled);
         }
         Ok(Outcome::Ignored)

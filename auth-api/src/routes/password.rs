@@ -125,7 +125,8 @@ pub struct ConfirmRequest {
     ),
     security(("apiKey" = []))
 )]
-/// `POST /auth/password/confirm`: sets the new password with the emailed code.
+/// `POST /auth/password/confirm`: sets the new password with the emailed code, and ends every
+/// session of the account.
 pub async fn confirm(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<ConfirmRequest>,
@@ -141,6 +142,21 @@ pub async fn confirm(
         .identity
         .confirm_forgot_password(client_id, &email, code, &password)
         .await?;
+    // Every session of the account ends: whoever held it before the reset is out.
+    state.identity.sign_out_everywhere(email.as_str()).await?;
+    if let Some(sub) = state
+        .revocations
+        .table()
+        .user_id_by_email(email.as_str())
+        .await
+        .map_err(|error| AuthError::Internal(error.to_string()))?
+    {
+        state
+            .revocations
+            .revoke(&sub, "PASSWORD_RESET")
+            .await
+            .map_err(|error| AuthError::Internal(error.to_string()))?;
+    }
     let at = events::now();
     let event = PasswordChanged {
         user_id: None,
@@ -184,13 +200,14 @@ pub struct ChangeRequest {
     security(("bearer" = []))
 )]
 /// `POST /auth/password/change` (Bearer): the signed-in user changes its own password, proving
-/// the old one first.
+/// the old one first. Every session of the user ends, the caller's included (refresh tokens
+/// revoked, access and id tokens refused within the revocation bound): sign in again.
 pub async fn change(
     State(state): State<AppState>,
     BearerToken(token): BearerToken,
     JsonBody(request): JsonBody<ChangeRequest>,
 ) -> Result<StatusCode, AuthError> {
-    let verified = state.verifier.verify(&token, TokenUse::Access).await?;
+    let verified = state.verify_token(&token, TokenUse::Access).await?;
     let old = PresentedPassword::parse(&request.old_password)?;
     let new = NewPassword::parse(&request.new_password)?;
     let username = verified.username.as_deref().unwrap_or(&verified.sub);
@@ -204,6 +221,13 @@ pub async fn change(
         Err(error) => return Err(error.into()),
     }
     state.identity.set_password(username, &new).await?;
+    // Every session ends, this one included: the caller signs in again with the new password.
+    state.identity.sign_out_everywhere(username).await?;
+    state
+        .revocations
+        .revoke(&verified.sub, "PASSWORD_CHANGED")
+        .await
+        .map_err(|error| AuthError::Internal(error.to_string()))?;
     tracing::info!(sub = %verified.sub, "password changed");
     let at = events::now();
     let event = PasswordChanged {

@@ -127,15 +127,22 @@ pub async fn refresh(
     ),
     security(("bearer" = []))
 )]
-/// `POST /auth/logout`: global sign-out of the access token's user; its refresh tokens stop
-/// working.
+/// `POST /auth/logout`: global sign-out of the access token's user: its refresh tokens stop
+/// working, and every access and id token issued until now is refused by the verify routes
+/// and `/public/*` within the revocation bound.
 pub async fn logout(
     State(state): State<AppState>,
     BearerToken(token): BearerToken,
 ) -> Result<StatusCode, AuthError> {
-    let verified = state.verifier.verify(&token, TokenUse::Access).await?;
+    let verified = state.verify_token(&token, TokenUse::Access).await?;
     let username = verified.username.as_deref().unwrap_or(&verified.sub);
     state.identity.sign_out_everywhere(username).await?;
+    // Refresh tokens are revoked by Cognito; access and id tokens by the revocation record.
+    state
+        .revocations
+        .revoke(&verified.sub, "SIGNED_OUT")
+        .await
+        .map_err(|error| AuthError::Internal(error.to_string()))?;
     tracing::info!(sub = %verified.sub, "signed out everywhere");
     Ok(StatusCode::NO_CONTENT)
 }

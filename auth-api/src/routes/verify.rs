@@ -40,7 +40,7 @@ pub async fn verify_in_path(
     PathParams((token_type, token)): PathParams<(String, String)>,
 ) -> Result<Json<VerifiedToken>, AuthError> {
     let expected = token_use(&token_type)?;
-    Ok(Json(state.verifier.verify(&token, expected).await?))
+    Ok(Json(state.verify_token(&token, expected).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -73,5 +73,5 @@ pub async fn verify_in_body(
     JsonBody(request): JsonBody<VerifyRequest>,
 ) -> Result<Json<VerifiedToken>, AuthError> {
     let expected = token_use(&request.token_type)?;
-    Ok(Json(state.verifier.verify(&request.token, expected).await?))
+    Ok(Json(state.verify_token(&request.token, expected).await?))
 }

@@ -20,6 +20,7 @@ mod provisioning;
 mod publisher;
 mod refusals;
 mod register;
+mod revocation;
 mod round_trips;
 mod security_doc;
 mod stack;

@@ -1,5 +1,7 @@
 //! The signed-in user's own profile, for frontends: `GET /public/user/me` and
-//! `PATCH /public/user/me/profile`, with a Bearer access token checked by the shared verifier.
+//! `PATCH /public/user/me/profile`, with a Bearer access token checked by the shared verifier,
+//! then against the profile itself (see `sessions.rs`): a deleted account or a revoked token
+//! is 401, a suspended or archived account 403.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -16,9 +18,14 @@ use crate::error::UserError;
 use crate::model::User;
 use crate::profiles::SettingsChange;
 
-async fn caller(state: &AppState, token: &str) -> Result<UserId, UserError> {
+/// The caller's id, once its token and account still hold, with its profile as it is.
+async fn caller(
+    state: &AppState,
+    token: &str,
+) -> Result<(UserId, crate::store::ProfileItem), UserError> {
     let verified = state.verifier.verify(token, TokenUse::Access).await?;
-    Ok(UserId::parse(&verified.sub)?)
+    let profile = state.profiles.own_profile(&verified).await?;
+    Ok((UserId::parse(&verified.sub)?, profile))
 }
 
 /// The caller's own profile is not "no such user" but "not there yet" (or any more).
@@ -35,7 +42,8 @@ fn own(
     get, path = "/public/user/me", tag = "me",
     responses(
         (status = 200, description = "The caller's profile", body = User),
-        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or revoked access token, or a deleted account", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The account is suspended or archived", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "The profile does not exist yet (moments after registration) or any more", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Tokens cannot be verified right now", body = Problem, content_type = "application/problem+json"),
     ),
@@ -46,8 +54,7 @@ pub async fn me(
     State(state): State<AppState>,
     BearerToken(token): BearerToken,
 ) -> Result<Response, UserError> {
-    let id = caller(&state, &token).await?;
-    let profile = own(state.profiles.get(&id).await)?;
+    let (_, profile) = caller(&state, &token).await?;
     Ok(user_response(&state, StatusCode::OK, &profile))
 }
 
@@ -72,7 +79,8 @@ pub struct ProfileUpdate {
     responses(
         (status = 200, description = "The updated profile", body = User),
         (status = 400, description = "Invalid lang, currency or avatar", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or revoked access token, or a deleted account", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The account is suspended or archived", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "The profile does not exist yet", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "If-Match names another version", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
@@ -86,7 +94,7 @@ pub async fn update_profile(
     WriteContext(context): WriteContext,
     JsonBody(update): JsonBody<ProfileUpdate>,
 ) -> Result<Response, UserError> {
-    let id = caller(&state, &token).await?;
+    let (id, current) = caller(&state, &token).await?;
     let settings = SettingsChange {
         lang: update.lang.as_deref().map(domain::parse_lang).transpose()?,
         currency: update
@@ -104,7 +112,7 @@ pub async fn update_profile(
         settings.lang.is_none() && settings.currency.is_none() && settings.default_avatar.is_none();
     let profile = if nothing_to_change {
         // An empty PATCH changes nothing: the profile as it is.
-        own(state.profiles.get(&id).await)?
+        current
     } else {
         own(state
             .profiles

@@ -1,0 +1,189 @@
+//! Which users' tokens are revoked, as this instance knows it, without an AWS call per request.
+//!
+//! Sign-out, a password change or reset, a suspension, an archive and a deletion each write a
+//! revocation record to the Auth API's table (see `store.rs`): every token of that user issued
+//! at or before the record's second is refused from then on. Each instance keeps the records
+//! of the last token lifetime in memory and brings them up to date at most once per
+//! [`RevocationSet::interval`], when a request needs them: one Query per shard, for the records
+//! written since the previous refresh (with an overlap for writers' clocks and writes in
+//! flight). So a revocation is seen by every instance within `interval` of its record landing
+//! (plus the event path's delay for suspension, archive and deletion, which reach the Auth API
+//! as events). The instance that writes a record knows it at once.
+//!
+//! If the table cannot be read, the set keeps answering from what it has for
+//! [`MAX_STALENESS`]; after that it refuses to vouch for any token (503) rather than accept
+//! tokens it can no longer check.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
+use roster_platform::jwt::VerifiedToken;
+
+use crate::store::{AuthTable, REVOCATION_KEEP_SECONDS, REVOCATION_SHARDS, StoreError};
+
+/// How long a set that cannot be refreshed is still trusted.
+pub const MAX_STALENESS: Duration = Duration::from_secs(30);
+
+/// Records are read again from this many seconds before the last refresh: a record whose
+/// writer's clock is behind, or whose write was in flight, is still found.
+const OVERLAP_SECONDS: i64 = 10;
+
+/// The default refresh interval.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RevocationError {
+    #[error("the token was revoked")]
+    Revoked,
+    #[error("revocations cannot be read: {0}")]
+    Unavailable(String),
+}
+
+pub struct RevocationSet {
+    table: AuthTable,
+    interval: Duration,
+    seen: RwLock<Seen>,
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+struct Seen {
+    /// The latest revocation second of each user.
+    revoked: HashMap<String, i64>,
+    /// Epoch seconds at which the last successful refresh started.
+    cursor: i64,
+    /// When the set was last brought up to date.
+    refreshed: Option<Instant>,
+}
+
+impl RevocationSet {
+    pub fn new(table: AuthTable, interval: Duration) -> Self {
+        Self {
+            table,
+            interval,
+            seen: RwLock::new(Seen {
+                revoked: HashMap::new(),
+                cursor: chrono::Utc::now().timestamp() - REVOCATION_KEEP_SECONDS,
+                refreshed: None,
+            }),
+            refreshing: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The table the records are in.
+    pub fn table(&self) -> &AuthTable {
+        &self.table
+    }
+
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Seen> {
+        self.seen
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Seen> {
+        self.seen
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Refuses `token` if its user's tokens were revoked at or after it was issued.
+    pub async fn check(&self, token: &VerifiedToken) -> Result<(), RevocationError> {
+        self.refresh_if_due().await?;
+        match self.read().revoked.get(&token.sub) {
+            Some(revoked_at) if token.issued_at <= *revoked_at => Err(RevocationError::Revoked),
+            _ => Ok(()),
+        }
+    }
+
+    /// Revokes every token of `sub` issued up to now: writes the record, holds it here at once,
+    /// and returns once the current second is over (see [`until_after`]).
+    pub async fn revoke(&self, sub: &str, reason: &str) -> Result<(), StoreError> {
+        let second = chrono::Utc::now().timestamp();
+        self.table.revoke(sub, second, reason).await?;
+        self.note(sub, second);
+        until_after(second).await;
+        Ok(())
+    }
+
+    /// Records a revocation this instance knows of, so it holds here at once.
+    pub fn note(&self, sub: &str, revoked_at: i64) {
+        let mut seen = self.write();
+        let entry = seen.revoked.entry(sub.to_owned()).or_insert(revoked_at);
+        *entry = (*entry).max(revoked_at);
+    }
+
+    async fn refresh_if_due(&self) -> Result<(), RevocationError> {
+        let due = |seen: &Seen| {
+            seen.refreshed
+                .is_none_or(|at| at.elapsed() >= self.interval)
+        };
+        if !due(&self.read()) {
+            return Ok(());
+        }
+        // One refresh at a time; the others wait for it and use its result.
+        let _refreshing = self.refreshing.lock().await;
+        if !due(&self.read()) {
+            return Ok(());
+        }
+        let started = chrono::Utc::now().timestamp();
+        let since = self.read().cursor - OVERLAP_SECONDS;
+        match self.records_since(since).await {
+            Ok(records) => {
+                let mut seen = self.write();
+                for (sub, revoked_at) in records {
+                    let entry = seen.revoked.entry(sub).or_insert(revoked_at);
+                    *entry = (*entry).max(revoked_at);
+                }
+                let oldest_live = started - REVOCATION_KEEP_SECONDS;
+                seen.revoked
+                    .retain(|_, revoked_at| *revoked_at >= oldest_live);
+                seen.cursor = started;
+                seen.refreshed = Some(Instant::now());
+                Ok(())
+            }
+            Err(error) => {
+                let trusted = self
+                    .read()
+                    .refreshed
+                    .is_some_and(|at| at.elapsed() < MAX_STALENESS);
+                tracing::warn!(%error, trusted, "revocations could not be refreshed");
+                if trusted {
+                    Ok(())
+                } else {
+                    Err(RevocationError::Unavailable(error.to_string()))
+                }
+            }
+        }
+    }
+
+    async fn records_since(&self, since: i64) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut records = Vec::new();
+        for shard in 0..REVOCATION_SHARDS {
+            records.extend(
+                self.table
+                    .revocations_since(shard, since)
+                    .await?
+                    .into_iter()
+                    .map(|record| (record.sub, record.revoked_at)),
+            );
+        }
+        Ok(records)
+    }
+}
+
+/// Waits until `second` is over: a token issued before the caller answers has `iat` at most
+/// `second` and is covered by a revocation at `second`; one issued after the answer (a new
+/// sign-in) has a later `iat` and is not.
+pub async fn until_after(second: i64) {
+    let now = chrono::Utc::now();
+    if now.timestamp() > second {
+        return;
+    }
+    let left = 1000 - u64::from(now.timestamp_subsec_millis()).min(999);
+    tokio::time::sleep(Duration::from_millis(left)).await;
+}
