@@ -14,11 +14,11 @@
 //! [`MAX_STALENESS`]; after that it refuses to vouch for any token (503) rather than accept
 //! tokens it can no longer check.
 
-use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 use roster_platform::jwt::VerifiedToken;
+use roster_platform::revocation::RevokedUsers;
 
 use crate::store::{AuthTable, REVOCATION_KEEP_SECONDS, REVOCATION_SHARDS, StoreError};
 
@@ -43,13 +43,12 @@ pub enum RevocationError {
 pub struct RevocationSet {
     table: AuthTable,
     interval: Duration,
+    revoked: RevokedUsers,
     seen: RwLock<Seen>,
     refreshing: tokio::sync::Mutex<()>,
 }
 
 struct Seen {
-    /// The latest revocation second of each user.
-    revoked: HashMap<String, i64>,
     /// Epoch seconds at which the last successful refresh started.
     cursor: i64,
     /// When the set was last brought up to date.
@@ -61,8 +60,8 @@ impl RevocationSet {
         Self {
             table,
             interval,
+            revoked: RevokedUsers::default(),
             seen: RwLock::new(Seen {
-                revoked: HashMap::new(),
                 cursor: chrono::Utc::now().timestamp() - REVOCATION_KEEP_SECONDS,
                 refreshed: None,
             }),
@@ -94,9 +93,10 @@ impl RevocationSet {
     /// Refuses `token` if its user's tokens were revoked at or after it was issued.
     pub async fn check(&self, token: &VerifiedToken) -> Result<(), RevocationError> {
         self.refresh_if_due().await?;
-        match self.read().revoked.get(&token.sub) {
-            Some(revoked_at) if token.issued_at <= *revoked_at => Err(RevocationError::Revoked),
-            _ => Ok(()),
+        if self.revoked.is_revoked(token) {
+            Err(RevocationError::Revoked)
+        } else {
+            Ok(())
         }
     }
 
@@ -112,9 +112,7 @@ impl RevocationSet {
 
     /// Records a revocation this instance knows of, so it holds here at once.
     pub fn note(&self, sub: &str, revoked_at: i64) {
-        let mut seen = self.write();
-        let entry = seen.revoked.entry(sub.to_owned()).or_insert(revoked_at);
-        *entry = (*entry).max(revoked_at);
+        self.revoked.note(sub, revoked_at);
     }
 
     async fn refresh_if_due(&self) -> Result<(), RevocationError> {
@@ -134,14 +132,12 @@ impl RevocationSet {
         let since = self.read().cursor - OVERLAP_SECONDS;
         match self.records_since(since).await {
             Ok(records) => {
-                let mut seen = self.write();
                 for (sub, revoked_at) in records {
-                    let entry = seen.revoked.entry(sub).or_insert(revoked_at);
-                    *entry = (*entry).max(revoked_at);
+                    self.revoked.note(&sub, revoked_at);
                 }
-                let oldest_live = started - REVOCATION_KEEP_SECONDS;
-                seen.revoked
-                    .retain(|_, revoked_at| *revoked_at >= oldest_live);
+                self.revoked
+                    .forget_before(started - REVOCATION_KEEP_SECONDS);
+                let mut seen = self.write();
                 seen.cursor = started;
                 seen.refreshed = Some(Instant::now());
                 Ok(())

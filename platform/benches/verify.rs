@@ -1,7 +1,8 @@
 //! Token verification in process, on 1,000 distinct valid access tokens of the pool's key:
 //! the whole verifier (`JwtVerifier::verify`: size, shape, header, key lookup, signature,
 //! claims) next to the floor, the bare RS256 signature check of the same tokens on the same
-//! key, parsed once. Also writes the tokens and the JWKS to `target/bench/tokens.json`, so
+//! key, parsed once; and the verifier followed by the revocation check the APIs make on every
+//! token (`RevokedUsers::is_revoked`, here holding 10,000 revoked users). Also writes the tokens and the JWKS to `target/bench/tokens.json`, so
 //! the Node.js reference (`bench/node`) verifies exactly the same tokens.
 //!
 //! `cargo bench -p roster-platform --bench verify`
@@ -19,6 +20,7 @@ use forged::*;
 use roster_platform::jwks::{JwksCache, JwksError, JwksOptions, JwksSource};
 use roster_platform::jwt::{DEFAULT_LEEWAY, JwtVerifier, TokenUse, VerifierConfig};
 use roster_platform::lambda::BoxFuture;
+use roster_platform::revocation::RevokedUsers;
 use serde_json::json;
 
 const TOKENS: usize = 1_000;
@@ -120,6 +122,26 @@ fn verification(c: &mut Criterion) {
                 .unwrap()
         })
     });
+    // As many revoked users as an hour of sign-outs at a busy site; none of them is a token's.
+    let revoked = RevokedUsers::default();
+    for n in 0..10_000 {
+        revoked.note(&format!("revoked-user-{n}"), now());
+    }
+    let mut next = 0;
+    group.bench_function(
+        "roster verify + revocation check (10,000 revoked users)",
+        |b| {
+            b.iter(|| {
+                next = (next + 1) % TOKENS;
+                let token = black_box(tokens[next].as_str());
+                let verified = runtime
+                    .block_on(verifier.verify(token, TokenUse::Access))
+                    .unwrap();
+                assert!(!revoked.is_revoked(&verified));
+                verified
+            })
+        },
+    );
     let mut next = 0;
     group.bench_function("floor: RS256 signature check, key parsed once", |b| {
         b.iter(|| {

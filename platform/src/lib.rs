@@ -17,5 +17,6 @@ pub mod jwt;
 pub mod lambda;
 pub mod openapi;
 pub mod problem;
+pub mod revocation;
 pub mod subscriber;
 pub mod telemetry;
