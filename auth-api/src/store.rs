@@ -778,6 +778,7 @@ impl AuthTable {
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk AND sk >= :since")
+                .consistent_read(true)
                 .expression_attribute_values(":pk", s(&format!("REVOKED#{shard}")))
                 .expression_attribute_values(":since", s(&format!("{since:010}")))
                 .set_exclusive_start_key(start)
