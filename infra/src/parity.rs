@@ -1,16 +1,16 @@
 //! Parity between the SAM template (`infra/template.yaml`) and the resources the local stack
 //! provisions (`resources.rs`): table keys, indexes, streams and TTL; the pool's password
 //! policy, custom attributes, groups and app clients (which never expose the registration
-//! marker); the bus rules, their queues and dead-letter queues; the
-//! functions. [`differences`] lists every place where they disagree.
+//! marker); the bus rules, their queues and dead-letter queues; the functions; the bucket's
+//! versioning and lifecycle rule. [`differences`] lists every place where they disagree.
 
 use std::collections::BTreeSet;
 
 use serde_yaml::Value;
 
 use crate::resources::{
-    AUTH_FLOWS, AUTH_TABLE, LAMBDA_BINARIES, READ_ATTRIBUTES, STREAM_MAPPING, SUBSCRIBERS,
-    TableSpec, USER_POOL, USERS_TABLE,
+    AUTH_FLOWS, AUTH_TABLE, LAMBDA_BINARIES, NONCURRENT_VERSION_DAYS, NONCURRENT_VERSIONS_RULE,
+    READ_ATTRIBUTES, STREAM_MAPPING, SUBSCRIBERS, TableSpec, USER_POOL, USERS_TABLE,
 };
 
 /// The template's logical id of each table the local stack provisions.
@@ -36,6 +36,7 @@ pub fn differences_with(template: &Value, local_tables: &[(&str, &TableSpec)]) -
     subscribers(resources, &mut found);
     stream_mappings(resources, local_tables, &mut found);
     functions(resources, &mut found);
+    bucket(resources, &mut found);
     found
 }
 
@@ -417,6 +418,40 @@ fn stream_mappings(
                 "{table_id}: the stream mapping's settings differ from the local poller's"
             ));
         }
+    }
+}
+
+/// The assets bucket is versioned, and its lifecycle rule expires noncurrent versions after
+/// the days the local bucket uses, and the delete markers left alone.
+fn bucket(resources: &Value, found: &mut Vec<String>) {
+    let buckets = of_type(resources, "AWS::S3::Bucket");
+    let [(_, bucket)] = buckets.as_slice() else {
+        found.push(format!(
+            "{} buckets in the template, not one",
+            buckets.len()
+        ));
+        return;
+    };
+    if bucket["VersioningConfiguration"]["Status"].as_str() != Some("Enabled") {
+        found.push("bucket: not versioned, as the local bucket is".to_owned());
+    }
+    let rule = bucket["LifecycleConfiguration"]["Rules"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .find(|rule| rule["Id"].as_str() == Some(NONCURRENT_VERSIONS_RULE));
+    let same = rule.is_some_and(|rule| {
+        rule["Status"].as_str() == Some("Enabled")
+            && rule["Prefix"].is_null()
+            && rule["NoncurrentVersionExpiration"]["NoncurrentDays"].as_i64()
+                == Some(i64::from(NONCURRENT_VERSION_DAYS))
+            && rule["ExpiredObjectDeleteMarker"].as_bool() == Some(true)
+    });
+    if !same {
+        found.push(format!(
+            "bucket: no lifecycle rule {NONCURRENT_VERSIONS_RULE} expiring noncurrent versions \
+             after {NONCURRENT_VERSION_DAYS} days and lone delete markers, as locally"
+        ));
     }
 }
 

@@ -14,8 +14,9 @@ use aws_sdk_sqs as sqs;
 use serde::Serialize;
 
 use crate::resources::{
-    ASSETS, AUTH_FLOWS, CustomAttributeSpec, Names, PUBLIC_PREFIX, READ_ATTRIBUTES, SUBSCRIBERS,
-    SubscriberSpec, TABLES, TableSpec, USER_POOL,
+    ASSETS, AUTH_FLOWS, CustomAttributeSpec, NONCURRENT_VERSION_DAYS, NONCURRENT_VERSIONS_RULE,
+    Names, PUBLIC_PREFIX, READ_ATTRIBUTES, SUBSCRIBERS, SubscriberSpec, TABLES, TableSpec,
+    USER_POOL,
 };
 
 /// What provisioning created or found, by role.
@@ -670,7 +671,10 @@ pub fn public_read_policy(bucket: &str) -> String {
 }
 
 async fn bucket(client: &s3::Client, names: &Names, region: &str) -> Result<String> {
-    use s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+    use s3::types::{
+        BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,
+        VersioningConfiguration,
+    };
 
     let bucket = names.bucket();
     let mut request = client.create_bucket().bucket(&bucket);
@@ -689,6 +693,26 @@ async fn bucket(client: &s3::Client, names: &Names, region: &str) -> Result<Stri
                 .is_some_and(|e| e.is_bucket_already_owned_by_you()) => {}
         Err(error) => return Err(error).with_context(|| format!("creating bucket {bucket}")),
     }
+    // Versioned, as the template's bucket: a deletion must remove every version, and the
+    // lifecycle rule removes noncurrent versions (and then lone delete markers) anywhere else.
+    client
+        .put_bucket_versioning()
+        .bucket(&bucket)
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .with_context(|| format!("versioning {bucket}"))?;
+    client
+        .put_bucket_lifecycle_configuration()
+        .bucket(&bucket)
+        .lifecycle_configuration(noncurrent_versions_expire()?)
+        .send()
+        .await
+        .with_context(|| format!("setting the lifecycle of {bucket}"))?;
     client
         .put_bucket_policy()
         .bucket(&bucket)
@@ -709,6 +733,40 @@ async fn bucket(client: &s3::Client, names: &Names, region: &str) -> Result<Stri
             .with_context(|| format!("uploading {}", asset.key))?;
     }
     Ok(bucket)
+}
+
+/// The template's lifecycle rule: a noncurrent version goes after [`NONCURRENT_VERSION_DAYS`],
+/// a delete marker with no version left goes too, and so do abandoned multipart uploads.
+fn noncurrent_versions_expire() -> Result<s3::types::BucketLifecycleConfiguration> {
+    use s3::types::{
+        AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, ExpirationStatus,
+        LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, NoncurrentVersionExpiration,
+    };
+
+    Ok(BucketLifecycleConfiguration::builder()
+        .rules(
+            LifecycleRule::builder()
+                .id(NONCURRENT_VERSIONS_RULE)
+                .status(ExpirationStatus::Enabled)
+                .filter(LifecycleRuleFilter::builder().prefix("").build())
+                .noncurrent_version_expiration(
+                    NoncurrentVersionExpiration::builder()
+                        .noncurrent_days(NONCURRENT_VERSION_DAYS)
+                        .build(),
+                )
+                .expiration(
+                    LifecycleExpiration::builder()
+                        .expired_object_delete_marker(true)
+                        .build(),
+                )
+                .abort_incomplete_multipart_upload(
+                    AbortIncompleteMultipartUpload::builder()
+                        .days_after_initiation(1)
+                        .build(),
+                )
+                .build()?,
+        )
+        .build()?)
 }
 
 async fn api_key_secret(client: &secretsmanager::Client, names: &Names) -> Result<String> {

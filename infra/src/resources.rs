@@ -323,6 +323,13 @@ pub struct Asset {
     pub body: &'static [u8],
 }
 
+/// Days after which the assets bucket's lifecycle rule removes a noncurrent object version
+/// (and then the delete marker left alone), the same locally and in the template.
+pub const NONCURRENT_VERSION_DAYS: i32 = 1;
+
+/// The id of that lifecycle rule.
+pub const NONCURRENT_VERSIONS_RULE: &str = "expire-noncurrent-versions";
+
 /// The only prefix of the assets bucket anyone may read.
 pub const PUBLIC_PREFIX: &str = "public/";
 

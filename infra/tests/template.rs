@@ -210,3 +210,41 @@ fn a_missing_or_mutable_registration_marker_or_a_client_exposing_it_breaks_parit
         );
     }
 }
+
+#[test]
+fn an_unversioned_bucket_or_one_keeping_noncurrent_versions_breaks_parity() {
+    let bucket = ["Resources", "AssetsBucket", "Properties"];
+    let unversioned = without(template(), &bucket, |bucket| {
+        bucket
+            .as_mapping_mut()
+            .unwrap()
+            .remove("VersioningConfiguration");
+    });
+    assert!(
+        differences(&unversioned)
+            .iter()
+            .any(|d| d.contains("bucket: not versioned")),
+        "{:?}",
+        differences(&unversioned)
+    );
+
+    let kept_longer = without(template(), &bucket, |bucket| {
+        bucket["LifecycleConfiguration"]["Rules"][0]["NoncurrentVersionExpiration"]["NoncurrentDays"] =
+            Value::from(365);
+    });
+    let no_rule = without(template(), &bucket, |bucket| {
+        bucket
+            .as_mapping_mut()
+            .unwrap()
+            .remove("LifecycleConfiguration");
+    });
+    for template in [kept_longer, no_rule] {
+        assert!(
+            differences(&template)
+                .iter()
+                .any(|d| d.contains("bucket: no lifecycle rule expire-noncurrent-versions")),
+            "{:?}",
+            differences(&template)
+        );
+    }
+}

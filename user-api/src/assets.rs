@@ -86,36 +86,71 @@ impl Assets {
         })
     }
 
-    /// Deletes every avatar `user_id` uploaded. Idempotent.
+    /// Deletes every avatar `user_id` uploaded: every version of every object under the user's
+    /// prefix, and every delete marker, so nothing is left in the versioned bucket. Idempotent.
+    /// Returns how many versions and markers it removed.
     pub async fn delete_uploads(&self, user_id: &str) -> Result<usize, AssetsError> {
+        use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+
         let prefix = Self::upload_prefix(user_id);
         let mut deleted = 0;
-        let mut continuation = None;
+        // Each page is deleted before the next is listed: a listing starts from the beginning
+        // of what is left, so no marker is needed.
         loop {
             let page = self
                 .client
-                .list_objects_v2()
+                .list_object_versions()
                 .bucket(&self.bucket)
                 .prefix(&prefix)
-                .set_continuation_token(continuation)
                 .send()
                 .await
                 .map_err(s3_error)?;
-            for object in page.contents() {
-                let Some(key) = object.key() else { continue };
-                self.client
-                    .delete_object()
-                    .bucket(&self.bucket)
-                    .key(key)
-                    .send()
-                    .await
-                    .map_err(s3_error)?;
-                deleted += 1;
-            }
-            continuation = page.next_continuation_token().map(str::to_owned);
-            if continuation.is_none() {
+            let versions = page
+                .versions()
+                .iter()
+                .map(|version| (version.key(), version.version_id()));
+            let markers = page
+                .delete_markers()
+                .iter()
+                .map(|marker| (marker.key(), marker.version_id()));
+            let objects = versions
+                .chain(markers)
+                .filter_map(|(key, version)| {
+                    // Only what lies under the prefix, whatever the listing returns.
+                    let key = key.filter(|key| key.starts_with(&prefix))?;
+                    ObjectIdentifier::builder()
+                        .key(key)
+                        .set_version_id(version.map(str::to_owned))
+                        .build()
+                        .ok()
+                })
+                .collect::<Vec<_>>();
+            if objects.is_empty() {
                 return Ok(deleted);
             }
+            let count = objects.len();
+            let delete = Delete::builder()
+                .set_objects(Some(objects))
+                .quiet(true)
+                .build()
+                .map_err(|error| AssetsError(error.to_string()))?;
+            let output = self
+                .client
+                .delete_objects()
+                .bucket(&self.bucket)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(s3_error)?;
+            if let Some(error) = output.errors().first() {
+                return Err(AssetsError(format!(
+                    "deleting {} (version {}): {}",
+                    error.key().unwrap_or_default(),
+                    error.version_id().unwrap_or_default(),
+                    error.code().unwrap_or_default()
+                )));
+            }
+            deleted += count;
         }
     }
 }
