@@ -8,6 +8,7 @@
 //! - `REGISTRATION#<id>` / `REGISTRATION`: a registration in flight, listed by the `pending`
 //!   index for the reconciler. Removed by the commit (atomically) or by a rollback.
 //! - `USER#<sub>` / `IDENTITY`: the committed identity; its stream INSERT is `UserRegistered`.
+//!   `idempotencyRecord` names its registration's idempotency record, removed with it.
 //! - `IDEMPOTENCY#<api key id>/<key>` / `IDEMPOTENCY`: one registration per API key and
 //!   `Idempotency-Key`, expiring after a day (TTL `expiresAt`).
 
@@ -27,6 +28,8 @@ const RESERVATION: &str = "RESERVATION";
 const REGISTRATION: &str = "REGISTRATION";
 const IDENTITY: &str = "IDENTITY";
 const IDEMPOTENCY: &str = "IDEMPOTENCY";
+/// The identity's attribute naming its registration's idempotency record (`pk`), if any.
+const IDEMPOTENCY_RECORD: &str = "idempotencyRecord";
 /// A reservation condition: held by registration `:reg` and still `:pending` (`#state`).
 const HELD_PENDING: &str = "registrationId = :reg AND #state = :pending";
 /// The same, or no reservation at all.
@@ -434,16 +437,22 @@ impl AuthTable {
         identity: &Identity,
         response: Option<&str>,
     ) -> Result<(), StoreError> {
+        let idempotency_pk = registration
+            .idempotency_key
+            .as_ref()
+            .map(|key_value| format!("IDEMPOTENCY#{key_value}"));
+        let mut identity_item = item(&format!("USER#{}", identity.id), IDENTITY, identity)?;
+        if let Some(pk) = &idempotency_pk {
+            // Where the idempotency record (which keeps the response: email, name, handle)
+            // is, so that the user's deletion removes it too (`release`).
+            identity_item.insert(IDEMPOTENCY_RECORD.to_owned(), s(pk));
+        }
         let mut writes = vec![
             TransactWriteItem::builder()
                 .put(
                     Put::builder()
                         .table_name(&self.table)
-                        .set_item(Some(item(
-                            &format!("USER#{}", identity.id),
-                            IDENTITY,
-                            identity,
-                        )?))
+                        .set_item(Some(identity_item))
                         .condition_expression("attribute_not_exists(pk)")
                         .build()
                         .map_err(build_error)?,
@@ -474,13 +483,13 @@ impl AuthTable {
                     .build(),
             );
         }
-        if let (Some(key_value), Some(response)) = (&registration.idempotency_key, response) {
+        if let (Some(pk), Some(response)) = (&idempotency_pk, response) {
             writes.push(
                 TransactWriteItem::builder()
                     .update(
                         Update::builder()
                             .table_name(&self.table)
-                            .set_key(Some(key(&format!("IDEMPOTENCY#{key_value}"), IDEMPOTENCY)))
+                            .set_key(Some(key(pk, IDEMPOTENCY)))
                             .update_expression("SET #state = :done, storedResponse = :response")
                             .condition_expression("registrationId = :reg")
                             .expression_attribute_names("#state", "state")
@@ -586,7 +595,11 @@ impl AuthTable {
 
     /// Removes a deleted user's identity and frees its email, name and handle, in one
     /// transaction. Reservations held by someone else (or already gone) are left alone.
+    /// First the idempotency record of the user's registration goes, if it is still there
+    /// (it keeps the registration's response: email, name, handle); a retry after a failed
+    /// transaction finds the identity, and so the record's key, again.
     pub async fn release(&self, identity: &Identity) -> Result<(), StoreError> {
+        self.forget_registration_response(identity).await?;
         let mut writes = vec![
             TransactWriteItem::builder()
                 .delete(
@@ -619,6 +632,38 @@ impl AuthTable {
             );
         }
         self.transact(writes, None).await
+    }
+
+    /// Deletes the idempotency record the identity's registration completed, unless the key
+    /// has meanwhile expired and been used by another registration.
+    async fn forget_registration_response(&self, identity: &Identity) -> Result<(), StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&format!("USER#{}", identity.id), IDENTITY)))
+            .projection_expression("#record")
+            .expression_attribute_names("#record", IDEMPOTENCY_RECORD)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let Some(AttributeValue::S(pk)) = output
+            .item
+            .and_then(|mut item| item.remove(IDEMPOTENCY_RECORD))
+        else {
+            return Ok(());
+        };
+        let deleted = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&pk, IDEMPOTENCY)))
+            .condition_expression("registrationId = :reg")
+            .expression_attribute_values(":reg", s(&identity.registration_id))
+            .send()
+            .await;
+        landed(deleted).map(|_| ())
     }
 
     /// Marks a pending registration as rolling back, which stops its commit from ever landing.
