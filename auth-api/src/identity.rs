@@ -97,6 +97,56 @@ where
     }
 }
 
+/// The custom attribute that marks a Cognito user with the registration that created it.
+/// Declared immutable in the pool's schema (only AdminCreateUser can set it), readable and
+/// writable by no app client.
+pub const REGISTRATION_ATTRIBUTE: &str = "custom:registrationId";
+
+/// A user of the pool: its immutable username (what admin calls address) and its `sub`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolUser {
+    pub username: String,
+    pub sub: String,
+}
+
+/// What [`Cognito::create_user`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Creation {
+    /// A new user, marked with the registration.
+    Created(PoolUser),
+    /// A user this same registration created before (a retry after a lost answer).
+    Adopted(PoolUser),
+    /// The email belongs to a user this registration did not create: an operator's, an
+    /// imported one, another registration's. It was not touched.
+    NotOurs,
+}
+
+/// What [`Cognito::delete_user_of_registration`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deletion {
+    Deleted,
+    /// No user has the email (never created, or already deleted).
+    NoUser,
+    /// A user has the email, but the registration did not create it: left alone.
+    NotOurs,
+}
+
+fn attribute(name: &str, value: &str) -> Result<AttributeType, IdentityError> {
+    AttributeType::builder()
+        .name(name)
+        .value(value)
+        .build()
+        .map_err(|error| IdentityError::Unavailable(error.to_string()))
+}
+
+fn value_of(attributes: &[AttributeType], name: &str) -> Option<String> {
+    attributes
+        .iter()
+        .find(|attribute| attribute.name() == name)
+        .and_then(|attribute| attribute.value())
+        .map(ToOwned::to_owned)
+}
+
 /// The user pool, through the AWS SDK.
 #[derive(Debug, Clone)]
 pub struct Cognito {
@@ -279,25 +329,21 @@ impl Cognito {
         Ok(())
     }
 
-    /// Creates the user (no welcome message: the Auth API's caller sends its own email) and
-    /// returns its `sub`. A user that already has this email is adopted: the email's
-    /// reservation belongs to this registration, so such a user can only be the leftover of
-    /// an earlier attempt of it.
+    /// Creates the user (no welcome message: the Auth API's caller sends its own email),
+    /// marked with the registration that creates it ([`REGISTRATION_ATTRIBUTE`], immutable, so
+    /// only a creation can set it). When the pool already has a user with this email, it is
+    /// this registration's only if it carries the same mark: the leftover of an earlier attempt
+    /// of the same registration (a retry, a lost answer), which is adopted. Any other user (an
+    /// operator, an import, another registration) is [`Creation::NotOurs`] and left untouched.
     pub async fn create_user(
         &self,
         email: &Email,
         name: &str,
         handle: &str,
-    ) -> Result<String, IdentityError> {
-        use aws_sdk_cognitoidentityprovider::types::{AttributeType, MessageActionType};
+        registration_id: &str,
+    ) -> Result<Creation, IdentityError> {
+        use aws_sdk_cognitoidentityprovider::types::MessageActionType;
 
-        let attribute = |name: &str, value: &str| {
-            AttributeType::builder()
-                .name(name)
-                .value(value)
-                .build()
-                .map_err(|error| IdentityError::Unavailable(error.to_string()))
-        };
         let created = self
             .client
             .admin_create_user()
@@ -307,37 +353,91 @@ impl Cognito {
             .user_attributes(attribute("email_verified", "false")?)
             .user_attributes(attribute("name", name)?)
             .user_attributes(attribute("preferred_username", handle)?)
+            .user_attributes(attribute(REGISTRATION_ATTRIBUTE, registration_id)?)
             .message_action(MessageActionType::Suppress)
             .send()
             .await;
-        let attributes = match created {
-            Ok(output) => output
-                .user
-                .map(|user| user.attributes.unwrap_or_default())
-                .unwrap_or_default(),
+        match created {
+            Ok(output) => {
+                let user = output
+                    .user
+                    .ok_or_else(|| IdentityError::Unavailable("no user created".into()))?;
+                let sub = value_of(user.attributes(), "sub")
+                    .ok_or_else(|| IdentityError::Unavailable("the new user has no sub".into()))?;
+                let username = user.username.ok_or_else(|| {
+                    IdentityError::Unavailable("the new user has no username".into())
+                })?;
+                Ok(Creation::Created(PoolUser { username, sub }))
+            }
             Err(error)
                 if error
                     .as_service_error()
                     .is_some_and(|e| e.is_username_exists_exception()) =>
             {
-                self.client
-                    .admin_get_user()
-                    .user_pool_id(&self.pool_id)
-                    .username(email.as_str())
-                    .send()
-                    .await
-                    .map_err(classify)?
-                    .user_attributes
-                    .unwrap_or_default()
+                match self.find(email.as_str()).await? {
+                    Some((user, mark)) if mark.as_deref() == Some(registration_id) => {
+                        Ok(Creation::Adopted(user))
+                    }
+                    Some(_) => Ok(Creation::NotOurs),
+                    None => Err(IdentityError::Unavailable(
+                        "the user that exists with this email is gone".into(),
+                    )),
+                }
             }
-            Err(error) => return Err(classify(error)),
+            Err(error) => Err(classify(error)),
+        }
+    }
+
+    /// The user with this email (or username) and its registration mark, if there is one.
+    async fn find(
+        &self,
+        username: &str,
+    ) -> Result<Option<(PoolUser, Option<String>)>, IdentityError> {
+        let found = self
+            .client
+            .admin_get_user()
+            .user_pool_id(&self.pool_id)
+            .username(username)
+            .send()
+            .await;
+        match found {
+            Ok(user) => {
+                let sub = value_of(user.user_attributes(), "sub")
+                    .ok_or_else(|| IdentityError::Unavailable("the user has no sub".into()))?;
+                let mark = value_of(user.user_attributes(), REGISTRATION_ATTRIBUTE);
+                let user = PoolUser {
+                    username: user.username,
+                    sub,
+                };
+                Ok(Some((user, mark)))
+            }
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_user_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(error) => Err(classify(error)),
+        }
+    }
+
+    /// Deletes the user with this email only if `registration_id` created it (its mark says
+    /// so): a rollback undoes its own creation and nothing else. The user is deleted by its
+    /// immutable username, so a user that took the email since the check is never the one
+    /// deleted. Safe to repeat.
+    pub async fn delete_user_of_registration(
+        &self,
+        email: &str,
+        registration_id: &str,
+    ) -> Result<Deletion, IdentityError> {
+        let user = match self.find(email).await? {
+            None => return Ok(Deletion::NoUser),
+            Some((user, mark)) if mark.as_deref() == Some(registration_id) => user,
+            Some(_) => return Ok(Deletion::NotOurs),
         };
-        attributes
-            .iter()
-            .find(|attribute| attribute.name() == "sub")
-            .and_then(|attribute| attribute.value())
-            .map(ToOwned::to_owned)
-            .ok_or_else(|| IdentityError::Unavailable("the new user has no sub".into()))
+        self.delete_user(&user.username).await?;
+        Ok(Deletion::Deleted)
     }
 
     pub async fn add_to_group(&self, username: &str, group: &str) -> Result<(), IdentityError> {

@@ -7,10 +7,16 @@
 //! 4. Commit — one transaction: the identity record appears (its stream record is published as
 //!    `UserRegistered`), the pending record goes, the reservations become the user's.
 //!
+//! The Cognito user is marked with the registration's id (`custom:registrationId`, immutable):
+//! a registration adopts an existing user only if it carries its own id (a retry after a lost
+//! answer). A user created any other way (an operator, an import) holds its email like a
+//! reservation would: the registration is a 409 `email` and that user is never touched.
+//!
 //! Any failure after step 2 rolls back: the pending record is marked first (which stops a
-//! late commit from landing), then the Cognito user is deleted, then the reservations and the
-//! pending record. A rollback that cannot finish leaves the marked pending record behind, and
-//! the reconciler ([`reconcile`]) finishes it, as it does for registrations whose process died.
+//! late commit from landing), then the Cognito user is deleted if this registration created
+//! it (its mark says so), then the reservations and the pending record. A rollback that
+//! cannot finish leaves the marked pending record behind, and the reconciler ([`reconcile`])
+//! finishes it, as it does for registrations whose process died.
 
 use std::sync::Arc;
 
@@ -19,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::domain::{Email, IdempotencyKey, Name, NewPassword, SourceSystem};
-use crate::identity::{Cognito, IdentityError};
+use crate::identity::{Cognito, Creation, Deletion, IdentityError};
 use crate::server_key::ServerKey;
 use crate::store::{AuthTable, Claim, Field, Identity, PendingRegistration, StoreError};
 
@@ -195,13 +201,32 @@ impl Registrar {
         command: &RegisterCommand,
         pending: &PendingRegistration,
     ) -> Result<Registered, RegisterError> {
-        let email = command.email.as_str();
-        let sub = self
+        let user = match self
             .identity
-            .create_user(&command.email, &pending.name, &pending.handle)
+            .create_user(
+                &command.email,
+                &pending.name,
+                &pending.handle,
+                &pending.registration_id,
+            )
+            .await?
+        {
+            Creation::Created(user) | Creation::Adopted(user) => user,
+            Creation::NotOurs => {
+                // An operator's or imported user holds the email without a reservation. It is
+                // taken like any other email; the rollback leaves that user alone.
+                tracing::warn!(
+                    registration = %pending.registration_id,
+                    "the email belongs to a Cognito user this registration did not create"
+                );
+                return Err(RegisterError::Taken(Field::Email));
+            }
+        };
+        self.identity
+            .set_password(&user.username, &command.password)
             .await?;
-        self.identity.set_password(email, &command.password).await?;
-        self.identity.add_to_group(email, "USER").await?;
+        self.identity.add_to_group(&user.username, "USER").await?;
+        let sub = user.sub;
         let code = self.activation_code(&pending.registration_id).await?;
         let identity = Identity {
             id: sub.clone(),
@@ -297,8 +322,9 @@ impl Registrar {
 }
 
 /// Rolls a pending registration back: mark it (no commit can land after that), delete the
-/// Cognito user, delete the reservations and the pending record, free the idempotency key.
-/// Safe to repeat; does nothing to a registration that committed.
+/// Cognito user if this registration created it (never anyone else's), delete the
+/// reservations and the pending record, free the idempotency key. Safe to repeat; does
+/// nothing to a registration that committed.
 pub async fn roll_back(
     table: &AuthTable,
     identity: &Cognito,
@@ -307,7 +333,16 @@ pub async fn roll_back(
     if !table.begin_roll_back(&pending.registration_id).await? {
         return Ok(());
     }
-    identity.delete_user(&pending.email).await?;
+    if identity
+        .delete_user_of_registration(&pending.email, &pending.registration_id)
+        .await?
+        == Deletion::NotOurs
+    {
+        tracing::info!(
+            registration = %pending.registration_id,
+            "the Cognito user with this email is not this registration's; left untouched"
+        );
+    }
     match table.roll_back(pending).await {
         Ok(()) | Err(StoreError::Conflict) => {}
         Err(error) => return Err(error.into()),

@@ -409,6 +409,20 @@ mod tests {
     }
 
     #[test]
+    fn the_registration_marker_is_the_one_the_auth_api_sets_and_no_client_reads_it() {
+        assert_eq!(
+            REGISTRATION_MARKER.attribute_name(),
+            roster_auth_api::identity::REGISTRATION_ATTRIBUTE
+        );
+        assert!(USER_POOL.custom_attributes.contains(&REGISTRATION_MARKER));
+        assert!(
+            READ_ATTRIBUTES
+                .iter()
+                .all(|attribute| !attribute.starts_with("custom:"))
+        );
+    }
+
+    #[test]
     fn the_badge_rules_hear_only_the_events_that_earn_badges() {
         assert_eq!(
             BADGE_RULES.event_pattern(),

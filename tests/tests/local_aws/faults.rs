@@ -184,6 +184,21 @@ async fn the_cognito_user_is_created_but_the_answer_is_lost() {
 }
 
 #[tokio::test]
+async fn the_answer_of_the_cognito_user_s_creation_is_lost_once_and_the_retry_adopts_it() {
+    let setup = setup().await;
+    // The SDK retries; the retry finds the user the first attempt created, marked with this
+    // registration's id, and carries on with it.
+    setup.proxy.inject(Fault {
+        times: 1,
+        ..Fault::always("AdminCreateUser", When::After)
+    });
+    assert_eq!(setup.register().await, StatusCode::CREATED);
+    assert_eq!(setup.proxy.calls("AdminCreateUser"), 2);
+    assert_eq!(setup.proxy.calls("AdminGetUser"), 1);
+    setup.assert_registered_once().await;
+}
+
+#[tokio::test]
 async fn setting_the_password_fails() {
     let setup = setup().await;
     setup

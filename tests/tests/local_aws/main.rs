@@ -20,6 +20,7 @@ mod provisioning;
 mod publisher;
 mod refusals;
 mod register;
+mod registration_ownership;
 mod revocation;
 mod round_trips;
 mod security_doc;

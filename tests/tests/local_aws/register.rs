@@ -302,6 +302,7 @@ async fn the_reconciler_rolls_back_a_registration_whose_process_died() {
             &roster_auth_api::domain::Email::parse("ghost@example.com").unwrap(),
             "ghost",
             "@Ghost",
+            "dead-registration",
         )
         .await
         .unwrap();
