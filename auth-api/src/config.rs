@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
-use roster_platform::config::{ConfigError, required};
+use roster_platform::config::{ConfigError, parsed_or, required};
 use roster_platform::guards::{ApiKeySettings, TokenSettings};
 use roster_platform::http::CorsSettings;
 
@@ -58,11 +58,14 @@ pub struct AuthConfig {
     pub event_bus: String,
     /// The frontends' browser origins.
     pub cors: CorsSettings,
+    /// How often an instance reads new revocation records, at most.
+    pub revocation_refresh: std::time::Duration,
 }
 
 impl AuthConfig {
     /// The pool's settings (see [`TokenSettings::from_env`]), the API keys' (see
-    /// [`ApiKeySettings::from_env`]), `AUTH_TABLE`, `SERVER_KEY_SECRET`, `EVENT_BUS_NAME` and the optional `CORS_ALLOWED_ORIGINS`.
+    /// [`ApiKeySettings::from_env`]), `AUTH_TABLE`, `SERVER_KEY_SECRET`, `EVENT_BUS_NAME` and the optional `CORS_ALLOWED_ORIGINS` and
+    /// `REVOCATION_REFRESH_SECONDS` (1).
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
             tokens: TokenSettings::from_env()?,
@@ -71,6 +74,10 @@ impl AuthConfig {
             server_key_secret: required("SERVER_KEY_SECRET")?,
             event_bus: required("EVENT_BUS_NAME")?,
             cors: CorsSettings::from_env()?,
+            revocation_refresh: std::time::Duration::from_secs(parsed_or(
+                "REVOCATION_REFRESH_SECONDS",
+                crate::revocations::DEFAULT_INTERVAL.as_secs(),
+            )?),
         })
     }
 
@@ -112,7 +119,7 @@ impl AuthConfig {
             verifier,
             revocations: Arc::new(RevocationSet::new(
                 stores.table(sdk),
-                crate::revocations::DEFAULT_INTERVAL,
+                self.revocation_refresh,
             )),
             api_keys: Arc::new(api_keys),
             cors: self.cors.clone(),

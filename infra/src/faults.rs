@@ -216,6 +216,7 @@ fn s3_operation(parts: &axum::http::request::Parts) -> String {
     };
     match parts.method.as_str() {
         "GET" if has("list-type") => "ListObjectsV2",
+        "GET" if has("versions") => "ListObjectVersions",
         "POST" if has("delete") => "DeleteObjects",
         "GET" => "GetObject",
         "PUT" => "PutObject",

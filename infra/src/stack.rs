@@ -294,6 +294,7 @@ pub fn auth_config(provisioned: &Provisioned, endpoint: &str) -> AuthConfig {
         server_key_secret: provisioned.server_key_secret.clone(),
         event_bus: provisioned.bus_name.clone(),
         cors: local_cors(DEFAULT_WEB_PORT),
+        revocation_refresh: roster_auth_api::revocations::DEFAULT_INTERVAL,
     }
 }
 

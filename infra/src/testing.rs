@@ -95,7 +95,17 @@ pub async fn auth_api(resources: &TestResources) -> (String, String) {
 
 /// Like [`auth_api`], with the Auth API's AWS calls sent to `aws_endpoint` (a fault proxy).
 pub async fn auth_api_through(resources: &TestResources, aws_endpoint: &str) -> (String, String) {
-    let config = crate::stack::auth_config(&resources.provisioned, endpoint_url().await);
+    auth_api_configured(resources, aws_endpoint, |_| {}).await
+}
+
+/// Like [`auth_api_through`], with the configuration changed by `configure` first.
+pub async fn auth_api_configured(
+    resources: &TestResources,
+    aws_endpoint: &str,
+    configure: impl FnOnce(&mut roster_auth_api::config::AuthConfig),
+) -> (String, String) {
+    let mut config = crate::stack::auth_config(&resources.provisioned, endpoint_url().await);
+    configure(&mut config);
     let sdk = roster_platform::aws::local(aws_endpoint, REGION).await;
     let deps = config
         .deps(&sdk)

@@ -194,6 +194,11 @@ async fn no_secret_reaches_any_log_line() {
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    // The change ended every session: sign in again to sign out.
+    let fresh = login(changed_password).await["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(
         auth.bearer(Method::POST, "/auth/logout", &fresh, None)
             .await
