@@ -95,7 +95,8 @@ impl Assets {
         let prefix = Self::upload_prefix(user_id);
         let mut deleted = 0;
         // Each page is deleted before the next is listed: a listing starts from the beginning
-        // of what is left, so no marker is needed.
+        // of what is left, so no marker is needed. One page (1,000 versions) is the usual case:
+        // one listing and one batch delete.
         loop {
             let page = self
                 .client
@@ -151,6 +152,9 @@ impl Assets {
                 )));
             }
             deleted += count;
+            if !page.is_truncated().unwrap_or(false) {
+                return Ok(deleted);
+            }
         }
     }
 }

@@ -90,9 +90,9 @@ const EXPECTED: [(&str, &str, u32, &str); 25] = [
     ),
     (
         "DELETE /user/{id}",
-        "DeleteObject, GetItem, ListObjectsV2, PutItem",
+        "DeleteObjects, GetItem, ListObjectVersions, PutItem",
         3,
-        "the uploads are listed and deleted (one DeleteObject each; a user has one or a few) before the tombstone is written, so no upload outlives its profile; the profile is read first for the version its tombstone and `UserDeleted` carry and for `If-Match`",
+        "every version and delete marker under the user's upload prefix is listed and deleted in one batch (the bucket is versioned) before the tombstone is written, so no upload, nor an old version of one, outlives its profile; the profile is read first for the version its tombstone and `UserDeleted` carry and for `If-Match`",
     ),
     ("GET /health (both APIs)", "", 0, ""),
 ];
