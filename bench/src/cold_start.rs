@@ -123,7 +123,7 @@ pub fn first_event(function: &str) -> Value {
             },
             "body": null, "isBase64Encoded": false
         }),
-        "auth-reconciler" => json!({
+        "auth-reconciler" | "avatar-sweeper" => json!({
             "version": "0", "id": "tick", "detail-type": "Scheduled Event",
             "source": "aws.events", "account": "123456789012", "time": "2026-11-25T00:00:00Z",
             "region": "us-east-1", "resources": [], "detail": {}

@@ -136,6 +136,12 @@ pub const USERS_TABLE: TableSpec = TableSpec {
             partition_key: "activationCodeHash",
             sort_key: None,
         },
+        // Sparse: tombstones whose uploads are still to be swept, by deletion time.
+        IndexSpec {
+            name: "uploads-sweep",
+            partition_key: "sweepShard",
+            sort_key: Some("deletedAt"),
+        },
     ],
     ttl_attribute: Some("expiresAt"),
 };
@@ -303,10 +309,11 @@ impl SubscriberSpec {
 }
 
 /// Every Lambda function's binary: what `infra/package` builds and the template deploys.
-pub const LAMBDA_BINARIES: [&str; 8] = [
+pub const LAMBDA_BINARIES: [&str; 9] = [
     "auth-api",
     "auth-subscriber",
     "auth-reconciler",
+    "avatar-sweeper",
     "user-api",
     "user-subscriber",
     "badge-rules",

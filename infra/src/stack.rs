@@ -143,6 +143,10 @@ impl RunningStack {
             provisioned.clone(),
             shutdown.clone(),
         ));
+        tasks.spawn(run_avatar_sweeper(
+            user_config(&provisioned, endpoint.url()).profiles(&sdk),
+            shutdown.clone(),
+        ));
 
         progress.step("starting the Auth API, the User API and the example account page");
         let auth = bind(options.auth_addr, "Auth API").await?;
@@ -261,6 +265,26 @@ async fn run_reconciler(sdk: SdkConfig, provisioned: Provisioned, shutdown: Canc
             }
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "reconciler run failed"),
+        }
+    }
+}
+
+/// Runs the uploads sweep once a minute, as the `avatar-sweeper` schedule does on AWS.
+async fn run_avatar_sweeper(
+    profiles: roster_user_api::profiles::Profiles,
+    shutdown: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
+        }
+        match profiles.sweep_deleted_uploads(chrono::Utc::now()).await {
+            Ok(report) if report.swept + report.failed > 0 => {
+                tracing::info!(?report, "swept deleted users' uploads");
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "uploads sweep failed"),
         }
     }
 }

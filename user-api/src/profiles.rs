@@ -56,6 +56,24 @@ pub struct SettingsChange {
     pub default_avatar: Option<&'static str>,
 }
 
+/// How long after a deletion its uploads are swept once more: the lifetime of an upload URL
+/// (one issued just before the deletion may still be used until then) and a minute's margin
+/// for an upload in flight and for clocks.
+pub const UPLOAD_SWEEP_AFTER_SECONDS: i64 = domain::AVATAR_UPLOAD_SECONDS as i64 + 60;
+
+/// How many deleted users one sweep takes on at most (the rest wait a minute).
+pub const SWEEP_BATCH: usize = 200;
+
+/// What one sweep of deleted users' uploads did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Swept {
+    /// Deleted users whose upload prefix was emptied and who left the sweep.
+    pub swept: usize,
+    /// Deleted users whose sweep failed; the next run tries again.
+    pub failed: usize,
+}
+
 #[derive(Clone)]
 pub struct Profiles {
     pub table: UsersTable,
@@ -449,6 +467,31 @@ impl Profiles {
             Err(Some(Stored::Profile(_))) => Err(UserError::PreconditionFailed),
             Err(_) => Err(UserError::UserNotFound),
         }
+    }
+
+    /// The uploads sweep (the `avatar-sweeper` function, every minute): every user deleted at
+    /// least [`UPLOAD_SWEEP_AFTER_SECONDS`] before `now` has its upload prefix emptied once
+    /// more, every version and marker, then leaves the sweep. An upload URL issued before the
+    /// deletion has expired by then, so whatever it put there goes, and nothing can follow.
+    /// A user whose sweep fails stays for the next run.
+    pub async fn sweep_deleted_uploads(&self, now: DateTime<Utc>) -> Result<Swept, UserError> {
+        let before = (now - chrono::Duration::seconds(UPLOAD_SWEEP_AFTER_SECONDS))
+            .to_rfc3339_opts(SecondsFormat::Millis, true);
+        let mut report = Swept::default();
+        for id in self.table.awaiting_sweep(&before, SWEEP_BATCH).await? {
+            let swept = match self.assets.delete_uploads(&id).await {
+                Ok(_) => self.table.swept(&id).await.map_err(UserError::from),
+                Err(error) => Err(error.into()),
+            };
+            match swept {
+                Ok(()) => report.swept += 1,
+                Err(error) => {
+                    tracing::warn!(user = %id, %error, "uploads sweep failed; retried next run");
+                    report.failed += 1;
+                }
+            }
+        }
+        Ok(report)
     }
 
     /// A change whose only conditions are the common ones and the caller's `If-Match`.

@@ -87,6 +87,10 @@ pub struct BadgeItem {
     pub awarded_at: String,
 }
 
+/// The one partition of the `uploads-sweep` index: deletions are few, and each tombstone stays
+/// in it only until its sweep, minutes after the deletion.
+pub const SWEEP_SHARD: &str = "SWEEP";
+
 /// What is left of a deleted profile.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -96,6 +100,11 @@ pub struct Tombstone {
     pub version: u64,
     /// Epoch seconds: the table's TTL removes the tombstone after that.
     pub expires_at: i64,
+    /// [`SWEEP_SHARD`] until the user's upload prefix has been swept once more, after every
+    /// upload URL issued before the deletion expired; it puts the tombstone in the sparse
+    /// `uploads-sweep` index (sorted by `deletedAt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep_shard: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<String>,
     /// As [`ProfileItem::last_write_id`]: the delete that wrote this tombstone.
@@ -432,6 +441,7 @@ impl UsersTable {
             deleted_at: now.to_owned(),
             version: profile.version + 1,
             expires_at,
+            sweep_shard: Some(SWEEP_SHARD.to_owned()),
             correlation_id: correlation_id.map(str::to_owned),
             last_write_id: Some(new_write_id()),
         };
@@ -469,6 +479,73 @@ impl UsersTable {
                 },
                 None => Err(error.into()),
             },
+        }
+    }
+}
+
+impl UsersTable {
+    /// Ids of deleted users still awaiting their uploads sweep whose deletion is at or before
+    /// `deleted_before` (RFC 3339, as `deletedAt` is written), oldest first, at most `limit`.
+    /// One Query of the sparse `uploads-sweep` index per page.
+    pub async fn awaiting_sweep(
+        &self,
+        deleted_before: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("uploads-sweep")
+                .key_condition_expression("sweepShard = :shard AND deletedAt <= :before")
+                .expression_attribute_values(":shard", AttributeValue::S(SWEEP_SHARD.to_owned()))
+                .expression_attribute_values(
+                    ":before",
+                    AttributeValue::S(deleted_before.to_owned()),
+                )
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            for item in page.items() {
+                if let Some(AttributeValue::S(id)) = item.get("id") {
+                    found.push(id.clone());
+                }
+                if found.len() >= limit {
+                    return Ok(found);
+                }
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
+    /// Takes a swept tombstone out of the `uploads-sweep` index. A tombstone that is gone
+    /// (expired) is fine; a profile of that id is never touched.
+    pub async fn swept(&self, id: &str) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(id)))
+            .update_expression("REMOVE sweepShard")
+            .condition_expression("attribute_exists(deletedAt)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(error.into()),
         }
     }
 }
