@@ -867,3 +867,52 @@ impl AuthTable {
         }))
     }
 }
+
+/// How long a password-reset request record is kept.
+const RESET_REQUEST_KEEP_SECONDS: i64 = 24 * 60 * 60;
+
+/// A password-reset request, as stored: `RESET#<SHA-256 of the email>` / `<requestedAt>`. The
+/// user id and email only when the email belongs to a user, so that a request for an unknown
+/// address leaves nothing personal behind (only the hash, for a day). Its stream INSERT
+/// becomes `PasswordResetRequested` for a user; the request route makes the same calls either
+/// way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResetRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    pub requested_at: String,
+    pub expires_at: i64,
+}
+
+impl AuthTable {
+    /// Records a password-reset request for `email`, naming `user_id` when it is a user's.
+    pub async fn record_reset_request(
+        &self,
+        email: &str,
+        user_id: Option<&str>,
+        requested_at: &str,
+    ) -> Result<(), StoreError> {
+        use sha2::Digest as _;
+        let record = ResetRequest {
+            user_id: user_id.map(ToOwned::to_owned),
+            email: user_id.map(|_| email.to_owned()),
+            requested_at: requested_at.to_owned(),
+            expires_at: chrono::Utc::now().timestamp() + RESET_REQUEST_KEEP_SECONDS,
+        };
+        let pk = format!(
+            "RESET#{}",
+            hex::encode(sha2::Sha256::digest(email.as_bytes()))
+        );
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item(&pk, requested_at, &record)?))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}

@@ -89,6 +89,8 @@ struct Rules {
     faults: Vec<Fault>,
     /// Calls seen, by operation.
     seen: Vec<(String, u32)>,
+    /// Every call's operation, in the order the calls came.
+    journal: Vec<String>,
 }
 
 /// A running proxy. Dropping it does not stop it; it lives as long as the test's runtime.
@@ -141,6 +143,11 @@ impl FaultProxy {
     pub fn take_calls(&self) -> std::collections::BTreeMap<String, u32> {
         let mut rules = self.rules.lock().expect("rules");
         std::mem::take(&mut rules.seen).into_iter().collect()
+    }
+
+    /// Every call's operation since the last time, in order; and forgets them.
+    pub fn take_journal(&self) -> Vec<String> {
+        std::mem::take(&mut self.rules.lock().expect("rules").journal)
     }
 
     /// How many calls of `operation` went through the proxy.
@@ -230,6 +237,7 @@ fn s3_operation(parts: &axum::http::request::Parts) -> String {
 /// Counts the call and picks the fault that applies to it, if any.
 fn fault_for(rules: &Mutex<Rules>, operation: &str) -> Option<Fault> {
     let mut rules = rules.lock().expect("rules");
+    rules.journal.push(operation.to_owned());
     let number = match rules.seen.iter_mut().find(|(seen, _)| seen == operation) {
         Some((_, count)) => {
             *count += 1;

@@ -1,11 +1,12 @@
 //! Projection of the Auth API's table: a committed identity (the INSERT of a `USER#…` /
 //! `IDENTITY` item) becomes `UserRegistered`; a revocation record (`REVOKED#…`) becomes
-//! `SessionsRevoked`. Reservations, pending registrations and idempotency records are
+//! `SessionsRevoked`; a password-reset request of a user (`RESET#…` with a `userId`) becomes
+//! `PasswordResetRequested`. Reservations, pending registrations and idempotency records are
 //! bookkeeping and publish nothing.
 
 use aws_lambda_events::dynamodb::EventRecord;
 use roster_events::Envelope;
-use roster_events::auth::{SessionsRevoked, UserRegistered};
+use roster_events::auth::{PasswordResetRequested, SessionsRevoked, UserRegistered};
 use roster_platform::events::OutgoingEvent;
 use serde::Deserialize;
 
@@ -41,6 +42,36 @@ struct RevocationImage {
 #[derive(Debug, Clone, Default)]
 pub struct AuthTableProjection;
 
+/// The fields of a password-reset request record this projection reads.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ResetImage {
+    #[serde(default)]
+    user_id: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    requested_at: String,
+}
+
+fn reset_request(image: serde_json::Value) -> Result<Vec<OutgoingEvent>, ProjectionError> {
+    let record: ResetImage = serde_json::from_value(image)?;
+    // A request for an address that is no user's: nothing happened to anyone.
+    let (Some(user_id), Some(email)) = (record.user_id, record.email) else {
+        return Ok(Vec::new());
+    };
+    let event_id = format!("PasswordResetRequested-{user_id}-{}", record.requested_at);
+    let envelope = Envelope::new(
+        event_id,
+        record.requested_at.clone(),
+        PasswordResetRequested {
+            user_id,
+            email,
+            requested_at: record.requested_at,
+        },
+    );
+    Ok(vec![OutgoingEvent::from_envelope(&envelope)?])
+}
+
 fn revocation(image: serde_json::Value) -> Result<Vec<OutgoingEvent>, ProjectionError> {
     let record: RevocationImage = serde_json::from_value(image)?;
     // One event per record: every delivery of this INSERT gets the same id.
@@ -74,6 +105,12 @@ impl Projection for AuthTableProjection {
             .is_some_and(|pk| pk.starts_with("REVOKED#"))
         {
             return revocation(image);
+        }
+        if image["pk"]
+            .as_str()
+            .is_some_and(|pk| pk.starts_with("RESET#"))
+        {
+            return reset_request(image);
         }
         let is_identity = image["pk"]
             .as_str()
@@ -207,5 +244,32 @@ mod tests {
             "SessionsRevoked-u-1-1764064800-SIGNED_OUT"
         );
         assert!(!events[0].detail.contains("REVOKED#"), "no storage layout");
+    }
+
+    #[test]
+    fn a_reset_request_of_a_user_is_password_reset_requested_and_of_an_unknown_address_nothing() {
+        let of_user = json!({
+            "pk": {"S": "RESET#ab12"}, "sk": {"S": "2026-11-29T10:00:00.000Z"},
+            "userId": {"S": "u-1"}, "email": {"S": "ada@example.com"},
+            "requestedAt": {"S": "2026-11-29T10:00:00.000Z"}, "expiresAt": {"N": "1"}
+        });
+        let events = AuthTableProjection
+            .project(&record("INSERT", of_user))
+            .unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].detail_type, "PasswordResetRequested");
+        let detail: serde_json::Value = serde_json::from_str(&events[0].detail).unwrap();
+        assert_eq!(detail["data"]["userId"], "u-1");
+        assert_eq!(detail["data"]["email"], "ada@example.com");
+        let unknown = json!({
+            "pk": {"S": "RESET#cd34"}, "sk": {"S": "2026-11-29T10:00:00.000Z"},
+            "requestedAt": {"S": "2026-11-29T10:00:00.000Z"}, "expiresAt": {"N": "1"}
+        });
+        assert!(
+            AuthTableProjection
+                .project(&record("INSERT", unknown))
+                .unwrap()
+                .is_empty()
+        );
     }
 }

@@ -12,7 +12,7 @@ use crate::domain::{Email, InputError, NewPassword, PresentedPassword};
 use crate::error::AuthError;
 use crate::events;
 use crate::identity::IdentityError;
-use roster_events::auth::{PasswordChangeKind, PasswordChanged, PasswordResetRequested};
+use roster_events::auth::{PasswordChangeKind, PasswordChanged};
 use roster_platform::problem::Problem;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -44,43 +44,48 @@ pub struct Accepted {
         (status = 401, description = "Missing or invalid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The API key lacks the `auth` scope", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Throttled; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests from this caller (API Gateway's throttle); never Cognito's per-user limit, which would tell that the account exists", body = Problem, content_type = "application/problem+json"),
     ),
     security(("apiKey" = []))
 )]
-/// `POST /auth/password/forgot`: always 202, whether or not the account exists.
+/// `POST /auth/password/forgot`: always 202, whether or not the account exists, after the same
+/// work either way.
 pub async fn forgot(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<ForgotRequest>,
 ) -> Result<(StatusCode, Json<Accepted>), AuthError> {
     let email = Email::parse(&request.email)?;
     let client_id = state.clients.resolve(request.client_id.as_deref())?;
-    let started = match state.identity.user_id(&email).await {
-        Ok(Some(user_id)) => state
-            .identity
-            .forgot_password(client_id, &email)
-            .await
-            .map(|()| Some(user_id)),
-        Ok(None) => Ok(None),
-        Err(error) => Err(error),
-    };
-    match started {
-        Ok(Some(user_id)) => {
-            let at = events::now();
-            let event = PasswordResetRequested {
-                user_id: user_id.clone(),
-                email: email.as_str().to_owned(),
-                requested_at: at.clone(),
-            };
-            state
-                .events
-                .emit(&[user_id.as_str(), at.as_str()], at.clone(), event)
-                .await;
+    // The same calls, in the same order, and the same answer whether or not the account
+    // exists: the email's reservation (the Auth API's own table), ForgotPassword (Cognito hides
+    // unknown users), then a request record whose stream INSERT becomes
+    // PasswordResetRequested for a user. Cognito's refusals (a throttled or disabled user) are
+    // logged, never told: they would say the account exists.
+    let user_id = match state
+        .revocations
+        .table()
+        .user_id_by_email(email.as_str())
+        .await
+    {
+        Ok(user_id) => user_id,
+        Err(error) => {
+            tracing::error!(%error, "reading the email's reservation failed");
+            None
         }
-        Ok(None) | Err(IdentityError::NotAuthorized) => {}
-        Err(IdentityError::Throttled) => return Err(AuthError::Throttled),
+    };
+    match state.identity.forgot_password(client_id, &email).await {
+        Ok(()) | Err(IdentityError::NotAuthorized) => {}
+        Err(IdentityError::Throttled) => tracing::warn!("a password reset was throttled"),
         // Other failures are ours to fix, not the caller's to learn about.
         Err(error) => tracing::error!(%error, "starting a password reset failed"),
+    }
+    if let Err(error) = state
+        .revocations
+        .table()
+        .record_reset_request(email.as_str(), user_id.as_deref(), &events::now())
+        .await
+    {
+        tracing::error!(%error, "recording a password reset request failed");
     }
     Ok((
         StatusCode::ACCEPTED,

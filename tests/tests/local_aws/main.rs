@@ -8,6 +8,7 @@ mod auth;
 mod browser;
 mod client_contract;
 mod cors;
+mod enumeration;
 mod event_faults;
 mod faults;
 #[path = "../../../platform/tests/support/forged.rs"]

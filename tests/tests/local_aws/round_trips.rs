@@ -37,9 +37,9 @@ const EXPECTED: [(&str, &str, u32, &str); 25] = [
     ("POST /auth/token/refresh", "AdminInitiateAuth", 1, ""),
     (
         "POST /auth/password/forgot",
-        "AdminGetUser, ForgotPassword, PutEvents",
+        "ForgotPassword, GetItem, PutItem",
         1,
-        "`PasswordResetRequested` names the user by id, which ForgotPassword does not return, so the user is read first; the event is published inline (ADR 2)",
+        "the same calls whether or not the account exists (`enumeration.rs`): the email's reservation gives the user id `PasswordResetRequested` names, and a request record's stream INSERT publishes it (for a user only)",
     ),
     (
         "POST /auth/password/confirm",

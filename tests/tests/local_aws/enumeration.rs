@@ -1,0 +1,126 @@
+//! A password-reset request does not tell whether the account exists (issue 14, part 5):
+//! through the counting proxy, an existing and an unknown account make the same AWS calls in
+//! the same order and get byte-identical answers, also when Cognito throttles the existing
+//! one. Afterwards the real reset still works.
+
+use reqwest::{Method, StatusCode};
+use roster_local::faults::{Fault, FaultProxy, Kind, When};
+use roster_local::testing;
+use serde_json::{Value, json};
+
+use crate::support::Api;
+
+/// Status and body bytes of `POST /auth/password/forgot` for `email`.
+async fn forgot(api: &Api, email: &str) -> (StatusCode, Vec<u8>) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/auth/password/forgot", api.url))
+        .header("x-api-key", &api.key)
+        .json(&json!({"email": email}))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.bytes().await.unwrap().to_vec())
+}
+
+#[tokio::test]
+async fn a_reset_of_an_existing_and_of_an_unknown_account_makes_the_same_calls_and_answer() {
+    let resources = testing::provisioned().await;
+    let proxy = FaultProxy::start(testing::endpoint_url().await).await;
+    let auth = Api::new(
+        &testing::auth_api_configured(&resources, proxy.url(), |config| {
+            // The revocation set's once-a-second refresh is no request's work.
+            config.revocation_refresh = std::time::Duration::from_secs(3600);
+        })
+        .await
+        .0,
+        &testing::test_key(&resources).await,
+    );
+    let (status, _) = auth
+        .json(
+            Method::POST,
+            "/auth/register",
+            json!({"email": "exists@example.com", "name": "exists_user", "password": "Exists-Secret-1"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    // Warm up (API keys, the server key).
+    forgot(&auth, "warm@example.com").await;
+    proxy.take_journal();
+
+    let mut answers = Vec::new();
+    // Each in both orders, so neither is measured only warm.
+    for email in [
+        "exists@example.com",
+        "nobody@example.com",
+        "nobody@example.com",
+        "exists@example.com",
+    ] {
+        let answer = forgot(&auth, email).await;
+        answers.push((email, answer, proxy.take_journal()));
+    }
+    // Cognito's per-user limit on the existing account must not show either.
+    proxy.inject(Fault {
+        operation: "ForgotPassword",
+        skip: 0,
+        times: 1,
+        when: When::Before,
+        kind: Kind::Code("LimitExceededException"),
+    });
+    let answer = forgot(&auth, "exists@example.com").await;
+    answers.push((
+        "exists@example.com (throttled)",
+        answer,
+        proxy.take_journal(),
+    ));
+
+    let (_, first, calls) = &answers[0];
+    assert_eq!(first.0, StatusCode::ACCEPTED);
+    assert_eq!(
+        calls,
+        &["GetItem", "ForgotPassword", "PutItem"],
+        "the reservation, the reset, the request record"
+    );
+    for (email, answer, journal) in &answers {
+        assert_eq!(answer, first, "{email}: the same status and bytes");
+        assert_eq!(journal, calls, "{email}: the same calls in the same order");
+    }
+
+    // The records differ only where nobody outside sees: an unknown address leaves its hash.
+    let resets: Vec<Value> = crate::support::auth_items(&resources)
+        .await
+        .into_iter()
+        .filter(|item| item["pk"].as_str().unwrap().starts_with("RESET#"))
+        .collect();
+    assert!(
+        resets
+            .iter()
+            .filter(|item| item.get("userId").is_none())
+            .all(|item| item.get("email").is_none()),
+        "no address of a non-user is stored: {resets:?}"
+    );
+    assert!(
+        !resets
+            .iter()
+            .any(|item| item.to_string().contains("nobody@")),
+        "{resets:?}"
+    );
+
+    // And the happy path after all that: the real reset goes through, and so does the sign-in.
+    let (status, body) = auth
+        .json(
+            Method::POST,
+            "/auth/password/confirm",
+            json!({"email": "exists@example.com", "code": "112233", "newPassword": "Exists-Secret-2"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, _) = auth
+        .json(
+            Method::POST,
+            "/auth/login",
+            json!({"email": "exists@example.com", "password": "Exists-Secret-2"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
