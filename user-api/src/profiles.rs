@@ -61,6 +61,21 @@ pub struct SettingsChange {
 /// for an upload in flight and for clocks.
 pub const UPLOAD_SWEEP_AFTER_SECONDS: i64 = domain::AVATAR_UPLOAD_SECONDS as i64 + 60;
 
+/// Whether a registration made at `created` is too old to create a profile at `now`: older
+/// than a tombstone lives, less an hour for the two services' clocks.
+///
+/// This is the guard against a replay of the event archive (it keeps events 30 days) bringing a
+/// deleted user back once the tombstone is gone: a deletion comes after the registration, so
+/// while a registration is younger than [`TOMBSTONE_DAYS`] any deletion of that user still has
+/// its tombstone (which refuses the creation), and once the tombstone has expired the
+/// registration is older than that, and refused here. A live delivery is younger: the stream
+/// keeps records a day, the bus retries a day, a queue and its dead-letter queue keep a message
+/// 14 days in all (16 days, and a tombstone lives 17). Nothing needs to ask the Auth API, and no
+/// marker outlives the tombstone.
+pub fn beyond_the_tombstones(created: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    now - created >= chrono::Duration::days(TOMBSTONE_DAYS) - chrono::Duration::hours(1)
+}
+
 /// How many deleted users one sweep takes on at most (the rest wait a minute).
 pub const SWEEP_BATCH: usize = 200;
 
@@ -101,7 +116,9 @@ impl Profiles {
 
     /// Creates the profile of a registration: role USER, status UNCONFIRMED, the NEW_MEMBER
     /// badge, default settings. The same event twice, or an event for a profile that exists
-    /// or was deleted, changes nothing. Returns whether it created the profile.
+    /// or was deleted, changes nothing; nor does a registration older than a tombstone lives
+    /// (see [`beyond_the_tombstones`]: an archive replayed after a deleted user's tombstone
+    /// expired must not bring the user back). Returns whether it created the profile.
     pub async fn create_from_registration(
         &self,
         event_id: &str,
@@ -111,6 +128,15 @@ impl Profiles {
         let id = UserId::parse(&registered.user_id)?;
         let created = DateTime::parse_from_rfc3339(&registered.created_at)
             .map_err(|error| UserError::Internal(format!("createdAt of {event_id}: {error}")))?;
+        if beyond_the_tombstones(created.with_timezone(&Utc), Utc::now()) {
+            tracing::warn!(
+                user = %id.as_str(),
+                event = event_id,
+                created_at = %registered.created_at,
+                "a registration older than any tombstone creates no profile (a replay?)"
+            );
+            return Ok(false);
+        }
         let avatar = domain::default_avatar_for(id.as_str());
         let now = now();
         let profile = ProfileItem {
@@ -534,5 +560,36 @@ impl Profiles {
             }
             Updated::Refused(_) => Err(UserError::UserNotFound),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_registration_older_than_a_tombstone_lives_creates_nothing() {
+        let now = Utc::now();
+        let days = |days: i64| now - chrono::Duration::days(days);
+        assert!(!beyond_the_tombstones(now, now));
+        assert!(
+            !beyond_the_tombstones(days(16), now),
+            "the oldest live delivery"
+        );
+        assert!(beyond_the_tombstones(days(TOMBSTONE_DAYS), now));
+        assert!(beyond_the_tombstones(days(30), now), "the archive's oldest");
+        // A deletion right after the registration: its tombstone lives until the guard starts,
+        // even with the services' clocks half an hour apart.
+        let created = days(TOMBSTONE_DAYS);
+        let tombstone_expires =
+            created - chrono::Duration::minutes(30) + chrono::Duration::days(TOMBSTONE_DAYS);
+        let guarded_from =
+            created + chrono::Duration::days(TOMBSTONE_DAYS) - chrono::Duration::hours(1);
+        assert!(guarded_from < tombstone_expires);
+        assert!(beyond_the_tombstones(created, guarded_from));
+        assert!(!beyond_the_tombstones(
+            created,
+            guarded_from - chrono::Duration::seconds(1)
+        ));
     }
 }

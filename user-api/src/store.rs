@@ -18,8 +18,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::Lookup;
 
-/// How long a tombstone outlives the profile: longer than any queue keeps a message (14 days).
-pub const TOMBSTONE_DAYS: i64 = 15;
+/// How long a tombstone outlives the profile: longer than a live delivery of `UserRegistered`
+/// can take (a day in the auth table's stream, a day of the bus's retries, 14 days in the
+/// subscriber's queue and its dead-letter queue), so none of those is refused by the replay
+/// guard ([`crate::profiles::beyond_the_tombstones`]), which refuses anything older.
+pub const TOMBSTONE_DAYS: i64 = 17;
 
 pub type Item = HashMap<String, AttributeValue>;
 

@@ -162,7 +162,8 @@ async fn a_profile_creation_whose_answer_is_lost_creates_one_profile() {
             role: "USER".to_owned(),
             status: "UNCONFIRMED".to_owned(),
             source_system: "tests".to_owned(),
-            created_at: "2026-11-25T10:00:00.000Z".to_owned(),
+            // Recent: a registration older than a tombstone lives creates no profile.
+            created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             activation_code_hash: "hash-c".to_owned(),
         },
     );

@@ -19,7 +19,8 @@ pub async fn seed_profile(profiles: &Profiles, id: &str, name: &str, code_hash: 
         role: "USER".to_owned(),
         status: "UNCONFIRMED".to_owned(),
         source_system: "tests".to_owned(),
-        created_at: "2026-11-25T10:00:00.000Z".to_owned(),
+        // Recent: a registration older than a tombstone lives creates no profile.
+        created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         activation_code_hash: code_hash.to_owned(),
     };
     let created = profiles
