@@ -278,6 +278,14 @@ impl Status {
     }
 }
 
+/// `POST /user/activate`: the code the Auth API returned at registration, in the body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ActivationRequest {
+    pub activation_code: String,
+}
+
 /// `POST /user/{id}/avatar`: an upload of the user's own picture, or a default avatar.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

@@ -73,6 +73,7 @@ fn writes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(routes::lookup::delete))
         .routes(routes!(routes::activation::activate))
+        .routes(routes!(routes::activation::activate_in_body))
         .routes(routes!(routes::status::set_status))
         .routes(routes!(routes::data::replace, routes::data::merge))
         .routes(routes!(routes::badges::award, routes::badges::revoke))

@@ -195,6 +195,10 @@ fn client_bodies() -> BTreeMap<(&'static str, &'static str), Bodies> {
             (None, vec![("200", user)]),
         ),
         (
+            ("POST", "/user/activate"),
+            (Some(schema::<ActivationRequest>), vec![("200", user)]),
+        ),
+        (
             ("PATCH", "/user/{id}/status/{status}"),
             (None, vec![("200", user)]),
         ),
