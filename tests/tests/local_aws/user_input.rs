@@ -141,6 +141,24 @@ async fn every_route_answers_bad_input_with_its_documented_problem() {
             format!("/user/activate/{}", "0".repeat(32)),
             S::NOT_FOUND,
         ),
+        case(Method::POST, "/user/activate", S::BAD_REQUEST)
+            .body(json_type, r#"{"activationCode": "short"}"#),
+        case(Method::POST, "/user/activate", S::BAD_REQUEST)
+            .body(json_type, r#"{"activationCode": 42}"#),
+        case(Method::POST, "/user/activate", S::BAD_REQUEST).body(json_type, "{}"),
+        case(Method::POST, "/user/activate", S::BAD_REQUEST).body(
+            json_type,
+            format!(
+                r#"{{"activationCode": "{}", "userId": "x"}}"#,
+                "0".repeat(32)
+            ),
+        ),
+        case(Method::POST, "/user/activate", S::UNSUPPORTED_MEDIA_TYPE)
+            .body("text/plain", "0".repeat(32)),
+        case(Method::POST, "/user/activate", S::NOT_FOUND).body(
+            json_type,
+            format!(r#"{{"activationCode": "{}"}}"#, "0".repeat(32)),
+        ),
         // status
         case(
             Method::PATCH,
