@@ -9,6 +9,7 @@ mod browser;
 mod client_contract;
 mod cors;
 mod enumeration;
+mod erasure;
 mod event_faults;
 mod faults;
 #[path = "../../../platform/tests/support/forged.rs"]
