@@ -36,6 +36,7 @@ pub fn differences_with(template: &Value, local_tables: &[(&str, &TableSpec)]) -
     subscribers(resources, &mut found);
     stream_mappings(resources, local_tables, &mut found);
     functions(resources, &mut found);
+    event_sources(resources, &mut found);
     bucket(resources, &mut found);
     found
 }
@@ -453,6 +454,58 @@ fn bucket(resources: &Value, found: &mut Vec<String>) {
              after {NONCURRENT_VERSION_DAYS} days and lone delete markers, as locally"
         ));
     }
+}
+
+/// The service a function belongs to, by its binary: the events it may publish.
+fn service_source(binary: &str) -> &'static str {
+    if binary.starts_with("auth") {
+        roster_events::source::AUTH
+    } else {
+        roster_events::source::USER
+    }
+}
+
+/// Every statement that lets a function publish to the bus limits it to its own service's
+/// `source` (`events:source`), so a compromised function cannot forge the other's events.
+fn event_sources(resources: &Value, found: &mut Vec<String>) {
+    for (_, function) in of_type_with_metadata(resources, "AWS::Serverless::Function") {
+        let Some(binary) = function["Metadata"]["BuildProperties"]["Binary"].as_str() else {
+            continue;
+        };
+        let statements = function["Properties"]["Policies"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .flat_map(|policy| policy["Statement"].as_sequence().into_iter().flatten());
+        for statement in statements {
+            let actions = match &statement["Action"] {
+                Value::String(action) => vec![action.clone()],
+                other => strings(other),
+            };
+            if !actions.iter().any(|action| action == "events:PutEvents") {
+                continue;
+            }
+            let source = statement["Condition"]["StringEquals"]["events:source"].as_str();
+            let expected = service_source(binary);
+            if source != Some(expected) {
+                found.push(format!(
+                    "{binary}: may publish events of any source, not only {expected} \
+                     (events:source condition {source:?})"
+                ));
+            }
+        }
+    }
+}
+
+/// The resources of one type, whole (with `Metadata`), with their logical ids.
+fn of_type_with_metadata<'a>(resources: &'a Value, kind: &str) -> Vec<(&'a str, &'a Value)> {
+    resources
+        .as_mapping()
+        .into_iter()
+        .flatten()
+        .filter(|(_, resource)| resource["Type"].as_str() == Some(kind))
+        .filter_map(|(id, resource)| Some((id.as_str()?, resource)))
+        .collect()
 }
 
 fn functions(resources: &Value, found: &mut Vec<String>) {

@@ -148,6 +148,28 @@ fn a_changed_client_rule_or_stream_breaks_parity() {
             .any(|d| d.contains("auth: stream view"))
     );
 
+    // A projector allowed to publish the other service's events.
+    let any_source = without(
+        template(),
+        &[
+            "Resources",
+            "UsersProjectorFunction",
+            "Properties",
+            "Policies",
+        ],
+        |policies| {
+            policies[0]["Statement"][0]["Condition"]["StringEquals"]["events:source"] =
+                Value::from("roster.auth");
+        },
+    );
+    assert!(
+        differences(&any_source)
+            .iter()
+            .any(|d| d.contains("users-projector: may publish events of any source")),
+        "{:?}",
+        differences(&any_source)
+    );
+
     // The local poller gives up on a record after as many retries as the mapping does.
     let more_retries = without(
         template(),
