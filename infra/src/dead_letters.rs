@@ -110,6 +110,24 @@ fn projector_of(names: &Names, stream_arn: &str) -> Option<Projector> {
         .find(|(_, spec)| names.table(spec) == table)
 }
 
+/// The stream failure a message records, with its projector, if it is one of `projectors`'.
+fn failure_of(
+    message: &aws_sdk_sqs::types::Message,
+    names: &Names,
+    projectors: &[Projector],
+) -> Option<(FailureRecord, Projector)> {
+    let Some(record) = message
+        .body()
+        .and_then(|body| serde_json::from_str::<FailureRecord>(body).ok())
+    else {
+        tracing::warn!(message = ?message.message_id(), "not a stream failure record");
+        return None;
+    };
+    let projector =
+        projector_of(names, &record.batch.stream_arn).filter(|found| projectors.contains(found))?;
+    Some((record, projector))
+}
+
 /// Shows a peeked message again.
 async fn show_again(sqs: &Client, url: &str, receipts: Vec<String>) -> Result<()> {
     for receipt in receipts {
@@ -143,16 +161,7 @@ async fn stream_failures(
         }
         for message in &messages {
             receipts.extend(message.receipt_handle().map(ToOwned::to_owned));
-            let Some(record) = message
-                .body()
-                .and_then(|body| serde_json::from_str::<FailureRecord>(body).ok())
-            else {
-                tracing::warn!(message = ?message.message_id(), "not a stream failure record");
-                continue;
-            };
-            let Some((projector, spec)) = projector_of(names, &record.batch.stream_arn)
-                .filter(|found| projectors.contains(found))
-            else {
+            let Some((record, (projector, spec))) = failure_of(message, names, projectors) else {
                 continue;
             };
             letters.push(DeadLetter {
@@ -294,16 +303,7 @@ async fn replay_stream_failures(
         }
         for message in &messages {
             let receipt = message.receipt_handle().unwrap_or_default().to_owned();
-            let Some(record) = message
-                .body()
-                .and_then(|body| serde_json::from_str::<FailureRecord>(body).ok())
-            else {
-                receipts.push(receipt);
-                continue;
-            };
-            let Some((projector, spec)) = projector_of(names, &record.batch.stream_arn)
-                .filter(|found| projectors.contains(found))
-            else {
+            let Some((record, (projector, spec))) = failure_of(message, names, projectors) else {
                 receipts.push(receipt);
                 continue;
             };

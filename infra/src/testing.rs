@@ -98,6 +98,19 @@ pub async fn auth_api_through(resources: &TestResources, aws_endpoint: &str) -> 
     auth_api_configured(resources, aws_endpoint, |_| {}).await
 }
 
+/// Like [`auth_api_through`], for counting a route's AWS calls: the revocation set is loaded
+/// once and then not refreshed for an hour, since its refresh (at most once a second per
+/// instance, whatever the traffic) is no single request's work.
+pub async fn auth_api_for_counting(
+    resources: &TestResources,
+    aws_endpoint: &str,
+) -> (String, String) {
+    auth_api_configured(resources, aws_endpoint, |config| {
+        config.revocation_refresh = std::time::Duration::from_secs(3600);
+    })
+    .await
+}
+
 /// Like [`auth_api_through`], with the configuration changed by `configure` first.
 pub async fn auth_api_configured(
     resources: &TestResources,

@@ -28,12 +28,9 @@ async fn a_reset_of_an_existing_and_of_an_unknown_account_makes_the_same_calls_a
     let resources = testing::provisioned().await;
     let proxy = FaultProxy::start(testing::endpoint_url().await).await;
     let auth = Api::new(
-        &testing::auth_api_configured(&resources, proxy.url(), |config| {
-            // The revocation set's once-a-second refresh is no request's work.
-            config.revocation_refresh = std::time::Duration::from_secs(3600);
-        })
-        .await
-        .0,
+        &testing::auth_api_for_counting(&resources, proxy.url())
+            .await
+            .0,
         &testing::test_key(&resources).await,
     );
     let (status, _) = auth

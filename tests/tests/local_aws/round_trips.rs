@@ -132,11 +132,9 @@ async fn every_route_makes_the_aws_calls_of_its_table_row() {
     let resources = testing::provisioned().await;
     let proxy = FaultProxy::start(testing::endpoint_url().await).await;
     let auth = Api::new(
-        &testing::auth_api_configured(&resources, proxy.url(), |config| {
-            config.revocation_refresh = std::time::Duration::from_secs(3600);
-        })
-        .await
-        .0,
+        &testing::auth_api_for_counting(&resources, proxy.url())
+            .await
+            .0,
         &testing::test_key(&resources).await,
     );
     let users = Api::new(
