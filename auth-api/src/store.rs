@@ -596,10 +596,12 @@ impl AuthTable {
     /// Removes a deleted user's identity and frees its email, name and handle, in one
     /// transaction. Reservations held by someone else (or already gone) are left alone.
     /// First the idempotency record of the user's registration goes, if it is still there
-    /// (it keeps the registration's response: email, name, handle); a retry after a failed
-    /// transaction finds the identity, and so the record's key, again.
+    /// (it keeps the registration's response: email, name, handle), and the password-reset
+    /// requests recorded for the email; a retry after a failed transaction finds the identity,
+    /// and so the record's key and the email, again.
     pub async fn release(&self, identity: &Identity) -> Result<(), StoreError> {
         self.forget_registration_response(identity).await?;
+        self.forget_reset_requests(&identity.email).await?;
         let mut writes = vec![
             TransactWriteItem::builder()
                 .delete(
@@ -664,6 +666,40 @@ impl AuthTable {
             .send()
             .await;
         landed(deleted).map(|_| ())
+    }
+
+    /// Deletes the password-reset requests recorded for `email` (they name the user and the
+    /// email for a day). One Query, then one DeleteItem each; a record already gone is fine.
+    async fn forget_reset_requests(&self, email: &str) -> Result<(), StoreError> {
+        let pk = reset_request_pk(email);
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(&pk))
+                .projection_expression("pk, sk")
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in page.items() {
+                self.client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .set_key(Some(item.clone()))
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(());
+            }
+        }
     }
 
     /// Marks a pending registration as rolling back, which stops its commit from ever landing.
@@ -887,6 +923,15 @@ pub struct ResetRequest {
     pub expires_at: i64,
 }
 
+/// The partition of the password-reset requests for `email`.
+fn reset_request_pk(email: &str) -> String {
+    use sha2::Digest as _;
+    format!(
+        "RESET#{}",
+        hex::encode(sha2::Sha256::digest(email.as_bytes()))
+    )
+}
+
 impl AuthTable {
     /// Records a password-reset request for `email`, naming `user_id` when it is a user's.
     pub async fn record_reset_request(
@@ -895,17 +940,13 @@ impl AuthTable {
         user_id: Option<&str>,
         requested_at: &str,
     ) -> Result<(), StoreError> {
-        use sha2::Digest as _;
         let record = ResetRequest {
             user_id: user_id.map(ToOwned::to_owned),
             email: user_id.map(|_| email.to_owned()),
             requested_at: requested_at.to_owned(),
             expires_at: chrono::Utc::now().timestamp() + RESET_REQUEST_KEEP_SECONDS,
         };
-        let pk = format!(
-            "RESET#{}",
-            hex::encode(sha2::Sha256::digest(email.as_bytes()))
-        );
+        let pk = reset_request_pk(email);
         self.client
             .put_item()
             .table_name(&self.table)

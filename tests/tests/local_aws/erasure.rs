@@ -2,7 +2,8 @@
 //!
 //! - Every version and delete marker under the user's upload prefix is gone (the bucket is
 //!   versioned, as on AWS).
-//! - No item of either table holds the user's email, name or handle; what still names the user
+//! - No item of either table holds the user's email, name or handle (the registration's
+//!   idempotency record and a password-reset request did); what still names the user
 //!   is the users table's tombstone (id, times, expiry) and nothing else without an expiry.
 //! - A presign after the deletion is refused, and an upload through a URL issued before it is
 //!   swept once the URL has expired.
@@ -15,7 +16,8 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use reqwest::StatusCode;
 use roster_client::{
-    AuthApi, AvatarChange, AvatarRequest, AvatarUpload, RegisterRequest, UploadRequest, UserApi,
+    AuthApi, AvatarChange, AvatarRequest, AvatarUpload, ForgotRequest, RegisterRequest,
+    UploadRequest, UserApi,
 };
 use roster_local::stack::RunningStack;
 use roster_local::testing;
@@ -271,6 +273,14 @@ async fn a_deleted_user_leaves_no_object_version_and_no_personal_item_behind() {
         3,
         "the bucket is versioned"
     );
+
+    // A password reset asked for: its request record names the user and the email.
+    auth.forgot_password(&ForgotRequest {
+        email: registered.email.clone(),
+        client_id: None,
+    })
+    .await
+    .unwrap();
 
     users.delete(&registered.id, None).await.unwrap();
     // The Auth API hears UserDeleted: the identity and the reservations go.
