@@ -1,6 +1,7 @@
 //! Roster on one machine.
 //!
 //! - [`resources`]: every AWS resource Roster needs, declared once;
+//! - [`sam`]: the SAM transform of the template, offline;
 //! - [`endpoint`]: the local AWS endpoint (moto), installed and started on demand;
 //! - [`provision`]: creating those resources on an endpoint, idempotently;
 //! - [`plumbing`]: what AWS runs between the functions (stream polling, queue draining);
@@ -18,6 +19,7 @@ pub mod parity;
 pub mod plumbing;
 pub mod provision;
 pub mod resources;
+pub mod sam;
 pub mod stack;
 pub mod stack_client;
 pub mod supply_chain;
