@@ -206,6 +206,15 @@ pub fn ensure_python_tools(home: &Path, progress: &dyn Progress) -> Result<PathB
     )
 }
 
+/// checkov, pinned: scans the transformed template (`infra/checkov-baseline.yaml`). A
+/// virtualenv of its own, `.roster/checkov`: its dependencies' pins differ from the SAM CLI's.
+pub const CHECKOV: &str = "checkov==3.3.30";
+
+/// Makes sure `.roster/checkov` holds [`CHECKOV`]; returns its `bin` directory.
+pub fn ensure_checkov(home: &Path, progress: &dyn Progress) -> Result<PathBuf> {
+    ensure_python_packages(home, &home.join("checkov"), &[CHECKOV], "checkov", progress)
+}
+
 /// Makes sure the virtualenv `venv` holds exactly these pinned `packages`; returns its `bin`
 /// directory. Safe to call from several processes at once: the first installs, the others
 /// wait on a file lock.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use roster_local::endpoint::{Quiet, ensure_python_tools, roster_home};
+use roster_local::endpoint::{Quiet, ensure_checkov, ensure_python_tools, roster_home};
 use roster_local::sam::{api_differences, template_path, transform};
 use serde_json::Value;
 
@@ -151,4 +151,114 @@ fn an_authorized_preflight_or_missing_cors_on_gateway_errors_is_caught() {
         &found,
         "UserApi: the DEFAULT_4XX gateway response has no Access-Control-Allow-Origin",
     );
+}
+
+/// checkov's failed checks on a transformed template, as `(check id, resource)`.
+fn checkov_findings(transformed: &Path) -> Vec<(String, String)> {
+    let bin = ensure_checkov(&roster_home(), &Quiet).expect("checkov installs");
+    let output = Command::new(bin.join("checkov"))
+        .args([
+            "--framework",
+            "cloudformation",
+            "--output",
+            "json",
+            "--quiet",
+            "--compact",
+        ])
+        .arg("--skip-download")
+        .arg("--file")
+        .arg(transformed)
+        .env("BC_SKIP_MAPPING", "TRUE")
+        .env("CHECKOV_RUN_SCA_PACKAGE_SCAN_V2", "false")
+        .output()
+        .expect("checkov runs");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
+        panic!(
+            "checkov's report ({error}):\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    let mut found: Vec<(String, String)> = report["results"]["failed_checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|check| {
+            let resource = check["resource"].as_str().unwrap_or_default();
+            (
+                check["check_id"].as_str().unwrap_or_default().to_owned(),
+                resource.rsplit('.').next().unwrap_or(resource).to_owned(),
+            )
+        })
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// The baseline's entries: (check id, resource or `*`), each with its reason.
+fn checkov_baseline() -> Vec<(String, String)> {
+    let text = include_str!("../checkov-baseline.txt");
+    text.lines()
+        .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
+        .map(|line| {
+            let mut words = line.splitn(3, ' ');
+            let (check, resource, reason) = (words.next(), words.next(), words.next());
+            assert!(
+                reason.is_some_and(|reason| reason.trim().len() > 20),
+                "a baseline line without its reason: {line}"
+            );
+            (
+                check.unwrap_or_default().to_owned(),
+                resource.unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Findings outside the baseline, and baseline lines no finding needs.
+fn against_baseline(found: &[(String, String)]) -> (Vec<String>, Vec<String>) {
+    let baseline = checkov_baseline();
+    let covers = |(check, resource): &(String, String), finding: &(String, String)| {
+        *check == finding.0 && (resource == "*" || *resource == finding.1)
+    };
+    let new = found
+        .iter()
+        .filter(|finding| !baseline.iter().any(|entry| covers(entry, finding)))
+        .map(|(check, resource)| format!("{check} {resource}"))
+        .collect();
+    let stale = baseline
+        .iter()
+        .filter(|entry| !found.iter().any(|finding| covers(entry, finding)))
+        .map(|(check, resource)| format!("{check} {resource}"))
+        .collect();
+    (new, stale)
+}
+
+#[test]
+fn checkov_finds_nothing_outside_its_baseline() {
+    let (new, stale) = against_baseline(&checkov_findings(&transformed().0));
+    assert_eq!(
+        new,
+        Vec::<String>::new(),
+        "checkov findings outside infra/checkov-baseline.txt"
+    );
+    assert_eq!(
+        stale,
+        Vec::<String>::new(),
+        "baseline lines no finding needs any more"
+    );
+}
+
+#[test]
+fn a_table_without_point_in_time_recovery_is_a_new_checkov_finding() {
+    let mut template = transformed().1.clone();
+    template["Resources"]["UsersTable"]["Properties"]
+        .as_object_mut()
+        .expect("the table's properties")
+        .remove("PointInTimeRecoverySpecification");
+    let path = scratch("no-pitr.json");
+    std::fs::write(&path, serde_json::to_string(&template).expect("JSON")).expect("written");
+    let (new, _) = against_baseline(&checkov_findings(&path));
+    assert_eq!(new, ["CKV_AWS_28 UsersTable"]);
 }
