@@ -27,6 +27,7 @@ fn is_openapi_3_1_with_every_seed_route() {
         "GET /user/email/{email}",
         "GET /user/handle/{handle}",
         "GET /user/activate/{activationCode}",
+        "POST /user/activate",
         "PATCH /user/{id}/status/{status}",
         "PUT /user/{id}/data/update",
         "PATCH /user/{id}/data/update",
