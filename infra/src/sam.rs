@@ -292,3 +292,89 @@ pub fn api_differences_with(transformed: &Value, specs: &[ApiSpec]) -> Vec<Strin
     }
     found
 }
+
+/// Every action the role of `function` (a logical id) grants in the transformed template.
+pub fn granted_actions(transformed: &Value, function: &str) -> std::collections::BTreeSet<String> {
+    let role = &transformed["Resources"][format!("{function}Role")]["Properties"];
+    let mut actions = std::collections::BTreeSet::new();
+    for policy in role["Policies"].as_array().into_iter().flatten() {
+        for statement in policy["PolicyDocument"]["Statement"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            if statement["Effect"].as_str() != Some("Allow") {
+                continue;
+            }
+            match &statement["Action"] {
+                Value::String(action) => {
+                    actions.insert(action.clone());
+                }
+                Value::Array(listed) => {
+                    actions.extend(
+                        listed
+                            .iter()
+                            .filter_map(|a| a.as_str().map(ToOwned::to_owned)),
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+    actions
+}
+
+/// The IAM actions an AWS operation (as the counting proxy names it) needs; none for the
+/// Cognito operations IAM does not govern (a client's own sign-in, reset, token calls).
+/// `TransactWriteItems` is governed by its items' own actions (`PutItem`, `UpdateItem`,
+/// `DeleteItem`, `ConditionCheckItem`), which the proxy does not record: it needs none here.
+pub fn required_actions(operation: &str) -> Vec<String> {
+    let unsigned = [
+        "ForgotPassword",
+        "ConfirmForgotPassword",
+        "InitiateAuth",
+        "GetUser",
+        "GlobalSignOut",
+        "RevokeToken",
+        "TransactWriteItems",
+    ];
+    if unsigned.contains(&operation) {
+        return Vec::new();
+    }
+    let actions: &[&str] = match operation {
+        "GetSecretValue" => &["secretsmanager:GetSecretValue"],
+        "PutEvents" => &["events:PutEvents"],
+        "SendMessage" => &["sqs:SendMessage"],
+        "PutObject" => &["s3:PutObject"],
+        "GetObject" => &["s3:GetObject"],
+        "DeleteObject" => &["s3:DeleteObject"],
+        "ListObjectVersions" => &["s3:ListBucketVersions"],
+        "ListObjectsV2" => &["s3:ListBucket"],
+        "DeleteObjects" => &["s3:DeleteObject", "s3:DeleteObjectVersion"],
+        "GetItem" | "PutItem" | "UpdateItem" | "DeleteItem" | "Query" | "Scan" => {
+            return vec![format!("dynamodb:{operation}")];
+        }
+        admin if admin.starts_with("Admin") => {
+            return vec![format!("cognito-idp:{admin}")];
+        }
+        other => return vec![format!("unknown:{other}")],
+    };
+    actions.iter().map(|a| (*a).to_owned()).collect()
+}
+
+/// The operations in `calls` whose actions the role of `function` does not grant.
+pub fn not_allowed(transformed: &Value, function: &str, calls: &[String]) -> Vec<String> {
+    let granted = granted_actions(transformed, function);
+    let mut missing: Vec<String> = calls
+        .iter()
+        .flat_map(|operation| {
+            required_actions(operation)
+                .into_iter()
+                .filter(|action| !granted.contains(action))
+                .map(move |action| format!("{function}: {operation} needs {action}"))
+        })
+        .collect();
+    missing.sort();
+    missing.dedup();
+    missing
+}

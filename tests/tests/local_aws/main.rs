@@ -15,6 +15,7 @@ mod faults;
 #[path = "../../../platform/tests/support/forged.rs"]
 mod forged;
 mod forged_tokens;
+mod iam_from_calls;
 mod journey;
 mod log_hygiene;
 mod plumbing;

@@ -1,0 +1,208 @@
+//! The roles in the transformed template allow what the functions really call (issue 16):
+//! the Auth API and the User API each send their AWS calls through a counting proxy of their
+//! own (so each call is attributed to its function), over a representative flow; every
+//! operation seen must be allowed by that function's role after the SAM transform, and every
+//! action the role grants must be seen or listed below with its reason. moto enforces no IAM,
+//! so without this a missing action shows only on AWS (a forgot-password that never sends a
+//! code: `AdminGetUser`).
+//!
+//! Not covered here: the subscribers, projectors, the reconciler and the avatar sweeper (their
+//! calls are made by the local plumbing, not through a per-function proxy), and the item
+//! actions inside a `TransactWriteItems` (the proxy records the operation only).
+
+use std::collections::BTreeSet;
+
+use reqwest::{Method, StatusCode};
+use roster_local::faults::FaultProxy;
+use roster_local::sam::{granted_actions, not_allowed, required_actions, template_path, transform};
+use roster_local::testing;
+use serde_json::{Value, json};
+
+use crate::support::Api;
+
+/// Actions a role grants that the flow below does not call, each with its reason.
+const GRANTED_FOR_OTHER_PATHS: [(&str, &str); 13] = [
+    (
+        "AuthApiFunction dynamodb:Query",
+        "the revocation set's refresh, once a second per instance (revocation.rs)",
+    ),
+    (
+        "UserApiFunction dynamodb:PutItem",
+        "a deletion's tombstone and idempotent writes of an existing profile (erasure.rs)",
+    ),
+    (
+        "UserApiFunction dynamodb:UpdateItem",
+        "profile, status, badge and data changes (users.rs)",
+    ),
+    (
+        "UserApiFunction s3:ListBucketVersions",
+        "DELETE /user/{id} of a profile that exists (erasure.rs)",
+    ),
+    (
+        "AuthApiFunction cognito-idp:AdminDeleteUser",
+        "a registration's rollback (faults.rs)",
+    ),
+    (
+        "AuthApiFunction cognito-idp:AdminUserGlobalSignOut",
+        "logout and password change (revocation.rs)",
+    ),
+    (
+        "AuthApiFunction cognito-idp:AdminSetUserPassword",
+        "adopting a registration retried after a lost answer (faults.rs)",
+    ),
+    (
+        "AuthApiFunction dynamodb:DeleteItem",
+        "inside registration transactions and rollbacks (faults.rs)",
+    ),
+    (
+        "AuthApiFunction dynamodb:UpdateItem",
+        "inside registration transactions (register.rs)",
+    ),
+    (
+        "UserApiFunction s3:PutObject",
+        "signs the presigned upload URL; the browser's PUT goes to S3 directly (users.rs)",
+    ),
+    (
+        "UserApiFunction s3:DeleteObject",
+        "deleting a user's avatars (erasure.rs)",
+    ),
+    (
+        "UserApiFunction s3:DeleteObjectVersion",
+        "deleting a user's avatar versions (erasure.rs)",
+    ),
+    (
+        "UserApiFunction s3:ListBucket",
+        "granted with ListBucketVersions on the avatars prefix; DELETE /user/{id} lists versions (erasure.rs)",
+    ),
+];
+
+fn transformed(name: &str, edit: impl FnOnce(String) -> String) -> Value {
+    let dir = std::env::temp_dir().join(format!("roster-iam-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = dir.join(format!("{name}.yaml"));
+    std::fs::write(
+        &source,
+        edit(std::fs::read_to_string(template_path()).unwrap()),
+    )
+    .unwrap();
+    transform(&source, &dir.join(format!("{name}.json"))).unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+#[tokio::test]
+async fn each_api_function_s_calls_are_allowed_by_its_role_and_its_role_grants_only_what_is_used() {
+    let resources = testing::provisioned().await;
+    let auth_proxy = FaultProxy::start(testing::endpoint_url().await).await;
+    let user_proxy = FaultProxy::start(testing::endpoint_url().await).await;
+    let key = testing::test_key(&resources).await;
+    let auth = Api::new(
+        &testing::auth_api_through(&resources, auth_proxy.url())
+            .await
+            .0,
+        &key,
+    );
+    let users = Api::new(
+        &testing::user_api_through(&resources, user_proxy.url())
+            .await
+            .0,
+        &key,
+    );
+
+    let person =
+        json!({"email": "iam@example.com", "name": "iam_user", "password": "Iam-Secret-42"});
+    let (status, registered) = auth
+        .json(Method::POST, "/auth/register", person.clone())
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{registered}");
+    let (status, _) = auth.json(Method::POST, "/auth/register", person).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, tokens) = auth
+        .json(
+            Method::POST,
+            "/auth/login",
+            json!({"email": "iam@example.com", "password": "Iam-Secret-42"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let (status, _) = auth
+        .json(
+            Method::POST,
+            "/auth/password/forgot",
+            json!({"email": "iam@example.com"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+
+    // The email of a user made in the pool out of band: registration looks the user up
+    // (AdminGetUser) before answering 409.
+    aws_sdk_cognitoidentityprovider::Client::new(&resources.sdk)
+        .admin_create_user()
+        .user_pool_id(&resources.provisioned.user_pool_id)
+        .username("operator@example.com")
+        .message_action(aws_sdk_cognitoidentityprovider::types::MessageActionType::Suppress)
+        .send()
+        .await
+        .unwrap();
+    let (status, _) = auth
+        .json(
+            Method::POST,
+            "/auth/register",
+            json!({"email": "operator@example.com", "name": "not_operator", "password": "Iam-Secret-42"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    let id = registered["id"]
+        .as_str()
+        .or(registered["user"]["id"].as_str())
+        .unwrap_or("00000000-0000-4000-8000-000000000000")
+        .to_owned();
+    for path in [
+        format!("/user/{id}"),
+        "/user/email/iam@example.com".to_owned(),
+        "/user/name/iam_user".to_owned(),
+    ] {
+        users.json(Method::GET, &path, Value::Null).await;
+    }
+    users
+        .json(Method::DELETE, &format!("/user/{id}"), Value::Null)
+        .await;
+
+    let calls = [
+        ("AuthApiFunction", auth_proxy.take_journal()),
+        ("UserApiFunction", user_proxy.take_journal()),
+    ];
+    let template = transformed("committed", |text| text);
+    let mut unused = Vec::new();
+    for (function, journal) in &calls {
+        assert!(!journal.is_empty(), "{function} made no call");
+        assert_eq!(
+            not_allowed(&template, function, journal),
+            Vec::<String>::new()
+        );
+        let used: BTreeSet<String> = journal.iter().flat_map(|op| required_actions(op)).collect();
+        for action in granted_actions(&template, function) {
+            let entry = format!("{function} {action}");
+            let explained = GRANTED_FOR_OTHER_PATHS
+                .iter()
+                .any(|(listed, _)| *listed == entry);
+            if !used.contains(&action) && !explained {
+                unused.push(entry);
+            }
+        }
+    }
+    assert_eq!(
+        unused,
+        Vec::<String>::new(),
+        "granted, never called, and no reason listed"
+    );
+
+    // The fault this check exists for: without AdminGetUser, a forgot-password (and a
+    // registration) fails on AWS; here the check fails.
+    let without = transformed("without-admin-get-user", |text| {
+        text.replacen("                - cognito-idp:AdminGetUser\n", "", 1)
+    });
+    assert_eq!(
+        not_allowed(&without, "AuthApiFunction", &calls[0].1),
+        ["AuthApiFunction: AdminGetUser needs cognito-idp:AdminGetUser"]
+    );
+}
