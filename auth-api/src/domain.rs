@@ -3,9 +3,11 @@
 
 use std::fmt;
 
-/// An email address, normalised to lowercase so that uniqueness and sign-in are
-/// case-insensitive. Deliberately modest validation: one `@`, a non-empty local part of at most
-/// 64 bytes, a dotted domain, no whitespace or control characters, at most 254 bytes.
+/// An email address in its one normal form ([`roster_platform::email::normalise`]: NFKC, then
+/// lowercase), so that uniqueness and sign-in ignore case and look-alike spellings
+/// (`ａｄａ@example.com` is `ada@example.com`). Deliberately modest validation, of the normal
+/// form: one `@`, a non-empty local part of at most 64 bytes, a dotted domain, no whitespace or
+/// control characters, at most 254 bytes.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Email(String);
 
@@ -31,7 +33,7 @@ pub enum InputError {
 
 impl Email {
     pub fn parse(raw: &str) -> Result<Self, InputError> {
-        let email = raw.trim().to_lowercase();
+        let email = roster_platform::email::normalise(raw);
         let Some((local, domain)) = email.split_once('@') else {
             return Err(InputError::Email);
         };
@@ -255,6 +257,29 @@ mod tests {
         assert_eq!(
             Email::parse("  Ada@Example.COM ").unwrap().as_str(),
             "ada@example.com"
+        );
+    }
+
+    #[test]
+    fn look_alike_spellings_of_an_email_are_one_address() {
+        for raw in [
+            "ａｄａ@example.com",
+            "ada@ｅｘａｍｐｌｅ.ｃｏｍ",
+            "ada＠example.com",
+            "ＡＤＡ@Example.com",
+            "\u{212A}ada@example.com",
+        ] {
+            let expected = if raw.starts_with('\u{212A}') {
+                "kada@example.com"
+            } else {
+                "ada@example.com"
+            };
+            assert_eq!(Email::parse(raw).unwrap().as_str(), expected, "{raw:?}");
+        }
+        assert_eq!(
+            Email::parse("\u{FB00}@example.com").unwrap().as_str(),
+            "ff@example.com",
+            "a ligature is its letters"
         );
     }
 

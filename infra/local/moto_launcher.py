@@ -46,6 +46,91 @@ def sign_out_under_every_name() -> None:
     cognitoidp.CognitoIdpUserPool.sign_out = every_name
 
 
+def file_sessions_under_the_username() -> None:
+    """Keeps a user's sessions across a change of its email, as Cognito does.
+
+    moto files a session (its refresh and access tokens) under the name the user signed in
+    with, here the email, and looks the user up by that name on every refresh: once the email
+    changes (an operator's AdminUpdateUserAttributes), the session's refresh fails and a
+    global sign-out by username misses it. Cognito's sessions belong to the user. So sessions
+    are filed under the user's immutable username (its `sub` in this pool).
+    """
+    pool_class = cognitoidp.CognitoIdpUserPool
+
+    def username_of(pool, name):
+        user = pool._get_user(name)
+        return user.username if user is not None else name
+
+    for method in ("create_refresh_token", "create_access_token", "create_id_token"):
+        original = getattr(pool_class, method)
+
+        def filed(pool, client_id, username, *args, _original=original, **kwargs):
+            return _original(pool, client_id, username_of(pool, username), *args, **kwargs)
+
+        setattr(pool_class, method, filed)
+
+
+def hold_email_changes_until_verified() -> None:
+    """Keeps the email of a user until a new one is verified, as Cognito does in a pool with
+    `UserAttributeUpdateSettings: AttributesRequireVerificationBeforeUpdate: [email]`.
+
+    Cognito leaves the attribute as it was and sends a code to the new address; an update that
+    also sets `email_verified` to true (an administrator's) applies at once. moto applies every
+    change at once. The local stack sends no code, so the held address is simply dropped.
+    """
+    def unheld(pool, attributes):
+        settings = pool.extended_config.get("UserAttributeUpdateSettings") or {}
+        held = settings.get("AttributesRequireVerificationBeforeUpdate") or []
+        values = {attribute["Name"]: attribute["Value"] for attribute in attributes}
+        return [
+            attribute
+            for attribute in attributes
+            if attribute["Name"] not in held
+            or values.get(attribute["Name"] + "_verified") == "true"
+        ]
+
+    backend_class = cognitoidp.CognitoIdpBackend
+    admin_update = backend_class.admin_update_user_attributes
+    update = backend_class.update_user_attributes
+
+    def admin_held(backend, user_pool_id, username, attributes):
+        pool = backend.describe_user_pool(user_pool_id)
+        return admin_update(backend, user_pool_id, username, unheld(pool, attributes))
+
+    def held(backend, access_token, attributes):
+        for pool in backend.user_pools.values():
+            if access_token in pool.access_tokens:
+                attributes = unheld(pool, attributes)
+        return update(backend, access_token, attributes)
+
+    backend_class.admin_update_user_attributes = admin_held
+    backend_class.update_user_attributes = held
+
+
+def refuse_writes_outside_the_clients_write_attributes() -> None:
+    """Lets a user's own access token write (UpdateUserAttributes) only the attributes its app
+    client lists in `WriteAttributes`, as Cognito does ("A client attempted to write
+    unauthorized attribute", NotAuthorized); moto lets it write anything. An absent or empty
+    list is Cognito's default (every standard attribute), left to moto. Administrators'
+    updates (AdminUpdateUserAttributes) are not limited by an app client, here as on Cognito.
+    """
+    from moto.cognitoidp.exceptions import NotAuthorizedError
+
+    update = cognitoidp.CognitoIdpBackend.update_user_attributes
+
+    def checked(backend, access_token, attributes):
+        for pool in backend.user_pools.values():
+            if access_token in pool.access_tokens:
+                client_id, _ = pool.access_tokens[access_token]
+                client = pool.clients.get(client_id)
+                writable = (client.extended_config.get("WriteAttributes") if client else None) or []
+                if writable and any(a["Name"] not in writable for a in attributes):
+                    raise NotAuthorizedError("A client attempted to write unauthorized attribute")
+        return update(backend, access_token, attributes)
+
+    cognitoidp.CognitoIdpBackend.update_user_attributes = checked
+
+
 def refuse_unknown_tokens_and_users_as_cognito_does() -> None:
     """Answers an unknown refresh token (or one of a deleted or disabled user) with
     NotAuthorized, and a password-reset confirmation
@@ -146,6 +231,10 @@ def main() -> None:
     # One line per request (the pollers make several a second) would bury the errors.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     refuse_unknown_tokens_and_users_as_cognito_does()
+    file_sessions_under_the_username()
+    # In this order: the client's WriteAttributes are checked against the whole update.
+    hold_email_changes_until_verified()
+    refuse_writes_outside_the_clients_write_attributes()
     roll_back_transactions_in_place()
     app = SerialiseDynamoDB(DomainDispatcherApplication(create_backend_app))
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)

@@ -1,7 +1,8 @@
 //! Parity between the SAM template (`infra/template.yaml`) and the resources the local stack
 //! provisions (`resources.rs`): table keys, indexes, streams and TTL; the pool's password
-//! policy, custom attributes, groups and app clients (which never expose the registration
-//! marker); the bus rules, their queues and dead-letter queues; the functions; the bucket's
+//! policy, custom attributes, groups, email verification before an update and app clients
+//! (which never expose the registration marker and may write only [`WRITE_ATTRIBUTES`]); the
+//! bus rules, their queues and dead-letter queues; the functions; the bucket's
 //! versioning and lifecycle rule. [`differences`] lists every place where they disagree.
 
 use std::collections::BTreeSet;
@@ -11,6 +12,7 @@ use serde_yaml::Value;
 use crate::resources::{
     AUTH_FLOWS, AUTH_TABLE, LAMBDA_BINARIES, NONCURRENT_VERSION_DAYS, NONCURRENT_VERSIONS_RULE,
     READ_ATTRIBUTES, STREAM_MAPPING, SUBSCRIBERS, TableSpec, USER_POOL, USERS_TABLE,
+    VERIFIED_BEFORE_UPDATE, WRITE_ATTRIBUTES,
 };
 
 /// The template's logical id of each table the local stack provisions.
@@ -187,6 +189,7 @@ fn user_pool(resources: &Value, found: &mut Vec<String>) {
         found.push("user pool: password policy differs".to_owned());
     }
     custom_attributes(pool, found);
+    update_settings(pool, found);
     let groups: BTreeSet<String> = of_type(resources, "AWS::Cognito::UserPoolGroup")
         .iter()
         .filter_map(|(_, group)| group["GroupName"].as_str().map(ToOwned::to_owned))
@@ -220,6 +223,16 @@ fn user_pool(resources: &Value, found: &mut Vec<String>) {
         if !same {
             found.push(format!("app client {}: settings differ", spec.frontend));
         }
+        // What a user may write with its own access token: an absent or empty list is every
+        // standard attribute (the email, the name, the handle) on Cognito.
+        let writable = strings(&client["WriteAttributes"]);
+        if writable != WRITE_ATTRIBUTES {
+            found.push(format!(
+                "app client {}: WriteAttributes {writable:?}, not {WRITE_ATTRIBUTES:?} (an absent \
+                 or empty list lets users write every standard attribute)",
+                spec.frontend
+            ));
+        }
         // An immutable custom attribute (the registration marker) is the system's own: no
         // client reads it or may write it.
         for attribute in USER_POOL.custom_attributes.iter().filter(|a| !a.mutable) {
@@ -235,6 +248,29 @@ fn user_pool(resources: &Value, found: &mut Vec<String>) {
         if !frontends.contains(spec.frontend) {
             found.push(format!("app client {}: not in the template", spec.frontend));
         }
+    }
+}
+
+/// A change of the email (or another attribute of [`VERIFIED_BEFORE_UPDATE`]) takes effect
+/// only once verified, as locally, and the attribute is auto-verified, as Cognito requires.
+fn update_settings(pool: &Value, found: &mut Vec<String>) {
+    let held =
+        strings(&pool["UserAttributeUpdateSettings"]["AttributesRequireVerificationBeforeUpdate"]);
+    if held != VERIFIED_BEFORE_UPDATE {
+        found.push(format!(
+            "user pool: an email change takes effect before it is verified \
+             (UserAttributeUpdateSettings holds {held:?}, not {VERIFIED_BEFORE_UPDATE:?})"
+        ));
+    }
+    let verified = strings(&pool["AutoVerifiedAttributes"]);
+    if !VERIFIED_BEFORE_UPDATE
+        .iter()
+        .all(|attribute| verified.iter().any(|v| v == attribute))
+    {
+        found.push(format!(
+            "user pool: AutoVerifiedAttributes {verified:?} lacks {VERIFIED_BEFORE_UPDATE:?}, \
+             which a verification before an update requires"
+        ));
     }
 }
 

@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::resources::{
     ASSETS, AUTH_FLOWS, CustomAttributeSpec, NONCURRENT_VERSION_DAYS, NONCURRENT_VERSIONS_RULE,
     Names, PUBLIC_PREFIX, READ_ATTRIBUTES, SUBSCRIBERS, SubscriberSpec, TABLES, TableSpec,
-    USER_POOL,
+    USER_POOL, VERIFIED_BEFORE_UPDATE, WRITE_ATTRIBUTES,
 };
 
 /// What provisioning created or found, by role.
@@ -237,11 +237,19 @@ async fn table(client: &dynamodb::Client, names: &Names, spec: &TableSpec) -> Re
 async fn user_pool(client: &cognito::Client, names: &Names) -> Result<String> {
     use cognito::types::{
         AccountRecoverySettingType, AdminCreateUserConfigType, PasswordPolicyType,
-        RecoveryOptionNameType, RecoveryOptionType, UserPoolPolicyType, UsernameAttributeType,
-        UsernameConfigurationType,
+        RecoveryOptionNameType, RecoveryOptionType, UserAttributeUpdateSettingsType,
+        UserPoolPolicyType, UsernameAttributeType, UsernameConfigurationType,
+        VerifiedAttributeType,
     };
 
     let pool_name = names.user_pool();
+    let verified: Vec<VerifiedAttributeType> = VERIFIED_BEFORE_UPDATE
+        .iter()
+        .map(|attribute| VerifiedAttributeType::from(*attribute))
+        .collect();
+    // A pool found here keeps the settings it was made with: UpdateUserPool resets whatever it
+    // is not given (on moto too). moto's state lives as long as its process, so a stack
+    // started on a fresh endpoint always makes its pool.
     let pool_id = match find_user_pool(client, &pool_name).await? {
         Some(id) => {
             custom_attributes(client, &id).await?;
@@ -274,6 +282,14 @@ async fn user_pool(client: &cognito::Client, names: &Names) -> Result<String> {
                         .collect::<Result<_>>()?,
                 ))
                 .username_attributes(UsernameAttributeType::Email)
+                // An email change waits for the new address to be verified (which Cognito
+                // allows only for an auto-verified attribute).
+                .set_auto_verified_attributes(Some(verified.clone()))
+                .user_attribute_update_settings(
+                    UserAttributeUpdateSettingsType::builder()
+                        .set_attributes_require_verification_before_update(Some(verified))
+                        .build(),
+                )
                 .username_configuration(
                     UsernameConfigurationType::builder()
                         .case_sensitive(false)
@@ -419,11 +435,15 @@ async fn app_clients(
             }
         }
     }
+    let write_attributes: Vec<String> = WRITE_ATTRIBUTES.iter().map(|a| (*a).to_owned()).collect();
     let mut ids = BTreeMap::new();
     for spec in USER_POOL.clients {
         let name = format!("{}-{}", names.prefix(), spec.frontend);
         let id = match existing.get(&name) {
-            Some(id) => id.clone(),
+            Some(id) => {
+                limit_writes(client, pool_id, id, &write_attributes).await?;
+                id.clone()
+            }
             None => client
                 .create_user_pool_client()
                 .user_pool_id(pool_id)
@@ -438,6 +458,8 @@ async fn app_clients(
                 .set_read_attributes(Some(
                     READ_ATTRIBUTES.iter().map(|a| (*a).to_owned()).collect(),
                 ))
+                // No identity attribute; never an empty list (that is every attribute).
+                .set_write_attributes(Some(write_attributes.clone()))
                 .access_token_validity(spec.access_token_minutes)
                 .id_token_validity(spec.id_token_minutes)
                 .refresh_token_validity(spec.refresh_token_days)
@@ -461,6 +483,39 @@ async fn app_clients(
         ids.insert(spec.frontend, id);
     }
     Ok(ids)
+}
+
+/// Narrows the `WriteAttributes` of an app client made before they were limited. Local only:
+/// moto's UpdateUserPoolClient changes what it is given and keeps the rest (Cognito's would
+/// reset the rest, which is why the template, not this, sets them on AWS).
+async fn limit_writes(
+    client: &cognito::Client,
+    pool_id: &str,
+    client_id: &str,
+    write_attributes: &[String],
+) -> Result<()> {
+    let described = client
+        .describe_user_pool_client()
+        .user_pool_id(pool_id)
+        .client_id(client_id)
+        .send()
+        .await
+        .with_context(|| format!("describing app client {client_id}"))?;
+    let current = described
+        .user_pool_client()
+        .map(|found| found.write_attributes())
+        .unwrap_or_default();
+    if current != write_attributes {
+        client
+            .update_user_pool_client()
+            .user_pool_id(pool_id)
+            .client_id(client_id)
+            .set_write_attributes(Some(write_attributes.to_vec()))
+            .send()
+            .await
+            .with_context(|| format!("limiting the writes of app client {client_id}"))?;
+    }
+    Ok(())
 }
 
 async fn bus(client: &eventbridge::Client, names: &Names) -> Result<(String, String)> {

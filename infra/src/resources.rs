@@ -231,6 +231,23 @@ pub const AUTH_FLOWS: [&str; 2] = ["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFR
 /// every `custom:` attribute in, listed or not). Never the registration marker.
 pub const READ_ATTRIBUTES: [&str; 4] = ["email", "email_verified", "name", "preferred_username"];
 
+/// What a signed-in user may write about itself with its own access token (Cognito's
+/// `UpdateUserAttributes`, which every access token's `aws.cognito.signin.user.admin` scope
+/// allows): one standard attribute Roster never reads. Never the email (a sign-in name, held
+/// by a reservation), `email_verified`, the name, the handle (`preferred_username`) or the
+/// registration marker: identity attributes change only through the Auth API.
+///
+/// The list cannot be empty: Cognito (and so CloudFormation) reads an absent or empty
+/// `WriteAttributes` as "every standard attribute", so the minimum is one harmless attribute.
+/// Administrators' calls (`AdminUpdateUserAttributes`) are not limited by it.
+pub const WRITE_ATTRIBUTES: [&str; 1] = ["zoneinfo"];
+
+/// Attributes whose change takes effect only once the user verifies the new value
+/// (`UserAttributeUpdateSettings`): an email changed out of band (an operator's update without
+/// `email_verified`) leaves the old one in place. Cognito requires such attributes to be
+/// auto-verified too (`AutoVerifiedAttributes`).
+pub const VERIFIED_BEFORE_UPDATE: [&str; 1] = ["email"];
+
 pub const USER_POOL: UserPoolSpec = UserPoolSpec {
     password: PasswordPolicy {
         minimum_length: 10,
@@ -427,6 +444,21 @@ mod tests {
                 .iter()
                 .all(|attribute| !attribute.starts_with("custom:"))
         );
+    }
+
+    #[test]
+    fn users_may_write_no_identity_attribute() {
+        let identity = ["email", "email_verified", "name", "preferred_username"];
+        assert!(!WRITE_ATTRIBUTES.is_empty(), "empty means every attribute");
+        for attribute in WRITE_ATTRIBUTES {
+            assert!(!identity.contains(&attribute), "{attribute}");
+            assert!(!attribute.starts_with("custom:"), "{attribute}");
+            assert!(
+                !READ_ATTRIBUTES.contains(&attribute),
+                "Roster never reads it"
+            );
+        }
+        assert_eq!(VERIFIED_BEFORE_UPDATE, ["email"]);
     }
 
     #[test]

@@ -270,3 +270,59 @@ fn an_unversioned_bucket_or_one_keeping_noncurrent_versions_breaks_parity() {
         );
     }
 }
+
+#[test]
+fn an_app_client_that_may_write_identity_attributes_or_an_unverified_email_change_breaks_parity() {
+    for (client, frontend) in [
+        ("AccountWebClient", "account-web"),
+        ("PartnerPortalClient", "partner-portal"),
+    ] {
+        let properties = ["Resources", client, "Properties"];
+        // No list and an empty list both let users write every standard attribute (Cognito's
+        // default); a list with the email lets them change how they sign in.
+        let absent = without(template(), &properties, |client| {
+            client.as_mapping_mut().unwrap().remove("WriteAttributes");
+        });
+        let empty = without(template(), &properties, |client| {
+            client["WriteAttributes"] = Value::Sequence(Vec::new());
+        });
+        let email = without(template(), &properties, |client| {
+            client["WriteAttributes"] = Value::from(vec!["zoneinfo", "email"]);
+        });
+        for (what, changed) in [("absent", absent), ("empty", empty), ("email", email)] {
+            let found = differences(&changed);
+            assert!(
+                found
+                    .iter()
+                    .any(|d| d.contains(&format!("app client {frontend}: WriteAttributes"))),
+                "{client} {what}: {found:?}"
+            );
+        }
+    }
+
+    let pool = ["Resources", "UserPool", "Properties"];
+    let immediate = without(template(), &pool, |pool| {
+        pool.as_mapping_mut()
+            .unwrap()
+            .remove("UserAttributeUpdateSettings");
+    });
+    let found = differences(&immediate);
+    assert!(
+        found
+            .iter()
+            .any(|d| d.contains("user pool: an email change takes effect before it is verified")),
+        "{found:?}"
+    );
+    let not_verified = without(template(), &pool, |pool| {
+        pool.as_mapping_mut()
+            .unwrap()
+            .remove("AutoVerifiedAttributes");
+    });
+    let found = differences(&not_verified);
+    assert!(
+        found
+            .iter()
+            .any(|d| d.contains("user pool: AutoVerifiedAttributes")),
+        "{found:?}"
+    );
+}

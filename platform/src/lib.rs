@@ -8,6 +8,7 @@ pub mod api_key_guard;
 pub mod api_keys;
 pub mod aws;
 pub mod config;
+pub mod email;
 pub mod events;
 pub mod extract;
 pub mod guards;

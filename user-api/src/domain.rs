@@ -78,8 +78,10 @@ impl Lookup {
             .ok_or(InputError::Name)
     }
 
+    /// An email in the normal form the Auth API reserves it in (NFKC, then lowercase), so a
+    /// look-alike spelling finds the same user.
     pub fn email(raw: &str) -> Result<Self, InputError> {
-        let email = raw.trim().to_lowercase();
+        let email = roster_platform::email::normalise(raw);
         let valid = email.chars().count() <= 254
             && email.split_once('@').is_some_and(|(local, domain)| {
                 !local.is_empty() && domain.contains('.') && !domain.contains('@')
@@ -405,6 +407,22 @@ mod tests {
         }
         for bad in ["", "no-at", "a@b", "a @b.c"] {
             assert!(Lookup::email(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn look_alike_spellings_of_an_email_look_up_one_address() {
+        for raw in [
+            "ａｄａ@example.com",
+            "ada@ｅｘａｍｐｌｅ.ｃｏｍ",
+            "ada＠example.com",
+            "ＡＤＡ@Example.com",
+        ] {
+            assert_eq!(
+                Lookup::email(raw).unwrap().key(),
+                "ada@example.com",
+                "{raw:?}"
+            );
         }
     }
 

@@ -142,7 +142,7 @@ impl Profiles {
         let profile = ProfileItem {
             id: id.as_str().to_owned(),
             email: registered.email.clone(),
-            email_key: registered.email.to_lowercase(),
+            email_key: roster_platform::email::normalise(&registered.email),
             name: registered.name.clone(),
             name_key: registered.name.to_ascii_lowercase(),
             handle: registered.handle.clone(),

@@ -8,6 +8,7 @@ mod auth;
 mod browser;
 mod client_contract;
 mod cors;
+mod email_normalisation;
 mod enumeration;
 mod erasure;
 mod event_faults;
