@@ -2,6 +2,7 @@
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use roster_platform::api_key_guard::OutsideBindings;
 use roster_platform::extract::invalid_token;
 use roster_platform::jwt::TokenRejection;
 use roster_platform::problem::Problem;
@@ -15,6 +16,9 @@ pub enum AuthError {
     Input(#[from] InputError),
     #[error("unknown app client")]
     UnknownClient,
+    /// The API key is not bound to the app client or source system the request uses.
+    #[error(transparent)]
+    OutsideBindings(#[from] OutsideBindings),
     #[error("invalid credentials")]
     InvalidCredentials,
     #[error("invalid refresh token")]
@@ -68,6 +72,7 @@ impl IntoResponse for AuthError {
                 Problem::new(StatusCode::BAD_REQUEST, "unknown-client", "Unknown Client")
                     .with_detail("clientId is not one of this pool's app clients")
             }
+            AuthError::OutsideBindings(refusal) => return refusal.into_response(),
             AuthError::InvalidCredentials => Problem::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid-credentials",

@@ -400,7 +400,8 @@ impl AuthApi {
         .await
     }
 
-    /// `POST /auth/token/verify`.
+    /// `POST /auth/token/verify`. A key bound to app clients may verify only their tokens
+    /// (403 `/problems/client-not-allowed` for another client's).
     pub async fn verify(&self, request: &VerifyRequest) -> Result<VerifiedToken, Error> {
         json(
             self.base

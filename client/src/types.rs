@@ -29,7 +29,8 @@ pub struct RegisterRequest {
     /// 3 to 30 letters, digits and single `_`, `.` or `-` between them.
     pub name: String,
     pub password: String,
-    /// The calling system, for the record (`roster` when absent).
+    /// The calling system, for the record (`roster` when absent). An API key bound to source
+    /// systems is refused outside them (403 `/problems/source-system-not-allowed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_system: Option<String>,
 }
@@ -73,7 +74,9 @@ pub struct Registered {
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
-    /// The frontend's app client; the API's default client when absent.
+    /// The frontend's app client; the API's default client when absent. An API key bound to
+    /// app clients is refused outside them (403 `/problems/client-not-allowed`), the default
+    /// client included.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
 }
@@ -94,6 +97,7 @@ impl LoginRequest {
 #[serde(rename_all = "camelCase")]
 pub struct RefreshRequest {
     pub refresh_token: String,
+    /// As [`LoginRequest::client_id`]: the default client when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
 }
@@ -172,6 +176,7 @@ pub struct VerifiedToken {
 #[serde(rename_all = "camelCase")]
 pub struct ForgotRequest {
     pub email: String,
+    /// As [`LoginRequest::client_id`]: the default client when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
 }
@@ -192,6 +197,7 @@ pub struct ConfirmRequest {
     pub email: String,
     pub code: String,
     pub new_password: String,
+    /// As [`LoginRequest::client_id`]: the default client when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
 }

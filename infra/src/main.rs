@@ -229,7 +229,7 @@ fn print_ready(facts: &LocalFacts, state_dir: &std::path::Path, seconds: f64) {
          \n  Account page {web}   (the example frontend, examples/web)\
          \n  AWS endpoint {endpoint} (region {region})\
          \n  User pool    {pool} (clients: {clients})\
-         \n  API key      {key}   (development only)\
+         \n  API key      {key}   (development only: every scope, unrestricted)\
          \n  Facts        {facts_file}\
          \n\nTry it:\
          \n  curl -s {auth}/health\

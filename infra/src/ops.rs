@@ -2,6 +2,7 @@
 //! deployed stage on AWS) and the operations on it that are more than one SDK call: users,
 //! and a live tail of the event bus.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -119,6 +120,35 @@ impl Ops {
     pub async fn find(&self, lookup: &Lookup) -> Result<Option<User>> {
         let profiles = self.profiles()?;
         found(profiles.find(lookup).await, &profiles)
+    }
+
+    /// The target's app clients: the client id of each frontend, found by name in the
+    /// target's user pool (`<prefix>-users`, clients `<prefix>-<frontend>`), as provisioning
+    /// and the SAM template name them.
+    pub async fn app_clients(&self) -> Result<BTreeMap<String, String>> {
+        let cognito = aws_sdk_cognitoidentityprovider::Client::new(&self.sdk);
+        let pool_name = self.names.user_pool();
+        let pool = crate::provision::find_user_pool(&cognito, &pool_name)
+            .await?
+            .with_context(|| format!("no user pool named {pool_name}"))?;
+        let prefix = format!("{}-", self.names.prefix());
+        let mut clients = BTreeMap::new();
+        let mut pages = cognito
+            .list_user_pool_clients()
+            .user_pool_id(&pool)
+            .max_results(60)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            for found in page.context("listing app clients")?.user_pool_clients() {
+                if let (Some(name), Some(id)) = (found.client_name(), found.client_id())
+                    && let Some(frontend) = name.strip_prefix(&prefix)
+                {
+                    clients.insert(frontend.to_owned(), id.to_owned());
+                }
+            }
+        }
+        Ok(clients)
     }
 
     /// Deletes a user as `DELETE /user/{id}` does: profile and uploads gone, `UserDeleted`

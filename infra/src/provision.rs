@@ -392,7 +392,7 @@ async fn custom_attributes(client: &cognito::Client, pool_id: &str) -> Result<()
     Ok(())
 }
 
-async fn find_user_pool(client: &cognito::Client, name: &str) -> Result<Option<String>> {
+pub(crate) async fn find_user_pool(client: &cognito::Client, name: &str) -> Result<Option<String>> {
     let mut pages = client
         .list_user_pools()
         .max_results(60)

@@ -41,6 +41,11 @@ pub const DEFAULT_USER_PORT: u16 = 4002;
 /// The scopes of the development API key: everything.
 pub const DEV_KEY_SCOPES: [&str; 3] = ["auth", "users:read", "users:write"];
 
+/// The caller name of the development API key, which says what it is: every scope, and bound
+/// to no app client and no source system. Local only; a real caller gets a key bound to its
+/// frontends and source systems (`roster api-keys create --clients … --source-systems …`).
+pub const DEV_KEY_CALLER: &str = "local-developer-unrestricted";
+
 #[derive(Debug, Clone)]
 pub struct StackOptions {
     /// Prefix of every resource name.
@@ -67,7 +72,8 @@ pub struct LocalFacts {
     pub user_pool_id: String,
     /// App client id by frontend.
     pub client_ids: BTreeMap<String, String>,
-    /// The development API key (all scopes). Local only: never use it on AWS.
+    /// The development API key: all scopes, any app client and source system (unrestricted).
+    /// Local only: never use it on AWS.
     pub api_key: String,
     pub prefix: String,
     pub event_bus: String,
@@ -497,7 +503,7 @@ fn spawn_plumbing(
 }
 
 /// The development API key: the previous one if the secret still holds it, otherwise a new
-/// one, issued like any other key.
+/// one, issued like any other key but unrestricted (caller [`DEV_KEY_CALLER`]).
 async fn dev_api_key(sdk: &SdkConfig, secret: &str, previous: Option<String>) -> Result<String> {
     let admin = KeyAdmin::new(aws_sdk_secretsmanager::Client::new(sdk), secret);
     if let Some(previous) = previous {
@@ -512,7 +518,7 @@ async fn dev_api_key(sdk: &SdkConfig, secret: &str, previous: Option<String>) ->
         }
     }
     Ok(admin
-        .create("local-developer", &DEV_KEY_SCOPES, None)
+        .create(DEV_KEY_CALLER, &DEV_KEY_SCOPES, None)
         .await?
         .plaintext)
 }

@@ -1,6 +1,7 @@
 //! The `roster` operations command against a running local stack, as an operator runs it:
 //! - `api-keys`: create prints a key once, list shows its record without it, rotate and
-//!   revoke change the stored set;
+//!   revoke change the stored set; `--clients` and `--source-systems` bind a key (frontends by
+//!   name), keys without bindings are listed as `any` with a warning, a rotation keeps them;
 //! - `users`: get and find show a profile, delete removes it and (by event) its sign-in;
 //! - `events tail`: every event on the bus is printed live, and its rule and queue are gone
 //!   once it stops;
@@ -105,6 +106,128 @@ async fn create_list_rotate_and_revoke_against_the_local_stack() {
     assert_eq!(revoked["id"], id.as_str());
     let listed = keys(&state_dir, &["list"]).to_string();
     assert!(!listed.contains(&id));
+
+    stack.stop().await;
+    let _ = std::fs::remove_dir_all(state_dir);
+}
+
+#[tokio::test]
+async fn api_keys_are_created_bound_to_frontends_and_source_systems() {
+    let (stack, state_dir) = testing::running_stack().await.unwrap();
+    let facts = stack.facts().clone();
+    let (account_web, partner) = (
+        facts.client_ids["account-web"].clone(),
+        facts.client_ids["partner-portal"].clone(),
+    );
+
+    // Frontends by name (or a client id), and source systems: stored as given, no warning.
+    let args = [
+        "--json",
+        "api-keys",
+        "create",
+        "--caller",
+        "bound-cli",
+        "--scopes",
+        "auth",
+        "--clients",
+        &format!("partner-portal,{account_web}"),
+        "--source-systems",
+        "web-bff",
+    ];
+    let output = roster(&state_dir, &args);
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        !String::from_utf8_lossy(&output.stderr).contains("warning"),
+        "{output:?}"
+    );
+    let created: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(created["record"]["clients"], json!([partner, account_web]));
+    assert_eq!(created["record"]["sourceSystems"], json!(["web-bff"]));
+    let key = created["apiKey"].as_str().unwrap().to_owned();
+    let id = created["record"]["id"].as_str().unwrap().to_owned();
+
+    // The key the command made is held to its bindings by the running Auth API.
+    let http = reqwest::Client::new();
+    let register = |source: &'static str| {
+        http.post(format!("{}/auth/register", facts.auth_url))
+            .header("x-api-key", &key)
+            .json(&json!({"email": format!("{source}@example.com"), "name": format!("from_{}", source.replace('-', "_")), "password": "Bound-Cli-Secret-1", "sourceSystem": source}))
+            .send()
+    };
+    let refused = register("web-shop").await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        refused.headers()["content-type"],
+        "application/problem+json"
+    );
+    assert_eq!(
+        register("web-bff").await.unwrap().status(),
+        StatusCode::CREATED
+    );
+
+    // A name that is no frontend, and an empty list, are refused; nothing is created.
+    for (clients, reason) in [
+        ("acount-web", "not an app client of this target"),
+        ("", "needs at least one value"),
+    ] {
+        let output = roster(
+            &state_dir,
+            &[
+                "api-keys",
+                "create",
+                "--caller",
+                "typo",
+                "--scopes",
+                "auth",
+                "--clients",
+                clients,
+            ],
+        );
+        assert!(!output.status.success(), "{clients:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(reason), "{clients:?}: {stderr}");
+    }
+
+    // Without bindings: created, with a warning that says what the key may do.
+    let output = roster(
+        &state_dir,
+        &[
+            "api-keys", "create", "--caller", "free-cli", "--scopes", "auth",
+        ],
+    );
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("warning") && stderr.contains("unrestricted"),
+        "{stderr}"
+    );
+
+    // The list names frontends, shows unrestricted keys as `any` and warns about them (the
+    // development key among them).
+    let output = roster(&state_dir, &["api-keys", "list"]);
+    assert!(output.status.success(), "{output:?}");
+    let listed = String::from_utf8_lossy(&output.stdout);
+    let bound_line = listed.lines().find(|line| line.starts_with(&id)).unwrap();
+    assert!(
+        bound_line.contains("partner-portal,account-web") && bound_line.contains("web-bff"),
+        "{bound_line}"
+    );
+    let developer_line = listed
+        .lines()
+        .find(|line| line.contains("local-developer-unrestricted"))
+        .unwrap();
+    assert!(developer_line.contains("any"), "{developer_line}");
+    let warnings = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        warnings.contains("local-developer-unrestricted") && warnings.contains("free-cli"),
+        "{warnings}"
+    );
+    assert!(!warnings.contains("bound-cli"), "{warnings}");
+
+    // A rotation keeps the bindings.
+    let rotated = keys(&state_dir, &["rotate", "--caller", "bound-cli"]);
+    assert_eq!(rotated["record"]["clients"], json!([partner, account_web]));
+    assert_eq!(rotated["record"]["sourceSystems"], json!(["web-bff"]));
 
     stack.stop().await;
     let _ = std::fs::remove_dir_all(state_dir);

@@ -7,6 +7,11 @@
 //! ago works at once, and random ids cannot hammer Secrets Manager). Unknown, malformed,
 //! revoked and expired keys all get the same 401; a valid key without the scope gets 403.
 //! The caller's name and key id are logged, the key never.
+//!
+//! A key's other bindings (the app clients and source systems it may use) depend on the
+//! request's body, so the routes check them with the [`Caller`] the guard puts into the
+//! request: [`Caller::may_use_client`], [`Caller::may_use_source_system`]. Outside them the
+//! answer is 403 as well, with a problem type naming what was refused.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,7 +25,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::sync::{Mutex, RwLock};
 
-use crate::api_keys::{ApiKeyRecord, ApiKeySet, key_id};
+use crate::api_keys::{ApiKeyRecord, ApiKeySet, Bindings, key_id};
 use crate::lambda::BoxFuture;
 use crate::problem::Problem;
 
@@ -70,6 +75,56 @@ pub struct Caller {
     pub key_id: String,
     pub name: String,
     pub scopes: Vec<String>,
+    /// The app clients and source systems the key may use.
+    pub bindings: Bindings,
+}
+
+impl Caller {
+    /// Whether the key may use the app client `client_id`: name it in a sign-in, refresh or
+    /// password reset (or get it as the default), or verify a token issued to it.
+    pub fn may_use_client(&self, client_id: &str) -> Result<(), OutsideBindings> {
+        if self.bindings.allows_client(client_id) {
+            return Ok(());
+        }
+        tracing::info!(caller = %self.name, key_id = %self.key_id, client_id, "API key not bound to this app client");
+        Err(OutsideBindings::Client)
+    }
+
+    /// Whether the key may register users for `source_system`.
+    pub fn may_use_source_system(&self, source_system: &str) -> Result<(), OutsideBindings> {
+        if self.bindings.allows_source_system(source_system) {
+            return Ok(());
+        }
+        tracing::info!(caller = %self.name, key_id = %self.key_id, source_system, "API key not bound to this source system");
+        Err(OutsideBindings::SourceSystem)
+    }
+}
+
+/// A request outside what its key is bound to: 403.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum OutsideBindings {
+    #[error("the API key may not use this app client")]
+    Client,
+    #[error("the API key may not use this source system")]
+    SourceSystem,
+}
+
+impl IntoResponse for OutsideBindings {
+    fn into_response(self) -> Response {
+        let (slug, detail) = match self {
+            OutsideBindings::Client => (
+                "client-not-allowed",
+                "the API key is not bound to this app client (clientId, the default client, or the token's client)",
+            ),
+            OutsideBindings::SourceSystem => (
+                "source-system-not-allowed",
+                "the API key is not bound to this sourceSystem (roster when none is given)",
+            ),
+        };
+        Problem::new(StatusCode::FORBIDDEN, slug, "Forbidden")
+            .with_detail(detail)
+            .into_response()
+    }
 }
 
 /// Why a key was refused.
@@ -182,6 +237,7 @@ impl ApiKeyGuard {
             key_id: record.id.clone(),
             name: record.caller.clone(),
             scopes: record.scopes.clone(),
+            bindings: record.bindings.clone(),
         })
     }
 
@@ -360,6 +416,64 @@ mod tests {
             guard(&memory).check(Some(&key), "users:write").await,
             Err(Rejection::Forbidden)
         );
+    }
+
+    #[tokio::test]
+    async fn a_bound_key_may_use_only_its_clients_and_source_systems() {
+        let memory = Memory::default();
+        let (key, _) = add(&memory, &["auth"]);
+        memory.set.lock().unwrap().keys[0].bindings = Bindings {
+            clients: Some(vec!["partner-portal-id".into()]),
+            source_systems: Some(vec!["partner-bff".into()]),
+        };
+        let caller = guard(&memory).check(Some(&key), "auth").await.unwrap();
+        assert_eq!(caller.may_use_client("partner-portal-id"), Ok(()));
+        assert_eq!(
+            caller.may_use_client("account-web-id"),
+            Err(OutsideBindings::Client)
+        );
+        assert_eq!(caller.may_use_source_system("partner-bff"), Ok(()));
+        for other in ["roster", "web-shop", "PARTNER-BFF"] {
+            assert_eq!(
+                caller.may_use_source_system(other),
+                Err(OutsideBindings::SourceSystem),
+                "{other}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_key_without_bindings_may_use_any_client_and_source_system() {
+        let memory = Memory::default();
+        let (key, _) = add(&memory, &["auth"]);
+        let caller = guard(&memory).check(Some(&key), "auth").await.unwrap();
+        assert!(caller.bindings.is_unrestricted());
+        assert_eq!(caller.may_use_client("any-client"), Ok(()));
+        assert_eq!(caller.may_use_source_system("any-system"), Ok(()));
+    }
+
+    #[tokio::test]
+    async fn a_request_outside_the_bindings_is_a_403_problem() {
+        for (refusal, kind) in [
+            (OutsideBindings::Client, "/problems/client-not-allowed"),
+            (
+                OutsideBindings::SourceSystem,
+                "/problems/source-system-not-allowed",
+            ),
+        ] {
+            let response = refusal.into_response();
+            assert_eq!(response.status(), StatusCode::FORBIDDEN);
+            assert_eq!(
+                response.headers()["content-type"],
+                crate::problem::PROBLEM_JSON
+            );
+            let body = axum::body::to_bytes(response.into_body(), 4096)
+                .await
+                .unwrap();
+            let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(problem["type"], kind);
+            assert_eq!(problem["status"], 403);
+        }
     }
 
     #[tokio::test]

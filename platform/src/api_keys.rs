@@ -4,6 +4,12 @@
 //!
 //! A key reads `rk_<id>_<secret>`: `id` (12 hex) names the stored record, so a check is one
 //! lookup and one constant-time comparison; `secret` is 64 hex characters of randomness.
+//!
+//! Besides its scopes (which operations), a record can bind its key to what it is for
+//! ([`Bindings`]): the app clients it may sign users in through and verify tokens of, and the
+//! source systems it may register users for. A record without a binding (every key issued
+//! before bindings existed, and the local stack's development key) may use any of them: it
+//! is listed as unrestricted, and the `roster` command warns about it.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -31,6 +37,50 @@ pub struct ApiKeyRecord {
     /// RFC 3339; the key is refused from then on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
+    /// The app clients and source systems the key may use.
+    #[serde(flatten)]
+    pub bindings: Bindings,
+}
+
+/// What a key may be used for besides its scopes. `None` is "any": a record stored without
+/// the member (issued before bindings existed, or deliberately unrestricted). `Some` lists
+/// exactly what is allowed; an empty list allows nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Bindings {
+    /// App client ids (one per frontend) the key may name as `clientId` (or get as the
+    /// default client), and whose tokens it may verify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clients: Option<Vec<String>>,
+    /// `sourceSystem` values the key may register users with (`roster` when a request names
+    /// none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_systems: Option<Vec<String>>,
+}
+
+impl Bindings {
+    /// Any app client and any source system.
+    pub const UNRESTRICTED: Bindings = Bindings {
+        clients: None,
+        source_systems: None,
+    };
+
+    pub fn allows_client(&self, client_id: &str) -> bool {
+        allows(self.clients.as_deref(), client_id)
+    }
+
+    pub fn allows_source_system(&self, source_system: &str) -> bool {
+        allows(self.source_systems.as_deref(), source_system)
+    }
+
+    /// Whether the key may use any app client or any source system.
+    pub fn is_unrestricted(&self) -> bool {
+        self.clients.is_none() || self.source_systems.is_none()
+    }
+}
+
+fn allows(bound: Option<&[String]>, value: &str) -> bool {
+    bound.is_none_or(|allowed| allowed.iter().any(|one| one == value))
 }
 
 /// A freshly issued key: the plaintext to hand over once, and the record to store.
@@ -71,6 +121,7 @@ pub fn issue(
         scopes: scopes.iter().map(|scope| (*scope).to_owned()).collect(),
         created_at: created_at.to_owned(),
         expires_at: None,
+        bindings: Bindings::UNRESTRICTED,
     };
     Ok(IssuedKey { plaintext, record })
 }
@@ -131,35 +182,51 @@ impl KeyAdmin {
         Ok(self.read().await?.keys)
     }
 
-    /// Issues a key for `caller`; the plaintext is returned once and never stored.
+    /// Issues a key for `caller` that may use any app client and source system
+    /// ([`Bindings::UNRESTRICTED`]); the plaintext is returned once and never stored.
     pub async fn create(
         &self,
         caller: &str,
         scopes: &[&str],
         expires_at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<IssuedKey, AdminError> {
+        self.create_bound(caller, scopes, Bindings::UNRESTRICTED, expires_at)
+            .await
+    }
+
+    /// Issues a key for `caller` bound to `bindings`; the plaintext is returned once and never
+    /// stored.
+    pub async fn create_bound(
+        &self,
+        caller: &str,
+        scopes: &[&str],
+        bindings: Bindings,
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<IssuedKey, AdminError> {
         let mut set = self.read().await?;
         let mut issued = issue(caller, scopes, &now())?;
         issued.record.expires_at = expires_at.map(rfc3339);
+        issued.record.bindings = bindings;
         set.keys.push(issued.record.clone());
         self.write(&set).await?;
         Ok(issued)
     }
 
-    /// Issues a new key for `caller` with the scopes of its newest key, and lets the caller's
-    /// older keys live for `grace` more (two live keys while the caller switches over).
+    /// Issues a new key for `caller` with the scopes and bindings of its newest key, and lets
+    /// the caller's older keys live for `grace` more (two live keys while the caller switches
+    /// over).
     pub async fn rotate(
         &self,
         caller: &str,
         grace: chrono::Duration,
     ) -> Result<IssuedKey, AdminError> {
         let mut set = self.read().await?;
-        let scopes = set
+        let (scopes, bindings) = set
             .keys
             .iter()
             .rev()
             .find(|record| record.caller == caller)
-            .map(|record| record.scopes.clone())
+            .map(|record| (record.scopes.clone(), record.bindings.clone()))
             .ok_or_else(|| AdminError::UnknownCaller(caller.to_owned()))?;
         let deadline = chrono::Utc::now() + grace;
         for record in set.keys.iter_mut().filter(|record| record.caller == caller) {
@@ -173,7 +240,8 @@ impl KeyAdmin {
             }
         }
         let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
-        let issued = issue(caller, &scopes, &now())?;
+        let mut issued = issue(caller, &scopes, &now())?;
+        issued.record.bindings = bindings;
         set.keys.push(issued.record.clone());
         self.write(&set).await?;
         Ok(issued)
@@ -241,6 +309,41 @@ mod tests {
         let b = issue("bff", &[], "t").unwrap();
         assert_ne!(a.plaintext, b.plaintext);
         assert_ne!(a.record.id, b.record.id);
+    }
+
+    #[test]
+    fn a_record_stored_before_bindings_existed_may_use_anything() {
+        let stored = r#"{"id":"0123456789ab","caller":"old-bff","scopes":["auth"],
+            "sha256":"00","createdAt":"2026-01-01T00:00:00Z"}"#;
+        let record: ApiKeyRecord = serde_json::from_str(stored).unwrap();
+        assert_eq!(record.bindings, Bindings::UNRESTRICTED);
+        assert!(record.bindings.is_unrestricted());
+        assert!(record.bindings.allows_client("any-client"));
+        assert!(record.bindings.allows_source_system("any-system"));
+        let written = serde_json::to_value(&record).unwrap();
+        assert!(written.get("clients").is_none() && written.get("sourceSystems").is_none());
+    }
+
+    #[test]
+    fn a_bound_record_allows_exactly_its_clients_and_source_systems() {
+        let mut record = issue("partner-bff", &["auth"], "t").unwrap().record;
+        record.bindings = Bindings {
+            clients: Some(vec!["client-a".into()]),
+            source_systems: Some(vec![]),
+        };
+        let stored = serde_json::to_value(&record).unwrap();
+        assert_eq!(stored["clients"], serde_json::json!(["client-a"]));
+        assert_eq!(stored["sourceSystems"], serde_json::json!([]));
+        let read: ApiKeyRecord = serde_json::from_value(stored).unwrap();
+        assert_eq!(read, record);
+        assert!(!read.bindings.is_unrestricted());
+        assert!(read.bindings.allows_client("client-a"));
+        assert!(!read.bindings.allows_client("client-b"));
+        assert!(!read.bindings.allows_client("CLIENT-A"));
+        assert!(
+            !read.bindings.allows_source_system("roster"),
+            "an empty list allows nothing"
+        );
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Password reset and change.
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::{Extension, Json};
+use roster_platform::api_key_guard::Caller;
 use roster_platform::extract::{BearerToken, JsonBody};
 use roster_platform::jwt::TokenUse;
 use serde::Deserialize;
@@ -42,7 +43,7 @@ pub struct Accepted {
         (status = 202, description = "Accepted, whether or not the account exists", body = Accepted),
         (status = 400, description = "Invalid input or unknown clientId", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The API key lacks the `auth` scope", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The API key lacks the `auth` scope, or is not bound to the app client (`clientId`, or the default client when none is named): `/problems/client-not-allowed`", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many requests from this caller (API Gateway's throttle); never Cognito's per-user limit, which would tell that the account exists", body = Problem, content_type = "application/problem+json"),
     ),
@@ -52,10 +53,12 @@ pub struct Accepted {
 /// work either way.
 pub async fn forgot(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     JsonBody(request): JsonBody<ForgotRequest>,
 ) -> Result<(StatusCode, Json<Accepted>), AuthError> {
     let email = Email::parse(&request.email)?;
     let client_id = state.clients.resolve(request.client_id.as_deref())?;
+    caller.may_use_client(client_id)?;
     // The same calls, in the same order, and the same answer whether or not the account
     // exists: the email's reservation (the Auth API's own table), ForgotPassword (Cognito hides
     // unknown users), then a request record whose stream INSERT becomes
@@ -124,7 +127,7 @@ pub struct ConfirmRequest {
         (status = 204, description = "The new password is set"),
         (status = 400, description = "Wrong or expired code, weak password, or invalid input", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The API key lacks the `auth` scope", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The API key lacks the `auth` scope, or is not bound to the app client (`clientId`, or the default client when none is named): `/problems/client-not-allowed`", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Throttled; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ),
@@ -134,6 +137,7 @@ pub struct ConfirmRequest {
 /// session of the account.
 pub async fn confirm(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     JsonBody(request): JsonBody<ConfirmRequest>,
 ) -> Result<StatusCode, AuthError> {
     let email = Email::parse(&request.email)?;
@@ -143,6 +147,7 @@ pub async fn confirm(
     }
     let password = NewPassword::parse(&request.new_password)?;
     let client_id = state.clients.resolve(request.client_id.as_deref())?;
+    caller.may_use_client(client_id)?;
     state
         .identity
         .confirm_forgot_password(client_id, &email, code, &password)

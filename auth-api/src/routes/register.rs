@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::{Extension, Json};
+use roster_platform::api_key_guard::Caller;
 use roster_platform::extract::JsonBody;
 use roster_platform::http::CorrelationId;
 use serde::Deserialize;
@@ -49,7 +50,7 @@ pub struct RegisterRequest {
         (status = 201, description = "Registered; `activationCode` is shown this once", body = Registered),
         (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The API key lacks the `auth` scope", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The API key lacks the `auth` scope, or is not bound to the `sourceSystem` (`roster` when none is named): `/problems/source-system-not-allowed`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Email, name or handle taken (`field` says which), or the same Idempotency-Key is in progress", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The Idempotency-Key was used with another body", body = Problem, content_type = "application/problem+json"),
@@ -62,6 +63,7 @@ pub struct RegisterRequest {
 /// response and creates nothing.
 pub async fn register(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     correlation: Option<Extension<CorrelationId>>,
     JsonBody(request): JsonBody<RegisterRequest>,
@@ -77,6 +79,7 @@ pub async fn register(
         .get("idempotency-key")
         .map(|value| IdempotencyKey::parse(value.to_str().unwrap_or("\u{0}")))
         .transpose()?;
+    caller.may_use_source_system(command.source_system.as_str())?;
     let registered = state
         .registrar
         .register(&command, idempotency_key.as_ref())

@@ -39,7 +39,7 @@ pub struct LoginRequest {
         (status = 200, description = "Signed in", body = Tokens),
         (status = 400, description = "Invalid input or unknown clientId", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong email or password (one answer for both), or missing API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Password reset required, or the API key lacks the `auth` scope", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Password reset required; the API key lacks the `auth` scope; or the key is not bound to the app client (`clientId`, or the default client when none is named): `/problems/client-not-allowed`", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Throttled or locked out; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ),
@@ -55,6 +55,7 @@ pub async fn login(
     let email = Email::parse(&request.email)?;
     let password = PresentedPassword::parse(&request.password)?;
     let client_id = state.clients.resolve(request.client_id.as_deref())?;
+    caller.may_use_client(client_id)?;
     let tokens = state
         .identity
         .sign_in(client_id, email.as_str(), &password)
@@ -93,7 +94,7 @@ pub struct RefreshRequest {
         (status = 200, description = "New access and id tokens (no new refresh token)", body = Tokens),
         (status = 400, description = "Invalid input or unknown clientId", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The refresh token is not valid, or missing API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The API key lacks the `auth` scope", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The API key lacks the `auth` scope, or is not bound to the app client (`clientId`, or the default client when none is named): `/problems/client-not-allowed`", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Throttled; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ),
@@ -102,6 +103,7 @@ pub struct RefreshRequest {
 /// `POST /auth/token/refresh`: new access and id tokens for a refresh token.
 pub async fn refresh(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     JsonBody(request): JsonBody<RefreshRequest>,
 ) -> Result<impl IntoResponse, AuthError> {
     let token = request.refresh_token.trim();
@@ -109,6 +111,7 @@ pub async fn refresh(
         return Err(InputError::Empty("refreshToken").into());
     }
     let client_id = state.clients.resolve(request.client_id.as_deref())?;
+    caller.may_use_client(client_id)?;
     match state.identity.refresh(client_id, token).await {
         Ok(tokens) => Ok(Json(tokens)),
         Err(IdentityError::NotAuthorized) => Err(AuthError::InvalidRefreshToken),

@@ -1,7 +1,8 @@
 //! Token verification for S2S callers, done locally with the shared verifier.
 
-use axum::Json;
 use axum::extract::State;
+use axum::{Extension, Json};
+use roster_platform::api_key_guard::Caller;
 use roster_platform::extract::{JsonBody, PathParams};
 use roster_platform::jwt::{TokenUse, VerifiedToken};
 use serde::Deserialize;
@@ -28,7 +29,7 @@ fn token_use(raw: &str) -> Result<TokenUse, AuthError> {
         (status = 200, description = "The token is valid", body = VerifiedToken),
         (status = 400, description = "Unknown token type", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The token is not valid, or missing API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The API key lacks the `auth` scope", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The API key lacks the `auth` scope, or is not bound to the app client the token was issued to: `/problems/client-not-allowed`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Tokens cannot be verified right now", body = Problem, content_type = "application/problem+json"),
     ),
     security(("apiKey" = []))
@@ -37,10 +38,13 @@ fn token_use(raw: &str) -> Result<TokenUse, AuthError> {
 /// URLs end up in logs).
 pub async fn verify_in_path(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     PathParams((token_type, token)): PathParams<(String, String)>,
 ) -> Result<Json<VerifiedToken>, AuthError> {
     let expected = token_use(&token_type)?;
-    Ok(Json(state.verify_token(&token, expected).await?))
+    let verified = state.verify_token(&token, expected).await?;
+    caller.may_use_client(&verified.client_id)?;
+    Ok(Json(verified))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -61,7 +65,7 @@ pub struct VerifyRequest {
         (status = 200, description = "The token is valid", body = VerifiedToken),
         (status = 400, description = "Invalid input or unknown token type", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The token is not valid, or missing API key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The API key lacks the `auth` scope", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The API key lacks the `auth` scope, or is not bound to the app client the token was issued to: `/problems/client-not-allowed`", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Tokens cannot be verified right now", body = Problem, content_type = "application/problem+json"),
     ),
@@ -70,8 +74,11 @@ pub struct VerifyRequest {
 /// `POST /auth/token/verify` with `{token, tokenType}`.
 pub async fn verify_in_body(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     JsonBody(request): JsonBody<VerifyRequest>,
 ) -> Result<Json<VerifiedToken>, AuthError> {
     let expected = token_use(&request.token_type)?;
-    Ok(Json(state.verify_token(&request.token, expected).await?))
+    let verified = state.verify_token(&request.token, expected).await?;
+    caller.may_use_client(&verified.client_id)?;
+    Ok(Json(verified))
 }

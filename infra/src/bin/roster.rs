@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use roster_local::dead_letters;
 use roster_local::endpoint;
 use roster_local::ops::{self, Ops, Tail, Target};
-use roster_platform::api_keys::{ApiKeyRecord, IssuedKey, KeyAdmin};
+use roster_platform::api_keys::{ApiKeyRecord, Bindings, IssuedKey, KeyAdmin};
 use roster_user_api::model::User;
 use serde_json::Value;
 
@@ -18,9 +18,15 @@ const USAGE: &str = "\
 Usage: roster [TARGET] [--json] <COMMAND>
 
 Commands:
-  api-keys create --caller <NAME> --scopes <S1,S2,...> [--expires-at <RFC3339>]
-  api-keys list
-  api-keys rotate --caller <NAME> [--grace-hours <N>]   new key; the caller's older keys
+  api-keys create --caller <NAME> --scopes <S1,S2,...> [--clients <F1,F2,...>]
+                  [--source-systems <S1,S2,...>] [--expires-at <RFC3339>]
+                                 --clients: the frontends (or app client ids) the key may
+                                 sign in through and verify tokens of; --source-systems:
+                                 the sourceSystem values it may register users with.
+                                 Without them the key may use any (a warning says so)
+  api-keys list                  keys without bindings are listed as unrestricted
+  api-keys rotate --caller <NAME> [--grace-hours <N>]   new key with the same scopes and
+                                                        bindings; the caller's older keys
                                                         expire after N hours (default 24)
   api-keys revoke <KEY_ID>
   users get <ID>
@@ -181,15 +187,16 @@ async fn api_keys(ops: &Ops, command: &str, options: &[String], json: bool) -> R
         ops.names.api_key_secret(),
     );
     match command {
-        "list" => print_records(&admin.list().await?, json),
+        "list" => {
+            let records = admin.list().await?;
+            // Frontend names instead of client ids where the pool says which is which.
+            let frontends = frontends_by_client(ops).await;
+            print_records(&records, &frontends, json);
+            warn_unrestricted(&records);
+        }
         "create" => {
             let caller = option(options, "--caller").context("create needs --caller")?;
-            let scopes: Vec<&str> = option(options, "--scopes")
-                .context("create needs --scopes")?
-                .split(',')
-                .map(str::trim)
-                .filter(|scope| !scope.is_empty())
-                .collect();
+            let scopes = list(options, "--scopes")?.context("create needs --scopes")?;
             let expires_at = option(options, "--expires-at")
                 .map(|at| {
                     chrono::DateTime::parse_from_rfc3339(at)
@@ -197,7 +204,29 @@ async fn api_keys(ops: &Ops, command: &str, options: &[String], json: bool) -> R
                         .with_context(|| format!("--expires-at {at:?} is not RFC 3339"))
                 })
                 .transpose()?;
-            print_issued(&admin.create(caller, &scopes, expires_at).await?, json);
+            let bindings = Bindings {
+                clients: match list(options, "--clients")? {
+                    Some(asked) => Some(client_ids(ops, &asked).await?),
+                    None => None,
+                },
+                source_systems: list(options, "--source-systems")?
+                    .map(|systems| {
+                        systems
+                            .into_iter()
+                            .map(|system| {
+                                roster_auth_api::domain::SourceSystem::parse(Some(system))
+                                    .map(|system| system.as_str().to_owned())
+                                    .map_err(|error| anyhow::anyhow!("--source-systems: {error}"))
+                            })
+                            .collect::<Result<Vec<_>>>()
+                    })
+                    .transpose()?,
+            };
+            let issued = admin
+                .create_bound(caller, &scopes, bindings, expires_at)
+                .await?;
+            print_issued(&issued, json);
+            warn_unrestricted(std::slice::from_ref(&issued.record));
         }
         "rotate" => {
             let caller = option(options, "--caller").context("rotate needs --caller")?;
@@ -208,6 +237,7 @@ async fn api_keys(ops: &Ops, command: &str, options: &[String], json: bool) -> R
                 .unwrap_or(24);
             let issued = admin.rotate(caller, chrono::Duration::hours(hours)).await?;
             print_issued(&issued, json);
+            warn_unrestricted(std::slice::from_ref(&issued.record));
         }
         "revoke" => {
             let id = options.first().context("revoke needs a key id")?;
@@ -223,24 +253,126 @@ async fn api_keys(ops: &Ops, command: &str, options: &[String], json: bool) -> R
     Ok(())
 }
 
-fn print_records(records: &[ApiKeyRecord], json: bool) {
+/// The comma-separated values of option `name`, if given; given but empty is an error.
+fn list<'a>(options: &'a [String], name: &str) -> Result<Option<Vec<&'a str>>> {
+    let Some(value) = option(options, name).filter(|value| !value.starts_with("--")) else {
+        if options.iter().any(|arg| arg == name) {
+            bail!("{name} needs a value");
+        }
+        return Ok(None);
+    };
+    let values: Vec<&str> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
+        .collect();
+    if values.is_empty() {
+        bail!("{name} needs at least one value");
+    }
+    Ok(Some(values))
+}
+
+/// The app client ids of `asked`: each a frontend of the target (`account-web`) or one of its
+/// client ids. Anything else is refused, so a typo cannot make a key that works nowhere.
+async fn client_ids(ops: &Ops, asked: &[&str]) -> Result<Vec<String>> {
+    let clients = ops.app_clients().await?;
+    asked
+        .iter()
+        .map(|asked| {
+            clients
+                .get(*asked)
+                .or_else(|| clients.values().find(|id| id.as_str() == *asked))
+                .cloned()
+                .with_context(|| {
+                    format!(
+                        "--clients: {asked:?} is not an app client of this target (frontends: {})",
+                        clients.keys().cloned().collect::<Vec<_>>().join(", ")
+                    )
+                })
+        })
+        .collect()
+}
+
+/// Frontend name by client id; empty if the pool cannot be read (ids are shown then).
+async fn frontends_by_client(ops: &Ops) -> std::collections::BTreeMap<String, String> {
+    match ops.app_clients().await {
+        Ok(clients) => clients
+            .into_iter()
+            .map(|(frontend, id)| (id, frontend))
+            .collect(),
+        Err(error) => {
+            eprintln!("roster: app clients unknown ({error:#}); showing client ids");
+            Default::default()
+        }
+    }
+}
+
+/// What a binding allows, for people: `any` when the record has none.
+fn allowed(values: Option<&[String]>, name: impl Fn(&str) -> String) -> String {
+    match values {
+        None => "any".to_owned(),
+        Some([]) => "none".to_owned(),
+        Some(values) => values
+            .iter()
+            .map(|value| name(value))
+            .collect::<Vec<_>>()
+            .join(","),
+    }
+}
+
+fn print_records(
+    records: &[ApiKeyRecord],
+    frontends: &std::collections::BTreeMap<String, String>,
+    json: bool,
+) {
     if json {
+        // As stored: a record without `clients` or `sourceSystems` may use any.
         println!("{}", serde_json::to_string(records).unwrap_or_default());
         return;
     }
     println!(
-        "{:<14} {:<20} {:<30} {:<22} EXPIRES",
-        "ID", "CALLER", "SCOPES", "CREATED"
+        "{:<14} {:<28} {:<24} {:<28} {:<20} {:<22} EXPIRES",
+        "ID", "CALLER", "SCOPES", "CLIENTS", "SOURCE SYSTEMS", "CREATED"
     );
+    let frontend = |id: &str| frontends.get(id).cloned().unwrap_or_else(|| id.to_owned());
     for record in records {
         println!(
-            "{:<14} {:<20} {:<30} {:<22} {}",
+            "{:<14} {:<28} {:<24} {:<28} {:<20} {:<22} {}",
             record.id,
             record.caller,
             record.scopes.join(","),
+            allowed(record.bindings.clients.as_deref(), frontend),
+            allowed(record.bindings.source_systems.as_deref(), str::to_owned),
             record.created_at,
             record.expires_at.as_deref().unwrap_or("never"),
         );
+    }
+}
+
+/// Says on stderr which keys with the `auth` scope may use any app client or source system:
+/// keys issued before bindings existed, keys issued without `--clients` or
+/// `--source-systems`, and the local stack's development key.
+fn warn_unrestricted(records: &[ApiKeyRecord]) {
+    for record in records {
+        if !record.scopes.iter().any(|scope| scope == "auth") {
+            continue;
+        }
+        let mut any = Vec::new();
+        if record.bindings.clients.is_none() {
+            any.push("app client");
+        }
+        if record.bindings.source_systems.is_none() {
+            any.push("source system");
+        }
+        if !any.is_empty() {
+            eprintln!(
+                "warning: key {} ({}) is unrestricted: it may use any {}; issue a key with \
+                 --clients and --source-systems and revoke this one",
+                record.id,
+                record.caller,
+                any.join(" and any ")
+            );
+        }
     }
 }
 
@@ -252,11 +384,15 @@ fn print_issued(issued: &IssuedKey, json: bool) {
         );
     } else {
         println!("{}", issued.plaintext);
+        let bindings = &issued.record.bindings;
         eprintln!(
-            "key {} for {} ({}): shown once, store it now; only its hash is kept",
+            "key {} for {} ({}; clients {}; source systems {}): shown once, store it now; \
+             only its hash is kept",
             issued.record.id,
             issued.record.caller,
-            issued.record.scopes.join(",")
+            issued.record.scopes.join(","),
+            allowed(bindings.clients.as_deref(), str::to_owned),
+            allowed(bindings.source_systems.as_deref(), str::to_owned),
         );
     }
 }

@@ -2,6 +2,7 @@
 //! event plumbing, the EventBridge publisher and the stack as a whole.
 
 mod api_fuzz;
+mod api_key_bindings;
 mod api_keys;
 mod apis;
 mod auth;
