@@ -165,6 +165,14 @@ impl SourceSystem {
 pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
+    /// The key as the API key `api_key_id` sent it: `<api key id>/<key>`, so each API key has
+    /// keys of its own. Another API key sending the same value neither replays the first
+    /// registration (its activation code) nor learns from a 422 whether its body (the
+    /// password, say) matched the stored fingerprint.
+    pub fn scoped_to(self, api_key_id: &str) -> Self {
+        Self(format!("{api_key_id}/{}", self.0))
+    }
+
     pub fn parse(raw: &str) -> Result<Self, InputError> {
         let valid = (1..=128).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_graphic());
         if valid {
@@ -350,6 +358,16 @@ mod tests {
         assert!(IdempotencyKey::parse("").is_err());
         assert!(IdempotencyKey::parse("with space").is_err());
         assert!(IdempotencyKey::parse(&"k".repeat(129)).is_err());
+        let key = || IdempotencyKey::parse("3f1c-req-42").unwrap();
+        assert_eq!(
+            key().scoped_to("0123456789ab").as_str(),
+            "0123456789ab/3f1c-req-42"
+        );
+        assert_ne!(
+            key().scoped_to("0123456789ab"),
+            key().scoped_to("ba9876543210"),
+            "each API key has keys of its own"
+        );
     }
 
     #[test]

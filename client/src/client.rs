@@ -354,8 +354,9 @@ pub struct AuthApi {
 constructors!(AuthApi, "Auth API");
 
 impl AuthApi {
-    /// `POST /auth/register`. With an idempotency key, a retry of the same body returns the
-    /// first answer instead of registering twice.
+    /// `POST /auth/register`. With an idempotency key, a retry of the same body with the same
+    /// API key returns the first answer instead of registering twice (each API key has
+    /// idempotency keys of its own).
     pub async fn register(
         &self,
         request: &RegisterRequest,

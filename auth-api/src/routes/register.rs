@@ -45,7 +45,7 @@ pub struct RegisterRequest {
     path = "/auth/register",
     tag = "registration",
     request_body = RegisterRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body return the first response")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body, sent with the same API key, return the first response. Each API key has keys of its own: another API key sending the same value starts a registration of its own")),
     responses(
         (status = 201, description = "Registered; `activationCode` is shown this once", body = Registered),
         (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
@@ -59,8 +59,8 @@ pub struct RegisterRequest {
     security(("apiKey" = []))
 )]
 /// Creates an identity: 201 with the user and its activation code (shown this once), 409
-/// naming a taken email, name or handle. With `Idempotency-Key`, a repeat returns the first
-/// response and creates nothing.
+/// naming a taken email, name or handle. With `Idempotency-Key`, a repeat by the same API key
+/// returns the first response and creates nothing.
 pub async fn register(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -78,7 +78,8 @@ pub async fn register(
     let idempotency_key = headers
         .get("idempotency-key")
         .map(|value| IdempotencyKey::parse(value.to_str().unwrap_or("\u{0}")))
-        .transpose()?;
+        .transpose()?
+        .map(|key| key.scoped_to(&caller.key_id));
     caller.may_use_source_system(command.source_system.as_str())?;
     let registered = state
         .registrar
