@@ -97,6 +97,38 @@ where
     }
 }
 
+/// Whether the user an admin call addressed (by its immutable username) is in the pool. A
+/// user that is not is no success by itself: the caller decides, from what the auth table
+/// records, whether that is a deletion that already happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum Presence {
+    Found,
+    NotFound,
+}
+
+/// An admin call's outcome: done, or no such user (the typed `UserNotFoundException`, never
+/// a message), or a failure.
+fn addressed<T, E>(
+    result: Result<T, aws_sdk_cognitoidentityprovider::error::SdkError<E>>,
+) -> Result<Presence, IdentityError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(Presence::Found),
+        Err(error)
+            if error
+                .as_service_error()
+                .and_then(ProvideErrorMetadata::code)
+                == Some("UserNotFoundException") =>
+        {
+            Ok(Presence::NotFound)
+        }
+        Err(error) => Err(classify(error)),
+    }
+}
+
 /// The custom attribute that marks a Cognito user with the registration that created it.
 /// Declared immutable in the pool's schema (only AdminCreateUser can set it), readable and
 /// writable by no app client.
@@ -208,58 +240,83 @@ impl Cognito {
         Ok(output.authentication_result)
     }
 
-    /// Signs the user out everywhere: every refresh token it holds stops working.
+    /// Signs the user out everywhere: every refresh token it holds stops working. An unknown
+    /// user is [`IdentityError::NotAuthorized`], as for any call a route makes.
     pub async fn sign_out_everywhere(&self, username: &str) -> Result<(), IdentityError> {
-        self.client
-            .admin_user_global_sign_out()
-            .user_pool_id(&self.pool_id)
-            .username(username)
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(())
+        match self.sign_out_user(username).await? {
+            Presence::Found => Ok(()),
+            Presence::NotFound => Err(IdentityError::NotAuthorized),
+        }
+    }
+
+    /// [`Self::sign_out_everywhere`] for the subscriber, which tells a missing user apart.
+    pub async fn sign_out_user(&self, username: &str) -> Result<Presence, IdentityError> {
+        addressed(
+            self.client
+                .admin_user_global_sign_out()
+                .user_pool_id(&self.pool_id)
+                .username(username)
+                .send()
+                .await,
+        )
     }
 
     /// Marks the user's email as verified (the user proved it with the activation code).
-    pub async fn verify_email(&self, username: &str) -> Result<(), IdentityError> {
-        self.client
-            .admin_update_user_attributes()
-            .user_pool_id(&self.pool_id)
-            .username(username)
-            .user_attributes(
-                AttributeType::builder()
-                    .name("email_verified")
-                    .value("true")
-                    .build()
-                    .map_err(|error| IdentityError::Unavailable(error.to_string()))?,
-            )
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(())
+    pub async fn verify_email(&self, username: &str) -> Result<Presence, IdentityError> {
+        addressed(
+            self.client
+                .admin_update_user_attributes()
+                .user_pool_id(&self.pool_id)
+                .username(username)
+                .user_attributes(attribute("email_verified", "true")?)
+                .send()
+                .await,
+        )
     }
 
     /// Enables or disables sign-in for the user. A disabled user's sign-ins and refreshes
-    /// fail; its existing refresh tokens should be revoked too ([`Self::sign_out_everywhere`]).
-    pub async fn set_enabled(&self, username: &str, enabled: bool) -> Result<(), IdentityError> {
+    /// fail; its existing refresh tokens should be revoked too ([`Self::sign_out_user`]).
+    pub async fn set_enabled(
+        &self,
+        username: &str,
+        enabled: bool,
+    ) -> Result<Presence, IdentityError> {
         if enabled {
-            self.client
-                .admin_enable_user()
-                .user_pool_id(&self.pool_id)
-                .username(username)
-                .send()
-                .await
-                .map_err(classify)?;
+            addressed(
+                self.client
+                    .admin_enable_user()
+                    .user_pool_id(&self.pool_id)
+                    .username(username)
+                    .send()
+                    .await,
+            )
         } else {
+            addressed(
+                self.client
+                    .admin_disable_user()
+                    .user_pool_id(&self.pool_id)
+                    .username(username)
+                    .send()
+                    .await,
+            )
+        }
+    }
+
+    /// Whether the pool has the user `username` (the reconciler's check: one AdminGetUser).
+    pub async fn presence(&self, username: &str) -> Result<Presence, IdentityError> {
+        addressed(
             self.client
-                .admin_disable_user()
+                .admin_get_user()
                 .user_pool_id(&self.pool_id)
                 .username(username)
                 .send()
-                .await
-                .map_err(classify)?;
-        }
-        Ok(())
+                .await,
+        )
+    }
+
+    /// The `sub` of the user that `name` (a username or an email) names, if any.
+    pub async fn sub_of(&self, name: &str) -> Result<Option<String>, IdentityError> {
+        Ok(self.find(name).await?.map(|(user, _)| user.sub))
     }
 
     /// The `sub` of the user with this email, if there is one.
@@ -436,8 +493,11 @@ impl Cognito {
             Some((user, mark)) if mark.as_deref() == Some(registration_id) => user,
             Some(_) => return Ok(Deletion::NotOurs),
         };
-        self.delete_user(&user.username).await?;
-        Ok(Deletion::Deleted)
+        Ok(match self.delete_user(&user.username).await? {
+            Presence::Found => Deletion::Deleted,
+            // Deleted since the check (a concurrent rollback of the same registration).
+            Presence::NotFound => Deletion::NoUser,
+        })
     }
 
     pub async fn add_to_group(&self, username: &str, group: &str) -> Result<(), IdentityError> {
@@ -452,28 +512,37 @@ impl Cognito {
         Ok(())
     }
 
-    /// Deletes the user with this email; a user that does not exist is already deleted.
-    pub async fn delete_user(&self, email: &str) -> Result<(), IdentityError> {
-        let deleted = self
-            .client
-            .admin_delete_user()
-            .user_pool_id(&self.pool_id)
-            .username(email)
-            .send()
-            .await;
-        match deleted {
-            Ok(_) => Ok(()),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_user_not_found_exception()) =>
-            {
-                Ok(())
-            }
-            Err(error) => Err(IdentityError::Unavailable(
-                DisplayErrorContext(error).to_string(),
-            )),
-        }
+    /// Deletes the user `username` (its immutable username, never an email, which can
+    /// change). [`Presence::NotFound`] when the pool has no such user: whether that is a
+    /// deletion that already happened is for the caller to know.
+    pub async fn delete_user(&self, username: &str) -> Result<Presence, IdentityError> {
+        addressed(
+            self.client
+                .admin_delete_user()
+                .user_pool_id(&self.pool_id)
+                .username(username)
+                .send()
+                .await,
+        )
+    }
+
+    /// [`Self::delete_user`] in one request, without the SDK's retries. A retry of a delete
+    /// whose answer was lost finds no user, which the caller could not tell from a user that
+    /// was never there; without it, a lost answer is an error, and [`Presence::NotFound`]
+    /// means the pool had no such user when the request arrived.
+    pub async fn delete_user_once(&self, username: &str) -> Result<Presence, IdentityError> {
+        use aws_sdk_cognitoidentityprovider::config::{Builder, retry::RetryConfig};
+
+        addressed(
+            self.client
+                .admin_delete_user()
+                .user_pool_id(&self.pool_id)
+                .username(username)
+                .customize()
+                .config_override(Builder::default().retry_config(RetryConfig::disabled()))
+                .send()
+                .await,
+        )
     }
 
     /// Sets a new permanent password.

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::domain::{Email, IdempotencyKey, Name, NewPassword, SourceSystem};
-use crate::identity::{Cognito, Creation, Deletion, IdentityError};
+use crate::identity::{Cognito, Creation, Deletion, IdentityError, Presence};
 use crate::server_key::ServerKey;
 use crate::store::{AuthTable, Claim, Field, Identity, PendingRegistration, StoreError};
 
@@ -226,7 +226,7 @@ impl Registrar {
             .set_password(&user.username, &command.password)
             .await?;
         self.identity.add_to_group(&user.username, "USER").await?;
-        let sub = user.sub;
+        let sub = user.sub.clone();
         let code = self.activation_code(&pending.registration_id).await?;
         let identity = Identity {
             id: sub.clone(),
@@ -242,6 +242,9 @@ impl Registrar {
             correlation_id: command.correlation_id.clone(),
             applied_status: None,
             applied_status_version: None,
+            username: Some(user.username.clone()),
+            deleting_since: None,
+            identity_gone_at: None,
         };
         let mut registered = Registered {
             id: identity.id.clone(),
@@ -361,15 +364,79 @@ pub async fn roll_back(
 #[serde(rename_all = "camelCase")]
 pub struct Reconciled {
     pub rolled_back: usize,
+    /// Registrations, identities or a slice whose reconciling failed; the next run (or the
+    /// next round of slices) tries again.
     pub failed: usize,
+    /// Identities whose Cognito user was looked up (one AdminGetUser each).
+    pub identities_checked: usize,
+    /// Identities whose Cognito user was gone, deleted outside Roster: recorded, and so
+    /// published as `IdentityDeleted`, which deletes the profile.
+    pub identities_gone: usize,
 }
 
-/// Rolls back every registration pending for longer than `older_than`: its process died, or
-/// its rollback could not finish. A registration that is still running is younger than that.
+/// How many segments the auth table's identities are checked in by default, one segment per
+/// run: with a run a minute, every identity once a day.
+pub const IDENTITY_SEGMENTS: u32 = 24 * 60;
+
+/// At most this many identities are recorded gone in one run: a fault that made every user
+/// look deleted (a wrong pool, say) would otherwise delete every profile in a minute. The
+/// rest wait for the next round, and the report says so.
+pub const MAX_GONE_PER_RUN: usize = 100;
+
+/// The identities one reconciler run checks against the pool: `segment` of `segments` equal
+/// parts of the auth table (DynamoDB's parallel-scan segments).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdentitySlice {
+    pub segment: u32,
+    pub segments: u32,
+}
+
+impl IdentitySlice {
+    /// Every identity in one run (the local stack's tables are small; and the tests).
+    pub const WHOLE: Self = Self {
+        segment: 0,
+        segments: 1,
+    };
+
+    /// The slice of the minute `now`: minute after minute, each segment in turn, so that
+    /// with a run a minute every identity is checked once every `segments` minutes.
+    pub fn of_minute(now: chrono::DateTime<Utc>, segments: u32) -> Self {
+        let segments = segments.max(1);
+        let minute = now.timestamp().div_euclid(60);
+        let segment = u32::try_from(minute.rem_euclid(i64::from(segments))).unwrap_or(0);
+        Self { segment, segments }
+    }
+}
+
+/// [`reconcile_with`] the slice of the current minute of [`IDENTITY_SEGMENTS`].
 pub async fn reconcile(
     table: &AuthTable,
     identity: &Cognito,
     older_than: chrono::Duration,
+) -> Result<Reconciled, RegisterError> {
+    let slice = IdentitySlice::of_minute(Utc::now(), IDENTITY_SEGMENTS);
+    reconcile_with(table, identity, older_than, slice).await
+}
+
+/// One reconciler run:
+/// - rolls back every registration pending for longer than `older_than` (its process died,
+///   or its rollback could not finish; a registration still running is younger than that);
+/// - checks the identities of `slice` against the pool, and records each whose Cognito user
+///   is gone (deleted by the user through Cognito, or by an operator): the projector
+///   publishes that as `IdentityDeleted`, on which the User API deletes the profile like any
+///   deletion, whose `UserDeleted` then releases the identifiers here.
+///
+/// The identity check costs, per run: reading 1/`segments` of the auth table (one Scan
+/// segment, a few pages at most; reservations, revocations and idempotency records are read
+/// and filtered out) and one AdminGetUser per identity in it. With [`IDENTITY_SEGMENTS`] and a
+/// run a minute that is `users / 1440` AdminGetUser calls a minute (a million users: about
+/// 700 a minute, 12 a second), and a user deleted outside Roster keeps its profile for up to
+/// a day. Identities being deleted or found gone already are skipped.
+pub async fn reconcile_with(
+    table: &AuthTable,
+    identity: &Cognito,
+    older_than: chrono::Duration,
+    slice: IdentitySlice,
 ) -> Result<Reconciled, RegisterError> {
     let before = rfc3339(Utc::now() - older_than);
     let mut report = Reconciled::default();
@@ -382,5 +449,56 @@ pub async fn reconcile(
             }
         }
     }
+    match table.identities_in(slice.segment, slice.segments).await {
+        Ok(identities) => {
+            for found in identities.iter().filter(|found| !found.known_gone()) {
+                report.identities_checked += 1;
+                match check_identity(table, identity, found, &report).await {
+                    Ok(true) => report.identities_gone += 1,
+                    Ok(false) => {}
+                    Err(error) => {
+                        tracing::error!(user = %found.id, %error, "checking the identity failed; its next round retries");
+                        report.failed += 1;
+                    }
+                }
+            }
+        }
+        Err(error) => {
+            tracing::error!(segment = slice.segment, segments = slice.segments, %error, "reading the identities failed");
+            report.failed += 1;
+        }
+    }
     Ok(report)
+}
+
+/// Whether `found`'s Cognito user is gone, recording it if so. Gone means: no user by its
+/// username, and none with its `sub` by its email either (so a username the pool does not
+/// know, or a changed email, never passes for a deletion).
+async fn check_identity(
+    table: &AuthTable,
+    identity: &Cognito,
+    found: &Identity,
+    report: &Reconciled,
+) -> Result<bool, RegisterError> {
+    if identity.presence(found.pool_username()).await? == Presence::Found {
+        return Ok(false);
+    }
+    if identity.sub_of(&found.email).await?.as_deref() == Some(found.id.as_str()) {
+        return Err(RegisterError::Unavailable(format!(
+            "the pool knows the user by its email but not by {}",
+            found.pool_username()
+        )));
+    }
+    if report.identities_gone >= MAX_GONE_PER_RUN {
+        return Err(RegisterError::Unavailable(format!(
+            "more than {MAX_GONE_PER_RUN} identities gone in one run; left for the next round"
+        )));
+    }
+    let recorded = table
+        .mark_identity_gone(&found.id, &rfc3339(Utc::now()))
+        .await?;
+    if recorded {
+        tracing::warn!(user = %found.id, "the Cognito user was deleted outside Roster; the profile's deletion follows");
+    }
+    Ok(recorded)
 }

@@ -9,6 +9,10 @@
 //!   index for the reconciler. Removed by the commit (atomically) or by a rollback.
 //! - `USER#<sub>` / `IDENTITY`: the committed identity; its stream INSERT is `UserRegistered`.
 //!   `idempotencyRecord` names its registration's idempotency record, removed with it.
+//!   `username` is the Cognito user's immutable username, which every admin call addresses;
+//!   `deletingSince` records a deletion under way (before its AdminDeleteUser), and
+//!   `identityGoneAt` the reconciler's finding that the Cognito user is gone (a MODIFY the
+//!   projector publishes as `IdentityDeleted`).
 //! - `IDEMPOTENCY#<api key id>/<key>` / `IDEMPOTENCY`: one registration per API key and
 //!   `Idempotency-Key`, expiring after a day (TTL `expiresAt`).
 
@@ -155,6 +159,32 @@ pub struct Identity {
     pub applied_status: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied_status_version: Option<u64>,
+    /// The Cognito user's username: immutable, unlike the email. Identities committed before
+    /// it was recorded have none; in this pool (email as the username attribute) the username
+    /// is the `sub`, which is the identity's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// RFC 3339: the user's deletion began (recorded before the Cognito user is deleted), so a
+    /// retry that finds no Cognito user knows it was deleted already.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleting_since: Option<String>,
+    /// RFC 3339: the reconciler found the Cognito user gone, deleted outside Roster (by the
+    /// user through Cognito, or by an operator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_gone_at: Option<String>,
+}
+
+impl Identity {
+    /// The name every admin call addresses the user by: immutable, never the email.
+    pub fn pool_username(&self) -> &str {
+        self.username.as_deref().unwrap_or(&self.id)
+    }
+
+    /// Whether the table explains a Cognito user that is not there: its deletion was under
+    /// way before, or the reconciler found it deleted outside Roster.
+    pub fn known_gone(&self) -> bool {
+        self.deleting_since.is_some() || self.identity_gone_at.is_some()
+    }
 }
 
 /// An idempotency record, as stored.
@@ -591,6 +621,113 @@ impl AuthTable {
             .send()
             .await;
         landed(claimed)
+    }
+
+    /// Records that the user's deletion is under way (once: a retry keeps the first time),
+    /// before its Cognito user is deleted. Returns the identity as it was before, so the
+    /// caller knows whether an earlier attempt began the deletion; `None` when there is no
+    /// identity (released already).
+    pub async fn begin_deletion(
+        &self,
+        user_id: &str,
+        at: &str,
+    ) -> Result<Option<Identity>, StoreError> {
+        let updated = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&format!("USER#{user_id}"), IDENTITY)))
+            .update_expression("SET deletingSince = if_not_exists(deletingSince, :at)")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":at", s(at))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await;
+        match updated {
+            Ok(output) => output
+                .attributes
+                .map(|item| {
+                    serde_dynamo::from_item(item).map_err(|error| {
+                        StoreError::Unavailable(format!("reading an identity: {error}"))
+                    })
+                })
+                .transpose(),
+            Err(error) if code_is(&error, "ConditionalCheckFailedException") => Ok(None),
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
+    /// Takes back a deletion's record made by an attempt whose delete found no Cognito user
+    /// (so nothing it did explains the absence), leaving the identity to the reconciler.
+    pub async fn cancel_deletion(&self, user_id: &str) -> Result<(), StoreError> {
+        let removed = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&format!("USER#{user_id}"), IDENTITY)))
+            .update_expression("REMOVE deletingSince")
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await;
+        landed(removed).map(|_| ())
+    }
+
+    /// Records the reconciler's finding that the user's Cognito user is gone, unless the
+    /// identity is gone too, was found gone before, or is being deleted. Its stream MODIFY is
+    /// published as `IdentityDeleted`. `Ok(false)` when nothing was recorded.
+    pub async fn mark_identity_gone(&self, user_id: &str, at: &str) -> Result<bool, StoreError> {
+        let marked = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&format!("USER#{user_id}"), IDENTITY)))
+            .update_expression("SET identityGoneAt = :at")
+            .condition_expression(
+                "attribute_exists(pk) AND attribute_not_exists(identityGoneAt) \
+                 AND attribute_not_exists(deletingSince)",
+            )
+            .expression_attribute_values(":at", s(at))
+            .send()
+            .await;
+        landed(marked)
+    }
+
+    /// The identities of one segment of the table (a parallel-scan segment: `segment` of
+    /// `segments`), every page of it. The reconciler's work for one run: it reads about
+    /// 1/`segments` of the table (every item of the segment, identity or not; DynamoDB bills
+    /// what it reads, the filter only shortens the answer).
+    pub async fn identities_in(
+        &self,
+        segment: u32,
+        segments: u32,
+    ) -> Result<Vec<Identity>, StoreError> {
+        let to_i32 =
+            |n: u32| i32::try_from(n).map_err(|error| StoreError::Unavailable(error.to_string()));
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .segment(to_i32(segment)?)
+                .total_segments(to_i32(segments)?)
+                .filter_expression("sk = :identity")
+                .expression_attribute_values(":identity", s(IDENTITY))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in page.items() {
+                found.push(serde_dynamo::from_item(item.clone()).map_err(|error| {
+                    StoreError::Unavailable(format!("reading an identity: {error}"))
+                })?);
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(found);
+            }
+        }
     }
 
     /// Removes a deleted user's identity and frees its email, name and handle, in one

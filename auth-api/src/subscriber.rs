@@ -1,5 +1,5 @@
 //! The Auth API's EventBridge subscriber: User API events that must reach Cognito and the
-//! Auth API's table. Every reaction is idempotent, and a user that is gone is nothing to do.
+//! Auth API's table. Every reaction is idempotent.
 //!
 //! - `UserActivated` → the pool marks the email verified.
 //! - `UserStatusChanged` to SUSPENDED or ARCHIVED → the user is disabled and signed out
@@ -8,8 +8,16 @@
 //!   Changes are ordered by the profile version they carry: an older one arriving late is
 //!   dropped, and after applying one the subscriber re-reads the latest recorded status and
 //!   applies it again if a newer change was claimed meanwhile.
-//! - `UserDeleted` → the Cognito user is deleted and its tokens revoked, then the identity and
-//!   the email, name and handle reservations go, so the same email can register again.
+//! - `UserDeleted` → the deletion is recorded on the identity, the Cognito user is deleted and
+//!   its tokens revoked, then the identity and the email, name and handle reservations go, so
+//!   the same email can register again.
+//!
+//! Every Cognito call addresses the user by its immutable username (the identity's
+//! `username`, else its `sub`), never by the email, which can change in the pool (an
+//! operator's update) without the Auth API knowing. A Cognito user that is not there is not
+//! "done" by itself: it is only when the auth table says why (a deletion under way before this
+//! delivery, or the reconciler's finding that it was deleted outside Roster). Otherwise the
+//! delivery fails and is retried: a call that misses its user is never silently a success.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use roster_events::user::{UserActivated, UserDeleted, UserStatus, UserStatusChanged};
@@ -19,8 +27,8 @@ use roster_platform::subscriber::{
 };
 use serde_json::Value;
 
-use crate::identity::{Cognito, IdentityError};
-use crate::store::{AuthTable, StoreError};
+use crate::identity::{Cognito, Presence};
+use crate::store::{AuthTable, Identity, StoreError};
 
 #[derive(Clone)]
 pub struct AuthEvents {
@@ -28,17 +36,34 @@ pub struct AuthEvents {
     identity: Cognito,
 }
 
-/// An identity that is gone (deleted) makes a Cognito call fail as not authorized.
-fn gone_is_done(result: Result<(), IdentityError>) -> Result<(), HandlerError> {
-    match result {
-        Ok(()) | Err(IdentityError::NotAuthorized) => Ok(()),
-        Err(error) => Err(error.into()),
-    }
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// The failure of a call that found no Cognito user while nothing in the table explains it.
+fn unexplained(identity: &Identity, what: &str) -> HandlerError {
+    format!(
+        "{what}: the pool has no user {} for identity {}, and the auth table records no \
+         deletion of it; left to retry until the reconciler has looked",
+        identity.pool_username(),
+        identity.id
+    )
+    .into()
 }
 
 impl AuthEvents {
     pub fn new(table: AuthTable, identity: Cognito) -> Self {
         Self { table, identity }
+    }
+
+    /// Whether a Cognito user found missing is explained by the table, read again now
+    /// (consistently): a deletion under way, the reconciler's finding, or no identity at all.
+    async fn known_gone(&self, user_id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .table
+            .identity(user_id)
+            .await?
+            .is_none_or(|identity| identity.known_gone()))
     }
 
     async fn apply(&self, event: &EventBridgeEvent<Value>) -> Result<Outcome, HandlerError> {
@@ -47,7 +72,12 @@ impl AuthEvents {
             let Some(identity) = self.table.identity(&user_id).await? else {
                 return Ok(Outcome::Ignored);
             };
-            gone_is_done(self.identity.verify_email(&identity.email).await)?;
+            if self.identity.verify_email(identity.pool_username()).await? == Presence::NotFound {
+                if self.known_gone(&user_id).await? {
+                    return Ok(Outcome::Ignored);
+                }
+                return Err(unexplained(&identity, "email verification"));
+            }
             tracing::info!(user = %user_id, "email verified");
             return Ok(Outcome::Handled);
         }
@@ -59,23 +89,43 @@ impl AuthEvents {
         }
         if let Some(envelope) = envelope_of::<UserDeleted>(event) {
             let user_id = envelope?.data.user_id;
-            let Some(identity) = self.table.identity(&user_id).await? else {
-                return Ok(Outcome::Handled);
-            };
-            self.identity.delete_user(&identity.email).await?;
-            self.table
-                .revoke(&user_id, chrono::Utc::now().timestamp(), "DELETED")
-                .await?;
-            match self.table.release(&identity).await {
-                Ok(()) => {}
-                // Released by a concurrent delivery in the meantime: done.
-                Err(StoreError::Conflict) if self.table.identity(&user_id).await?.is_none() => {}
-                Err(error) => return Err(error.into()),
-            }
-            tracing::info!(user = %user_id, "identity deleted and identifiers released");
-            return Ok(Outcome::Handled);
+            return self.delete(&user_id).await;
         }
         Ok(Outcome::Ignored)
+    }
+
+    /// The deletion of a user: recorded first, then the Cognito user (one request, so that a
+    /// lost answer is an error, not a "no such user" from a retry), the revocation, the
+    /// identifiers. A Cognito user that is not there is already deleted only if an earlier
+    /// attempt recorded the deletion and sent its delete (which may have landed with its
+    /// answer lost), or the reconciler found it gone. Anything else fails the delivery, and
+    /// this attempt's record is taken back, so that no later attempt takes it for proof.
+    async fn delete(&self, user_id: &str) -> Result<Outcome, HandlerError> {
+        let Some(before) = self.table.begin_deletion(user_id, &now()).await? else {
+            // Released already (a redelivery): nothing left.
+            return Ok(Outcome::Handled);
+        };
+        if self
+            .identity
+            .delete_user_once(before.pool_username())
+            .await?
+            == Presence::NotFound
+            && !before.known_gone()
+        {
+            self.table.cancel_deletion(user_id).await?;
+            return Err(unexplained(&before, "deletion"));
+        }
+        self.table
+            .revoke(user_id, chrono::Utc::now().timestamp(), "DELETED")
+            .await?;
+        match self.table.release(&before).await {
+            Ok(()) => {}
+            // Released by a concurrent delivery in the meantime: done.
+            Err(StoreError::Conflict) if self.table.identity(user_id).await?.is_none() => {}
+            Err(error) => return Err(error.into()),
+        }
+        tracing::info!(user = %user_id, "identity deleted and identifiers released");
+        Ok(Outcome::Handled)
     }
 
     async fn apply_status(
@@ -97,7 +147,11 @@ impl AuthEvents {
         }
         let mut applying = Some(to);
         while let Some(status) = applying {
-            self.apply_to_pool(&identity.email, status).await?;
+            if self.apply_to_pool(identity.pool_username(), status).await? == Presence::NotFound
+                && !self.known_gone(user_id).await?
+            {
+                return Err(unexplained(&identity, status.as_str()));
+            }
             if matches!(status, UserStatus::Suspended | UserStatus::Archived) {
                 // Access and id tokens too, not only the refresh tokens Cognito revokes.
                 self.table
@@ -115,16 +169,24 @@ impl AuthEvents {
         Ok(Outcome::Handled)
     }
 
-    async fn apply_to_pool(&self, username: &str, status: UserStatus) -> Result<(), HandlerError> {
-        match status {
+    /// Applies `status` to the user `username`; [`Presence::NotFound`] if the pool has no such
+    /// user (nothing was changed then).
+    async fn apply_to_pool(
+        &self,
+        username: &str,
+        status: UserStatus,
+    ) -> Result<Presence, HandlerError> {
+        Ok(match status {
             UserStatus::Suspended | UserStatus::Archived => {
-                gone_is_done(self.identity.set_enabled(username, false).await)?;
-                gone_is_done(self.identity.sign_out_everywhere(username).await)
+                match self.identity.set_enabled(username, false).await? {
+                    Presence::Found => self.identity.sign_out_user(username).await?,
+                    Presence::NotFound => Presence::NotFound,
+                }
             }
             UserStatus::Confirmed | UserStatus::Unconfirmed => {
-                gone_is_done(self.identity.set_enabled(username, true).await)
+                self.identity.set_enabled(username, true).await?
             }
-        }
+        })
     }
 }
 

@@ -248,9 +248,11 @@ impl RunningStack {
     }
 }
 
-/// Runs the registration reconciler once a minute, as its schedule does on AWS.
+/// Runs the registration reconciler once a minute, as its schedule does on AWS. Locally each
+/// run checks every identity against the pool (one slice: the tables are small), where AWS
+/// checks one of `RECONCILE_IDENTITY_SEGMENTS` slices a run.
 async fn run_reconciler(sdk: SdkConfig, provisioned: Provisioned, shutdown: CancellationToken) {
-    use roster_auth_api::registration::{ABANDONED_AFTER_SECONDS, reconcile};
+    use roster_auth_api::registration::{ABANDONED_AFTER_SECONDS, IdentitySlice, reconcile_with};
 
     let stores = auth_stores(&provisioned);
     let (table, identity) = (stores.table(&sdk), stores.pool(&sdk));
@@ -259,15 +261,16 @@ async fn run_reconciler(sdk: SdkConfig, provisioned: Provisioned, shutdown: Canc
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
         }
-        match reconcile(
+        match reconcile_with(
             &table,
             &identity,
             chrono::Duration::seconds(ABANDONED_AFTER_SECONDS),
+            IdentitySlice::WHOLE,
         )
         .await
         {
-            Ok(report) if report.rolled_back + report.failed > 0 => {
-                tracing::info!(?report, "reconciled abandoned registrations");
+            Ok(report) if report.rolled_back + report.failed + report.identities_gone > 0 => {
+                tracing::info!(?report, "reconciled abandoned registrations and identities");
             }
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "reconciler run failed"),

@@ -1,12 +1,15 @@
 //! Projection of the Auth API's table: a committed identity (the INSERT of a `USER#…` /
 //! `IDENTITY` item) becomes `UserRegistered`; a revocation record (`REVOKED#…`) becomes
 //! `SessionsRevoked`; a password-reset request of a user (`RESET#…` with a `userId`) becomes
-//! `PasswordResetRequested`. Reservations, pending registrations and idempotency records are
-//! bookkeeping and publish nothing.
+//! `PasswordResetRequested`; an identity newly marked `identityGoneAt` (the reconciler found
+//! its Cognito user deleted outside Roster: a MODIFY) becomes `IdentityDeleted`. Reservations,
+//! pending registrations and idempotency records are bookkeeping and publish nothing.
 
 use aws_lambda_events::dynamodb::EventRecord;
 use roster_events::Envelope;
-use roster_events::auth::{PasswordResetRequested, SessionsRevoked, UserRegistered};
+use roster_events::auth::{
+    IdentityDeleted, PasswordResetRequested, SessionsRevoked, UserRegistered,
+};
 use roster_platform::events::OutgoingEvent;
 use serde::Deserialize;
 
@@ -94,8 +97,46 @@ fn revocation(image: serde_json::Value) -> Result<Vec<OutgoingEvent>, Projection
     Ok(vec![OutgoingEvent::from_envelope(&envelope)?])
 }
 
+/// The fields of an identity's images this projection reads when it changes.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GoneImage {
+    id: String,
+    #[serde(default)]
+    identity_gone_at: Option<String>,
+}
+
+/// A MODIFY of an identity: `IdentityDeleted` when it is newly marked gone, else nothing.
+fn identity_changed(record: &EventRecord) -> Result<Vec<OutgoingEvent>, ProjectionError> {
+    let new: serde_json::Value = serde_dynamo::from_item(record.change.new_image.clone())?;
+    let is_identity =
+        new["pk"].as_str().is_some_and(|pk| pk.starts_with("USER#")) && new["sk"] == "IDENTITY";
+    if !is_identity {
+        return Ok(Vec::new());
+    }
+    let old: serde_json::Value = serde_dynamo::from_item(record.change.old_image.clone())?;
+    let was_gone = old.get("identityGoneAt").is_some_and(|at| !at.is_null());
+    let now: GoneImage = serde_json::from_value(new)?;
+    let Some(detected_at) = now.identity_gone_at.filter(|_| !was_gone) else {
+        return Ok(Vec::new());
+    };
+    // Once per user: every delivery of this MODIFY gets the same id.
+    let envelope = Envelope::new(
+        format!("IdentityDeleted-{}", now.id),
+        detected_at.clone(),
+        IdentityDeleted {
+            user_id: now.id,
+            detected_at,
+        },
+    );
+    Ok(vec![OutgoingEvent::from_envelope(&envelope)?])
+}
+
 impl Projection for AuthTableProjection {
     fn project(&self, record: &EventRecord) -> Result<Vec<OutgoingEvent>, ProjectionError> {
+        if record.event_name == "MODIFY" {
+            return identity_changed(record);
+        }
         if record.event_name != "INSERT" {
             return Ok(Vec::new());
         }
@@ -217,6 +258,59 @@ mod tests {
         assert!(
             AuthTableProjection
                 .project(&record("REMOVE", identity()))
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    fn modify(old_image: serde_json::Value, new_image: serde_json::Value) -> EventRecord {
+        serde_json::from_value(json!({
+            "eventID": "2",
+            "eventName": "MODIFY",
+            "awsRegion": "us-east-1",
+            "dynamodb": {
+                "ApproximateCreationDateTime": 1_795_000_000,
+                "Keys": {"pk": new_image["pk"], "sk": new_image["sk"]},
+                "NewImage": new_image,
+                "OldImage": old_image,
+                "SequenceNumber": "101",
+                "SizeBytes": 10,
+                "StreamViewType": "NEW_AND_OLD_IMAGES"
+            }
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_identity_newly_found_gone_is_identity_deleted_once() {
+        let mut gone = identity();
+        gone["identityGoneAt"] = json!({"S": "2026-11-29T10:00:00.000Z"});
+        let events = AuthTableProjection
+            .project(&modify(identity(), gone.clone()))
+            .unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].detail_type, "IdentityDeleted");
+        let detail: serde_json::Value = serde_json::from_str(&events[0].detail).unwrap();
+        assert_eq!(detail["eventId"], "IdentityDeleted-u-1");
+        assert_eq!(
+            detail["data"],
+            json!({"userId": "u-1", "detectedAt": "2026-11-29T10:00:00.000Z"})
+        );
+        assert!(!events[0].detail.contains("ada@example.com"), "no email");
+        // A later change of an identity found gone, or of one that is not, publishes nothing.
+        let mut later = gone.clone();
+        later["appliedStatus"] = json!({"S": "SUSPENDED"});
+        assert!(
+            AuthTableProjection
+                .project(&modify(gone, later))
+                .unwrap()
+                .is_empty()
+        );
+        let mut deleting = identity();
+        deleting["deletingSince"] = json!({"S": "2026-11-29T10:00:00.000Z"});
+        assert!(
+            AuthTableProjection
+                .project(&modify(identity(), deleting))
                 .unwrap()
                 .is_empty()
         );

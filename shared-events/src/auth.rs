@@ -117,3 +117,24 @@ impl DomainEvent for SessionsRevoked {
     const DETAIL_TYPE: &'static str = "SessionsRevoked";
     const VERSION: u32 = 1;
 }
+
+/// A user's identity is gone from the user pool, deleted outside Roster: the user deleted
+/// its own account through Cognito (`DeleteUser`, which any of its access tokens allows), or
+/// an operator deleted it there. Found by the Auth API's reconciler, which checks every
+/// identity against the pool in slices (each one at least once a day), and published from the
+/// auth table's stream (the identity record marked), at least once; `eventId` is the same on
+/// every delivery. The User API deletes the profile as any deletion, so `UserDeleted` follows
+/// and releases the email, name and handle. Consumers: the user can no longer sign in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentityDeleted {
+    pub user_id: String,
+    /// RFC 3339: when Roster found the identity gone (it was deleted before that).
+    pub detected_at: String,
+}
+
+impl DomainEvent for IdentityDeleted {
+    const SOURCE: &'static str = source::AUTH;
+    const DETAIL_TYPE: &'static str = "IdentityDeleted";
+    const VERSION: u32 = 1;
+}

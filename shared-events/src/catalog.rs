@@ -5,7 +5,8 @@ use serde_json::Value;
 
 use crate::auth::UserRegistered;
 use crate::auth::{
-    PasswordChangeKind, PasswordChanged, PasswordResetRequested, SessionsRevoked, UserLoggedIn,
+    IdentityDeleted, PasswordChangeKind, PasswordChanged, PasswordResetRequested, SessionsRevoked,
+    UserLoggedIn,
 };
 use crate::user::{
     BadgeAwarded, BadgeRevoked, ProfileSettings, UserActivated, UserDataUpdated, UserDeleted,
@@ -76,6 +77,7 @@ pub fn events() -> Vec<EventSpec> {
         spec::<PasswordResetRequested>(),
         spec::<PasswordChanged>(),
         spec::<SessionsRevoked>(),
+        spec::<IdentityDeleted>(),
         spec::<UserProfileCreated>(),
         spec::<UserProfileUpdated>(),
         spec::<UserActivated>(),
@@ -152,6 +154,15 @@ impl Example for SessionsRevoked {
             user_id: user(),
             revoked_before: 1_764_064_800,
             reason: "SIGNED_OUT".to_owned(),
+        }
+    }
+}
+
+impl Example for IdentityDeleted {
+    fn example() -> Self {
+        Self {
+            user_id: user(),
+            detected_at: at(),
         }
     }
 }

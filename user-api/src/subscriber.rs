@@ -2,17 +2,23 @@
 //! Idempotent: `UserRegistered` creates a profile only where no item of that id exists,
 //! `UserLoggedIn` only ever moves `lastLoginAt` forward, and `SessionsRevoked` only ever moves
 //! the profile's `sessionsRevokedBefore` forward (what `/public/*` checks tokens against).
+//! `IdentityDeleted` (the user's Cognito user was deleted outside Roster) deletes the profile
+//! as `DELETE /user/{id}` does: its uploads, a tombstone, and so `UserDeleted`, on which the
+//! Auth API releases the identifiers. A profile deleted already is nothing to do; one that does
+//! not exist yet (its `UserRegistered` still on its way) is waited for.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use roster_events::auth::{SessionsRevoked, UserLoggedIn, UserRegistered};
+use roster_events::auth::{IdentityDeleted, SessionsRevoked, UserLoggedIn, UserRegistered};
 use roster_platform::lambda::BoxFuture;
 use roster_platform::subscriber::{
     EventHandler, EventSubscriber, HandlerError, Outcome, envelope_of,
 };
 use serde_json::Value;
 
+use crate::domain::UserId;
 use crate::error::UserError;
-use crate::profiles::Profiles;
+use crate::profiles::{Context, Profiles};
+use crate::store::Stored;
 
 #[derive(Clone)]
 pub struct UserEvents {
@@ -72,6 +78,26 @@ impl UserEvents {
                 }
             }
             tracing::info!(user = %revoked.user_id, reason = %revoked.reason, "sessions revoked");
+            return Ok(Outcome::Handled);
+        }
+        if let Some(envelope) = envelope_of::<IdentityDeleted>(event) {
+            let envelope = envelope?;
+            let id = UserId::parse(&envelope.data.user_id)?;
+            match self.profiles.table.get(id.as_str()).await? {
+                None => return Err("the profile does not exist yet".into()),
+                Some(Stored::Deleted(_)) => return Ok(Outcome::Handled),
+                Some(Stored::Profile(_)) => {}
+            }
+            let context = Context {
+                correlation_id: envelope.correlation_id.clone(),
+                if_match: None,
+            };
+            match self.profiles.delete(&id, &context).await {
+                // Deleted meanwhile by another delivery or a caller: done all the same.
+                Ok(_) | Err(UserError::UserNotFound) => {}
+                Err(error) => return Err(error.into()),
+            }
+            tracing::info!(user = %id.as_str(), "identity deleted outside Roster: profile deleted");
             return Ok(Outcome::Handled);
         }
         Ok(Outcome::Ignored)

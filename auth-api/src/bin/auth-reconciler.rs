@@ -1,9 +1,15 @@
-//! The registration reconciler as a scheduled Lambda function: rolls back registrations left
-//! pending by a process that died or a rollback that could not finish.
+//! The registration reconciler as a scheduled Lambda function (every minute): rolls back
+//! registrations left pending by a process that died or a rollback that could not finish, and
+//! checks one slice of the identities against the pool, recording each whose Cognito user was
+//! deleted outside Roster (published as `IdentityDeleted`: the User API deletes the profile).
+//! `RECONCILE_IDENTITY_SEGMENTS` (default 1440) sets how many runs a round of every identity
+//! takes: each run checks `users / segments` of them.
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use roster_auth_api::config::Stores;
-use roster_auth_api::registration::{ABANDONED_AFTER_SECONDS, reconcile};
+use roster_auth_api::registration::{
+    ABANDONED_AFTER_SECONDS, IDENTITY_SEGMENTS, IdentitySlice, reconcile_with,
+};
 use roster_platform::config::parsed_or;
 use roster_platform::telemetry::{self, LogFormat};
 
@@ -17,11 +23,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         "RECONCILE_AFTER_SECONDS",
         ABANDONED_AFTER_SECONDS,
     )?);
+    let segments: u32 = parsed_or("RECONCILE_IDENTITY_SEGMENTS", IDENTITY_SEGMENTS)?;
     let (table, identity) = (&table, &identity);
     lambda_runtime::run(service_fn(
         move |_: LambdaEvent<serde_json::Value>| async move {
-            let report = reconcile(table, identity, after).await?;
-            tracing::info!(?report, "reconciled registrations");
+            let slice = IdentitySlice::of_minute(chrono::Utc::now(), segments);
+            let report = reconcile_with(table, identity, after, slice).await?;
+            tracing::info!(?report, ?slice, "reconciled registrations and identities");
             Ok::<_, lambda_runtime::Error>(report)
         },
     ))

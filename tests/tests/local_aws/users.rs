@@ -382,6 +382,31 @@ async fn every_flow_across_both_services_with_a_downstream_consumer_validating_e
     .await;
     assert_ne!(again.id, id);
 
+    // Deleted outside Roster (by the user through Cognito, or an operator): a reconciler run
+    // finds it (IdentityDeleted), and the profile goes as any deletion.
+    aws_sdk_cognitoidentityprovider::Client::new(&sdk)
+        .admin_delete_user()
+        .user_pool_id(&pool)
+        .username(&again.id)
+        .send()
+        .await
+        .unwrap();
+    let stores = roster_local::stack::auth_stores(stack.provisioned());
+    roster_auth_api::registration::reconcile_with(
+        &stores.table(&sdk),
+        &stores.pool(&sdk),
+        chrono::Duration::minutes(5),
+        roster_auth_api::registration::IdentitySlice::WHOLE,
+    )
+    .await
+    .unwrap();
+    eventually(
+        "the profile of an identity deleted outside Roster gone",
+        Duration::from_secs(20),
+        || async { users.user(&again.id).await.err() },
+    )
+    .await;
+
     // Downstream: every event type arrived, and each one validates against its schema.
     let expected: BTreeSet<&str> = events().iter().map(|event| event.detail_type).collect();
     let mut seen = BTreeSet::new();
