@@ -18,6 +18,7 @@ mod faults;
 mod forged;
 mod forged_tokens;
 mod iam_from_calls;
+mod idempotency_scope;
 mod identity_attributes;
 mod journey;
 mod log_hygiene;
