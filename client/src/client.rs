@@ -520,13 +520,11 @@ impl UserApi {
     /// `POST /user/activate`: confirms the user the code was issued to. The code travels in the
     /// body, never in a URL (URLs are logged by gateways, tracing and WAF samples).
     pub async fn activate(&self, activation_code: &str) -> Result<Versioned<User>, Error> {
-        versioned(
-            self.base
-                .keyed(Method::POST, &["user", "activate"])
-                .json(&crate::types::ActivationRequest {
-                    activation_code: activation_code.to_owned(),
-                }),
-        )
+        versioned(self.base.keyed(Method::POST, &["user", "activate"]).json(
+            &crate::types::ActivationRequest {
+                activation_code: activation_code.to_owned(),
+            },
+        ))
         .await
     }
 

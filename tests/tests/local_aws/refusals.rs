@@ -131,7 +131,10 @@ async fn after_every_refusal_and_cancelled_transaction_the_next_registration_rea
 
     // A failed activation (an unknown code), then a real one.
     refused_with(
-        caller.users.activate("00000000000000000000000000000000").await,
+        caller
+            .users
+            .activate("00000000000000000000000000000000")
+            .await,
         StatusCode::NOT_FOUND,
         "an unknown activation code",
     );
