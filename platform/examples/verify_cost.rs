@@ -7,7 +7,6 @@
 //! `none`, `verify`, `verify-revocation`, `floor`.
 
 #[path = "../tests/support/forged.rs"]
-#[allow(dead_code)]
 mod forged;
 
 use std::hint::black_box;
