@@ -180,7 +180,9 @@ impl StreamPoller {
         self.progress.update(&shard_id, |_| {});
         let mut position = Position::TrimHorizon;
         let mut iterator: Option<(String, Instant)> = None;
+        // The failures of one record in a row: another record failing starts from one again.
         let mut failures = 0u32;
+        let mut failing: Option<String> = None;
         while !shutdown.is_cancelled() {
             let (current, acquired) = match iterator.take() {
                 Some((iterator, acquired)) if acquired.elapsed() < options.iterator_lifetime => {
@@ -272,6 +274,7 @@ impl StreamPoller {
                 .map(|failure| failure.item_identifier.clone().unwrap_or_default());
             let Some(failed) = failed_at else {
                 failures = 0;
+                failing = None;
                 if let Some(last) = sequence_numbers.last() {
                     position = Position::After(last.clone());
                     self.progress
@@ -292,6 +295,10 @@ impl StreamPoller {
                 let done = sequence_numbers[index - 1].clone();
                 self.progress
                     .update(&shard_id, |p| p.last_processed = Some(done));
+            }
+            if failing.as_ref() != Some(&resume) {
+                failures = 0;
+                failing = Some(resume.clone());
             }
             failures += 1;
             if failures > options.max_retry_attempts {

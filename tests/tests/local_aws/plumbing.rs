@@ -390,6 +390,55 @@ async fn a_record_that_keeps_failing_goes_to_the_failure_queue_after_the_retry_b
     assert_eq!(keys["id"].as_s().unwrap(), "b");
 }
 
+/// Fails each record of `fails` that many times before handling it.
+#[derive(Default)]
+struct FailingEach {
+    fails: Mutex<HashMap<String, u32>>,
+    handled: Mutex<Vec<String>>,
+}
+
+impl StreamBatchHandler for FailingEach {
+    fn handle(&self, event: StreamEvent) -> BoxFuture<'_, DynamoDbEventResponse> {
+        Box::pin(async move {
+            for record in event.records {
+                let id = image(&record.change.keys)["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                if let Some(left) = self.fails.lock().unwrap().get_mut(&id)
+                    && *left > 0
+                {
+                    *left -= 1;
+                    return stream_failure_at(record.change.sequence_number.unwrap());
+                }
+                self.handled.lock().unwrap().push(id);
+            }
+            DynamoDbEventResponse::default()
+        })
+    }
+}
+
+#[tokio::test]
+async fn the_retry_bound_counts_the_failures_of_one_record_not_of_the_shard() {
+    let stack = testing::provisioned().await;
+    // With a bound of 3: b fails 3 times, then c fails 3 times. Neither is past its bound.
+    let handler = Arc::new(FailingEach {
+        fails: Mutex::new(HashMap::from([("b".to_owned(), 3), ("c".to_owned(), 3)])),
+        ..FailingEach::default()
+    });
+    let (shutdown, progress) = poll_users_stream_with(&stack, handler.clone(), 3, None).await;
+    for id in ["a", "b", "c", "d"] {
+        put_user(&stack, id, id).await;
+    }
+    eventually("all four handled", Duration::from_secs(30), || async {
+        (handler.handled.lock().unwrap().clone() == ["a", "b", "c", "d"]).then_some(())
+    })
+    .await;
+    shutdown.cancel();
+    let given_up: u64 = progress.shards().values().map(|shard| shard.given_up).sum();
+    assert_eq!(given_up, 0, "no record reached its own bound");
+}
+
 #[tokio::test]
 async fn the_stream_poller_leaves_a_dead_or_expired_iterator_chain_and_reads_on_from_its_position()
 {
