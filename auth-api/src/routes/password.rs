@@ -152,21 +152,7 @@ pub async fn confirm(
         .identity
         .confirm_forgot_password(client_id, &email, code, &password)
         .await?;
-    // Every session of the account ends: whoever held it before the reset is out.
-    state.identity.sign_out_everywhere(email.as_str()).await?;
-    if let Some(sub) = state
-        .revocations
-        .table()
-        .user_id_by_email(email.as_str())
-        .await
-        .map_err(|error| AuthError::Internal(error.to_string()))?
-    {
-        state
-            .revocations
-            .revoke(&sub, "PASSWORD_RESET")
-            .await
-            .map_err(|error| AuthError::Internal(error.to_string()))?;
-    }
+    end_every_session(&state, &email).await;
     let at = events::now();
     let event = PasswordChanged {
         user_id: None,
@@ -179,6 +165,30 @@ pub async fn confirm(
         .emit(&[email.as_str(), at.as_str()], at.clone(), event)
         .await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// After a reset, every session of the account ends, whoever the account is: a Roster
+/// registration, an operator created outside Roster, a user whose email changed since it
+/// registered. The user is read from the pool (the reset has succeeded, so nothing can be
+/// learnt from that any more), signed out everywhere by its immutable id, and its access and
+/// id tokens revoked. The code is used up by now, so a failure here cannot be retried by the
+/// caller: it is logged as an error for an operator, and the reset still answers 204.
+async fn end_every_session(state: &AppState, email: &Email) {
+    let sub = match state.identity.user_id(email).await {
+        Ok(Some(sub)) => sub,
+        // Deleted between the reset and now: nothing left to sign out.
+        Ok(None) => return,
+        Err(error) => {
+            tracing::error!(%error, "after a password reset, the user could not be read: its sessions were not ended");
+            return;
+        }
+    };
+    if let Err(error) = state.identity.sign_out_everywhere(&sub).await {
+        tracing::error!(user = %sub, %error, "after a password reset, the global sign-out failed");
+    }
+    if let Err(error) = state.revocations.revoke(&sub, "PASSWORD_RESET").await {
+        tracing::error!(user = %sub, %error, "after a password reset, the tokens could not be revoked");
+    }
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -295,3 +295,99 @@ async fn every_revocation_trigger_is_refused_by_every_route_that_takes_a_token()
     stack.stop().await;
     let _ = std::fs::remove_dir_all(state_dir);
 }
+
+/// A password reset ends the sessions of an account Roster did not register (an operator made
+/// in the pool directly): found in review, where the reset looked the user up through Roster's
+/// own reservation and revoked nobody.
+#[tokio::test]
+async fn a_reset_of_an_account_made_outside_roster_revokes_its_tokens() {
+    use aws_sdk_cognitoidentityprovider::types::{AttributeType, MessageActionType};
+
+    let (stack, state_dir) = testing::running_stack().await.unwrap();
+    let facts = stack.facts().clone();
+    let auth = AuthApi::new(&facts.auth_url, &facts.api_key).unwrap();
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&testing::sdk().await);
+    let email = "operator@example.com";
+    let created = cognito
+        .admin_create_user()
+        .user_pool_id(&facts.user_pool_id)
+        .username(email)
+        .user_attributes(
+            AttributeType::builder()
+                .name("email")
+                .value(email)
+                .build()
+                .unwrap(),
+        )
+        .message_action(MessageActionType::Suppress)
+        .send()
+        .await
+        .unwrap();
+    let username = created.user().unwrap().username().unwrap().to_owned();
+    cognito
+        .admin_set_user_password()
+        .user_pool_id(&facts.user_pool_id)
+        .username(&username)
+        .password("Operator-Secret-1")
+        .permanent(true)
+        .send()
+        .await
+        .unwrap();
+    let tokens = auth
+        .login(&LoginRequest::new(email, "Operator-Secret-1"))
+        .await
+        .unwrap();
+    auth.verify(&VerifyRequest::new(&tokens.access_token, TokenUse::Access))
+        .await
+        .unwrap();
+
+    auth.forgot_password(&ForgotRequest {
+        email: email.to_owned(),
+        client_id: None,
+    })
+    .await
+    .unwrap();
+    auth.confirm_password(&ConfirmRequest {
+        email: email.to_owned(),
+        code: "246810".to_owned(),
+        new_password: "Operator-Secret-2".to_owned(),
+        client_id: None,
+    })
+    .await
+    .unwrap();
+    for token_use in [TokenUse::Access, TokenUse::Id] {
+        let token = match token_use {
+            TokenUse::Access => &tokens.access_token,
+            TokenUse::Id => &tokens.id_token,
+        };
+        let refused = auth
+            .verify(&VerifyRequest::new(token, token_use))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            refused.status(),
+            Some(StatusCode::UNAUTHORIZED),
+            "{token_use:?}"
+        );
+    }
+    let refresh = auth
+        .refresh(&RefreshRequest {
+            refresh_token: tokens.refresh_token.clone().unwrap(),
+            client_id: None,
+        })
+        .await;
+    assert_eq!(
+        refresh.unwrap_err().status(),
+        Some(StatusCode::UNAUTHORIZED)
+    );
+    // The operator signs in with the new password, and that token holds.
+    let fresh = auth
+        .login(&LoginRequest::new(email, "Operator-Secret-2"))
+        .await
+        .unwrap();
+    auth.verify(&VerifyRequest::new(&fresh.access_token, TokenUse::Access))
+        .await
+        .unwrap();
+    stack.stop().await;
+    let _ = std::fs::remove_dir_all(state_dir);
+}

@@ -43,9 +43,9 @@ const EXPECTED: [(&str, &str, u32, &str); 25] = [
     ),
     (
         "POST /auth/password/confirm",
-        "AdminUserGlobalSignOut, ConfirmForgotPassword, GetItem, PutEvents, PutItem",
+        "AdminGetUser, AdminUserGlobalSignOut, ConfirmForgotPassword, PutEvents, PutItem",
         1,
-        "a reset ends every session: a global sign-out (refresh tokens), and a revocation record (access and id tokens) for the user id its email's reservation names. `PasswordChanged` is published inline (ADR 2)",
+        "a reset ends every session of the account, whoever it is: the user's id is read from the pool once the reset succeeded, then a global sign-out (refresh tokens) and a revocation record (access and id tokens). `PasswordChanged` is published inline (ADR 2)",
     ),
     (
         "POST /auth/password/change",
