@@ -87,12 +87,21 @@ impl AuthDeps {
         token: &str,
         expected: roster_platform::jwt::TokenUse,
     ) -> Result<roster_platform::jwt::VerifiedToken, AuthError> {
+        let verified = self.verifier.verify(token, expected).await?;
+        self.not_revoked(&verified).await?;
+        Ok(verified)
+    }
+
+    /// Refuses a verified token whose user's tokens were revoked after it was issued.
+    pub async fn not_revoked(
+        &self,
+        verified: &roster_platform::jwt::VerifiedToken,
+    ) -> Result<(), AuthError> {
         use revocations::RevocationError;
         use roster_platform::jwt::TokenRejection;
 
-        let verified = self.verifier.verify(token, expected).await?;
-        match self.revocations.check(&verified).await {
-            Ok(()) => Ok(verified),
+        match self.revocations.check(verified).await {
+            Ok(()) => Ok(()),
             Err(RevocationError::Revoked) => Err(TokenRejection::Revoked.into()),
             Err(RevocationError::Unavailable(cause)) => {
                 tracing::warn!(%cause, "revocations unavailable");

@@ -26,8 +26,10 @@ use crate::store::{AuthTable, REVOCATION_KEEP_SECONDS, REVOCATION_SHARDS, StoreE
 pub const MAX_STALENESS: Duration = Duration::from_secs(30);
 
 /// Records are read again from this many seconds before the last refresh: a record whose
-/// writer's clock is behind, or whose write was in flight, is still found.
-const OVERLAP_SECONDS: i64 = 10;
+/// writer's clock is behind, or whose write was still in flight, is still found. A write names
+/// its second before it is sent and takes at most the SDK's operation timeout (10 s, retries
+/// included; `roster_platform::aws::timeouts`) to land; 5 s more cover the writers' clocks.
+const OVERLAP_SECONDS: i64 = 15;
 
 /// The default refresh interval.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
@@ -53,6 +55,17 @@ struct Seen {
     cursor: i64,
     /// When the set was last brought up to date.
     refreshed: Option<Instant>,
+    /// When a refresh was last tried, whether it worked or not.
+    attempted: Option<Instant>,
+}
+
+impl Seen {
+    /// Whether what the set holds may still be used: brought up to date within
+    /// [`MAX_STALENESS`].
+    fn trusted(&self) -> bool {
+        self.refreshed
+            .is_some_and(|at| at.elapsed() < MAX_STALENESS)
+    }
 }
 
 impl RevocationSet {
@@ -64,6 +77,7 @@ impl RevocationSet {
             seen: RwLock::new(Seen {
                 cursor: chrono::Utc::now().timestamp() - REVOCATION_KEEP_SECONDS,
                 refreshed: None,
+                attempted: None,
             }),
             refreshing: tokio::sync::Mutex::new(()),
         }
@@ -116,19 +130,32 @@ impl RevocationSet {
     }
 
     async fn refresh_if_due(&self) -> Result<(), RevocationError> {
-        let due = |seen: &Seen| {
-            seen.refreshed
-                .is_none_or(|at| at.elapsed() >= self.interval)
+        // Not due while the last attempt is younger than the interval, whether it worked or
+        // not: while the table cannot be read, each instance tries once per interval, not once
+        // per request, and answers from what it has while that is trusted.
+        let settled = |seen: &Seen| -> Option<Result<(), RevocationError>> {
+            seen.attempted
+                .is_some_and(|at| at.elapsed() < self.interval)
+                .then(|| {
+                    if seen.trusted() {
+                        Ok(())
+                    } else {
+                        Err(RevocationError::Unavailable(
+                            "the last refresh failed".to_owned(),
+                        ))
+                    }
+                })
         };
-        if !due(&self.read()) {
-            return Ok(());
+        if let Some(result) = settled(&self.read()) {
+            return result;
         }
         // One refresh at a time; the others wait for it and use its result.
         let _refreshing = self.refreshing.lock().await;
-        if !due(&self.read()) {
-            return Ok(());
+        if let Some(result) = settled(&self.read()) {
+            return result;
         }
         let started = chrono::Utc::now().timestamp();
+        self.write().attempted = Some(Instant::now());
         let since = self.read().cursor - OVERLAP_SECONDS;
         match self.records_since(since).await {
             Ok(records) => {
@@ -143,10 +170,7 @@ impl RevocationSet {
                 Ok(())
             }
             Err(error) => {
-                let trusted = self
-                    .read()
-                    .refreshed
-                    .is_some_and(|at| at.elapsed() < MAX_STALENESS);
+                let trusted = self.read().trusted();
                 tracing::warn!(%error, trusted, "revocations could not be refreshed");
                 if trusted {
                     Ok(())

@@ -42,8 +42,11 @@ pub async fn verify_in_path(
     PathParams((token_type, token)): PathParams<(String, String)>,
 ) -> Result<Json<VerifiedToken>, AuthError> {
     let expected = token_use(&token_type)?;
-    let verified = state.verify_token(&token, expected).await?;
+    // The key's binding first: a key may not learn whether another client's user was
+    // signed out.
+    let verified = state.verifier.verify(&token, expected).await?;
     caller.may_use_client(&verified.client_id)?;
+    state.not_revoked(&verified).await?;
     Ok(Json(verified))
 }
 
@@ -78,7 +81,10 @@ pub async fn verify_in_body(
     JsonBody(request): JsonBody<VerifyRequest>,
 ) -> Result<Json<VerifiedToken>, AuthError> {
     let expected = token_use(&request.token_type)?;
-    let verified = state.verify_token(&request.token, expected).await?;
+    // The key's binding first: a key may not learn whether another client's user was
+    // signed out.
+    let verified = state.verifier.verify(&request.token, expected).await?;
     caller.may_use_client(&verified.client_id)?;
+    state.not_revoked(&verified).await?;
     Ok(Json(verified))
 }

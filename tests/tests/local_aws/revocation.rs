@@ -391,3 +391,56 @@ async fn a_reset_of_an_account_made_outside_roster_revokes_its_tokens() {
     stack.stop().await;
     let _ = std::fs::remove_dir_all(state_dir);
 }
+
+/// An instance that cannot read the revocation records refuses to vouch for tokens (503)
+/// rather than accept ones it cannot check, tries the table once per interval rather than once
+/// per request, and recovers once the table answers.
+#[tokio::test]
+async fn revocations_that_cannot_be_read_fail_closed_without_a_query_per_request() {
+    use reqwest::Method;
+    use roster_local::faults::{Fault, FaultProxy, When};
+
+    let resources = testing::provisioned().await;
+    let proxy = FaultProxy::start(testing::endpoint_url().await).await;
+    let auth = crate::support::Api::new(
+        &testing::auth_api_through(&resources, proxy.url()).await.0,
+        &testing::test_key(&resources).await,
+    );
+    let (status, _) = auth
+        .json(
+            Method::POST,
+            "/auth/register",
+            serde_json::json!({"email": "closed@example.com", "name": "closed_user", "password": "Closed-Secret-1"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, tokens) = auth
+        .json(
+            Method::POST,
+            "/auth/login",
+            serde_json::json!({"email": "closed@example.com", "password": "Closed-Secret-1"}),
+        )
+        .await;
+    let verify = serde_json::json!({"token": tokens["accessToken"], "tokenType": "access"});
+
+    // A cold instance whose table does not answer: nothing to trust yet.
+    proxy.inject(Fault::always("Query", When::Before));
+    proxy.take_calls();
+    for _ in 0..5 {
+        let (status, body) = auth
+            .json(Method::POST, "/auth/token/verify", verify.clone())
+            .await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    }
+    // One attempt (a Query per shard, the SDK's retries included), not one per request.
+    let queries = proxy.calls("Query");
+    assert!(
+        queries > 0 && queries <= 4 * 3,
+        "{queries} Queries for 5 requests"
+    );
+
+    proxy.clear();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (status, body) = auth.json(Method::POST, "/auth/token/verify", verify).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
