@@ -155,9 +155,11 @@ impl RevocationSet {
             return result;
         }
         let started = chrono::Utc::now().timestamp();
-        self.write().attempted = Some(Instant::now());
         let since = self.read().cursor - OVERLAP_SECONDS;
-        match self.records_since(since).await {
+        let read = self.records_since(since).await;
+        // From when the attempt ended: a failing one can take seconds with the SDK's retries.
+        self.write().attempted = Some(Instant::now());
+        match read {
             Ok(records) => {
                 for (sub, revoked_at) in records {
                     self.revoked.note(&sub, revoked_at);

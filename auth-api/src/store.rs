@@ -943,6 +943,10 @@ pub struct Revocation {
     /// `DELETED`.
     pub reason: String,
     pub expires_at: i64,
+    /// Whether `sub` is a Roster registration (has an identity here); only those become
+    /// `SessionsRevoked`, since only they have a profile whose `/public/*` it concerns.
+    #[serde(default)]
+    pub registered: bool,
 }
 
 /// The partition of `sub`'s revocations.
@@ -964,6 +968,7 @@ impl AuthTable {
             revoked_at,
             reason: reason.to_owned(),
             expires_at: revoked_at + REVOCATION_KEEP_SECONDS,
+            registered: self.identity(sub).await?.is_some(),
         };
         let pk = format!("REVOKED#{}", revocation_shard(sub));
         self.client

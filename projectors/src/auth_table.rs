@@ -40,6 +40,8 @@ struct RevocationImage {
     sub: String,
     revoked_at: i64,
     reason: String,
+    #[serde(default)]
+    registered: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -77,6 +79,11 @@ fn reset_request(image: serde_json::Value) -> Result<Vec<OutgoingEvent>, Project
 
 fn revocation(image: serde_json::Value) -> Result<Vec<OutgoingEvent>, ProjectionError> {
     let record: RevocationImage = serde_json::from_value(image)?;
+    // A user Roster did not register (an operator made in the pool) has no profile, and no
+    // subscriber has anything to do with its sessions.
+    if !record.registered {
+        return Ok(Vec::new());
+    }
     // One event per record: every delivery of this INSERT gets the same id.
     let event_id = format!(
         "SessionsRevoked-{}-{}-{}",
@@ -316,12 +323,20 @@ mod tests {
         );
     }
 
+    fn image_of_revocation() -> serde_json::Value {
+        json!({
+            "pk": {"S": "REVOKED#2"}, "sk": {"S": "1764064800#u-1"}, "sub": {"S": "u-1"},
+            "revokedAt": {"N": "1764064800"}, "reason": {"S": "SIGNED_OUT"},
+            "expiresAt": {"N": "1764068700"}, "registered": {"BOOL": true}
+        })
+    }
+
     #[test]
     fn a_revocation_record_is_sessions_revoked_without_the_tables_keys() {
         let image = json!({
             "pk": {"S": "REVOKED#2"}, "sk": {"S": "1764064800#u-1"}, "sub": {"S": "u-1"},
             "revokedAt": {"N": "1764064800"}, "reason": {"S": "SIGNED_OUT"},
-            "expiresAt": {"N": "1764068700"}
+            "expiresAt": {"N": "1764068700"}, "registered": {"BOOL": true}
         });
         let events = AuthTableProjection
             .project(&record("INSERT", image))
@@ -338,6 +353,15 @@ mod tests {
             "SessionsRevoked-u-1-1764064800-SIGNED_OUT"
         );
         assert!(!events[0].detail.contains("REVOKED#"), "no storage layout");
+        let mut of_operator = image_of_revocation();
+        of_operator["registered"] = json!({"BOOL": false});
+        assert!(
+            AuthTableProjection
+                .project(&record("INSERT", of_operator))
+                .unwrap()
+                .is_empty(),
+            "a user Roster did not register has no profile to tell"
+        );
     }
 
     #[test]

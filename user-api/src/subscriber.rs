@@ -20,6 +20,10 @@ use crate::error::UserError;
 use crate::profiles::{Context, Profiles};
 use crate::store::Stored;
 
+/// How long a `SessionsRevoked` waits for its user's profile to be created (it is created
+/// seconds after registration) before it is taken to be of a user without one.
+const PROFILE_WAIT_SECONDS: i64 = 90;
+
 #[derive(Clone)]
 pub struct UserEvents {
     profiles: Profiles,
@@ -68,10 +72,19 @@ impl UserEvents {
                 .record_revocation(&revoked.user_id, revoked.revoked_before)
                 .await
             {
-                // A user without a profile yet has no token this could refuse on `/public/*`
-                // either; retried until the profile exists, as for sign-ins.
-                Err(UserError::ProfileNotReady) => {
+                // A profile moments from creation: retried until it exists, as for sign-ins.
+                // A user that never gets one (an operator made in the pool outside Roster) has
+                // no `/public/*` to refuse: after a while the event is done, rather than a
+                // dead letter per sign-out.
+                Err(UserError::ProfileNotReady)
+                    if chrono::Utc::now().timestamp() - revoked.revoked_before
+                        < PROFILE_WAIT_SECONDS =>
+                {
                     return Err("the profile does not exist yet".into());
+                }
+                Err(UserError::ProfileNotReady) => {
+                    tracing::info!(user = %revoked.user_id, "sessions revoked of a user without a profile");
+                    return Ok(Outcome::Ignored);
                 }
                 other => {
                     other?;

@@ -388,6 +388,22 @@ async fn a_reset_of_an_account_made_outside_roster_revokes_its_tokens() {
     auth.verify(&VerifyRequest::new(&fresh.access_token, TokenUse::Access))
         .await
         .unwrap();
+    // Its revocation concerns no profile: no subscriber retries it into a dead-letter queue
+    // (the local queues redeliver within a second, five receives in about five seconds).
+    tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+    let letters = roster_local::dead_letters::list(
+        &aws_sdk_sqs::Client::new(&testing::sdk().await),
+        &roster_local::resources::Names::new(facts.prefix.clone()),
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(
+        !letters
+            .iter()
+            .any(|letter| letter.detail_type.as_deref() == Some("SessionsRevoked")),
+        "{letters:?}"
+    );
     stack.stop().await;
     let _ = std::fs::remove_dir_all(state_dir);
 }
