@@ -372,6 +372,32 @@ pub struct Reconciled {
     /// Identities whose Cognito user was gone, deleted outside Roster: recorded, and so
     /// published as `IdentityDeleted`, which deletes the profile.
     pub identities_gone: usize,
+    /// Identities that looked gone in a run where too many did (see [`looks_like_a_wrong_pool`]):
+    /// none of them was recorded.
+    pub identities_gone_refused: usize,
+}
+
+/// Whether `gone` of `checked` identities looking deleted from the pool in one run is more
+/// than users deleting themselves explain: more than 5% of them, and more than 3. A wrong,
+/// replaced or restored pool makes every identity look gone; recording them would delete every
+/// profile it reaches, so such a run records none and says so.
+pub fn looks_like_a_wrong_pool(gone: usize, checked: usize) -> bool {
+    gone > 3 && gone * 20 > checked
+}
+
+#[cfg(test)]
+mod wrong_pool_tests {
+    use super::looks_like_a_wrong_pool;
+
+    #[test]
+    fn a_few_self_deletions_are_recorded_and_a_pool_that_lost_everyone_is_not() {
+        assert!(!looks_like_a_wrong_pool(1, 1));
+        assert!(!looks_like_a_wrong_pool(3, 3));
+        assert!(!looks_like_a_wrong_pool(5, 1000));
+        assert!(looks_like_a_wrong_pool(4, 4));
+        assert!(looks_like_a_wrong_pool(100, 700));
+        assert!(looks_like_a_wrong_pool(51, 1000));
+    }
 }
 
 /// How many segments the auth table's identities are checked in by default, one segment per
@@ -451,14 +477,35 @@ pub async fn reconcile_with(
     }
     match table.identities_in(slice.segment, slice.segments).await {
         Ok(identities) => {
+            let mut gone = Vec::new();
             for found in identities.iter().filter(|found| !found.known_gone()) {
                 report.identities_checked += 1;
-                match check_identity(table, identity, found, &report).await {
-                    Ok(true) => report.identities_gone += 1,
+                match looks_gone(identity, found).await {
+                    Ok(true) => gone.push(found),
                     Ok(false) => {}
                     Err(error) => {
                         tracing::error!(user = %found.id, %error, "checking the identity failed; its next round retries");
                         report.failed += 1;
+                    }
+                }
+            }
+            if looks_like_a_wrong_pool(gone.len(), report.identities_checked) {
+                tracing::error!(
+                    gone = gone.len(),
+                    checked = report.identities_checked,
+                    "too many identities look deleted from the pool in one run (a wrong, \
+                     replaced or restored pool?): none is recorded; check the pool"
+                );
+                report.identities_gone_refused = gone.len();
+            } else {
+                for found in gone {
+                    match record_gone(table, found, &report).await {
+                        Ok(true) => report.identities_gone += 1,
+                        Ok(false) => {}
+                        Err(error) => {
+                            tracing::error!(user = %found.id, %error, "recording a gone identity failed; its next round retries");
+                            report.failed += 1;
+                        }
                     }
                 }
             }
@@ -471,15 +518,10 @@ pub async fn reconcile_with(
     Ok(report)
 }
 
-/// Whether `found`'s Cognito user is gone, recording it if so. Gone means: no user by its
+/// Whether `found`'s Cognito user is gone. Gone means: no user by its
 /// username, and none with its `sub` by its email either (so a username the pool does not
 /// know, or a changed email, never passes for a deletion).
-async fn check_identity(
-    table: &AuthTable,
-    identity: &Cognito,
-    found: &Identity,
-    report: &Reconciled,
-) -> Result<bool, RegisterError> {
+async fn looks_gone(identity: &Cognito, found: &Identity) -> Result<bool, RegisterError> {
     if identity.presence(found.pool_username()).await? == Presence::Found {
         return Ok(false);
     }
@@ -489,6 +531,15 @@ async fn check_identity(
             found.pool_username()
         )));
     }
+    Ok(true)
+}
+
+/// Records that `found`'s Cognito user is gone (the projector publishes `IdentityDeleted`).
+async fn record_gone(
+    table: &AuthTable,
+    found: &Identity,
+    report: &Reconciled,
+) -> Result<bool, RegisterError> {
     if report.identities_gone >= MAX_GONE_PER_RUN {
         return Err(RegisterError::Unavailable(format!(
             "more than {MAX_GONE_PER_RUN} identities gone in one run; left for the next round"
