@@ -8,7 +8,7 @@
 //! allowed by its function's role in the template (moto enforces no IAM).
 
 use aws_sdk_cognitoidentityprovider::Client;
-use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType, MessageActionType};
+use aws_sdk_cognitoidentityprovider::types::AuthFlowType;
 use reqwest::StatusCode;
 use roster_auth_api::identity::Cognito;
 use roster_auth_api::registration::reconcile;
@@ -29,44 +29,14 @@ fn body(email: &str, name: &str) -> Value {
 
 /// A user created in the pool without the Auth API, with a permanent password and `groups`.
 async fn out_of_band_user(resources: &TestResources, email: &str, groups: &[&str]) -> String {
-    let cognito = Client::new(&resources.sdk);
-    let pool = &resources.provisioned.user_pool_id;
-    let created = cognito
-        .admin_create_user()
-        .user_pool_id(pool)
-        .username(email)
-        .user_attributes(
-            AttributeType::builder()
-                .name("email")
-                .value(email)
-                .build()
-                .unwrap(),
-        )
-        .message_action(MessageActionType::Suppress)
-        .send()
-        .await
-        .unwrap();
-    let username = created.user().unwrap().username().unwrap().to_owned();
-    cognito
-        .admin_set_user_password()
-        .user_pool_id(pool)
-        .username(&username)
-        .password(OPERATOR_PASSWORD)
-        .permanent(true)
-        .send()
-        .await
-        .unwrap();
-    for group in groups {
-        cognito
-            .admin_add_user_to_group()
-            .user_pool_id(pool)
-            .username(&username)
-            .group_name(*group)
-            .send()
-            .await
-            .unwrap();
-    }
-    username
+    crate::support::seed_pool_user(
+        &resources.sdk,
+        &resources.provisioned.user_pool_id,
+        email,
+        OPERATOR_PASSWORD,
+        groups,
+    )
+    .await
 }
 
 /// What the pool holds about a user: its username, attributes and groups, sorted.

@@ -301,38 +301,18 @@ async fn every_revocation_trigger_is_refused_by_every_route_that_takes_a_token()
 /// own reservation and revoked nobody.
 #[tokio::test]
 async fn a_reset_of_an_account_made_outside_roster_revokes_its_tokens() {
-    use aws_sdk_cognitoidentityprovider::types::{AttributeType, MessageActionType};
-
     let (stack, state_dir) = testing::running_stack().await.unwrap();
     let facts = stack.facts().clone();
     let auth = AuthApi::new(&facts.auth_url, &facts.api_key).unwrap();
-    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&testing::sdk().await);
     let email = "operator@example.com";
-    let created = cognito
-        .admin_create_user()
-        .user_pool_id(&facts.user_pool_id)
-        .username(email)
-        .user_attributes(
-            AttributeType::builder()
-                .name("email")
-                .value(email)
-                .build()
-                .unwrap(),
-        )
-        .message_action(MessageActionType::Suppress)
-        .send()
-        .await
-        .unwrap();
-    let username = created.user().unwrap().username().unwrap().to_owned();
-    cognito
-        .admin_set_user_password()
-        .user_pool_id(&facts.user_pool_id)
-        .username(&username)
-        .password("Operator-Secret-1")
-        .permanent(true)
-        .send()
-        .await
-        .unwrap();
+    crate::support::seed_pool_user(
+        &testing::sdk().await,
+        &facts.user_pool_id,
+        email,
+        "Operator-Secret-1",
+        &[],
+    )
+    .await;
     let tokens = auth
         .login(&LoginRequest::new(email, "Operator-Secret-1"))
         .await

@@ -84,9 +84,27 @@ impl AuthClient {
 
 /// Creates a confirmed user with a permanent password directly in the pool.
 pub async fn seed_user(resources: &TestResources, email: &str, password: &str) {
-    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&resources.sdk);
-    let pool = &resources.provisioned.user_pool_id;
-    cognito
+    seed_pool_user(
+        &resources.sdk,
+        &resources.provisioned.user_pool_id,
+        email,
+        password,
+        &[],
+    )
+    .await;
+}
+
+/// A user made in `pool` without the Auth API (as an operator would): confirmed, with a
+/// permanent password and `groups`. Returns its username.
+pub async fn seed_pool_user(
+    sdk: &aws_config::SdkConfig,
+    pool: &str,
+    email: &str,
+    password: &str,
+    groups: &[&str],
+) -> String {
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(sdk);
+    let created = cognito
         .admin_create_user()
         .user_pool_id(pool)
         .username(email)
@@ -101,15 +119,27 @@ pub async fn seed_user(resources: &TestResources, email: &str, password: &str) {
         .send()
         .await
         .unwrap();
+    let username = created.user().unwrap().username().unwrap().to_owned();
     cognito
         .admin_set_user_password()
         .user_pool_id(pool)
-        .username(email)
+        .username(&username)
         .password(password)
         .permanent(true)
         .send()
         .await
         .unwrap();
+    for group in groups {
+        cognito
+            .admin_add_user_to_group()
+            .user_pool_id(pool)
+            .username(&username)
+            .group_name(*group)
+            .send()
+            .await
+            .unwrap();
+    }
+    username
 }
 
 /// Every item of the Auth API's table, as JSON.
