@@ -577,19 +577,28 @@ impl AuthTable {
         Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
-    /// Whether the identity of `user_id` exists (a consistent read).
-    pub async fn identity(&self, user_id: &str) -> Result<Option<Identity>, StoreError> {
+    /// The item at `pk`/`sk`, if there is one (a consistent read).
+    async fn read(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
         let output = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(&format!("USER#{user_id}"), IDENTITY)))
+            .set_key(Some(key(pk, sk)))
             .consistent_read(true)
             .send()
             .await
             .map_err(unavailable)?;
-        output
-            .item
+        Ok(output.item)
+    }
+
+    /// Whether the identity of `user_id` exists (a consistent read).
+    pub async fn identity(&self, user_id: &str) -> Result<Option<Identity>, StoreError> {
+        self.read(&format!("USER#{user_id}"), IDENTITY)
+            .await?
             .map(|item| {
                 serde_dynamo::from_item(item).map_err(|error| {
                     StoreError::Unavailable(format!("reading an identity: {error}"))
@@ -1030,16 +1039,8 @@ impl AuthTable {
     /// The user holding `email`, once its registration committed (a consistent read of the
     /// email's reservation).
     pub async fn user_id_by_email(&self, email: &str) -> Result<Option<String>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(&format!("EMAIL#{email}"), RESERVATION)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(output.item.and_then(|item| match item.get("userId") {
+        let item = self.read(&format!("EMAIL#{email}"), RESERVATION).await?;
+        Ok(item.and_then(|item| match item.get("userId") {
             Some(AttributeValue::S(user_id)) => Some(user_id.clone()),
             _ => None,
         }))
