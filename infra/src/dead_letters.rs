@@ -50,7 +50,8 @@ pub struct StreamCoordinates {
     pub given_up_at: String,
 }
 
-async fn queue_url(sqs: &Client, name: &str) -> Result<String> {
+/// The URL of the queue `name`.
+pub(crate) async fn queue_url(sqs: &Client, name: &str) -> Result<String> {
     sqs.get_queue_url()
         .queue_name(name)
         .send()

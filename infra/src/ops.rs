@@ -349,31 +349,18 @@ pub fn lookup(flag: &str, value: &str) -> Result<Lookup> {
 /// stream-failures queue. A stream's lag is not here: on AWS it is the mapping's
 /// `IteratorAge` metric (CloudWatch); the local stack's watchdog measures it itself.
 pub async fn queue_status(ops: &Ops) -> Result<crate::plumbing::watch::PlumbingStatus> {
+    use crate::dead_letters::queue_url;
     use crate::plumbing::watch::{PlumbingStatus, QueueDepth, QueueLag, counts};
     use crate::resources::SUBSCRIBERS;
 
     let sqs = aws_sdk_sqs::Client::new(&ops.sdk);
-    let url = |name: String| {
-        let sqs = sqs.clone();
-        async move {
-            let url = sqs
-                .get_queue_url()
-                .queue_name(&name)
-                .send()
-                .await
-                .with_context(|| format!("finding queue {name}"))?
-                .queue_url
-                .with_context(|| format!("queue {name} has no URL"))?;
-            anyhow::Ok((name, url))
-        }
-    };
     let mut status = PlumbingStatus {
         checked_at: chrono::Utc::now().to_rfc3339(),
         ..PlumbingStatus::default()
     };
     for spec in SUBSCRIBERS {
-        let (name, url) = url(ops.names.queue(spec)).await?;
-        let (waiting, in_flight) = counts(&sqs, &url).await?;
+        let name = ops.names.queue(spec);
+        let (waiting, in_flight) = counts(&sqs, &queue_url(&sqs, &name).await?).await?;
         status.queues.push(QueueLag {
             queue: name,
             waiting,
@@ -386,8 +373,7 @@ pub async fn queue_status(ops: &Ops) -> Result<crate::plumbing::watch::PlumbingS
         .map(|spec| ops.names.dead_letter_queue(spec))
         .chain([ops.names.stream_failures_queue()]);
     for name in dead {
-        let (name, url) = url(name).await?;
-        let (waiting, in_flight) = counts(&sqs, &url).await?;
+        let (waiting, in_flight) = counts(&sqs, &queue_url(&sqs, &name).await?).await?;
         status.dead_letters.push(QueueDepth {
             queue: name,
             messages: waiting + in_flight,

@@ -526,6 +526,15 @@ async fn status_reports_the_plumbing_and_dlq_replays_a_stream_record_a_projector
         "{status}"
     );
     assert!(succeed(&state_dir, &["status"]).contains("No stall."));
+    // What `status` prints for a stage on AWS: the queues' depths, read the same way.
+    let ops = roster_local::ops::Target::Local(state_dir.clone())
+        .connect()
+        .await
+        .unwrap();
+    let depths = roster_local::ops::queue_status(&ops).await.unwrap();
+    assert_eq!(depths.queues.len(), 3, "{depths:?}");
+    assert_eq!(depths.dead_letters.len(), 4, "{depths:?}");
+    assert!(depths.dead_letters.iter().all(|queue| queue.messages == 0));
 
     // The projector gave up on the users table's first record (the profile's creation).
     let stream_arn = stack
