@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
@@ -26,10 +27,17 @@ pub fn transform(template: &Path, output: &Path) -> Result<Value> {
     let bin = ensure_python_tools(&home, &Quiet)?;
     let script = home.join("sam_transform.py");
     if std::fs::read_to_string(&script).ok().as_deref() != Some(SCRIPT) {
-        // Written aside, then renamed: another test process may be running it.
-        let fresh = home.join(format!("sam_transform.py.{}", std::process::id()));
+        // Written aside under a name no other writer uses (tests of one binary are threads
+        // of one process), then renamed: another test may be running the script meanwhile.
+        static WRITES: AtomicU64 = AtomicU64::new(0);
+        let fresh = home.join(format!(
+            "sam_transform.py.{}.{}",
+            std::process::id(),
+            WRITES.fetch_add(1, Ordering::Relaxed)
+        ));
         std::fs::write(&fresh, SCRIPT).with_context(|| format!("writing {}", fresh.display()))?;
-        std::fs::rename(&fresh, &script)?;
+        std::fs::rename(&fresh, &script)
+            .with_context(|| format!("renaming {} into place", fresh.display()))?;
     }
     let answer = Command::new(bin.join("python"))
         .arg(&script)
