@@ -7,8 +7,8 @@ use roster_platform::config::{ConfigError, parsed_or, required};
 use roster_platform::guards::{ApiKeySettings, TokenSettings};
 use roster_platform::http::CorsSettings;
 
+use crate::cognito::CognitoDirectory;
 use crate::events::AuthEvents;
-use crate::identity::Cognito;
 use crate::registration::Registrar;
 use crate::revocations::RevocationSet;
 use crate::server_key::ServerKey;
@@ -36,8 +36,8 @@ impl Stores {
         AuthTable::new(aws_sdk_dynamodb::Client::new(sdk), self.table.clone())
     }
 
-    pub fn pool(&self, sdk: &SdkConfig) -> Cognito {
-        Cognito::new(
+    pub fn pool(&self, sdk: &SdkConfig) -> CognitoDirectory {
+        CognitoDirectory::new(
             aws_sdk_cognitoidentityprovider::Client::new(sdk),
             self.user_pool_id.clone(),
         )
@@ -94,17 +94,17 @@ impl AuthConfig {
         let verifier = self.tokens.verifier()?;
         let api_keys = self.api_keys.guard(sdk);
         let stores = self.stores();
-        let identity = stores.pool(sdk);
+        let directory = stores.pool(sdk);
         let registrar = Registrar::new(
             stores.table(sdk),
-            identity.clone(),
+            directory.clone(),
             Arc::new(ServerKey::new(
                 aws_sdk_secretsmanager::Client::new(sdk),
                 self.server_key_secret.clone(),
             )),
         );
         Ok(AuthDeps {
-            identity,
+            directory,
             // The publisher's own bounded retries are the only ones: the SDK's would multiply
             // them and hold a sign-in up for seconds while the bus is failing.
             events: AuthEvents::new(EventPublisher::new(

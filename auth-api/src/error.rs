@@ -7,8 +7,8 @@ use roster_platform::extract::invalid_token;
 use roster_platform::jwt::TokenRejection;
 use roster_platform::problem::Problem;
 
+use crate::cognito::CognitoError;
 use crate::domain::InputError;
-use crate::identity::IdentityError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -47,16 +47,16 @@ impl From<TokenRejection> for AuthError {
     }
 }
 
-impl From<IdentityError> for AuthError {
-    fn from(error: IdentityError) -> Self {
+impl From<CognitoError> for AuthError {
+    fn from(error: CognitoError) -> Self {
         match error {
-            IdentityError::NotAuthorized => AuthError::InvalidCredentials,
-            IdentityError::Throttled => AuthError::Throttled,
-            IdentityError::PasswordResetRequired => AuthError::PasswordResetRequired,
-            IdentityError::InvalidCode => AuthError::InvalidCode,
-            IdentityError::InvalidPassword => AuthError::PasswordRefused,
-            IdentityError::InvalidParameter => AuthError::Input(InputError::Email),
-            IdentityError::Unavailable(cause) => AuthError::Internal(cause),
+            CognitoError::NotAuthorized => AuthError::InvalidCredentials,
+            CognitoError::Throttled => AuthError::Throttled,
+            CognitoError::PasswordResetRequired => AuthError::PasswordResetRequired,
+            CognitoError::InvalidCode => AuthError::InvalidCode,
+            CognitoError::InvalidPassword => AuthError::PasswordRefused,
+            CognitoError::InvalidParameter => AuthError::Input(InputError::Email),
+            CognitoError::Unavailable(cause) => AuthError::Internal(cause),
         }
     }
 }

@@ -2,17 +2,25 @@
 //! name and handle. One axum router, hosted by `lambda_http` on AWS and by the local stack on
 //! a laptop; plus the subscriber that applies User API events to Cognito.
 
+pub mod cognito;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod events;
-pub mod identity;
 pub mod registration;
 pub mod revocations;
 pub mod routes;
 pub mod server_key;
 pub mod store;
 pub mod subscriber;
+
+/// The Cognito adapter's former name, kept while callers outside this crate move to
+/// [`cognito`]; removed once they have.
+#[doc(hidden)]
+pub mod identity {
+    pub use crate::cognito::CognitoDirectory as Cognito;
+    pub use crate::cognito::REGISTRATION_ATTRIBUTE;
+}
 
 use std::sync::Arc;
 
@@ -25,8 +33,8 @@ use roster_platform::openapi::{SecuritySchemes, with_document};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::cognito::CognitoDirectory;
 use crate::error::AuthError;
-use crate::identity::Cognito;
 
 /// Name of this service in logs and health answers.
 pub const SERVICE: &str = "auth-api";
@@ -68,7 +76,7 @@ impl AppClients {
 
 /// Everything the routes need, built once at start-up.
 pub struct AuthDeps {
-    pub identity: Cognito,
+    pub directory: CognitoDirectory,
     pub events: events::AuthEvents,
     pub registrar: registration::Registrar,
     pub verifier: JwtVerifier,

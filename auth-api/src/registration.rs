@@ -24,8 +24,8 @@ use chrono::{SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::cognito::{CognitoDirectory, CognitoError, Creation, Deletion, Presence};
 use crate::domain::{Email, IdempotencyKey, Name, NewPassword, SourceSystem};
-use crate::identity::{Cognito, Creation, Deletion, IdentityError, Presence};
 use crate::server_key::ServerKey;
 use crate::store::{AuthTable, Claim, Field, Identity, PendingRegistration, StoreError};
 
@@ -98,11 +98,11 @@ impl From<StoreError> for RegisterError {
     }
 }
 
-impl From<IdentityError> for RegisterError {
-    fn from(error: IdentityError) -> Self {
+impl From<CognitoError> for RegisterError {
+    fn from(error: CognitoError) -> Self {
         match error {
-            IdentityError::InvalidPassword => RegisterError::PasswordRefused,
-            IdentityError::InvalidParameter => RegisterError::EmailRefused,
+            CognitoError::InvalidPassword => RegisterError::PasswordRefused,
+            CognitoError::InvalidParameter => RegisterError::EmailRefused,
             other => RegisterError::Unavailable(other.to_string()),
         }
     }
@@ -110,7 +110,7 @@ impl From<IdentityError> for RegisterError {
 
 pub struct Registrar {
     table: AuthTable,
-    identity: Cognito,
+    directory: CognitoDirectory,
     key: Arc<ServerKey>,
 }
 
@@ -119,10 +119,10 @@ fn rfc3339(at: chrono::DateTime<Utc>) -> String {
 }
 
 impl Registrar {
-    pub fn new(table: AuthTable, identity: Cognito, key: Arc<ServerKey>) -> Self {
+    pub fn new(table: AuthTable, directory: CognitoDirectory, key: Arc<ServerKey>) -> Self {
         Self {
             table,
-            identity,
+            directory,
             key,
         }
     }
@@ -184,7 +184,7 @@ impl Registrar {
             Ok(registered) => Ok(registered),
             Err(error) => {
                 tracing::warn!(registration = %pending.registration_id, %error, "registration failed; rolling back");
-                if let Err(rollback) = roll_back(&self.table, &self.identity, &pending).await {
+                if let Err(rollback) = roll_back(&self.table, &self.directory, &pending).await {
                     tracing::error!(
                         registration = %pending.registration_id,
                         error = %rollback,
@@ -202,7 +202,7 @@ impl Registrar {
         pending: &PendingRegistration,
     ) -> Result<Registered, RegisterError> {
         let user = match self
-            .identity
+            .directory
             .create_user(
                 &command.email,
                 &pending.name,
@@ -222,10 +222,10 @@ impl Registrar {
                 return Err(RegisterError::Taken(Field::Email));
             }
         };
-        self.identity
+        self.directory
             .set_password(&user.username, &command.password)
             .await?;
-        self.identity.add_to_group(&user.username, "USER").await?;
+        self.directory.add_to_group(&user.username, "USER").await?;
         let sub = user.sub.clone();
         let code = self.activation_code(&pending.registration_id).await?;
         let identity = Identity {
@@ -330,13 +330,13 @@ impl Registrar {
 /// nothing to a registration that committed.
 pub async fn roll_back(
     table: &AuthTable,
-    identity: &Cognito,
+    directory: &CognitoDirectory,
     pending: &PendingRegistration,
 ) -> Result<(), RegisterError> {
     if !table.begin_roll_back(&pending.registration_id).await? {
         return Ok(());
     }
-    if identity
+    if directory
         .delete_user_of_registration(&pending.email, &pending.registration_id)
         .await?
         == Deletion::NotOurs
@@ -437,11 +437,11 @@ impl IdentitySlice {
 /// [`reconcile_with`] the slice of the current minute of [`IDENTITY_SEGMENTS`].
 pub async fn reconcile(
     table: &AuthTable,
-    identity: &Cognito,
+    directory: &CognitoDirectory,
     older_than: chrono::Duration,
 ) -> Result<Reconciled, RegisterError> {
     let slice = IdentitySlice::of_minute(Utc::now(), IDENTITY_SEGMENTS);
-    reconcile_with(table, identity, older_than, slice).await
+    reconcile_with(table, directory, older_than, slice).await
 }
 
 /// One reconciler run:
@@ -460,14 +460,14 @@ pub async fn reconcile(
 /// a day. Identities being deleted or found gone already are skipped.
 pub async fn reconcile_with(
     table: &AuthTable,
-    identity: &Cognito,
+    directory: &CognitoDirectory,
     older_than: chrono::Duration,
     slice: IdentitySlice,
 ) -> Result<Reconciled, RegisterError> {
     let before = rfc3339(Utc::now() - older_than);
     let mut report = Reconciled::default();
     for pending in table.stale_registrations(&before).await? {
-        match roll_back(table, identity, &pending).await {
+        match roll_back(table, directory, &pending).await {
             Ok(()) => report.rolled_back += 1,
             Err(error) => {
                 tracing::error!(registration = %pending.registration_id, %error, "reconciling failed; next run retries");
@@ -480,7 +480,7 @@ pub async fn reconcile_with(
             let mut gone = Vec::new();
             for found in identities.iter().filter(|found| !found.known_gone()) {
                 report.identities_checked += 1;
-                match looks_gone(identity, found).await {
+                match looks_gone(directory, found).await {
                     Ok(true) => gone.push(found),
                     Ok(false) => {}
                     Err(error) => {
@@ -521,11 +521,11 @@ pub async fn reconcile_with(
 /// Whether `found`'s Cognito user is gone. Gone means: no user by its
 /// username, and none with its `sub` by its email either (so a username the pool does not
 /// know, or a changed email, never passes for a deletion).
-async fn looks_gone(identity: &Cognito, found: &Identity) -> Result<bool, RegisterError> {
-    if identity.presence(found.pool_username()).await? == Presence::Found {
+async fn looks_gone(directory: &CognitoDirectory, found: &Identity) -> Result<bool, RegisterError> {
+    if directory.presence(found.pool_username()).await? == Presence::Found {
         return Ok(false);
     }
-    if identity.sub_of(&found.email).await?.as_deref() == Some(found.id.as_str()) {
+    if directory.sub_of(&found.email).await?.as_deref() == Some(found.id.as_str()) {
         return Err(RegisterError::Unavailable(format!(
             "the pool knows the user by its email but not by {}",
             found.pool_username()

@@ -27,13 +27,13 @@ use roster_platform::subscriber::{
 };
 use serde_json::Value;
 
-use crate::identity::{Cognito, Presence};
+use crate::cognito::{CognitoDirectory, Presence};
 use crate::store::{AuthTable, Identity, StoreError};
 
 #[derive(Clone)]
 pub struct AuthEvents {
     table: AuthTable,
-    identity: Cognito,
+    directory: CognitoDirectory,
 }
 
 fn now() -> String {
@@ -52,8 +52,8 @@ fn unexplained(identity: &Identity, what: &str) -> HandlerError {
 }
 
 impl AuthEvents {
-    pub fn new(table: AuthTable, identity: Cognito) -> Self {
-        Self { table, identity }
+    pub fn new(table: AuthTable, directory: CognitoDirectory) -> Self {
+        Self { table, directory }
     }
 
     /// Whether a Cognito user found missing is explained by the table, read again now
@@ -72,7 +72,12 @@ impl AuthEvents {
             let Some(identity) = self.table.identity(&user_id).await? else {
                 return Ok(Outcome::Ignored);
             };
-            if self.identity.verify_email(identity.pool_username()).await? == Presence::NotFound {
+            if self
+                .directory
+                .verify_email(identity.pool_username())
+                .await?
+                == Presence::NotFound
+            {
                 if self.known_gone(&user_id).await? {
                     return Ok(Outcome::Ignored);
                 }
@@ -106,7 +111,7 @@ impl AuthEvents {
             return Ok(Outcome::Handled);
         };
         if self
-            .identity
+            .directory
             .delete_user_once(before.pool_username())
             .await?
             == Presence::NotFound
@@ -178,13 +183,13 @@ impl AuthEvents {
     ) -> Result<Presence, HandlerError> {
         Ok(match status {
             UserStatus::Suspended | UserStatus::Archived => {
-                match self.identity.set_enabled(username, false).await? {
-                    Presence::Found => self.identity.sign_out_user(username).await?,
+                match self.directory.set_enabled(username, false).await? {
+                    Presence::Found => self.directory.sign_out_user(username).await?,
                     Presence::NotFound => Presence::NotFound,
                 }
             }
             UserStatus::Confirmed | UserStatus::Unconfirmed => {
-                self.identity.set_enabled(username, true).await?
+                self.directory.set_enabled(username, true).await?
             }
         })
     }
@@ -200,6 +205,6 @@ impl EventHandler for AuthEvents {
 }
 
 /// The subscriber as deployed: SQS batches in, partial batch failures out.
-pub fn subscriber(table: AuthTable, identity: Cognito) -> EventSubscriber<AuthEvents> {
-    EventSubscriber::new("auth-subscriber", AuthEvents::new(table, identity))
+pub fn subscriber(table: AuthTable, directory: CognitoDirectory) -> EventSubscriber<AuthEvents> {
+    EventSubscriber::new("auth-subscriber", AuthEvents::new(table, directory))
 }

@@ -18,17 +18,17 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init(LogFormat::from_env());
     let sdk = roster_platform::aws::from_env().await;
     let stores = Stores::from_env()?;
-    let (table, identity) = (stores.table(&sdk), stores.pool(&sdk));
+    let (table, directory) = (stores.table(&sdk), stores.pool(&sdk));
     let after = chrono::Duration::seconds(parsed_or(
         "RECONCILE_AFTER_SECONDS",
         ABANDONED_AFTER_SECONDS,
     )?);
     let segments: u32 = parsed_or("RECONCILE_IDENTITY_SEGMENTS", IDENTITY_SEGMENTS)?;
-    let (table, identity) = (&table, &identity);
+    let (table, directory) = (&table, &directory);
     lambda_runtime::run(service_fn(
         move |_: LambdaEvent<serde_json::Value>| async move {
             let slice = IdentitySlice::of_minute(chrono::Utc::now(), segments);
-            let report = reconcile_with(table, identity, after, slice).await?;
+            let report = reconcile_with(table, directory, after, slice).await?;
             tracing::info!(?report, ?slice, "reconciled registrations and identities");
             Ok::<_, lambda_runtime::Error>(report)
         },

@@ -9,10 +9,10 @@ use roster_platform::jwt::TokenUse;
 use serde::Deserialize;
 
 use crate::AppState;
+use crate::cognito::CognitoError;
 use crate::domain::{Email, InputError, NewPassword, PresentedPassword};
 use crate::error::AuthError;
 use crate::events;
-use crate::identity::IdentityError;
 use roster_events::auth::{PasswordChangeKind, PasswordChanged};
 use roster_platform::problem::Problem;
 
@@ -76,9 +76,9 @@ pub async fn forgot(
             None
         }
     };
-    match state.identity.forgot_password(client_id, &email).await {
-        Ok(()) | Err(IdentityError::NotAuthorized) => {}
-        Err(IdentityError::Throttled) => tracing::warn!("a password reset was throttled"),
+    match state.directory.forgot_password(client_id, &email).await {
+        Ok(()) | Err(CognitoError::NotAuthorized) => {}
+        Err(CognitoError::Throttled) => tracing::warn!("a password reset was throttled"),
         // Other failures are ours to fix, not the caller's to learn about.
         Err(error) => tracing::error!(%error, "starting a password reset failed"),
     }
@@ -149,7 +149,7 @@ pub async fn confirm(
     let client_id = state.clients.resolve(request.client_id.as_deref())?;
     caller.may_use_client(client_id)?;
     state
-        .identity
+        .directory
         .confirm_forgot_password(client_id, &email, code, &password)
         .await?;
     end_every_session(&state, &email).await;
@@ -174,7 +174,7 @@ pub async fn confirm(
 /// id tokens revoked. The code is used up by now, so a failure here cannot be retried by the
 /// caller: it is logged as an error for an operator, and the reset still answers 204.
 async fn end_every_session(state: &AppState, email: &Email) {
-    let sub = match state.identity.user_id(email).await {
+    let sub = match state.directory.user_id(email).await {
         Ok(Some(sub)) => sub,
         // Deleted between the reset and now: nothing left to sign out.
         Ok(None) => return,
@@ -183,7 +183,7 @@ async fn end_every_session(state: &AppState, email: &Email) {
             return;
         }
     };
-    if let Err(error) = state.identity.sign_out_everywhere(&sub).await {
+    if let Err(error) = state.directory.sign_out_everywhere(&sub).await {
         tracing::error!(user = %sub, %error, "after a password reset, the global sign-out failed");
     }
     if let Err(error) = state.revocations.revoke(&sub, "PASSWORD_RESET").await {
@@ -232,17 +232,17 @@ pub async fn change(
     let new = NewPassword::parse(&request.new_password)?;
     let username = verified.username.as_deref().unwrap_or(&verified.sub);
     match state
-        .identity
+        .directory
         .sign_in(&verified.client_id, username, &old)
         .await
     {
         Ok(_) => {}
-        Err(IdentityError::NotAuthorized) => return Err(AuthError::WrongPassword),
+        Err(CognitoError::NotAuthorized) => return Err(AuthError::WrongPassword),
         Err(error) => return Err(error.into()),
     }
-    state.identity.set_password(username, &new).await?;
+    state.directory.set_password(username, &new).await?;
     // Every session ends, this one included: the caller signs in again with the new password.
-    state.identity.sign_out_everywhere(username).await?;
+    state.directory.sign_out_everywhere(username).await?;
     state
         .revocations
         .revoke(&verified.sub, "PASSWORD_CHANGED")

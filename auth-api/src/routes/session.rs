@@ -10,10 +10,10 @@ use roster_platform::jwt::TokenUse;
 use serde::Deserialize;
 
 use crate::AppState;
+use crate::cognito::{CognitoError, Tokens};
 use crate::domain::{Email, InputError, PresentedPassword};
 use crate::error::AuthError;
 use crate::events;
-use crate::identity::{IdentityError, Tokens};
 use roster_events::auth::UserLoggedIn;
 use roster_platform::problem::Problem;
 
@@ -57,7 +57,7 @@ pub async fn login(
     let client_id = state.clients.resolve(request.client_id.as_deref())?;
     caller.may_use_client(client_id)?;
     let tokens = state
-        .identity
+        .directory
         .sign_in(client_id, email.as_str(), &password)
         .await?;
     tracing::info!(caller = %caller.name, client_id, "signed in");
@@ -112,9 +112,9 @@ pub async fn refresh(
     }
     let client_id = state.clients.resolve(request.client_id.as_deref())?;
     caller.may_use_client(client_id)?;
-    match state.identity.refresh(client_id, token).await {
+    match state.directory.refresh(client_id, token).await {
         Ok(tokens) => Ok(Json(tokens)),
-        Err(IdentityError::NotAuthorized) => Err(AuthError::InvalidRefreshToken),
+        Err(CognitoError::NotAuthorized) => Err(AuthError::InvalidRefreshToken),
         Err(error) => Err(error.into()),
     }
 }
@@ -139,7 +139,7 @@ pub async fn logout(
 ) -> Result<StatusCode, AuthError> {
     let verified = state.verify_token(&token, TokenUse::Access).await?;
     let username = verified.username.as_deref().unwrap_or(&verified.sub);
-    state.identity.sign_out_everywhere(username).await?;
+    state.directory.sign_out_everywhere(username).await?;
     // Refresh tokens are revoked by Cognito; access and id tokens by the revocation record.
     state
         .revocations

@@ -1,4 +1,5 @@
-//! The Cognito adapter: every call the Auth API makes to the user pool, with AWS errors mapped
+//! The Cognito adapter ([`CognitoDirectory`]): every call the Auth API makes to the user pool,
+//! with AWS errors mapped
 //! to the few outcomes the routes distinguish (by typed error, never by message text).
 
 use aws_sdk_cognitoidentityprovider::Client;
@@ -47,7 +48,7 @@ impl Tokens {
 
 /// What can go wrong talking to the pool, as the routes see it.
 #[derive(Debug, thiserror::Error)]
-pub enum IdentityError {
+pub enum CognitoError {
     /// Unknown user, wrong password, revoked or unknown refresh token: one outcome, so that
     /// nothing reveals whether an account exists.
     #[error("not authorized")]
@@ -72,7 +73,7 @@ pub enum IdentityError {
     Unavailable(String),
 }
 
-fn classify<E>(error: aws_sdk_cognitoidentityprovider::error::SdkError<E>) -> IdentityError
+fn classify<E>(error: aws_sdk_cognitoidentityprovider::error::SdkError<E>) -> CognitoError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -82,18 +83,18 @@ where
         .map(ToOwned::to_owned);
     match code.as_deref() {
         Some("NotAuthorizedException" | "UserNotFoundException" | "UserNotConfirmedException") => {
-            IdentityError::NotAuthorized
+            CognitoError::NotAuthorized
         }
         Some(
             "TooManyRequestsException"
             | "LimitExceededException"
             | "TooManyFailedAttemptsException",
-        ) => IdentityError::Throttled,
-        Some("PasswordResetRequiredException") => IdentityError::PasswordResetRequired,
-        Some("CodeMismatchException" | "ExpiredCodeException") => IdentityError::InvalidCode,
-        Some("InvalidPasswordException") => IdentityError::InvalidPassword,
-        Some("InvalidParameterException") => IdentityError::InvalidParameter,
-        _ => IdentityError::Unavailable(DisplayErrorContext(error).to_string()),
+        ) => CognitoError::Throttled,
+        Some("PasswordResetRequiredException") => CognitoError::PasswordResetRequired,
+        Some("CodeMismatchException" | "ExpiredCodeException") => CognitoError::InvalidCode,
+        Some("InvalidPasswordException") => CognitoError::InvalidPassword,
+        Some("InvalidParameterException") => CognitoError::InvalidParameter,
+        _ => CognitoError::Unavailable(DisplayErrorContext(error).to_string()),
     }
 }
 
@@ -111,7 +112,7 @@ pub enum Presence {
 /// a message), or a failure.
 fn addressed<T, E>(
     result: Result<T, aws_sdk_cognitoidentityprovider::error::SdkError<E>>,
-) -> Result<Presence, IdentityError>
+) -> Result<Presence, CognitoError>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -141,7 +142,7 @@ pub struct PoolUser {
     pub sub: String,
 }
 
-/// What [`Cognito::create_user`] found.
+/// What [`CognitoDirectory::create_user`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Creation {
     /// A new user, marked with the registration.
@@ -153,7 +154,7 @@ pub enum Creation {
     NotOurs,
 }
 
-/// What [`Cognito::delete_user_of_registration`] did.
+/// What [`CognitoDirectory::delete_user_of_registration`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Deletion {
     Deleted,
@@ -163,12 +164,12 @@ pub enum Deletion {
     NotOurs,
 }
 
-fn attribute(name: &str, value: &str) -> Result<AttributeType, IdentityError> {
+fn attribute(name: &str, value: &str) -> Result<AttributeType, CognitoError> {
     AttributeType::builder()
         .name(name)
         .value(value)
         .build()
-        .map_err(|error| IdentityError::Unavailable(error.to_string()))
+        .map_err(|error| CognitoError::Unavailable(error.to_string()))
 }
 
 fn value_of(attributes: &[AttributeType], name: &str) -> Option<String> {
@@ -181,12 +182,12 @@ fn value_of(attributes: &[AttributeType], name: &str) -> Option<String> {
 
 /// The user pool, through the AWS SDK.
 #[derive(Debug, Clone)]
-pub struct Cognito {
+pub struct CognitoDirectory {
     client: Client,
     pool_id: String,
 }
 
-impl Cognito {
+impl CognitoDirectory {
     pub fn new(client: Client, pool_id: impl Into<String>) -> Self {
         Self {
             client,
@@ -200,7 +201,7 @@ impl Cognito {
         client_id: &str,
         username: &str,
         password: &PresentedPassword,
-    ) -> Result<Tokens, IdentityError> {
+    ) -> Result<Tokens, CognitoError> {
         let parameters = [("USERNAME", username), ("PASSWORD", password.expose())];
         let result = self
             .initiate_auth(client_id, AuthFlowType::AdminUserPasswordAuth, &parameters)
@@ -213,7 +214,7 @@ impl Cognito {
         &self,
         client_id: &str,
         refresh_token: &str,
-    ) -> Result<Tokens, IdentityError> {
+    ) -> Result<Tokens, CognitoError> {
         let parameters = [("REFRESH_TOKEN", refresh_token)];
         let result = self
             .initiate_auth(client_id, AuthFlowType::RefreshTokenAuth, &parameters)
@@ -226,7 +227,7 @@ impl Cognito {
         client_id: &str,
         flow: AuthFlowType,
         parameters: &[(&str, &str)],
-    ) -> Result<Option<AuthenticationResultType>, IdentityError> {
+    ) -> Result<Option<AuthenticationResultType>, CognitoError> {
         let mut request = self
             .client
             .admin_initiate_auth()
@@ -241,16 +242,16 @@ impl Cognito {
     }
 
     /// Signs the user out everywhere: every refresh token it holds stops working. An unknown
-    /// user is [`IdentityError::NotAuthorized`], as for any call a route makes.
-    pub async fn sign_out_everywhere(&self, username: &str) -> Result<(), IdentityError> {
+    /// user is [`CognitoError::NotAuthorized`], as for any call a route makes.
+    pub async fn sign_out_everywhere(&self, username: &str) -> Result<(), CognitoError> {
         match self.sign_out_user(username).await? {
             Presence::Found => Ok(()),
-            Presence::NotFound => Err(IdentityError::NotAuthorized),
+            Presence::NotFound => Err(CognitoError::NotAuthorized),
         }
     }
 
     /// [`Self::sign_out_everywhere`] for the subscriber, which tells a missing user apart.
-    pub async fn sign_out_user(&self, username: &str) -> Result<Presence, IdentityError> {
+    pub async fn sign_out_user(&self, username: &str) -> Result<Presence, CognitoError> {
         addressed(
             self.client
                 .admin_user_global_sign_out()
@@ -262,7 +263,7 @@ impl Cognito {
     }
 
     /// Marks the user's email as verified (the user proved it with the activation code).
-    pub async fn verify_email(&self, username: &str) -> Result<Presence, IdentityError> {
+    pub async fn verify_email(&self, username: &str) -> Result<Presence, CognitoError> {
         addressed(
             self.client
                 .admin_update_user_attributes()
@@ -280,7 +281,7 @@ impl Cognito {
         &self,
         username: &str,
         enabled: bool,
-    ) -> Result<Presence, IdentityError> {
+    ) -> Result<Presence, CognitoError> {
         if enabled {
             addressed(
                 self.client
@@ -303,7 +304,7 @@ impl Cognito {
     }
 
     /// Whether the pool has the user `username` (the reconciler's check: one AdminGetUser).
-    pub async fn presence(&self, username: &str) -> Result<Presence, IdentityError> {
+    pub async fn presence(&self, username: &str) -> Result<Presence, CognitoError> {
         addressed(
             self.client
                 .admin_get_user()
@@ -315,12 +316,12 @@ impl Cognito {
     }
 
     /// The `sub` of the user that `name` (a username or an email) names, if any.
-    pub async fn sub_of(&self, name: &str) -> Result<Option<String>, IdentityError> {
+    pub async fn sub_of(&self, name: &str) -> Result<Option<String>, CognitoError> {
         Ok(self.find(name).await?.map(|(user, _)| user.sub))
     }
 
     /// The `sub` of the user with this email, if there is one.
-    pub async fn user_id(&self, email: &Email) -> Result<Option<String>, IdentityError> {
+    pub async fn user_id(&self, email: &Email) -> Result<Option<String>, CognitoError> {
         let found = self
             .client
             .admin_get_user()
@@ -351,7 +352,7 @@ impl Cognito {
         &self,
         client_id: &str,
         email: &Email,
-    ) -> Result<(), IdentityError> {
+    ) -> Result<(), CognitoError> {
         self.client
             .forgot_password()
             .client_id(client_id)
@@ -369,7 +370,7 @@ impl Cognito {
         email: &Email,
         code: &str,
         password: &NewPassword,
-    ) -> Result<(), IdentityError> {
+    ) -> Result<(), CognitoError> {
         self.client
             .confirm_forgot_password()
             .client_id(client_id)
@@ -380,7 +381,7 @@ impl Cognito {
             .await
             .map_err(|error| match classify(error) {
                 // Reveal nothing about accounts: an unknown user is just a wrong code.
-                IdentityError::NotAuthorized => IdentityError::InvalidCode,
+                CognitoError::NotAuthorized => CognitoError::InvalidCode,
                 other => other,
             })?;
         Ok(())
@@ -398,7 +399,7 @@ impl Cognito {
         name: &str,
         handle: &str,
         registration_id: &str,
-    ) -> Result<Creation, IdentityError> {
+    ) -> Result<Creation, CognitoError> {
         use aws_sdk_cognitoidentityprovider::types::MessageActionType;
 
         let created = self
@@ -418,11 +419,11 @@ impl Cognito {
             Ok(output) => {
                 let user = output
                     .user
-                    .ok_or_else(|| IdentityError::Unavailable("no user created".into()))?;
+                    .ok_or_else(|| CognitoError::Unavailable("no user created".into()))?;
                 let sub = value_of(user.attributes(), "sub")
-                    .ok_or_else(|| IdentityError::Unavailable("the new user has no sub".into()))?;
+                    .ok_or_else(|| CognitoError::Unavailable("the new user has no sub".into()))?;
                 let username = user.username.ok_or_else(|| {
-                    IdentityError::Unavailable("the new user has no username".into())
+                    CognitoError::Unavailable("the new user has no username".into())
                 })?;
                 Ok(Creation::Created(PoolUser { username, sub }))
             }
@@ -436,7 +437,7 @@ impl Cognito {
                         Ok(Creation::Adopted(user))
                     }
                     Some(_) => Ok(Creation::NotOurs),
-                    None => Err(IdentityError::Unavailable(
+                    None => Err(CognitoError::Unavailable(
                         "the user that exists with this email is gone".into(),
                     )),
                 }
@@ -449,7 +450,7 @@ impl Cognito {
     async fn find(
         &self,
         username: &str,
-    ) -> Result<Option<(PoolUser, Option<String>)>, IdentityError> {
+    ) -> Result<Option<(PoolUser, Option<String>)>, CognitoError> {
         let found = self
             .client
             .admin_get_user()
@@ -460,7 +461,7 @@ impl Cognito {
         match found {
             Ok(user) => {
                 let sub = value_of(user.user_attributes(), "sub")
-                    .ok_or_else(|| IdentityError::Unavailable("the user has no sub".into()))?;
+                    .ok_or_else(|| CognitoError::Unavailable("the user has no sub".into()))?;
                 let mark = value_of(user.user_attributes(), REGISTRATION_ATTRIBUTE);
                 let user = PoolUser {
                     username: user.username,
@@ -487,7 +488,7 @@ impl Cognito {
         &self,
         email: &str,
         registration_id: &str,
-    ) -> Result<Deletion, IdentityError> {
+    ) -> Result<Deletion, CognitoError> {
         let user = match self.find(email).await? {
             None => return Ok(Deletion::NoUser),
             Some((user, mark)) if mark.as_deref() == Some(registration_id) => user,
@@ -500,7 +501,7 @@ impl Cognito {
         })
     }
 
-    pub async fn add_to_group(&self, username: &str, group: &str) -> Result<(), IdentityError> {
+    pub async fn add_to_group(&self, username: &str, group: &str) -> Result<(), CognitoError> {
         self.client
             .admin_add_user_to_group()
             .user_pool_id(&self.pool_id)
@@ -515,7 +516,7 @@ impl Cognito {
     /// Deletes the user `username` (its immutable username, never an email, which can
     /// change). [`Presence::NotFound`] when the pool has no such user: whether that is a
     /// deletion that already happened is for the caller to know.
-    pub async fn delete_user(&self, username: &str) -> Result<Presence, IdentityError> {
+    pub async fn delete_user(&self, username: &str) -> Result<Presence, CognitoError> {
         addressed(
             self.client
                 .admin_delete_user()
@@ -530,7 +531,7 @@ impl Cognito {
     /// whose answer was lost finds no user, which the caller could not tell from a user that
     /// was never there; without it, a lost answer is an error, and [`Presence::NotFound`]
     /// means the pool had no such user when the request arrived.
-    pub async fn delete_user_once(&self, username: &str) -> Result<Presence, IdentityError> {
+    pub async fn delete_user_once(&self, username: &str) -> Result<Presence, CognitoError> {
         use aws_sdk_cognitoidentityprovider::config::{Builder, retry::RetryConfig};
 
         addressed(
@@ -550,7 +551,7 @@ impl Cognito {
         &self,
         username: &str,
         password: &NewPassword,
-    ) -> Result<(), IdentityError> {
+    ) -> Result<(), CognitoError> {
         self.client
             .admin_set_user_password()
             .user_pool_id(&self.pool_id)
@@ -567,12 +568,12 @@ impl Cognito {
 fn tokens(
     result: Option<&AuthenticationResultType>,
     refresh_token: Option<&str>,
-) -> Result<Tokens, IdentityError> {
+) -> Result<Tokens, CognitoError> {
     let result = result.ok_or_else(|| {
-        IdentityError::Unavailable("sign-in asked for a challenge the pool should not set".into())
+        CognitoError::Unavailable("sign-in asked for a challenge the pool should not set".into())
     })?;
     let (Some(access), Some(id)) = (result.access_token(), result.id_token()) else {
-        return Err(IdentityError::Unavailable(
+        return Err(CognitoError::Unavailable(
             "sign-in returned no tokens".into(),
         ));
     };
