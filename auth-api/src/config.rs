@@ -9,6 +9,11 @@ use roster_platform::http::CorsSettings;
 
 use crate::cognito::CognitoDirectory;
 use crate::events::AuthEvents;
+use crate::login::Login;
+use crate::logout::Logout;
+use crate::password_change::PasswordChange;
+use crate::password_reset::PasswordReset;
+use crate::refresh::Refresh;
 use crate::registration::Registrar;
 use crate::revocations::RevocationSet;
 use crate::server_key::ServerKey;
@@ -103,24 +108,34 @@ impl AuthConfig {
                 self.server_key_secret.clone(),
             )),
         );
+        // The publisher's own bounded retries are the only ones: the SDK's would multiply
+        // them and hold a sign-in up for seconds while the bus is failing.
+        let events = AuthEvents::new(EventPublisher::new(
+            aws_sdk_eventbridge::Client::from_conf(
+                aws_sdk_eventbridge::config::Builder::from(sdk)
+                    .retry_config(aws_config::retry::RetryConfig::disabled())
+                    .build(),
+            ),
+            self.event_bus.clone(),
+        ));
+        let revocations = Arc::new(RevocationSet::new(
+            stores.table(sdk),
+            self.revocation_refresh,
+        ));
         Ok(AuthDeps {
-            directory,
-            // The publisher's own bounded retries are the only ones: the SDK's would multiply
-            // them and hold a sign-in up for seconds while the bus is failing.
-            events: AuthEvents::new(EventPublisher::new(
-                aws_sdk_eventbridge::Client::from_conf(
-                    aws_sdk_eventbridge::config::Builder::from(sdk)
-                        .retry_config(aws_config::retry::RetryConfig::disabled())
-                        .build(),
-                ),
-                self.event_bus.clone(),
-            )),
             registrar,
-            verifier,
-            revocations: Arc::new(RevocationSet::new(
+            login: Login::new(directory.clone(), events.clone()),
+            refresh: Refresh::new(directory.clone()),
+            logout: Logout::new(directory.clone(), Arc::clone(&revocations)),
+            password_reset: PasswordReset::new(
                 stores.table(sdk),
-                self.revocation_refresh,
-            )),
+                directory.clone(),
+                Arc::clone(&revocations),
+                events.clone(),
+            ),
+            password_change: PasswordChange::new(directory, Arc::clone(&revocations), events),
+            verifier,
+            revocations,
             api_keys: Arc::new(api_keys),
             cors: self.cors.clone(),
             clients: AppClients::new(

@@ -256,6 +256,55 @@ impl fmt::Debug for PresentedPassword {
     }
 }
 
+/// A refresh token as presented: trimmed, not empty, at most 8 KiB. Its `Debug` never shows
+/// it.
+#[derive(Clone)]
+pub struct RefreshToken(String);
+
+impl RefreshToken {
+    pub fn parse(raw: &str) -> Result<Self, InputError> {
+        let token = raw.trim();
+        if token.is_empty() || token.len() > 8 * 1024 {
+            return Err(InputError::Empty("refreshToken"));
+        }
+        Ok(Self(token.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for RefreshToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RefreshToken(<redacted>)")
+    }
+}
+
+/// A password-reset code as presented: trimmed, 1 to 64 bytes. Its `Debug` never shows it.
+#[derive(Clone)]
+pub struct ResetCode(String);
+
+impl ResetCode {
+    pub fn parse(raw: &str) -> Result<Self, InputError> {
+        let code = raw.trim();
+        if code.is_empty() || code.len() > 64 {
+            return Err(InputError::Empty("code"));
+        }
+        Ok(Self(code.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ResetCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ResetCode(<redacted>)")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -61,6 +61,27 @@ impl From<CognitoError> for AuthError {
     }
 }
 
+impl From<crate::logout::SessionError> for AuthError {
+    fn from(error: crate::logout::SessionError) -> Self {
+        use crate::logout::SessionError;
+        match error {
+            SessionError::Directory(error) => error.into(),
+            SessionError::Revocation(error) => AuthError::Internal(error.to_string()),
+        }
+    }
+}
+
+impl From<crate::password_change::ChangeError> for AuthError {
+    fn from(error: crate::password_change::ChangeError) -> Self {
+        use crate::password_change::ChangeError;
+        match error {
+            ChangeError::WrongPassword => AuthError::WrongPassword,
+            ChangeError::Directory(error) => error.into(),
+            ChangeError::Revocation(error) => AuthError::Internal(error.to_string()),
+        }
+    }
+}
+
 impl IntoResponse for AuthError {
     fn into_response(self) -> Response {
         let problem = match self {

@@ -7,6 +7,11 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod login;
+pub mod logout;
+pub mod password_change;
+pub mod password_reset;
+pub mod refresh;
 pub mod registration;
 pub mod revocations;
 pub mod routes;
@@ -33,7 +38,6 @@ use roster_platform::openapi::{SecuritySchemes, with_document};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::cognito::CognitoDirectory;
 use crate::error::AuthError;
 
 /// Name of this service in logs and health answers.
@@ -76,9 +80,12 @@ impl AppClients {
 
 /// Everything the routes need, built once at start-up.
 pub struct AuthDeps {
-    pub directory: CognitoDirectory,
-    pub events: events::AuthEvents,
     pub registrar: registration::Registrar,
+    pub login: login::Login,
+    pub refresh: refresh::Refresh,
+    pub logout: logout::Logout,
+    pub password_reset: password_reset::PasswordReset,
+    pub password_change: password_change::PasswordChange,
     pub verifier: JwtVerifier,
     /// Tokens revoked since they were issued (sign-out, password, status, deletion).
     pub revocations: Arc<revocations::RevocationSet>,

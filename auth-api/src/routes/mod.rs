@@ -1,4 +1,6 @@
-//! The Auth API's HTTP routes: extract, call the pool, map the result.
+//! The Auth API's HTTP routes: parse the request into domain types, call the flow (a use
+//! case: [`crate::registration`], [`crate::login`], [`crate::refresh`], [`crate::logout`],
+//! [`crate::password_reset`], [`crate::password_change`]), map the result.
 
 pub mod password;
 pub mod register;

@@ -9,11 +9,10 @@ use roster_platform::jwt::TokenUse;
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::cognito::CognitoError;
-use crate::domain::{Email, InputError, NewPassword, PresentedPassword};
+use crate::domain::{Email, NewPassword, PresentedPassword, ResetCode};
 use crate::error::AuthError;
-use crate::events;
-use roster_events::auth::{PasswordChangeKind, PasswordChanged};
+use crate::password_change::ChangeCommand;
+use crate::password_reset::ConfirmCommand;
 use roster_platform::problem::Problem;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -59,37 +58,7 @@ pub async fn forgot(
     let email = Email::parse(&request.email)?;
     let client_id = state.clients.resolve(request.client_id.as_deref())?;
     caller.may_use_client(client_id)?;
-    // The same calls, in the same order, and the same answer whether or not the account
-    // exists: the email's reservation (the Auth API's own table), ForgotPassword (Cognito hides
-    // unknown users), then a request record whose stream INSERT becomes
-    // PasswordResetRequested for a user. Cognito's refusals (a throttled or disabled user) are
-    // logged, never told: they would say the account exists.
-    let user_id = match state
-        .revocations
-        .table()
-        .user_id_by_email(email.as_str())
-        .await
-    {
-        Ok(user_id) => user_id,
-        Err(error) => {
-            tracing::error!(%error, "reading the email's reservation failed");
-            None
-        }
-    };
-    match state.directory.forgot_password(client_id, &email).await {
-        Ok(()) | Err(CognitoError::NotAuthorized) => {}
-        Err(CognitoError::Throttled) => tracing::warn!("a password reset was throttled"),
-        // Other failures are ours to fix, not the caller's to learn about.
-        Err(error) => tracing::error!(%error, "starting a password reset failed"),
-    }
-    if let Err(error) = state
-        .revocations
-        .table()
-        .record_reset_request(email.as_str(), user_id.as_deref(), &events::now())
-        .await
-    {
-        tracing::error!(%error, "recording a password reset request failed");
-    }
+    state.password_reset.request(&email, client_id).await;
     Ok((
         StatusCode::ACCEPTED,
         Json(Accepted {
@@ -141,54 +110,18 @@ pub async fn confirm(
     JsonBody(request): JsonBody<ConfirmRequest>,
 ) -> Result<StatusCode, AuthError> {
     let email = Email::parse(&request.email)?;
-    let code = request.code.trim();
-    if code.is_empty() || code.len() > 64 {
-        return Err(InputError::Empty("code").into());
-    }
-    let password = NewPassword::parse(&request.new_password)?;
+    let code = ResetCode::parse(&request.code)?;
+    let new_password = NewPassword::parse(&request.new_password)?;
     let client_id = state.clients.resolve(request.client_id.as_deref())?;
     caller.may_use_client(client_id)?;
-    state
-        .directory
-        .confirm_forgot_password(client_id, &email, code, &password)
-        .await?;
-    end_every_session(&state, &email).await;
-    let at = events::now();
-    let event = PasswordChanged {
-        user_id: None,
-        email: Some(email.as_str().to_owned()),
-        kind: PasswordChangeKind::Reset,
-        changed_at: at.clone(),
+    let command = ConfirmCommand {
+        email,
+        code,
+        new_password,
+        client_id: client_id.to_owned(),
     };
-    state
-        .events
-        .emit(&[email.as_str(), at.as_str()], at.clone(), event)
-        .await;
+    state.password_reset.confirm(&command).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// After a reset, every session of the account ends, whoever the account is: a Roster
-/// registration, an operator created outside Roster, a user whose email changed since it
-/// registered. The user is read from the pool (the reset has succeeded, so nothing can be
-/// learnt from that any more), signed out everywhere by its immutable id, and its access and
-/// id tokens revoked. The code is used up by now, so a failure here cannot be retried by the
-/// caller: it is logged as an error for an operator, and the reset still answers 204.
-async fn end_every_session(state: &AppState, email: &Email) {
-    let sub = match state.directory.user_id(email).await {
-        Ok(Some(sub)) => sub,
-        // Deleted between the reset and now: nothing left to sign out.
-        Ok(None) => return,
-        Err(error) => {
-            tracing::error!(%error, "after a password reset, the user could not be read: its sessions were not ended");
-            return;
-        }
-    };
-    if let Err(error) = state.directory.sign_out_everywhere(&sub).await {
-        tracing::error!(user = %sub, %error, "after a password reset, the global sign-out failed");
-    }
-    if let Err(error) = state.revocations.revoke(&sub, "PASSWORD_RESET").await {
-        tracing::error!(user = %sub, %error, "after a password reset, the tokens could not be revoked");
-    }
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -228,37 +161,10 @@ pub async fn change(
     JsonBody(request): JsonBody<ChangeRequest>,
 ) -> Result<StatusCode, AuthError> {
     let verified = state.verify_token(&token, TokenUse::Access).await?;
-    let old = PresentedPassword::parse(&request.old_password)?;
-    let new = NewPassword::parse(&request.new_password)?;
-    let username = verified.username.as_deref().unwrap_or(&verified.sub);
-    match state
-        .directory
-        .sign_in(&verified.client_id, username, &old)
-        .await
-    {
-        Ok(_) => {}
-        Err(CognitoError::NotAuthorized) => return Err(AuthError::WrongPassword),
-        Err(error) => return Err(error.into()),
-    }
-    state.directory.set_password(username, &new).await?;
-    // Every session ends, this one included: the caller signs in again with the new password.
-    state.directory.sign_out_everywhere(username).await?;
-    state
-        .revocations
-        .revoke(&verified.sub, "PASSWORD_CHANGED")
-        .await
-        .map_err(|error| AuthError::Internal(error.to_string()))?;
-    tracing::info!(sub = %verified.sub, "password changed");
-    let at = events::now();
-    let event = PasswordChanged {
-        user_id: Some(verified.sub.clone()),
-        email: None,
-        kind: PasswordChangeKind::Change,
-        changed_at: at.clone(),
+    let command = ChangeCommand {
+        old: PresentedPassword::parse(&request.old_password)?,
+        new: NewPassword::parse(&request.new_password)?,
     };
-    state
-        .events
-        .emit(&[verified.sub.as_str(), at.as_str()], at.clone(), event)
-        .await;
+    state.password_change.change(&verified, &command).await?;
     Ok(StatusCode::NO_CONTENT)
 }

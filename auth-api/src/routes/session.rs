@@ -11,10 +11,9 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::cognito::{CognitoError, Tokens};
-use crate::domain::{Email, InputError, PresentedPassword};
+use crate::domain::{Email, PresentedPassword, RefreshToken};
 use crate::error::AuthError;
-use crate::events;
-use roster_events::auth::UserLoggedIn;
+use crate::login::LoginCommand;
 use roster_platform::problem::Problem;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -56,24 +55,13 @@ pub async fn login(
     let password = PresentedPassword::parse(&request.password)?;
     let client_id = state.clients.resolve(request.client_id.as_deref())?;
     caller.may_use_client(client_id)?;
-    let tokens = state
-        .directory
-        .sign_in(client_id, email.as_str(), &password)
-        .await?;
+    let command = LoginCommand {
+        email,
+        password,
+        client_id: client_id.to_owned(),
+    };
+    let tokens = state.login.sign_in(&command).await?;
     tracing::info!(caller = %caller.name, client_id, "signed in");
-    match tokens.subject() {
-        Some(user_id) => {
-            let at = events::now();
-            let identity = [user_id.as_str(), at.as_str()];
-            let event = UserLoggedIn {
-                user_id: user_id.clone(),
-                client_id: client_id.to_owned(),
-                logged_in_at: at.clone(),
-            };
-            state.events.emit(&identity, at.clone(), event).await;
-        }
-        None => tracing::warn!("the access token has no readable sub; UserLoggedIn not sent"),
-    }
     Ok(Json(tokens))
 }
 
@@ -106,13 +94,10 @@ pub async fn refresh(
     Extension(caller): Extension<Caller>,
     JsonBody(request): JsonBody<RefreshRequest>,
 ) -> Result<impl IntoResponse, AuthError> {
-    let token = request.refresh_token.trim();
-    if token.is_empty() || token.len() > 8 * 1024 {
-        return Err(InputError::Empty("refreshToken").into());
-    }
+    let token = RefreshToken::parse(&request.refresh_token)?;
     let client_id = state.clients.resolve(request.client_id.as_deref())?;
     caller.may_use_client(client_id)?;
-    match state.directory.refresh(client_id, token).await {
+    match state.refresh.refresh(client_id, &token).await {
         Ok(tokens) => Ok(Json(tokens)),
         Err(CognitoError::NotAuthorized) => Err(AuthError::InvalidRefreshToken),
         Err(error) => Err(error.into()),
@@ -138,14 +123,6 @@ pub async fn logout(
     BearerToken(token): BearerToken,
 ) -> Result<StatusCode, AuthError> {
     let verified = state.verify_token(&token, TokenUse::Access).await?;
-    let username = verified.username.as_deref().unwrap_or(&verified.sub);
-    state.directory.sign_out_everywhere(username).await?;
-    // Refresh tokens are revoked by Cognito; access and id tokens by the revocation record.
-    state
-        .revocations
-        .revoke(&verified.sub, "SIGNED_OUT")
-        .await
-        .map_err(|error| AuthError::Internal(error.to_string()))?;
-    tracing::info!(sub = %verified.sub, "signed out everywhere");
+    state.logout.sign_out_everywhere(&verified).await?;
     Ok(StatusCode::NO_CONTENT)
 }
