@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, SecondsFormat, Utc};
 use roster_events::auth::UserRegistered;
 use roster_events::user::UserStatus;
@@ -18,7 +17,8 @@ use crate::domain::{
 };
 use crate::error::UserError;
 use crate::store::{
-    BadgeItem, Change, ProfileDataItem, ProfileItem, Stored, TOMBSTONE_DAYS, Updated, UsersTable,
+    AvatarUpdate, BadgeItem, ProfileDataItem, ProfileItem, Revision, SettingsUpdate, Stored,
+    TOMBSTONE_DAYS, Updated, UsersTable,
 };
 
 /// How often a data merge re-reads and retries when another writer got in between: enough
@@ -39,6 +39,15 @@ pub struct Context {
 }
 
 impl Context {
+    /// The revision of a change made at `at` in this context.
+    fn revision<'a>(&'a self, at: &'a str) -> Revision<'a> {
+        Revision {
+            at,
+            correlation_id: self.correlation_id.as_deref(),
+            expected_version: self.if_match,
+        }
+    }
+
     /// Refuses with 412 when the caller named a version and the profile is at another.
     fn check_version(&self, profile: &ProfileItem) -> Result<(), UserError> {
         match self.if_match {
@@ -182,11 +191,7 @@ impl Profiles {
     /// of a deleted user. Fails while the profile does not exist yet, so the event is retried.
     pub async fn record_login(&self, user_id: &str, at: &str) -> Result<bool, UserError> {
         let id = UserId::parse(user_id)?;
-        let mut change = Change::without_version();
-        change
-            .set("lastLoginAt", ":at", AttributeValue::S(at.to_owned()))
-            .condition("(attribute_not_exists(#lastLoginAt) OR #lastLoginAt < :at)".to_owned());
-        match self.table.update(id.as_str(), change).await? {
+        match self.table.record_login(id.as_str(), at).await? {
             Updated::Done(_) => Ok(true),
             Updated::Refused(Some(_)) => Ok(false),
             Updated::Refused(None) => Err(UserError::ProfileNotReady),
@@ -212,16 +217,12 @@ impl Profiles {
             return Err(UserError::ActivationExpired);
         }
         let now = now();
-        let mut change = Change::new(&now, context.correlation_id.as_deref());
-        change
-            .set("status", ":to", AttributeValue::S("CONFIRMED".to_owned()))
-            .set("activatedAt", ":at", AttributeValue::S(now.clone()))
-            .remove("activationCodeHash")
-            .remove("activationExpiresAt")
-            .value(":hash", AttributeValue::S(hash))
-            .value(":from", AttributeValue::S("UNCONFIRMED".to_owned()))
-            .condition("#activationCodeHash = :hash AND #status = :from".to_owned());
-        match self.table.update(&profile.id, change).await? {
+        // A code is used once, whatever version the caller read.
+        let revision = Revision {
+            expected_version: None,
+            ..context.revision(&now)
+        };
+        match self.table.activate(&profile.id, &hash, revision).await? {
             Updated::Done(profile) => Ok(*profile),
             Updated::Refused(Some(Stored::Profile(now))) if now.activation_code_hash.is_some() => {
                 Err(UserError::IllegalTransition {
@@ -241,34 +242,21 @@ impl Profiles {
         to: UserStatus,
         context: &Context,
     ) -> Result<(ProfileItem, bool), UserError> {
-        let from = reachable_from(to);
-        let mut change = Change::new(&now(), context.correlation_id.as_deref());
-        change
-            .set("status", ":to", AttributeValue::S(to.as_str().to_owned()))
-            .expect_version(context.if_match);
-        if to == UserStatus::Confirmed {
-            // An operator's confirmation makes the unused code pointless.
-            change
-                .remove("activationCodeHash")
-                .remove("activationExpiresAt");
-        }
-        if from.is_empty() {
-            change.condition("attribute_not_exists(id)".to_owned());
-        } else {
-            let placeholders: Vec<String> = from
-                .iter()
-                .enumerate()
-                .map(|(index, status)| {
-                    let placeholder = format!(":from{index}");
-                    change.value(&placeholder, AttributeValue::S(status.as_str().to_owned()));
-                    placeholder
-                })
-                .collect();
-            change.condition(format!("#status IN ({})", placeholders.join(", ")));
-        }
-        self.apply(
-            id,
-            change,
+        let now = now();
+        // An operator's confirmation makes the unused code pointless.
+        let drop_activation_code = to == UserStatus::Confirmed;
+        let updated = self
+            .table
+            .set_status(
+                id.as_str(),
+                to,
+                reachable_from(to),
+                drop_activation_code,
+                context.revision(&now),
+            )
+            .await?;
+        self.settle(
+            updated,
             context,
             |profile| (profile, true),
             |profile| {
@@ -282,7 +270,6 @@ impl Profiles {
                 }
             },
         )
-        .await
     }
 
     /// Awards a badge of the catalog. Awarding one the user holds changes nothing. Returns
@@ -295,27 +282,16 @@ impl Profiles {
     ) -> Result<(ProfileItem, bool), UserError> {
         let badge = domain::badge(badge).ok_or(UserError::UnknownBadge)?;
         let now = now();
-        let mut change = Change::new(&now, context.correlation_id.as_deref());
-        let field = format!("badges.{}", badge.name);
-        let path = change.path(&field);
-        change
-            .set(
-                &field,
-                ":badge",
-                AttributeValue::M(
-                    [("awardedAt".to_owned(), AttributeValue::S(now.clone()))].into(),
-                ),
-            )
-            .condition(format!("attribute_not_exists({path})"))
-            .expect_version(context.if_match);
-        self.apply(
-            id,
-            change,
+        let updated = self
+            .table
+            .award_badge(id.as_str(), badge.name, context.revision(&now))
+            .await?;
+        self.settle(
+            updated,
             context,
             |profile| (profile, true),
             |profile| Ok((profile, false)),
         )
-        .await
     }
 
     /// Takes a badge away; 404 when the user does not hold it.
@@ -326,21 +302,17 @@ impl Profiles {
         context: &Context,
     ) -> Result<ProfileItem, UserError> {
         let badge = domain::badge(badge).ok_or(UserError::UnknownBadge)?;
-        let mut change = Change::new(&now(), context.correlation_id.as_deref());
-        let field = format!("badges.{}", badge.name);
-        let path = change.path(&field);
-        change
-            .remove(&field)
-            .condition(format!("attribute_exists({path})"))
-            .expect_version(context.if_match);
-        self.apply(
-            id,
-            change,
+        let now = now();
+        let updated = self
+            .table
+            .revoke_badge(id.as_str(), badge.name, context.revision(&now))
+            .await?;
+        self.settle(
+            updated,
             context,
             |profile| profile,
             |_| Err(UserError::BadgeNotHeld),
         )
-        .await
     }
 
     /// Replaces the user's data with `data` (an object within the limits).
@@ -351,11 +323,12 @@ impl Profiles {
         context: &Context,
     ) -> Result<ProfileItem, UserError> {
         let data = checked_data(data)?;
-        let mut change = Change::new(&now(), context.correlation_id.as_deref());
-        change
-            .set("data", ":data", AttributeValue::S(data.to_string()))
-            .expect_version(context.if_match);
-        self.expect_done(change, id, context).await
+        let now = now();
+        let updated = self
+            .table
+            .write_data(id.as_str(), &data.to_string(), context.revision(&now))
+            .await?;
+        self.expect_done(updated, context)
     }
 
     /// Applies a JSON Merge Patch to the user's data: read, merge, write on the version read;
@@ -377,11 +350,16 @@ impl Profiles {
                 .map_err(|error| UserError::Internal(format!("stored data: {error}")))?;
             merge_patch(&mut data, patch);
             let data = checked_data(data)?;
-            let mut change = Change::new(&now(), context.correlation_id.as_deref());
-            change
-                .set("data", ":data", AttributeValue::S(data.to_string()))
-                .expect_version(Some(current.version));
-            match self.table.update(id.as_str(), change).await? {
+            let now = now();
+            let revision = Revision {
+                expected_version: Some(current.version),
+                ..context.revision(&now)
+            };
+            match self
+                .table
+                .write_data(id.as_str(), &data.to_string(), revision)
+                .await?
+            {
                 Updated::Done(profile) => return Ok(*profile),
                 Updated::Refused(Some(Stored::Profile(_))) if context.if_match.is_none() => {
                     let delay = roster_platform::events::jittered_backoff(
@@ -407,28 +385,22 @@ impl Profiles {
         settings: &SettingsChange,
         context: &Context,
     ) -> Result<ProfileItem, UserError> {
-        let mut change = Change::new(&now(), context.correlation_id.as_deref());
-        if let Some(lang) = &settings.lang {
-            change.set("profileData.lang", ":lang", AttributeValue::S(lang.clone()));
-        }
-        if let Some(currency) = &settings.currency {
-            change.set(
-                "profileData.currency",
-                ":currency",
-                AttributeValue::S(currency.clone()),
-            );
-        }
-        if let Some(avatar) = settings.default_avatar {
-            change
-                .set(
-                    "profileData.avatarUrl",
-                    ":avatar",
-                    AttributeValue::S(self.assets.default_avatar_url(avatar)),
-                )
-                .remove("profileData.avatarKey");
-        }
-        change.expect_version(context.if_match);
-        self.expect_done(change, id, context).await
+        let avatar_url = settings
+            .default_avatar
+            .map(|avatar| self.assets.default_avatar_url(avatar));
+        let update = SettingsUpdate {
+            lang: settings.lang.as_deref(),
+            currency: settings.currency.as_deref(),
+            avatar: avatar_url
+                .as_deref()
+                .map(|url| AvatarUpdate::Default { url }),
+        };
+        let now = now();
+        let updated = self
+            .table
+            .update_settings(id.as_str(), &update, context.revision(&now))
+            .await?;
+        self.expect_done(updated, context)
     }
 
     /// Starts an avatar upload: a presigned PUT of exactly `length` bytes of `content_type`,
@@ -456,16 +428,20 @@ impl Profiles {
                 Duration::from_secs(domain::AVATAR_UPLOAD_SECONDS),
             )
             .await?;
-        let mut change = Change::new(&now(), context.correlation_id.as_deref());
-        change
-            .set(
-                "profileData.avatarUrl",
-                ":avatar",
-                AttributeValue::S(self.assets.url(&key)),
-            )
-            .set("profileData.avatarKey", ":key", AttributeValue::S(key))
-            .expect_version(context.if_match);
-        let profile = self.expect_done(change, id, context).await?;
+        let url = self.assets.url(&key);
+        let update = SettingsUpdate {
+            avatar: Some(AvatarUpdate::Uploaded {
+                url: &url,
+                key: &key,
+            }),
+            ..SettingsUpdate::default()
+        };
+        let now = now();
+        let updated = self
+            .table
+            .update_settings(id.as_str(), &update, context.revision(&now))
+            .await?;
+        let profile = self.expect_done(updated, context)?;
         Ok((profile, upload))
     }
 
@@ -520,16 +496,11 @@ impl Profiles {
         Ok(report)
     }
 
-    /// A change whose only conditions are the common ones and the caller's `If-Match`.
-    async fn expect_done(
-        &self,
-        change: Change,
-        id: &UserId,
-        context: &Context,
-    ) -> Result<ProfileItem, UserError> {
-        self.apply(
-            id,
-            change,
+    /// The outcome of a change whose only conditions are the common ones and the caller's
+    /// `If-Match`.
+    fn expect_done(&self, updated: Updated, context: &Context) -> Result<ProfileItem, UserError> {
+        self.settle(
+            updated,
             context,
             |profile| profile,
             |_| {
@@ -538,21 +509,19 @@ impl Profiles {
                 ))
             },
         )
-        .await
     }
 
-    /// Applies `change` to `id`: `done` with the profile it produced, or, when a condition did
-    /// not hold, a 404 for a missing or deleted user, a 412 for a stale `If-Match`, and
-    /// otherwise whatever `refused` makes of the profile as it is.
-    async fn apply<T>(
+    /// What a change's outcome means: `done` with the profile it produced, or, when a
+    /// condition did not hold, a 404 for a missing or deleted user, a 412 for a stale
+    /// `If-Match`, and otherwise whatever `refused` makes of the profile as it is.
+    fn settle<T>(
         &self,
-        id: &UserId,
-        change: Change,
+        updated: Updated,
         context: &Context,
         done: impl FnOnce(ProfileItem) -> T,
         refused: impl FnOnce(ProfileItem) -> Result<T, UserError>,
     ) -> Result<T, UserError> {
-        match self.table.update(id.as_str(), change).await? {
+        match updated {
             Updated::Done(profile) => Ok(done(*profile)),
             Updated::Refused(Some(Stored::Profile(profile))) => {
                 context.check_version(&profile)?;

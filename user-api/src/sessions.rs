@@ -7,13 +7,12 @@
 //!   or reset; `SessionsRevoked` from the Auth API, recorded on the profile by the subscriber):
 //!   401, once the event has arrived.
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use roster_platform::jwt::{TokenRejection, VerifiedToken};
 
 use crate::domain::UserId;
 use crate::error::UserError;
 use crate::profiles::Profiles;
-use crate::store::{Change, ProfileItem, Stored, Updated};
+use crate::store::{ProfileItem, Stored, Updated};
 
 impl Profiles {
     /// The profile of the token's user, if the token still opens it.
@@ -46,18 +45,11 @@ impl Profiles {
         revoked_before: i64,
     ) -> Result<bool, UserError> {
         let id = UserId::parse(user_id)?;
-        let mut change = Change::without_version();
-        change
-            .set(
-                "sessionsRevokedBefore",
-                ":revoked",
-                AttributeValue::N(revoked_before.to_string()),
-            )
-            .condition(
-                "(attribute_not_exists(#sessionsRevokedBefore) OR #sessionsRevokedBefore < :revoked)"
-                    .to_owned(),
-            );
-        match self.table.update(id.as_str(), change).await? {
+        match self
+            .table
+            .record_revocation(id.as_str(), revoked_before)
+            .await?
+        {
             Updated::Done(_) => Ok(true),
             Updated::Refused(Some(_)) => Ok(false),
             Updated::Refused(None) => Err(UserError::ProfileNotReady),

@@ -16,6 +16,8 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use serde::{Deserialize, Serialize};
 
+use roster_events::user::UserStatus;
+
 use crate::domain::Lookup;
 
 /// How long a tombstone outlives the profile: longer than a live delivery of `UserRegistered`
@@ -179,8 +181,9 @@ pub enum Updated {
 }
 
 /// One conditional update of a profile: `SET`/`REMOVE` clauses and conditions on top of the
-/// ones every change has (the profile exists and is not deleted).
-pub struct Change {
+/// ones every change has (the profile exists and is not deleted). Built only here, by the
+/// intent-level methods of [`UsersTable`].
+struct Change {
     /// Set by [`Change::new`]: see [`ProfileItem::last_write_id`].
     write_id: Option<String>,
     sets: Vec<String>,
@@ -192,7 +195,7 @@ pub struct Change {
 
 impl Change {
     /// A change that raises the version and records when, and why (the correlation id).
-    pub fn new(now: &str, correlation_id: Option<&str>) -> Self {
+    fn new(now: &str, correlation_id: Option<&str>) -> Self {
         let mut change = Self::without_version();
         change.sets.push("version = version + :one".to_owned());
         change.value(":one", AttributeValue::N("1".to_owned()));
@@ -216,7 +219,7 @@ impl Change {
     }
 
     /// A change that is no change of the profile (`lastLoginAt`).
-    pub fn without_version() -> Self {
+    fn without_version() -> Self {
         Self {
             write_id: None,
             sets: Vec::new(),
@@ -231,26 +234,26 @@ impl Change {
     }
 
     /// `SET path = placeholder`; `path` is a dotted attribute path, each part named safely.
-    pub fn set(&mut self, path: &str, placeholder: &str, value: AttributeValue) -> &mut Self {
+    fn set(&mut self, path: &str, placeholder: &str, value: AttributeValue) -> &mut Self {
         let path = self.path(path);
         self.sets.push(format!("{path} = {placeholder}"));
         self.value(placeholder, value)
     }
 
-    pub fn remove(&mut self, path: &str) -> &mut Self {
+    fn remove(&mut self, path: &str) -> &mut Self {
         let path = self.path(path);
         self.removes.push(path);
         self
     }
 
     /// An extra condition, written with the `#names` of [`Change::path`] and placeholders.
-    pub fn condition(&mut self, condition: String) -> &mut Self {
+    fn condition(&mut self, condition: String) -> &mut Self {
         self.conditions.push(condition);
         self
     }
 
     /// The version the caller read (`If-Match`), when it gave one.
-    pub fn expect_version(&mut self, version: Option<u64>) -> &mut Self {
+    fn expect_version(&mut self, version: Option<u64>) -> &mut Self {
         if let Some(version) = version {
             self.conditions.push("version = :expected".to_owned());
             self.value(":expected", AttributeValue::N(version.to_string()));
@@ -258,13 +261,13 @@ impl Change {
         self
     }
 
-    pub fn value(&mut self, placeholder: &str, value: AttributeValue) -> &mut Self {
+    fn value(&mut self, placeholder: &str, value: AttributeValue) -> &mut Self {
         self.values.insert(placeholder.to_owned(), value);
         self
     }
 
     /// `a.b` as `#a.#b`, so no part collides with a reserved word.
-    pub fn path(&mut self, path: &str) -> String {
+    fn path(&mut self, path: &str) -> String {
         path.split('.')
             .map(|part| {
                 let name = format!(
@@ -390,7 +393,7 @@ impl UsersTable {
     }
 
     /// Applies a change to `id` in one conditional UpdateItem.
-    pub async fn update(&self, id: &str, change: Change) -> Result<Updated, StoreError> {
+    async fn update(&self, id: &str, change: Change) -> Result<Updated, StoreError> {
         let write_id = change.write_id.clone();
         let result = self
             .client
@@ -483,6 +486,244 @@ impl UsersTable {
                 None => Err(error.into()),
             },
         }
+    }
+}
+
+/// What every change of a profile records: when, why (the correlation id of the request or
+/// event behind it), and the version the caller read (`If-Match`), if it named one.
+#[derive(Debug, Clone, Copy)]
+pub struct Revision<'a> {
+    pub at: &'a str,
+    pub correlation_id: Option<&'a str>,
+    pub expected_version: Option<u64>,
+}
+
+impl Revision<'_> {
+    fn change(&self) -> Change {
+        let mut change = Change::new(self.at, self.correlation_id);
+        change.expect_version(self.expected_version);
+        change
+    }
+}
+
+/// A change of a profile's settings; `None` leaves a setting as it is.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsUpdate<'a> {
+    pub lang: Option<&'a str>,
+    pub currency: Option<&'a str>,
+    pub avatar: Option<AvatarUpdate<'a>>,
+}
+
+/// Which avatar a profile points at.
+#[derive(Debug, Clone, Copy)]
+pub enum AvatarUpdate<'a> {
+    /// One of the default avatars, at this URL.
+    Default { url: &'a str },
+    /// An upload of the user's own, at this key of the bucket and this URL.
+    Uploaded { url: &'a str, key: &'a str },
+}
+
+/// The changes the User API makes to a profile, each one conditional request. A change that
+/// refuses tells why with the item as it was ([`Updated::Refused`]).
+impl UsersTable {
+    /// Records a sign-in at `at`, unless a later one is recorded. Not a change of the profile:
+    /// the version stays.
+    pub async fn record_login(&self, id: &str, at: &str) -> Result<Updated, StoreError> {
+        let mut change = Change::without_version();
+        change
+            .set("lastLoginAt", ":at", AttributeValue::S(at.to_owned()))
+            .condition("(attribute_not_exists(#lastLoginAt) OR #lastLoginAt < :at)".to_owned());
+        self.update(id, change).await
+    }
+
+    /// Records that the user's tokens issued at or before `revoked_before` (epoch seconds) are
+    /// revoked, unless a later revocation is recorded. Not a change of the profile.
+    pub async fn record_revocation(
+        &self,
+        id: &str,
+        revoked_before: i64,
+    ) -> Result<Updated, StoreError> {
+        let mut change = Change::without_version();
+        change
+            .set(
+                "sessionsRevokedBefore",
+                ":revoked",
+                AttributeValue::N(revoked_before.to_string()),
+            )
+            .condition(
+                "(attribute_not_exists(#sessionsRevokedBefore) OR #sessionsRevokedBefore < :revoked)"
+                    .to_owned(),
+            );
+        self.update(id, change).await
+    }
+
+    /// Uses the activation code whose hash is `code_hash`: an UNCONFIRMED profile holding it
+    /// becomes CONFIRMED, activated at `revision.at`, and the code is gone.
+    pub async fn activate(
+        &self,
+        id: &str,
+        code_hash: &str,
+        revision: Revision<'_>,
+    ) -> Result<Updated, StoreError> {
+        let mut change = revision.change();
+        change
+            .set(
+                "status",
+                ":to",
+                AttributeValue::S(UserStatus::Confirmed.as_str().to_owned()),
+            )
+            .set(
+                "activatedAt",
+                ":at",
+                AttributeValue::S(revision.at.to_owned()),
+            )
+            .remove("activationCodeHash")
+            .remove("activationExpiresAt")
+            .value(":hash", AttributeValue::S(code_hash.to_owned()))
+            .value(
+                ":from",
+                AttributeValue::S(UserStatus::Unconfirmed.as_str().to_owned()),
+            )
+            .condition("#activationCodeHash = :hash AND #status = :from".to_owned());
+        self.update(id, change).await
+    }
+
+    /// Moves the profile to `to` if it is in one of `from` (none: only an item that does not
+    /// exist, so never). With `drop_activation_code`, an unused activation code goes too.
+    pub async fn set_status(
+        &self,
+        id: &str,
+        to: UserStatus,
+        from: &[UserStatus],
+        drop_activation_code: bool,
+        revision: Revision<'_>,
+    ) -> Result<Updated, StoreError> {
+        let mut change = revision.change();
+        change.set("status", ":to", AttributeValue::S(to.as_str().to_owned()));
+        if drop_activation_code {
+            change
+                .remove("activationCodeHash")
+                .remove("activationExpiresAt");
+        }
+        if from.is_empty() {
+            change.condition("attribute_not_exists(id)".to_owned());
+        } else {
+            let placeholders: Vec<String> = from
+                .iter()
+                .enumerate()
+                .map(|(index, status)| {
+                    let placeholder = format!(":from{index}");
+                    change.value(&placeholder, AttributeValue::S(status.as_str().to_owned()));
+                    placeholder
+                })
+                .collect();
+            change.condition(format!("#status IN ({})", placeholders.join(", ")));
+        }
+        self.update(id, change).await
+    }
+
+    /// Awards `badge` at `revision.at`, unless the profile holds it.
+    pub async fn award_badge(
+        &self,
+        id: &str,
+        badge: &str,
+        revision: Revision<'_>,
+    ) -> Result<Updated, StoreError> {
+        let mut change = revision.change();
+        let field = format!("badges.{badge}");
+        let path = change.path(&field);
+        change
+            .set(
+                &field,
+                ":badge",
+                AttributeValue::M(
+                    [(
+                        "awardedAt".to_owned(),
+                        AttributeValue::S(revision.at.to_owned()),
+                    )]
+                    .into(),
+                ),
+            )
+            .condition(format!("attribute_not_exists({path})"));
+        self.update(id, change).await
+    }
+
+    /// Takes `badge` away, if the profile holds it.
+    pub async fn revoke_badge(
+        &self,
+        id: &str,
+        badge: &str,
+        revision: Revision<'_>,
+    ) -> Result<Updated, StoreError> {
+        let mut change = revision.change();
+        let field = format!("badges.{badge}");
+        let path = change.path(&field);
+        change
+            .remove(&field)
+            .condition(format!("attribute_exists({path})"));
+        self.update(id, change).await
+    }
+
+    /// Writes the user's data (JSON text, kept as given).
+    pub async fn write_data(
+        &self,
+        id: &str,
+        data: &str,
+        revision: Revision<'_>,
+    ) -> Result<Updated, StoreError> {
+        let mut change = revision.change();
+        change.set("data", ":data", AttributeValue::S(data.to_owned()));
+        self.update(id, change).await
+    }
+
+    /// Changes the profile's settings: language, currency, avatar.
+    pub async fn update_settings(
+        &self,
+        id: &str,
+        settings: &SettingsUpdate<'_>,
+        revision: Revision<'_>,
+    ) -> Result<Updated, StoreError> {
+        let mut change = revision.change();
+        if let Some(lang) = settings.lang {
+            change.set(
+                "profileData.lang",
+                ":lang",
+                AttributeValue::S(lang.to_owned()),
+            );
+        }
+        if let Some(currency) = settings.currency {
+            change.set(
+                "profileData.currency",
+                ":currency",
+                AttributeValue::S(currency.to_owned()),
+            );
+        }
+        match settings.avatar {
+            None => {}
+            Some(AvatarUpdate::Default { url }) => {
+                change
+                    .set(
+                        "profileData.avatarUrl",
+                        ":avatar",
+                        AttributeValue::S(url.to_owned()),
+                    )
+                    .remove("profileData.avatarKey");
+            }
+            Some(AvatarUpdate::Uploaded { url, key }) => {
+                change
+                    .set(
+                        "profileData.avatarUrl",
+                        ":avatar",
+                        AttributeValue::S(url.to_owned()),
+                    )
+                    .set(
+                        "profileData.avatarKey",
+                        ":key",
+                        AttributeValue::S(key.to_owned()),
+                    );
+            }
+        }
+        self.update(id, change).await
     }
 }
 
