@@ -10,7 +10,11 @@
 pub mod auth;
 pub mod catalog;
 pub mod compat;
+pub mod email;
+pub mod types;
 pub mod user;
+
+pub use types::{Email, Role, Timestamp, UserId, UserStatus, ValueError};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
