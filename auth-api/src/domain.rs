@@ -3,13 +3,10 @@
 
 use std::fmt;
 
-/// An email address in its one normal form ([`roster_platform::email::normalise`]: NFKC, then
-/// lowercase), so that uniqueness and sign-in ignore case and look-alike spellings
-/// (`ａｄａ@example.com` is `ada@example.com`). Deliberately modest validation, of the normal
-/// form: one `@`, a non-empty local part of at most 64 bytes, a dotted domain, no whitespace or
-/// control characters, at most 254 bytes.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Email(String);
+/// An email address in its one normal form, with the one validation rule both services
+/// share: [`roster_events::Email`].
+pub use roster_events::Email;
+use roster_events::ValueError;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InputError {
@@ -29,37 +26,16 @@ pub enum InputError {
     SourceSystem,
     #[error("Idempotency-Key must be 1 to 128 visible ASCII characters")]
     IdempotencyKey,
+    #[error(transparent)]
+    Value(ValueError),
 }
 
-impl Email {
-    pub fn parse(raw: &str) -> Result<Self, InputError> {
-        let email = roster_platform::email::normalise(raw);
-        let Some((local, domain)) = email.split_once('@') else {
-            return Err(InputError::Email);
-        };
-        let valid = email.len() <= 254
-            && !local.is_empty()
-            && local.len() <= 64
-            && !domain.contains('@')
-            && domain.contains('.')
-            && !domain.starts_with('.')
-            && !domain.ends_with('.')
-            && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-        if valid {
-            Ok(Self(email))
-        } else {
-            Err(InputError::Email)
+impl From<ValueError> for InputError {
+    fn from(error: ValueError) -> Self {
+        match error {
+            ValueError::Email => InputError::Email,
+            other => InputError::Value(other),
         }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Email({})", self.0)
     }
 }
 
@@ -308,57 +284,6 @@ impl fmt::Debug for ResetCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn emails_are_lowercased_and_trimmed() {
-        assert_eq!(
-            Email::parse("  Ada@Example.COM ").unwrap().as_str(),
-            "ada@example.com"
-        );
-    }
-
-    #[test]
-    fn look_alike_spellings_of_an_email_are_one_address() {
-        for raw in [
-            "ａｄａ@example.com",
-            "ada@ｅｘａｍｐｌｅ.ｃｏｍ",
-            "ada＠example.com",
-            "ＡＤＡ@Example.com",
-            "\u{212A}ada@example.com",
-        ] {
-            let expected = if raw.starts_with('\u{212A}') {
-                "kada@example.com"
-            } else {
-                "ada@example.com"
-            };
-            assert_eq!(Email::parse(raw).unwrap().as_str(), expected, "{raw:?}");
-        }
-        assert_eq!(
-            Email::parse("\u{FB00}@example.com").unwrap().as_str(),
-            "ff@example.com",
-            "a ligature is its letters"
-        );
-    }
-
-    #[test]
-    fn bad_emails_are_refused() {
-        for raw in [
-            "",
-            "ada",
-            "@example.com",
-            "ada@",
-            "ada@example",
-            "ada@@example.com",
-            "ada@.example.com",
-            "ada@example.com.",
-            "a da@example.com",
-            "ada@exa\u{0}mple.com",
-        ] {
-            assert_eq!(Email::parse(raw), Err(InputError::Email), "{raw:?}");
-        }
-        let long_local = format!("{}@example.com", "a".repeat(65));
-        assert!(Email::parse(&long_local).is_err());
-    }
 
     #[test]
     fn handles_are_the_pascal_case_of_names() {

@@ -41,6 +41,12 @@ pub enum AuthError {
     Internal(String),
 }
 
+impl From<roster_events::ValueError> for AuthError {
+    fn from(error: roster_events::ValueError) -> Self {
+        AuthError::Input(error.into())
+    }
+}
+
 impl From<TokenRejection> for AuthError {
     fn from(rejection: TokenRejection) -> Self {
         AuthError::InvalidToken(rejection)

@@ -1,6 +1,7 @@
 //! The User API's rules as plain types: identifiers as callers give them, the status machine,
 //! the badge catalog, profile settings, the data blob and its merge patch. No AWS in here.
 
+use roster_events::ValueError;
 use roster_events::user::UserStatus;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -37,23 +38,20 @@ pub enum InputError {
     AvatarSize,
     #[error("If-Match must be one ETag, as returned by a read")]
     IfMatch,
+    #[error(transparent)]
+    Value(ValueError),
 }
 
-/// A user id: the Cognito `sub`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserId(String);
+/// A user id: the Cognito `sub` ([`roster_events::UserId`], shared with the events).
+pub use roster_events::UserId;
 
-impl UserId {
-    pub fn parse(raw: &str) -> Result<Self, InputError> {
-        let valid = (1..=64).contains(&raw.len())
-            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-        valid
-            .then(|| Self(raw.to_owned()))
-            .ok_or(InputError::UserId)
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
+impl From<ValueError> for InputError {
+    fn from(error: ValueError) -> Self {
+        match error {
+            ValueError::UserId => InputError::UserId,
+            ValueError::Email => InputError::Email,
+            other => InputError::Value(other),
+        }
     }
 }
 
@@ -80,8 +78,13 @@ impl Lookup {
 
     /// An email in the normal form the Auth API reserves it in (NFKC, then lowercase), so a
     /// look-alike spelling finds the same user.
+    ///
+    /// The shape checked is the one `GET /user/email/{email}` documents, looser than
+    /// [`roster_events::Email`] (which every stored address passed): an address that rule
+    /// refuses, a 64-byte-plus local part or a domain ending in a dot, is looked up and not
+    /// found (404), as before, rather than refused (400).
     pub fn email(raw: &str) -> Result<Self, InputError> {
-        let email = roster_platform::email::normalise(raw);
+        let email = roster_events::email::normalise(raw);
         let valid = email.chars().count() <= 254
             && email.split_once('@').is_some_and(|(local, domain)| {
                 !local.is_empty() && domain.contains('.') && !domain.contains('@')

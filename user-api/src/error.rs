@@ -44,6 +44,12 @@ pub enum UserError {
     Internal(String),
 }
 
+impl From<roster_events::ValueError> for UserError {
+    fn from(error: roster_events::ValueError) -> Self {
+        UserError::Input(error.into())
+    }
+}
+
 impl From<StoreError> for UserError {
     fn from(error: StoreError) -> Self {
         match error {

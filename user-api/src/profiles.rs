@@ -151,7 +151,7 @@ impl Profiles {
         let profile = ProfileItem {
             id: id.as_str().to_owned(),
             email: registered.email.clone(),
-            email_key: roster_platform::email::normalise(&registered.email),
+            email_key: roster_events::email::normalise(&registered.email),
             name: registered.name.clone(),
             name_key: registered.name.to_ascii_lowercase(),
             handle: registered.handle.clone(),
@@ -223,7 +223,10 @@ impl Profiles {
             ..context.revision(&now)
         };
         match self.table.activate(&profile.id, &hash, revision).await? {
-            Updated::Done(profile) => Ok(*profile),
+            Updated::Done(profile) => {
+                roster_platform::metrics::count(roster_platform::metrics::Count::Activations, 1);
+                Ok(*profile)
+            }
             Updated::Refused(Some(Stored::Profile(now))) if now.activation_code_hash.is_some() => {
                 Err(UserError::IllegalTransition {
                     from: now.status,
