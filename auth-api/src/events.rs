@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use chrono::{SecondsFormat, Utc};
 use roster_events::{DomainEvent, Envelope};
 use roster_platform::events::{EventPublisher, OutgoingEvent, RetryPolicy};
 use sha2::{Digest, Sha256};
@@ -20,11 +19,6 @@ pub const RETRIES: RetryPolicy = RetryPolicy {
 #[derive(Clone)]
 pub struct AuthEvents {
     publisher: EventPublisher,
-}
-
-/// The current time as the events write it.
-pub fn now() -> String {
-    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 impl AuthEvents {

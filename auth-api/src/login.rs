@@ -1,11 +1,12 @@
 //! Signing in: email and password for an app client's tokens, then `UserLoggedIn` (published
 //! with bounded retries; a publication that fails never fails the sign-in).
 
+use roster_events::Timestamp;
 use roster_events::auth::UserLoggedIn;
 
 use crate::cognito::{CognitoDirectory, CognitoError, Tokens};
 use crate::domain::{Email, PresentedPassword};
-use crate::events::{self, AuthEvents};
+use crate::events::AuthEvents;
 
 /// A sign-in, parsed; the app client already checked against the caller's bindings.
 #[derive(Debug, Clone)]
@@ -38,7 +39,7 @@ impl Login {
             .await?;
         match tokens.subject() {
             Some(user_id) => {
-                let at = events::now();
+                let at = Timestamp::now().to_string();
                 let identity = [user_id.as_str(), at.as_str()];
                 let event = UserLoggedIn {
                     user_id: user_id.clone(),
@@ -49,6 +50,7 @@ impl Login {
             }
             None => tracing::warn!("the access token has no readable sub; UserLoggedIn not sent"),
         }
+        roster_platform::metrics::count(roster_platform::metrics::Count::SignIns, 1);
         Ok(tokens)
     }
 }

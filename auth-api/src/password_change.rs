@@ -4,12 +4,13 @@
 
 use std::sync::Arc;
 
+use roster_events::Timestamp;
 use roster_events::auth::{PasswordChangeKind, PasswordChanged};
 use roster_platform::jwt::VerifiedToken;
 
 use crate::cognito::{CognitoDirectory, CognitoError};
 use crate::domain::{NewPassword, PresentedPassword};
-use crate::events::{self, AuthEvents};
+use crate::events::AuthEvents;
 use crate::revocations::RevocationSet;
 use crate::store::StoreError;
 
@@ -72,7 +73,7 @@ impl PasswordChange {
             .revoke(&user.sub, "PASSWORD_CHANGED")
             .await?;
         tracing::info!(sub = %user.sub, "password changed");
-        let at = events::now();
+        let at = Timestamp::now().to_string();
         let event = PasswordChanged {
             user_id: Some(user.sub.clone()),
             email: None,

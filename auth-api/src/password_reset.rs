@@ -3,11 +3,12 @@
 
 use std::sync::Arc;
 
+use roster_events::Timestamp;
 use roster_events::auth::{PasswordChangeKind, PasswordChanged};
 
 use crate::cognito::{CognitoDirectory, CognitoError};
 use crate::domain::{Email, NewPassword, ResetCode};
-use crate::events::{self, AuthEvents};
+use crate::events::AuthEvents;
 use crate::revocations::RevocationSet;
 use crate::store::AuthTable;
 
@@ -64,7 +65,11 @@ impl PasswordReset {
         }
         if let Err(error) = self
             .table
-            .record_reset_request(email.as_str(), user_id.as_deref(), &events::now())
+            .record_reset_request(
+                email.as_str(),
+                user_id.as_deref(),
+                Timestamp::now().as_str(),
+            )
             .await
         {
             tracing::error!(%error, "recording a password reset request failed");
@@ -83,7 +88,7 @@ impl PasswordReset {
             )
             .await?;
         self.end_every_session(email).await;
-        let at = events::now();
+        let at = Timestamp::now().to_string();
         let event = PasswordChanged {
             user_id: None,
             email: Some(email.as_str().to_owned()),
@@ -93,6 +98,7 @@ impl PasswordReset {
         self.events
             .emit(&[email.as_str(), at.as_str()], at.clone(), event)
             .await;
+        roster_platform::metrics::count(roster_platform::metrics::Count::PasswordResets, 1);
         Ok(())
     }
 

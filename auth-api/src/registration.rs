@@ -20,7 +20,8 @@
 
 use std::sync::Arc;
 
-use chrono::{SecondsFormat, Utc};
+use chrono::Utc;
+use roster_events::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -28,6 +29,7 @@ use crate::cognito::{CognitoDirectory, CognitoError, Creation, Deletion, Presenc
 use crate::domain::{Email, IdempotencyKey, Name, NewPassword, SourceSystem};
 use crate::server_key::ServerKey;
 use crate::store::{AuthTable, Claim, Field, Identity, PendingRegistration, StoreError};
+use roster_platform::metrics::Count;
 
 /// How long a running registration keeps its idempotency key from a concurrent retry.
 pub const LEASE_SECONDS: i64 = 30;
@@ -115,7 +117,7 @@ pub struct Registrar {
 }
 
 fn rfc3339(at: chrono::DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+    Timestamp::from_datetime(at).to_string()
 }
 
 impl Registrar {
@@ -181,7 +183,10 @@ impl Registrar {
             return Err(error.into());
         }
         match self.create_and_commit(command, &pending).await {
-            Ok(registered) => Ok(registered),
+            Ok(registered) => {
+                roster_platform::metrics::count(Count::Registrations, 1);
+                Ok(registered)
+            }
             Err(error) => {
                 tracing::warn!(registration = %pending.registration_id, %error, "registration failed; rolling back");
                 if let Err(rollback) = roll_back(&self.table, &self.directory, &pending).await {
@@ -356,6 +361,7 @@ pub async fn roll_back(
             .await?;
     }
     tracing::info!(registration = %pending.registration_id, "registration rolled back");
+    roster_platform::metrics::count(Count::RegistrationRollbacks, 1);
     Ok(())
 }
 

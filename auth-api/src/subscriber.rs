@@ -20,6 +20,7 @@
 //! delivery fails and is retried: a call that misses its user is never silently a success.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
+use roster_events::Timestamp;
 use roster_events::user::{UserActivated, UserDeleted, UserStatus, UserStatusChanged};
 use roster_platform::lambda::BoxFuture;
 use roster_platform::subscriber::{
@@ -34,10 +35,6 @@ use crate::store::{AuthTable, Identity, StoreError};
 pub struct AuthEvents {
     table: AuthTable,
     directory: CognitoDirectory,
-}
-
-fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// The failure of a call that found no Cognito user while nothing in the table explains it.
@@ -106,7 +103,11 @@ impl AuthEvents {
     /// answer lost), or the reconciler found it gone. Anything else fails the delivery, and
     /// this attempt's record is taken back, so that no later attempt takes it for proof.
     async fn delete(&self, user_id: &str) -> Result<Outcome, HandlerError> {
-        let Some(before) = self.table.begin_deletion(user_id, &now()).await? else {
+        let Some(before) = self
+            .table
+            .begin_deletion(user_id, Timestamp::now().as_str())
+            .await?
+        else {
             // Released already (a redelivery): nothing left.
             return Ok(Outcome::Handled);
         };

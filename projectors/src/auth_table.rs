@@ -89,9 +89,10 @@ fn revocation(image: serde_json::Value) -> Result<Vec<OutgoingEvent>, Projection
         "SessionsRevoked-{}-{}-{}",
         record.sub, record.revoked_at, record.reason
     );
-    let occurred_at = chrono::DateTime::from_timestamp(record.revoked_at, 0)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let occurred_at = roster_events::Timestamp::from_datetime(
+        chrono::DateTime::from_timestamp(record.revoked_at, 0).unwrap_or_default(),
+    )
+    .to_string();
     let envelope = Envelope::new(
         event_id,
         occurred_at,

@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
+use roster_events::Timestamp;
 use roster_events::auth::UserRegistered;
 use roster_events::user::UserStatus;
 use serde_json::Value;
@@ -26,8 +27,9 @@ use crate::store::{
 /// 100 ms between attempts.
 pub const MERGE_ATTEMPTS: u32 = 64;
 
-pub fn now() -> String {
-    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+/// The current time, as every change writes it.
+fn now() -> String {
+    Timestamp::now().to_string()
 }
 
 /// Who asked for a change: the correlation id it carries on, and the version the caller read
@@ -462,7 +464,7 @@ impl Profiles {
             .delete(
                 profile,
                 context.if_match,
-                &now.to_rfc3339_opts(SecondsFormat::Millis, true),
+                Timestamp::from_datetime(now).as_str(),
                 expires_at,
                 context.correlation_id.as_deref(),
             )
@@ -480,8 +482,9 @@ impl Profiles {
     /// deletion has expired by then, so whatever it put there goes, and nothing can follow.
     /// A user whose sweep fails stays for the next run.
     pub async fn sweep_deleted_uploads(&self, now: DateTime<Utc>) -> Result<Swept, UserError> {
-        let before = (now - chrono::Duration::seconds(UPLOAD_SWEEP_AFTER_SECONDS))
-            .to_rfc3339_opts(SecondsFormat::Millis, true);
+        let before =
+            Timestamp::from_datetime(now - chrono::Duration::seconds(UPLOAD_SWEEP_AFTER_SECONDS))
+                .to_string();
         let mut report = Swept::default();
         for id in self.table.awaiting_sweep(&before, SWEEP_BATCH).await? {
             let swept = match self.assets.delete_uploads(&id).await {
