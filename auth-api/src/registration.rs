@@ -21,7 +21,7 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use roster_events::Timestamp;
+use roster_events::{Role, Timestamp, UserStatus};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -57,9 +57,12 @@ pub struct Registered {
     pub email: String,
     pub name: String,
     pub handle: String,
-    pub role: String,
-    pub status: String,
-    pub created_at: String,
+    #[schema(value_type = String)]
+    pub role: Role,
+    #[schema(value_type = String)]
+    pub status: UserStatus,
+    #[schema(value_type = String)]
+    pub created_at: Timestamp,
     pub source_system: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activation_code: Option<String>,
@@ -230,7 +233,9 @@ impl Registrar {
         self.directory
             .set_password(&user.username, &command.password)
             .await?;
-        self.directory.add_to_group(&user.username, "USER").await?;
+        self.directory
+            .add_to_group(&user.username, Role::User.as_str())
+            .await?;
         let sub = user.sub.clone();
         let code = self.activation_code(&pending.registration_id).await?;
         let identity = Identity {
@@ -238,9 +243,9 @@ impl Registrar {
             email: pending.email.clone(),
             name: pending.name.clone(),
             handle: pending.handle.clone(),
-            role: "USER".to_owned(),
-            status: "UNCONFIRMED".to_owned(),
-            created_at: rfc3339(Utc::now()),
+            role: Role::User,
+            status: UserStatus::Unconfirmed,
+            created_at: Timestamp::now(),
             source_system: pending.source_system.clone(),
             activation_code_hash: hex::encode(Sha256::digest(code.as_bytes())),
             registration_id: pending.registration_id.clone(),
@@ -256,8 +261,8 @@ impl Registrar {
             email: identity.email.clone(),
             name: identity.name.clone(),
             handle: identity.handle.clone(),
-            role: identity.role.clone(),
-            status: identity.status.clone(),
+            role: identity.role,
+            status: identity.status,
             created_at: identity.created_at.clone(),
             source_system: identity.source_system.clone(),
             activation_code: None,
@@ -552,7 +557,7 @@ async fn record_gone(
         )));
     }
     let recorded = table
-        .mark_identity_gone(&found.id, &rfc3339(Utc::now()))
+        .mark_identity_gone(&found.id, &Timestamp::now())
         .await?;
     if recorded {
         tracing::warn!(user = %found.id, "the Cognito user was deleted outside Roster; the profile's deletion follows");

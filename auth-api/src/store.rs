@@ -26,6 +26,8 @@ use aws_sdk_dynamodb::types::{
 };
 use serde::{Deserialize, Serialize};
 
+use roster_events::{Role, Timestamp, UserStatus};
+
 use crate::domain::uniqueness_key;
 
 const RESERVATION: &str = "RESERVATION";
@@ -145,9 +147,9 @@ pub struct Identity {
     pub email: String,
     pub name: String,
     pub handle: String,
-    pub role: String,
-    pub status: String,
-    pub created_at: String,
+    pub role: Role,
+    pub status: UserStatus,
+    pub created_at: Timestamp,
     pub source_system: String,
     pub activation_code_hash: String,
     pub registration_id: String,
@@ -156,7 +158,7 @@ pub struct Identity {
     /// The User API status last applied to the pool, and the profile version it came with:
     /// status changes arriving out of order never undo a newer one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub applied_status: Option<String>,
+    pub applied_status: Option<UserStatus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied_status_version: Option<u64>,
     /// The Cognito user's username: immutable, unlike the email. Identities committed before
@@ -167,11 +169,11 @@ pub struct Identity {
     /// RFC 3339: the user's deletion began (recorded before the Cognito user is deleted), so a
     /// retry that finds no Cognito user knows it was deleted already.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deleting_since: Option<String>,
+    pub deleting_since: Option<Timestamp>,
     /// RFC 3339: the reconciler found the Cognito user gone, deleted outside Roster (by the
     /// user through Cognito, or by an operator).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub identity_gone_at: Option<String>,
+    pub identity_gone_at: Option<Timestamp>,
 }
 
 impl Identity {
@@ -613,7 +615,7 @@ impl AuthTable {
     pub async fn claim_status(
         &self,
         user_id: &str,
-        status: &str,
+        status: UserStatus,
         version: u64,
     ) -> Result<bool, StoreError> {
         let claimed = self
@@ -625,7 +627,7 @@ impl AuthTable {
             .condition_expression(
                 "attribute_exists(pk) AND (attribute_not_exists(appliedStatusVersion) OR appliedStatusVersion <= :version)",
             )
-            .expression_attribute_values(":status", s(status))
+            .expression_attribute_values(":status", s(status.as_str()))
             .expression_attribute_values(":version", AttributeValue::N(version.to_string()))
             .send()
             .await;
@@ -639,7 +641,7 @@ impl AuthTable {
     pub async fn begin_deletion(
         &self,
         user_id: &str,
-        at: &str,
+        at: &Timestamp,
     ) -> Result<Option<Identity>, StoreError> {
         let updated = self
             .client
@@ -648,7 +650,7 @@ impl AuthTable {
             .set_key(Some(key(&format!("USER#{user_id}"), IDENTITY)))
             .update_expression("SET deletingSince = if_not_exists(deletingSince, :at)")
             .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":at", s(at))
+            .expression_attribute_values(":at", s(at.as_str()))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
             .send()
             .await;
@@ -684,7 +686,11 @@ impl AuthTable {
     /// Records the reconciler's finding that the user's Cognito user is gone, unless the
     /// identity is gone too, was found gone before, or is being deleted. Its stream MODIFY is
     /// published as `IdentityDeleted`. `Ok(false)` when nothing was recorded.
-    pub async fn mark_identity_gone(&self, user_id: &str, at: &str) -> Result<bool, StoreError> {
+    pub async fn mark_identity_gone(
+        &self,
+        user_id: &str,
+        at: &Timestamp,
+    ) -> Result<bool, StoreError> {
         let marked = self
             .client
             .update_item()
@@ -695,7 +701,7 @@ impl AuthTable {
                 "attribute_exists(pk) AND attribute_not_exists(identityGoneAt) \
                  AND attribute_not_exists(deletingSince)",
             )
-            .expression_attribute_values(":at", s(at))
+            .expression_attribute_values(":at", s(at.as_str()))
             .send()
             .await;
         landed(marked)

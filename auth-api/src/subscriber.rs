@@ -105,7 +105,7 @@ impl AuthEvents {
     async fn delete(&self, user_id: &str) -> Result<Outcome, HandlerError> {
         let Some(before) = self
             .table
-            .begin_deletion(user_id, Timestamp::now().as_str())
+            .begin_deletion(user_id, &Timestamp::now())
             .await?
         else {
             // Released already (a redelivery): nothing left.
@@ -143,11 +143,7 @@ impl AuthEvents {
         let Some(identity) = self.table.identity(user_id).await? else {
             return Ok(Outcome::Ignored);
         };
-        if !self
-            .table
-            .claim_status(user_id, to.as_str(), version)
-            .await?
-        {
+        if !self.table.claim_status(user_id, to, version).await? {
             tracing::info!(user = %user_id, version, "stale status change dropped");
             return Ok(Outcome::Ignored);
         }
@@ -168,7 +164,6 @@ impl AuthEvents {
             let latest = self.table.identity(user_id).await?;
             applying = latest
                 .and_then(|latest| latest.applied_status)
-                .and_then(|latest| UserStatus::parse(&latest))
                 .filter(|latest| *latest != status);
         }
         tracing::info!(user = %user_id, status = to.as_str(), "status applied to the pool");
