@@ -505,7 +505,7 @@ fn service_source(binary: &str) -> &'static str {
 /// `source` (`events:source`), so a compromised function cannot forge the other's events.
 fn event_sources(resources: &Value, found: &mut Vec<String>) {
     for (_, function) in of_type_with_metadata(resources, "AWS::Serverless::Function") {
-        let Some(binary) = function["Metadata"]["BuildProperties"]["Binary"].as_str() else {
+        let Some(binary) = binary_of(function) else {
             continue;
         };
         let statements = function["Properties"]["Policies"]
@@ -533,6 +533,16 @@ fn event_sources(resources: &Value, found: &mut Vec<String>) {
     }
 }
 
+/// The binary a function runs: its `CodeUri` is the zip `cargo package-lambdas` writes,
+/// `../target/lambda/<binary>/bootstrap.zip` (one build: `sam deploy` uploads it as it is).
+pub fn binary_of(function: &Value) -> Option<&str> {
+    function["Properties"]["CodeUri"]
+        .as_str()?
+        .strip_prefix("../target/lambda/")?
+        .strip_suffix("/bootstrap.zip")
+        .filter(|binary| !binary.contains('/'))
+}
+
 /// The resources of one type, whole (with `Metadata`), with their logical ids.
 fn of_type_with_metadata<'a>(resources: &'a Value, kind: &str) -> Vec<(&'a str, &'a Value)> {
     resources
@@ -550,7 +560,7 @@ fn functions(resources: &Value, found: &mut Vec<String>) {
         .into_iter()
         .flatten()
         .filter(|(_, resource)| resource["Type"].as_str() == Some("AWS::Serverless::Function"))
-        .filter_map(|(_, function)| function["Metadata"]["BuildProperties"]["Binary"].as_str())
+        .filter_map(|(_, function)| binary_of(function))
         .collect();
     let local: BTreeSet<&str> = LAMBDA_BINARIES.into_iter().collect();
     if binaries != local {

@@ -284,6 +284,8 @@ pub struct SubscriberSpec {
     /// The detail-types the rule matches; empty for all of them.
     pub detail_types: &'static [&'static str],
     pub max_receive_count: u32,
+    /// At least 6 times the consumer's timeout on AWS (10 s); the local stack retries after
+    /// its own short backoff instead.
     pub visibility_timeout_seconds: u32,
 }
 
@@ -292,7 +294,7 @@ pub const AUTH_SUBSCRIBER: SubscriberSpec = SubscriberSpec {
     sources: &[source::USER],
     detail_types: &[],
     max_receive_count: 5,
-    visibility_timeout_seconds: 30,
+    visibility_timeout_seconds: 60,
 };
 
 pub const USER_SUBSCRIBER: SubscriberSpec = SubscriberSpec {
@@ -300,7 +302,7 @@ pub const USER_SUBSCRIBER: SubscriberSpec = SubscriberSpec {
     sources: &[source::AUTH],
     detail_types: &[],
     max_receive_count: 5,
-    visibility_timeout_seconds: 30,
+    visibility_timeout_seconds: 60,
 };
 
 /// The badge rules: the User API's own events that earn a badge.
@@ -309,7 +311,7 @@ pub const BADGE_RULES: SubscriberSpec = SubscriberSpec {
     sources: &[source::USER],
     detail_types: &roster_user_api::badge_rules::RULE_EVENTS,
     max_receive_count: 5,
-    visibility_timeout_seconds: 30,
+    visibility_timeout_seconds: 60,
 };
 
 pub const SUBSCRIBERS: [&SubscriberSpec; 3] = [&AUTH_SUBSCRIBER, &USER_SUBSCRIBER, &BADGE_RULES];

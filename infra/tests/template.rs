@@ -326,3 +326,20 @@ fn an_app_client_that_may_write_identity_attributes_or_an_unverified_email_chang
         "{found:?}"
     );
 }
+
+#[test]
+fn a_function_deployed_from_anything_but_its_packaged_zip_breaks_parity() {
+    // `sam build`'s way: the repository as CodeUri, so SAM would compile again.
+    let rebuilt = without(
+        template(),
+        &["Resources", "BadgeRulesFunction", "Properties"],
+        |function| function["CodeUri"] = Value::from(".."),
+    );
+    let found = differences(&rebuilt);
+    assert!(
+        found
+            .iter()
+            .any(|d| d.contains("functions") && d.contains("differ from the binaries")),
+        "{found:?}"
+    );
+}

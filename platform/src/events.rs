@@ -190,7 +190,12 @@ impl EventPublisher {
     }
 
     fn entry(&self, event: &OutgoingEvent) -> PutEventsRequestEntry {
+        self.entry_traced(event, trace_header(std::env::var(TRACE_VARIABLE).ok()))
+    }
+
+    fn entry_traced(&self, event: &OutgoingEvent, trace: Option<String>) -> PutEventsRequestEntry {
         PutEventsRequestEntry::builder()
+            .set_trace_header(trace)
             .event_bus_name(&self.bus_name)
             .source(&event.source)
             .detail_type(&event.detail_type)
@@ -202,6 +207,19 @@ impl EventPublisher {
             })
             .build()
     }
+}
+
+/// Where the Lambda runtime puts the X-Ray trace header of the invocation being handled
+/// (lambda_runtime sets it per invocation; absent off Lambda and in its concurrent mode).
+pub const TRACE_VARIABLE: &str = "_X_AMZN_TRACE_ID";
+
+/// PutEvents' `TraceHeader` for the invocation's trace header `value`: EventBridge carries the
+/// X-Ray trace on to the rules' targets. `None` for no value or one EventBridge would refuse
+/// (empty, or over its 500 characters), which must not fail the publication.
+pub fn trace_header(value: Option<String>) -> Option<String> {
+    value
+        .map(|value| value.trim().to_owned())
+        .filter(|value| !value.is_empty() && value.len() <= 500 && value.contains("Root="))
 }
 
 fn is_retryable(code: &str) -> bool {
@@ -237,6 +255,37 @@ pub fn batches(events: &[OutgoingEvent]) -> Result<Vec<Vec<&OutgoingEvent>>, Pub
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const TRACE: &str =
+        "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+
+    #[test]
+    fn entries_carry_the_invocations_trace_header() {
+        let client = Client::from_conf(
+            aws_sdk_eventbridge::Config::builder()
+                .behavior_version(aws_sdk_eventbridge::config::BehaviorVersion::latest())
+                .build(),
+        );
+        let publisher = EventPublisher::new(client, "bus");
+        let traced = publisher.entry_traced(&event(3), trace_header(Some(TRACE.to_owned())));
+        assert_eq!(traced.trace_header(), Some(TRACE));
+        assert_eq!(traced.event_bus_name(), Some("bus"));
+        let untraced = publisher.entry_traced(&event(3), trace_header(None));
+        assert_eq!(untraced.trace_header(), None);
+    }
+
+    #[test]
+    fn a_trace_header_eventbridge_would_refuse_is_left_out() {
+        assert_eq!(trace_header(Some(String::new())), None);
+        assert_eq!(trace_header(Some("  ".to_owned())), None);
+        assert_eq!(trace_header(Some("not a trace".to_owned())), None);
+        let long = format!("{TRACE};{}", "x".repeat(500));
+        assert_eq!(trace_header(Some(long)), None);
+        assert_eq!(
+            trace_header(Some(format!("{TRACE}\n"))).as_deref(),
+            Some(TRACE)
+        );
+    }
 
     fn event(detail_len: usize) -> OutgoingEvent {
         OutgoingEvent {

@@ -16,6 +16,7 @@ pub mod http;
 pub mod jwks;
 pub mod jwt;
 pub mod lambda;
+pub mod metrics;
 pub mod openapi;
 pub mod problem;
 pub mod revocation;

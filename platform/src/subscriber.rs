@@ -84,6 +84,9 @@ impl<H: EventHandler> EventSubscriber<H> {
                 event_id = event.detail["eventId"].as_str().unwrap_or_default(),
                 correlation_id = event.detail["correlationId"].as_str().unwrap_or_default(),
             );
+            if let Some(time) = event.time {
+                crate::metrics::lag(crate::metrics::Lag::Subscriber, self.name, time);
+            }
             match self.handler.handle(&event).instrument(span).await {
                 Ok(outcome) => tracing::debug!(
                     subscriber = self.name,

@@ -60,6 +60,14 @@ impl<P: Projection> StreamProjector<P> {
                 return stream_failure_at(sequence_number);
             }
         }
+        if let Some(oldest) = event.records.first() {
+            let created = oldest.change.approximate_creation_date_time;
+            roster_platform::metrics::lag(
+                roster_platform::metrics::Lag::Projector,
+                self.name,
+                created,
+            );
+        }
         DynamoDbEventResponse::default()
     }
 }
