@@ -4,6 +4,7 @@
 //! `aws-sam-translator` (it comes with the pinned SAM CLI in `.roster/tools`) with local
 //! `CodeUri`s replaced by `s3://` URIs.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -385,4 +386,678 @@ pub fn not_allowed(transformed: &Value, function: &str, calls: &[String]) -> Vec
     missing.sort();
     missing.dedup();
     missing
+}
+
+// ---------------------------------------------------------------- operability
+//
+// What an on-call engineer needs from the deployed stack, read from the transformed template
+// (what CloudFormation gets): logs with a retention, traces, access logs that hold no secret,
+// an alarm on everything that can silently stop, deployments that an alarm rolls back, and the
+// safety settings of issue 16. [`operability_findings`] lists every gap as a sentence.
+
+/// The template parameter every log group's retention is.
+pub const LOG_RETENTION_PARAMETER: &str = "LogRetentionDays";
+
+/// What an access log format must never contain (lowercased): the request's path (a token
+/// travels in `GET /auth/token/{tokenType}/verify/{token}`), query strings, headers and the
+/// request body, the authorizer's claims, API keys.
+pub const ACCESS_LOG_FORBIDDEN: [&str; 8] = [
+    "$context.path",
+    "querystring",
+    "authorization",
+    "$input.",
+    "$method.request",
+    "$context.authorizer",
+    "apikey",
+    "header",
+];
+
+/// A projector's `IteratorAge` alarm fires at most this late (milliseconds): well before the
+/// stream's 24 hours of retention.
+pub const ITERATOR_AGE_ALARM_MAX_MS: f64 = 6.0 * 3600.0 * 1000.0;
+
+/// A queue's visibility timeout is at least this many times its consumer's timeout.
+pub const VISIBILITY_PER_TIMEOUT: u64 = 6;
+
+/// The logical id a `Ref` or `Fn::GetAtt` names.
+fn target(value: &Value) -> Option<&str> {
+    if let Some(id) = value["Ref"].as_str() {
+        return Some(id);
+    }
+    match &value["Fn::GetAtt"] {
+        Value::Array(parts) => parts.first()?.as_str(),
+        Value::String(dotted) => dotted.split('.').next(),
+        _ => None,
+    }
+}
+
+fn type_of<'a>(template: &'a Value, id: &str) -> &'a str {
+    template["Resources"][id]["Type"]
+        .as_str()
+        .unwrap_or_default()
+}
+
+/// The function behind a reference to it or to one of its aliases.
+fn function_of<'a>(template: &'a Value, value: &'a Value) -> Option<&'a str> {
+    let id = target(value)?;
+    match type_of(template, id) {
+        "AWS::Lambda::Function" => Some(id),
+        "AWS::Lambda::Alias" => target(&template["Resources"][id]["Properties"]["FunctionName"]),
+        _ => None,
+    }
+}
+
+fn is_alias(template: &Value, value: &Value) -> bool {
+    target(value).is_some_and(|id| type_of(template, id) == "AWS::Lambda::Alias")
+}
+
+/// Every way an alarm's dimension may name the resource `id`: a `Ref`, a `GetAtt` of its name,
+/// or the same expression as its name property.
+fn names_of(template: &Value, id: &str) -> Vec<Value> {
+    let properties = &template["Resources"][id]["Properties"];
+    let mut names = vec![
+        serde_json::json!({"Ref": id}),
+        serde_json::json!({"Fn::GetAtt": [id, "QueueName"]}),
+        serde_json::json!({"Fn::GetAtt": [id, "Name"]}),
+    ];
+    for property in ["FunctionName", "QueueName", "TableName", "Name"] {
+        if !properties[property].is_null() {
+            names.push(properties[property].clone());
+        }
+    }
+    names
+}
+
+/// One metric an alarm watches: namespace, name, dimensions.
+struct Watched<'a> {
+    namespace: &'a str,
+    metric: &'a str,
+    dimensions: &'a Value,
+}
+
+fn watched(alarm: &Value) -> Vec<Watched<'_>> {
+    let properties = &alarm["Properties"];
+    let mut all = Vec::new();
+    if let Some(metric) = properties["MetricName"].as_str() {
+        all.push(Watched {
+            namespace: properties["Namespace"].as_str().unwrap_or_default(),
+            metric,
+            dimensions: &properties["Dimensions"],
+        });
+    }
+    for query in properties["Metrics"].as_array().into_iter().flatten() {
+        let metric = &query["MetricStat"]["Metric"];
+        if let Some(name) = metric["MetricName"].as_str() {
+            all.push(Watched {
+                namespace: metric["Namespace"].as_str().unwrap_or_default(),
+                metric: name,
+                dimensions: &metric["Dimensions"],
+            });
+        }
+    }
+    all
+}
+
+/// The alarms (id, properties) watching `metric` in `namespace` with the dimension
+/// `dimension` naming the resource `id`.
+fn alarms_on<'a>(
+    template: &'a Value,
+    namespace: &str,
+    metric: &str,
+    dimension: &str,
+    id: &str,
+) -> Vec<(&'a str, &'a Value)> {
+    let names = names_of(template, id);
+    of_type(template, "AWS::CloudWatch::Alarm")
+        .into_iter()
+        .filter(|(_, alarm)| {
+            watched(alarm).iter().any(|w| {
+                w.namespace == namespace
+                    && w.metric == metric
+                    && w.dimensions.as_array().into_iter().flatten().any(|d| {
+                        d["Name"].as_str() == Some(dimension) && names.contains(&d["Value"])
+                    })
+            })
+        })
+        .map(|(alarm_id, alarm)| (alarm_id, &alarm["Properties"]))
+        .collect()
+}
+
+fn number(value: &Value) -> Option<f64> {
+    value
+        .as_f64()
+        .or_else(|| value.as_str().and_then(|s| s.parse().ok()))
+}
+
+/// A function's timeout in seconds (Lambda's default: 3).
+fn timeout_of(template: &Value, function: &str) -> u64 {
+    number(&template["Resources"][function]["Properties"]["Timeout"]).map_or(3, |t| t as u64)
+}
+
+/// Every operability gap of the transformed template, as sentences.
+pub fn operability_findings(transformed: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    logs_and_traces(transformed, &mut found);
+    queues(transformed, &mut found);
+    function_alarms(transformed, &mut found);
+    api_rule_and_table_alarms(transformed, &mut found);
+    deployments(transformed, &mut found);
+    schedules(transformed, &mut found);
+    safety(transformed, &mut found);
+    for (id, alarm) in of_type(transformed, "AWS::CloudWatch::Alarm") {
+        let actions = &alarm["Properties"]["AlarmActions"];
+        if actions.as_array().is_none_or(Vec::is_empty) {
+            found.push(format!("alarm {id} notifies no one (AlarmActions)"));
+        }
+    }
+    let dashboards = of_type(transformed, "AWS::CloudWatch::Dashboard").len();
+    if dashboards != 1 {
+        found.push(format!("{dashboards} dashboards, not one for the stage"));
+    }
+    found
+}
+
+fn logs_and_traces(t: &Value, found: &mut Vec<String>) {
+    let retention = serde_json::json!({"Ref": LOG_RETENTION_PARAMETER});
+    for (id, group) in of_type(t, "AWS::Logs::LogGroup") {
+        if group["Properties"]["RetentionInDays"] != retention {
+            found.push(format!(
+                "log group {id} does not keep its logs for {LOG_RETENTION_PARAMETER} days"
+            ));
+        }
+    }
+    for (id, function) in of_type(t, "AWS::Lambda::Function") {
+        let properties = &function["Properties"];
+        let group = target(&properties["LoggingConfig"]["LogGroup"]);
+        if group.is_none_or(|group| type_of(t, group) != "AWS::Logs::LogGroup") {
+            found.push(format!(
+                "{id}: logs to no log group of the template's (LoggingConfig.LogGroup), so \
+                 none with a retention"
+            ));
+        }
+        if properties["TracingConfig"]["Mode"].as_str() != Some("Active") {
+            found.push(format!("{id}: X-Ray tracing is not Active"));
+        }
+    }
+    for (id, stage) in of_type(t, "AWS::ApiGateway::Stage") {
+        let properties = &stage["Properties"];
+        if properties["TracingEnabled"] != Value::Bool(true) {
+            found.push(format!("{id}: X-Ray tracing is off"));
+        }
+        let setting = &properties["AccessLogSetting"];
+        let group = target(&setting["DestinationArn"]);
+        if group.is_none_or(|group| type_of(t, group) != "AWS::Logs::LogGroup") {
+            found.push(format!(
+                "{id}: no access logs into a log group of the template's"
+            ));
+        }
+        let format = setting["Format"]
+            .as_str()
+            .unwrap_or_default()
+            .to_lowercase();
+        if !format.contains("$context.requestid") {
+            found.push(format!("{id}: the access log format has no request id"));
+        }
+        for forbidden in ACCESS_LOG_FORBIDDEN {
+            if format.contains(forbidden) {
+                found.push(format!(
+                    "{id}: the access log format logs {forbidden:?}, which may carry a token, \
+                     a key or personal data"
+                ));
+            }
+        }
+    }
+}
+
+/// Each SQS event source mapping: (its id, the queue's id, the function's id).
+fn queue_mappings(t: &Value) -> Vec<(&str, &str, Option<&str>)> {
+    of_type(t, "AWS::Lambda::EventSourceMapping")
+        .into_iter()
+        .filter_map(|(id, mapping)| {
+            let properties = &mapping["Properties"];
+            let queue = target(&properties["EventSourceArn"])?;
+            (type_of(t, queue) == "AWS::SQS::Queue")
+                .then(|| (id, queue, function_of(t, &properties["FunctionName"])))
+        })
+        .collect()
+}
+
+fn queues(t: &Value, found: &mut Vec<String>) {
+    let mut dead_letter = BTreeSet::new();
+    for (_, queue) in of_type(t, "AWS::SQS::Queue") {
+        if let Some(id) = target(&queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]) {
+            dead_letter.insert(id);
+        }
+    }
+    for (_, rule) in of_type(t, "AWS::Events::Rule") {
+        for rule_target in rule["Properties"]["Targets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            if let Some(id) = target(&rule_target["DeadLetterConfig"]["Arn"]) {
+                dead_letter.insert(id);
+            }
+        }
+    }
+    for (_, mapping) in of_type(t, "AWS::Lambda::EventSourceMapping") {
+        let on_failure = &mapping["Properties"]["DestinationConfig"]["OnFailure"]["Destination"];
+        if let Some(id) = target(on_failure) {
+            dead_letter.insert(id);
+        }
+    }
+    let mappings = queue_mappings(t);
+    for (id, _) in of_type(t, "AWS::SQS::Queue") {
+        let drained = mappings.iter().any(|(_, queue, _)| *queue == id);
+        if dead_letter.contains(id) {
+            let any_message = alarms_on(
+                t,
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                "QueueName",
+                id,
+            )
+            .into_iter()
+            .any(|(_, alarm)| {
+                let threshold = number(&alarm["Threshold"]).unwrap_or(f64::MAX);
+                match alarm["ComparisonOperator"].as_str() {
+                    Some("GreaterThanThreshold") => threshold < 1.0,
+                    Some("GreaterThanOrEqualToThreshold") => threshold <= 1.0,
+                    _ => false,
+                }
+            });
+            if !any_message {
+                found.push(format!(
+                    "{id}: a dead-letter queue without an alarm on its first message"
+                ));
+            }
+        } else if drained {
+            if alarms_on(
+                t,
+                "AWS/SQS",
+                "ApproximateAgeOfOldestMessage",
+                "QueueName",
+                id,
+            )
+            .is_empty()
+            {
+                found.push(format!(
+                    "{id}: a subscriber queue without an alarm on its oldest message's age"
+                ));
+            }
+        } else {
+            found.push(format!(
+                "{id}: neither drained by a function nor a dead-letter queue; no alarm fits it"
+            ));
+        }
+    }
+    for (mapping, queue, function) in mappings {
+        let properties = &t["Resources"][mapping]["Properties"];
+        if number(&properties["ScalingConfig"]["MaximumConcurrency"]).is_none() {
+            found.push(format!(
+                "{mapping}: no ScalingConfig.MaximumConcurrency: a backlog of {queue} may \
+                 take every concurrent execution (and Cognito's admin quotas)"
+            ));
+        }
+        let Some(function) = function else {
+            found.push(format!("{mapping}: invokes no function of the template's"));
+            continue;
+        };
+        let visibility = number(&t["Resources"][queue]["Properties"]["VisibilityTimeout"])
+            .map_or(30, |v| v as u64);
+        let timeout = timeout_of(t, function);
+        if visibility < VISIBILITY_PER_TIMEOUT * timeout {
+            found.push(format!(
+                "{queue}: visibility timeout {visibility} s is under {VISIBILITY_PER_TIMEOUT} \
+                 x {function}'s timeout of {timeout} s"
+            ));
+        }
+    }
+}
+
+fn function_alarms(t: &Value, found: &mut Vec<String>) {
+    for (id, _) in of_type(t, "AWS::Lambda::Function") {
+        for metric in ["Errors", "Throttles"] {
+            if alarms_on(t, "AWS/Lambda", metric, "FunctionName", id).is_empty() {
+                found.push(format!("{id}: no alarm on its {metric}"));
+            }
+        }
+        let timeout_ms = (timeout_of(t, id) * 1000) as f64;
+        let near_timeout = alarms_on(t, "AWS/Lambda", "Duration", "FunctionName", id)
+            .into_iter()
+            .any(|(_, alarm)| {
+                number(&alarm["Threshold"])
+                    .is_some_and(|ms| ms >= timeout_ms / 2.0 && ms < timeout_ms)
+            });
+        if !near_timeout {
+            found.push(format!(
+                "{id}: no alarm on a Duration near its timeout ({timeout_ms} ms)"
+            ));
+        }
+    }
+    for (mapping_id, mapping) in of_type(t, "AWS::Lambda::EventSourceMapping") {
+        let properties = &mapping["Properties"];
+        let Some(table) = target(&properties["EventSourceArn"]) else {
+            continue;
+        };
+        if type_of(t, table) != "AWS::DynamoDB::Table" {
+            continue;
+        }
+        let Some(function) = function_of(t, &properties["FunctionName"]) else {
+            found.push(format!(
+                "{mapping_id}: invokes no function of the template's"
+            ));
+            continue;
+        };
+        let early = alarms_on(t, "AWS/Lambda", "IteratorAge", "FunctionName", function)
+            .into_iter()
+            .any(|(_, alarm)| {
+                number(&alarm["Threshold"]).is_some_and(|ms| ms <= ITERATOR_AGE_ALARM_MAX_MS)
+            });
+        if !early {
+            found.push(format!(
+                "{function}: reads {table}'s stream (24 h retention) without an IteratorAge \
+                 alarm at {} hours or less",
+                ITERATOR_AGE_ALARM_MAX_MS / 3_600_000.0
+            ));
+        }
+    }
+}
+
+fn api_rule_and_table_alarms(t: &Value, found: &mut Vec<String>) {
+    for (id, _) in of_type(t, "AWS::ApiGateway::RestApi") {
+        if alarms_on(t, "AWS/ApiGateway", "5XXError", "ApiName", id).is_empty() {
+            found.push(format!("{id}: no alarm on its 5XX rate"));
+        }
+        let p99 = alarms_on(t, "AWS/ApiGateway", "Latency", "ApiName", id)
+            .into_iter()
+            .any(|(_, alarm)| alarm["ExtendedStatistic"].as_str() == Some("p99"));
+        if !p99 {
+            found.push(format!("{id}: no alarm on its p99 Latency"));
+        }
+    }
+    for (id, _) in of_type(t, "AWS::Events::Rule") {
+        if alarms_on(t, "AWS/Events", "FailedInvocations", "RuleName", id).is_empty() {
+            found.push(format!("{id}: no alarm on its FailedInvocations"));
+        }
+    }
+    for (id, _) in of_type(t, "AWS::DynamoDB::Table") {
+        for metric in ["ReadThrottleEvents", "WriteThrottleEvents"] {
+            if alarms_on(t, "AWS/DynamoDB", metric, "TableName", id).is_empty() {
+                found.push(format!("{id}: no alarm on its {metric}"));
+            }
+        }
+    }
+}
+
+fn deployments(t: &Value, found: &mut Vec<String>) {
+    let aliases = of_type(t, "AWS::Lambda::Alias");
+    for (id, _) in of_type(t, "AWS::Lambda::Function") {
+        let Some((alias_id, alias)) = aliases
+            .iter()
+            .find(|(_, alias)| target(&alias["Properties"]["FunctionName"]) == Some(id))
+        else {
+            found.push(format!(
+                "{id}: no alias (AutoPublishAlias): a deploy replaces it at once, unwatched"
+            ));
+            continue;
+        };
+        let update = &alias["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"];
+        let group = target(&update["DeploymentGroupName"]);
+        let Some(group) = group.filter(|g| type_of(t, g) == "AWS::CodeDeploy::DeploymentGroup")
+        else {
+            found.push(format!(
+                "{alias_id}: moved without CodeDeploy (DeploymentPreference)"
+            ));
+            continue;
+        };
+        let alarms = &t["Resources"][group]["Properties"]["AlarmConfiguration"];
+        let gating: Vec<&str> = alarms["Alarms"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|alarm| target(&alarm["Name"]))
+            .collect();
+        let errors: Vec<&str> = alarms_on(t, "AWS/Lambda", "Errors", "FunctionName", id)
+            .into_iter()
+            .map(|(alarm_id, _)| alarm_id)
+            .collect();
+        if alarms["Enabled"] != Value::Bool(true)
+            || !gating.iter().any(|alarm| errors.contains(alarm))
+        {
+            found.push(format!(
+                "{id}: its deployments ({group}) are not rolled back by its Errors alarm"
+            ));
+        }
+    }
+    for (id, mapping) in of_type(t, "AWS::Lambda::EventSourceMapping") {
+        if !is_alias(t, &mapping["Properties"]["FunctionName"]) {
+            found.push(format!(
+                "{id}: invokes {}, not the function's alias",
+                mapping["Properties"]["FunctionName"]
+            ));
+        }
+    }
+    for (id, schedule) in of_type(t, "AWS::Scheduler::Schedule") {
+        if !is_alias(t, &schedule["Properties"]["Target"]["Arn"]) {
+            found.push(format!("{id}: invokes its function, not its alias"));
+        }
+    }
+    for (api, rest_api) in of_type(t, "AWS::ApiGateway::RestApi") {
+        for (path, methods) in rest_api["Properties"]["Body"]["paths"]
+            .as_object()
+            .into_iter()
+            .flatten()
+        {
+            for (method, operation) in methods.as_object().into_iter().flatten() {
+                let method = match method.as_str() {
+                    "x-amazon-apigateway-any-method" => "ANY".to_owned(),
+                    other => other.to_uppercase(),
+                };
+                let uri = &operation["x-amazon-apigateway-integration"]["uri"];
+                let text = uri["Fn::Sub"].as_str().unwrap_or_default();
+                let via_alias = aliases
+                    .iter()
+                    .any(|(alias, _)| text.contains(&format!("${{{alias}}}")));
+                if !via_alias {
+                    found.push(format!(
+                        "{api} {method} {path}: integrates {uri}, not a function's alias"
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// The period of `rate(N unit)`, in seconds.
+pub fn rate_seconds(expression: &str) -> Option<u64> {
+    let inner = expression.strip_prefix("rate(")?.strip_suffix(')')?;
+    let (count, unit) = inner.split_once(' ')?;
+    let count: u64 = count.parse().ok()?;
+    let unit = match unit.trim_end_matches('s') {
+        "minute" => 60,
+        "hour" => 3600,
+        "day" => 86_400,
+        _ => return None,
+    };
+    Some(count * unit)
+}
+
+fn schedules(t: &Value, found: &mut Vec<String>) {
+    for (id, schedule) in of_type(t, "AWS::Scheduler::Schedule") {
+        let properties = &schedule["Properties"];
+        let expression = properties["ScheduleExpression"]
+            .as_str()
+            .unwrap_or_default();
+        let Some(period) = rate_seconds(expression) else {
+            found.push(format!(
+                "{id}: the period of {expression:?} is not a rate()"
+            ));
+            continue;
+        };
+        let retry = &properties["Target"]["RetryPolicy"];
+        match number(&retry["MaximumEventAgeInSeconds"]) {
+            Some(age) if age <= period as f64 => {}
+            age => found.push(format!(
+                "{id}: Scheduler retries a run for up to {} s, longer than its period of \
+                 {period} s",
+                age.map_or("86400 (the default)".to_owned(), |age| age.to_string())
+            )),
+        }
+        let Some(function) = function_of(t, &properties["Target"]["Arn"]) else {
+            found.push(format!("{id}: invokes no function of the template's"));
+            continue;
+        };
+        let timeout = timeout_of(t, function);
+        if timeout >= period {
+            found.push(format!(
+                "{function}: its timeout of {timeout} s is not shorter than its schedule's \
+                 period of {period} s"
+            ));
+        }
+        let config = of_type(t, "AWS::Lambda::EventInvokeConfig")
+            .into_iter()
+            .find(|(_, config)| target(&config["Properties"]["FunctionName"]) == Some(function));
+        let bounded = config.is_some_and(|(_, config)| {
+            number(&config["Properties"]["MaximumEventAgeInSeconds"])
+                .is_some_and(|age| age <= period as f64)
+        });
+        if !bounded {
+            found.push(format!(
+                "{function}: an invocation of its schedule may wait and be retried for up to \
+                 6 hours (EventInvokeConfig.MaximumEventAgeInSeconds over {period} s)"
+            ));
+        }
+    }
+}
+
+fn safety(t: &Value, found: &mut Vec<String>) {
+    for (id, secret) in of_type(t, "AWS::SecretsManager::Secret") {
+        for policy in ["DeletionPolicy", "UpdateReplacePolicy"] {
+            if secret[policy].as_str() != Some("Retain") {
+                found.push(format!(
+                    "{id}: not kept when the stack deletes it ({policy})"
+                ));
+            }
+        }
+    }
+    for (id, bucket) in of_type(t, "AWS::S3::Bucket") {
+        let rules = &bucket["Properties"]["LifecycleConfiguration"]["Rules"];
+        let enabled: Vec<&Value> = rules
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|rule| rule["Status"].as_str() == Some("Enabled"))
+            .collect();
+        if !enabled
+            .iter()
+            .any(|rule| rule["NoncurrentVersionExpiration"].is_object())
+        {
+            found.push(format!(
+                "{id}: no lifecycle rule expires noncurrent versions"
+            ));
+        }
+        if !enabled
+            .iter()
+            .any(|rule| rule["AbortIncompleteMultipartUpload"].is_object())
+        {
+            found.push(format!(
+                "{id}: no lifecycle rule aborts incomplete multipart uploads"
+            ));
+        }
+    }
+    for (id, pool) in of_type(t, "AWS::Cognito::UserPool") {
+        let properties = &pool["Properties"];
+        if properties["UserPoolTier"].is_null() {
+            found.push(format!(
+                "{id}: its feature tier is left to a default (UserPoolTier)"
+            ));
+        }
+        if properties["EmailConfiguration"].is_null() {
+            found.push(format!(
+                "{id}: no EmailConfiguration: Cognito's own sender (50 emails a day) by default"
+            ));
+        }
+    }
+}
+
+/// Every way the environments of `samconfig` (`infra/samconfig.toml` as JSON) disagree with
+/// the template's parameters: an unknown parameter, a value outside its allowed values or not
+/// a number, a stack name without its stage.
+pub fn samconfig_findings(
+    transformed: &Value,
+    samconfig: &Value,
+    environments: &[&str],
+) -> Vec<String> {
+    let mut found = Vec::new();
+    let parameters = &transformed["Parameters"];
+    for environment in environments {
+        let deploy = &samconfig[*environment]["deploy"]["parameters"];
+        if !deploy.is_object() {
+            found.push(format!("{environment}: no deploy parameters"));
+            continue;
+        }
+        let overrides = deploy["parameter_overrides"].as_str().unwrap_or_default();
+        let mut stage = None;
+        for pair in overrides.split_whitespace() {
+            let Some((name, value)) = pair.split_once('=') else {
+                found.push(format!("{environment}: {pair:?} is not NAME=VALUE"));
+                continue;
+            };
+            let value = value.trim_matches('"');
+            let parameter = &parameters[name];
+            if !parameter.is_object() {
+                found.push(format!(
+                    "{environment}: {name} is not a parameter of the template"
+                ));
+                continue;
+            }
+            if name == "Stage" {
+                stage = Some(value);
+            }
+            let allowed: Vec<String> = parameter["AllowedValues"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), ToOwned::to_owned))
+                .collect();
+            if !allowed.is_empty() && !allowed.iter().any(|a| a == value) {
+                found.push(format!(
+                    "{environment}: {name}={value} is not one of {allowed:?}"
+                ));
+            }
+            if parameter["Type"].as_str() == Some("Number") && value.parse::<f64>().is_err() {
+                found.push(format!("{environment}: {name}={value} is not a number"));
+            }
+        }
+        let stack = deploy["stack_name"].as_str().unwrap_or_default();
+        match stage {
+            Some(stage) if stack.contains(stage) => {}
+            _ => found.push(format!(
+                "{environment}: stack {stack:?} does not name its Stage ({stage:?})"
+            )),
+        }
+    }
+    found
+}
+
+/// `samconfig.toml` at `path`, read by the pinned Python's `tomllib`, as JSON.
+pub fn read_samconfig(path: &Path) -> Result<Value> {
+    let bin = ensure_python_tools(&roster_home(), &Quiet)?;
+    let answer = Command::new(bin.join("python"))
+        .args([
+            "-c",
+            "import json, sys, tomllib; print(json.dumps(tomllib.load(open(sys.argv[1], 'rb'))))",
+        ])
+        .arg(path)
+        .output()
+        .context("running Python's tomllib")?;
+    if !answer.status.success() {
+        bail!(
+            "{} is not TOML:\n{}",
+            path.display(),
+            String::from_utf8_lossy(&answer.stderr).trim()
+        );
+    }
+    serde_json::from_slice(&answer.stdout).context("tomllib's JSON")
 }
