@@ -208,7 +208,7 @@ pub async fn start_once(program: &Path, args: &[&str], event: Value, extra: u32)
         }
         Ok(Start {
             to_first_answer,
-            peak_rss_kib: roster_local::load::memory_kib(child.id()).map_or(0, |(_, peak)| peak),
+            peak_rss_kib: crate::load::memory_kib(child.id()).map_or(0, |(_, peak)| peak),
             aws_calls_before_first_answer,
         })
     }

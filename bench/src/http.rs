@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use roster_local::testing;
+use roster_testkit::harness;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -138,10 +138,10 @@ pub async fn compare(seconds: u64, connections: usize, pinned: bool) -> Result<(
     eprintln!(
         "http: provisioning a user pool and signing in {USERS} users {LOGINS_PER_USER} times each"
     );
-    let resources = testing::provisioned().await;
-    let endpoint = testing::endpoint_url().await;
+    let resources = harness::provisioned().await;
+    let endpoint = harness::endpoint_url().await;
     let provisioned = &resources.provisioned;
-    let key = testing::test_key(&resources).await;
+    let key = harness::test_key(&resources).await;
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&resources.sdk);
     let client_id = provisioned
         .client_ids
@@ -221,7 +221,7 @@ pub async fn compare(seconds: u64, connections: usize, pinned: bool) -> Result<(
         .env("API_KEY_SECRET", &provisioned.api_key_secret)
         .env(
             "AUTH_TABLE",
-            &provisioned.table(&roster_local::resources::AUTH_TABLE).name,
+            &provisioned.table(&roster_infra::resources::AUTH_TABLE).name,
         )
         .env("SERVER_KEY_SECRET", &provisioned.server_key_secret)
         .env("EVENT_BUS_NAME", &provisioned.bus_name)

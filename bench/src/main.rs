@@ -1,43 +1,77 @@
-//! `roster-bench`: the benchmarks criterion does not run. See BENCHMARKS.md.
-//!
-//!   roster-bench cold-start [--runs N] [--extra N] [--lambda-dir DIR]
-//!   roster-bench http [--seconds N] [--connections N] [--pinned]
+//! `roster-bench`: the benchmarks criterion does not run, and the load run. See
+//! BENCHMARKS.md and `roster-bench --help`.
 
 mod cold_start;
 mod http;
+mod load;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use roster_local::resources::LAMBDA_BINARIES;
+use clap::{Parser, Subcommand};
+use roster_infra::resources::LAMBDA_BINARIES;
 
-const USAGE: &str = "\
-Usage: roster-bench cold-start [--runs N] [--extra N] [--lambda-dir DIR]
-       roster-bench http [--seconds N] [--connections N] [--pinned]
+/// Roster's benchmarks that are not criterion's, each side by side with the Node.js reference
+/// in bench/node (`npm ci --prefix bench/node` first), and the load run.
+#[derive(Debug, Parser)]
+#[command(name = "roster-bench", version)]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
 
-cold-start: each Lambda zip in DIR (default target/lambda-x86_64, built by
-`cargo package-lambdas --arch x86_64 --lambda-dir target/lambda-x86_64`) and the Node.js
-reference (bench/node, `npm ci` first) under a local runtime-API stub: median time from exec
-to the first invocation's answer over N runs (default 20), and peak RSS after N more
-invocations (--extra, default 200).
-
-http: the Auth API's verify route over loopback, Roster (release build, one process) next to
-the Node.js reference (one process per core), both checking an API key and verifying the same
-pool of distinct tokens; fixed connections (default 32) for N seconds (default 20) each.
---pinned (run this under `taskset -c 1`): each server on core 0 alone, one Node process.
-";
-
-fn number(flag: &str, value: Option<String>) -> Result<u64> {
-    value
-        .with_context(|| format!("{flag} needs a value"))?
-        .parse()
-        .with_context(|| format!("{flag} takes a number"))
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Each Lambda zip in --lambda-dir (built by `cargo package-lambdas --arch x86_64
+    /// --lambda-dir target/lambda-x86_64`) and the Node.js reference under a local runtime-API
+    /// stub: median time from exec to the first invocation's answer over --runs runs, and peak
+    /// RSS after --extra more invocations.
+    ColdStart {
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+        #[arg(long, default_value_t = 200)]
+        extra: u32,
+        /// [default: target/lambda-x86_64]
+        #[arg(long)]
+        lambda_dir: Option<PathBuf>,
+    },
+    /// The Auth API's verify route over loopback, Roster (release build, one process) next to
+    /// the Node.js reference (one process per core), both checking an API key and verifying
+    /// the same pool of distinct tokens; fixed connections for N seconds each.
+    Http {
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        /// Run this under `taskset -c 1`: each server on core 0 alone, one Node process.
+        #[arg(long)]
+        pinned: bool,
+    },
+    /// The Auth API alone on a loopback port (the http benchmark's server process).
+    #[command(hide = true)]
+    ServeAuth,
+    /// The `roster-local` command (`cargo stack`), for the load run's child process.
+    #[command(hide = true)]
+    ServeStack(roster_local::cli::Args),
+    /// A load run against a local stack of its own (on free ports; a running one is left
+    /// alone): signs up a pool of users, each followed by a refused duplicate registration,
+    /// and drives a mix of routes from concurrent workers; prints each route's latency, every
+    /// unexpected answer and the stack process's memory, and fails on any unexpected answer,
+    /// on a registered user whose profile never appears, or on memory that keeps growing.
+    Load {
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+        seconds: u64,
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..))]
+        concurrency: u64,
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+        users: u64,
+    },
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run().await {
+    match run(Args::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("roster-bench: {error:#}");
@@ -50,46 +84,54 @@ fn workspace() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
-async fn run() -> Result<()> {
-    let mut args = std::env::args().skip(1);
-    match args.next().as_deref() {
-        Some("cold-start") => {
-            let (mut runs, mut extra) = (20, 200);
-            let mut lambda_dir = workspace().join("target/lambda-x86_64");
-            while let Some(flag) = args.next() {
-                match flag.as_str() {
-                    "--runs" => runs = number(&flag, args.next())?,
-                    "--extra" => extra = number(&flag, args.next())?,
-                    "--lambda-dir" => {
-                        lambda_dir =
-                            PathBuf::from(args.next().context("--lambda-dir needs a value")?)
-                    }
-                    other => bail!("unknown option {other}\n{USAGE}"),
-                }
+async fn run(args: Args) -> Result<()> {
+    match args.command {
+        Command::ColdStart {
+            runs,
+            extra,
+            lambda_dir,
+        } => {
+            let lambda_dir = lambda_dir.unwrap_or_else(|| workspace().join("target/lambda-x86_64"));
+            cold_starts(runs, extra, &lambda_dir).await
+        }
+        Command::ServeAuth => http::serve_auth().await,
+        Command::ServeStack(args) => {
+            roster_platform::telemetry::init(roster_platform::telemetry::LogFormat::from_env());
+            match roster_local::cli::main(args).await {
+                ExitCode::SUCCESS => Ok(()),
+                _ => bail!("the stack stopped with an error"),
             }
-            cold_starts(runs as usize, extra as u32, &lambda_dir).await
         }
-        Some("serve-auth") => http::serve_auth().await,
-        Some("http") => {
-            let (mut seconds, mut connections, mut pinned) = (20, 32, false);
-            while let Some(flag) = args.next() {
-                match flag.as_str() {
-                    "--pinned" => pinned = true,
-                    "--seconds" => seconds = number(&flag, args.next())?,
-                    "--connections" => connections = number(&flag, args.next())?,
-                    other => bail!("unknown option {other}\n{USAGE}"),
-                }
-            }
-            http::compare(seconds, connections as usize, pinned).await
-        }
-        _ => {
-            print!("{USAGE}");
-            Ok(())
-        }
+        Command::Http {
+            seconds,
+            connections,
+            pinned,
+        } => http::compare(seconds, connections, pinned).await,
+        Command::Load {
+            seconds,
+            concurrency,
+            users,
+        } => load_run(seconds, concurrency as usize, users as usize).await,
     }
 }
 
-async fn cold_starts(runs: usize, extra: u32, lambda_dir: &std::path::Path) -> Result<()> {
+async fn load_run(seconds: u64, concurrency: usize, users: usize) -> Result<()> {
+    let options = load::LoadOptions {
+        seconds,
+        concurrency,
+        users,
+    };
+    let state_dir = std::env::temp_dir().join(format!("roster-load-{}", std::process::id()));
+    let report = load::run(&options, state_dir.clone()).await?;
+    print!("{}", report.text);
+    let _ = std::fs::remove_dir_all(&state_dir);
+    if !report.passed {
+        bail!("the load run failed");
+    }
+    Ok(())
+}
+
+async fn cold_starts(runs: usize, extra: u32, lambda_dir: &Path) -> Result<()> {
     let unpack = workspace().join("target/bench/bootstraps");
     let mut rows = Vec::new();
     for function in LAMBDA_BINARIES {
@@ -121,7 +163,7 @@ async fn cold_starts(runs: usize, extra: u32, lambda_dir: &std::path::Path) -> R
         let extra = if run == 0 { extra } else { 0 };
         starts.push(
             cold_start::start_once(
-                std::path::Path::new("node"),
+                Path::new("node"),
                 &[bootstrap.to_str().context("a UTF-8 path")?],
                 cold_start::first_event("node"),
                 extra,

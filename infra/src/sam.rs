@@ -12,9 +12,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
-use crate::endpoint::{Quiet, ensure_python_tools, roster_home};
+use crate::tools::{Quiet, ensure_python_tools, roster_home};
 
-const SCRIPT: &str = include_str!("../local/sam_transform.py");
+const SCRIPT: &str = include_str!("sam_transform.py");
 
 /// The committed template's path.
 pub fn template_path() -> PathBuf {

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
-use crate::endpoint::Progress;
+use crate::tools::Progress;
 
 /// The cargo-deny the tests run.
 pub const CARGO_DENY_VERSION: &str = "0.20.2";

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use roster_local::sam::{
+use roster_infra::sam::{
     operability_findings, rate_seconds, read_samconfig, samconfig_findings, template_path,
     transform,
 };

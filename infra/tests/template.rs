@@ -4,9 +4,9 @@
 
 use std::process::Command;
 
-use roster_local::endpoint::{Quiet, ensure_python_tools, roster_home};
-use roster_local::parity::{differences, differences_with, template};
-use roster_local::resources::{AUTH_TABLE, IndexSpec, TableSpec, USERS_TABLE};
+use roster_infra::parity::{differences, differences_with, template};
+use roster_infra::resources::{AUTH_TABLE, IndexSpec, TableSpec, USERS_TABLE};
+use roster_infra::tools::{Quiet, ensure_python_tools, roster_home};
 use serde_yaml::Value;
 
 const TEMPLATE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/template.yaml");

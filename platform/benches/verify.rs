@@ -7,20 +7,17 @@
 //!
 //! `cargo bench -p roster-platform --bench verify`
 
-#[path = "../tests/support/forged.rs"]
-mod forged;
-
 use std::hint::black_box;
 
 use aws_lc_rs::signature::{self, ParsedPublicKey, UnparsedPublicKey};
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use forged::*;
 use roster_platform::jwks::{JwksCache, JwksError, JwksOptions, JwksSource};
 use roster_platform::jwt::{DEFAULT_LEEWAY, JwtVerifier, TokenUse, VerifierConfig};
 use roster_platform::lambda::BoxFuture;
 use roster_platform::revocation::RevokedUsers;
+use roster_testkit::forged::*;
 use serde_json::json;
 
 const TOKENS: usize = 1_000;
@@ -46,20 +43,6 @@ fn tokens() -> Vec<String> {
         .collect()
 }
 
-/// The pool's public key as DER (PKCS#1), from the fixture's private key.
-fn public_key_der() -> Vec<u8> {
-    let pem = include_str!("../tests/fixtures/rsa-pool.pem");
-    let body: String = pem
-        .lines()
-        .filter(|line| !line.starts_with("-----"))
-        .collect();
-    let private = STANDARD.decode(body).unwrap();
-    let pair = aws_lc_rs::rsa::KeyPair::from_der(&private).unwrap();
-    aws_lc_rs::signature::KeyPair::public_key(&pair)
-        .as_ref()
-        .to_vec()
-}
-
 /// Each token's signing input and decoded signature.
 fn signed_parts(tokens: &[String]) -> Vec<(Vec<u8>, Vec<u8>)> {
     tokens
@@ -77,8 +60,7 @@ fn signed_parts(tokens: &[String]) -> Vec<(Vec<u8>, Vec<u8>)> {
 fn export_for_node(tokens: &[String]) {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/bench");
     std::fs::create_dir_all(dir).unwrap();
-    let jwks: serde_json::Value =
-        serde_json::from_slice(include_bytes!("../tests/fixtures/jwks-pool.json")).unwrap();
+    let jwks: serde_json::Value = serde_json::from_slice(POOL_JWKS_JSON).unwrap();
     let document = json!({
         "issuer": ISSUER, "userPoolId": ISSUER.rsplit('/').next(), "clientId": CLIENT,
         "jwks": jwks, "tokens": tokens,
@@ -106,7 +88,7 @@ fn verification(c: &mut Criterion) {
             .block_on(verifier.verify(token, TokenUse::Access))
             .expect("a valid token");
     }
-    let der = public_key_der();
+    let der = pool_public_key_der();
     let parsed = ParsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, &der).unwrap();
     let parts = signed_parts(&tokens);
 

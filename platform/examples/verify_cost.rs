@@ -6,19 +6,16 @@
 //! `cargo run --release -p roster-platform --example verify_cost -- <kind> <N>`, kind one of
 //! `none`, `verify`, `verify-revocation`, `floor`.
 
-#[path = "../tests/support/forged.rs"]
-mod forged;
-
 use std::hint::black_box;
 
 use aws_lc_rs::signature::{self, ParsedPublicKey};
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use forged::*;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use roster_platform::jwks::{JwksCache, JwksError, JwksOptions, JwksSource};
 use roster_platform::jwt::{DEFAULT_LEEWAY, JwtVerifier, TokenUse, VerifierConfig};
 use roster_platform::lambda::BoxFuture;
 use roster_platform::revocation::RevokedUsers;
+use roster_testkit::forged::*;
 use serde_json::json;
 
 struct FixtureJwks;
@@ -60,16 +57,7 @@ fn main() {
     for n in 0..10_000 {
         revoked.note(&format!("revoked-user-{n}"), now());
     }
-    let pem = include_str!("../tests/fixtures/rsa-pool.pem");
-    let body: String = pem
-        .lines()
-        .filter(|line| !line.starts_with("-----"))
-        .collect();
-    let pair =
-        aws_lc_rs::rsa::KeyPair::from_der(&STANDARD.decode(body).expect("base64")).expect("a key");
-    let der = aws_lc_rs::signature::KeyPair::public_key(&pair)
-        .as_ref()
-        .to_vec();
+    let der = pool_public_key_der();
     let parsed = ParsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, &der).expect("key");
     let parts: Vec<(Vec<u8>, Vec<u8>)> = tokens
         .iter()

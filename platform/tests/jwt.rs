@@ -1,5 +1,5 @@
 //! The JWT verifier refuses every forged, stale, foreign or malformed token, accepts the real
-//! ones, and fetches the JWKS sparingly. Keys are the test fixtures in `tests/fixtures`.
+//! ones, and fetches the JWKS sparingly. Keys are the test fixtures in `testkit/fixtures`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -10,10 +10,7 @@ use roster_platform::jwt::{DEFAULT_LEEWAY, JwtVerifier, TokenRejection, TokenUse
 use roster_platform::lambda::BoxFuture;
 use serde_json::json;
 
-#[path = "support/forged.rs"]
-mod forged;
-
-use forged::*;
+use roster_testkit::forged::*;
 
 #[derive(Clone, Default)]
 struct Jwks {

@@ -12,7 +12,7 @@ struct FixtureJwks;
 
 impl JwksSource for FixtureJwks {
     fn fetch(&self) -> BoxFuture<'_, Result<Vec<u8>, JwksError>> {
-        Box::pin(async { Ok(include_bytes!("fixtures/jwks-pool.json").to_vec()) })
+        Box::pin(async { Ok(roster_testkit::forged::POOL_JWKS_JSON.to_vec()) })
     }
 }
 

@@ -9,20 +9,31 @@ use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
-use roster_local::endpoint::{Stderr, ensure_python_tools, roster_home};
-use roster_local::resources::LAMBDA_BINARIES;
+use clap::{Parser, ValueEnum};
+use roster_infra::resources::LAMBDA_BINARIES;
+use roster_infra::tools::{Stderr, ensure_python_tools, roster_home};
 
-const USAGE: &str = "\
-Usage: roster-package [--arch arm64|x86_64] [--lambda-dir DIR]
+/// Builds every Lambda function (release profile) as DIR/<binary>/bootstrap.zip with
+/// cargo-lambda. arm64 (as the template deploys) needs the Rust standard library for
+/// aarch64-unknown-linux-gnu (`rustup target add aarch64-unknown-linux-gnu`).
+#[derive(Debug, Parser)]
+#[command(name = "roster-package", version)]
+struct Args {
+    #[arg(long, value_enum, default_value_t = Arch::Arm64)]
+    arch: Arch,
+    #[arg(long, value_name = "DIR", default_value = "target/lambda")]
+    lambda_dir: PathBuf,
+}
 
-Builds every Lambda function (release profile) as DIR/<binary>/bootstrap.zip with
-cargo-lambda. Default architecture arm64 (as the template deploys); it needs the Rust
-standard library for aarch64-unknown-linux-gnu (rustup target add aarch64-unknown-linux-gnu).
-Default DIR: target/lambda.
-";
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Arch {
+    Arm64,
+    #[value(name = "x86_64")]
+    X86_64,
+}
 
 fn main() -> ExitCode {
-    match run() {
+    match run(Args::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("roster-package: {error:#}");
@@ -31,27 +42,10 @@ fn main() -> ExitCode {
     }
 }
 
-fn run() -> Result<()> {
-    let mut arch = "arm64".to_owned();
-    let mut lambda_dir = PathBuf::from("target/lambda");
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        match flag.as_str() {
-            "-h" | "--help" => {
-                print!("{USAGE}");
-                return Ok(());
-            }
-            "--arch" => arch = args.next().context("--arch needs a value")?,
-            "--lambda-dir" => {
-                lambda_dir = PathBuf::from(args.next().context("--lambda-dir needs a value")?);
-            }
-            other => bail!("unknown option {other} (see --help)"),
-        }
-    }
-    let arch_flag = match arch.as_str() {
-        "arm64" => "--arm64",
-        "x86_64" => "--x86-64",
-        other => bail!("--arch must be arm64 or x86_64, not {other}"),
+fn run(Args { arch, lambda_dir }: Args) -> Result<()> {
+    let (arch, arch_flag) = match arch {
+        Arch::Arm64 => ("arm64", "--arm64"),
+        Arch::X86_64 => ("x86_64", "--x86-64"),
     };
     let tools = ensure_python_tools(&roster_home(), &Stderr)?;
     let path = std::env::join_paths(std::iter::once(tools.clone()).chain(std::env::split_paths(

@@ -16,16 +16,16 @@
 use std::process::Command;
 
 use reqwest::{Method, StatusCode};
-use roster_local::endpoint::{Quiet, ensure_python_tools, roster_home};
-use roster_local::testing;
+use roster_infra::tools::{Quiet, ensure_python_tools, roster_home};
+use roster_testkit::harness;
 use serde_json::json;
 
 use crate::support::Api;
 
 #[tokio::test]
 async fn both_apis_survive_schemathesis_with_no_server_error_and_no_schema_violation() {
-    testing::sdk().await; // logs with ROSTER_TEST_LOG=1
-    let (stack, state_dir) = testing::running_stack().await.unwrap();
+    harness::sdk().await; // logs with ROSTER_TEST_LOG=1
+    let (stack, state_dir) = harness::running_stack().await.unwrap();
     let facts = stack.facts().clone();
     let auth = Api::new(&facts.auth_url, &facts.api_key);
     let (status, _) = auth

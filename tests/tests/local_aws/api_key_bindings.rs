@@ -16,8 +16,8 @@ use roster_client::{
     TokenUse, Tokens, VerifyRequest,
 };
 use roster_local::stack::LocalFacts;
-use roster_local::testing;
 use roster_platform::api_keys::{self, ApiKeySet};
+use roster_testkit::harness;
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "Bound-Secret-12";
@@ -108,7 +108,7 @@ fn registration(email: &str, name: &str, source_system: Option<&str>) -> Registe
 
 #[tokio::test]
 async fn a_key_bound_to_a_frontend_and_a_source_system_is_refused_outside_them() {
-    let (stack, state_dir) = testing::running_stack().await.unwrap();
+    let (stack, state_dir) = harness::running_stack().await.unwrap();
     let facts = stack.facts().clone();
     let account_web = facts.client_ids["account-web"].clone();
     let partner = facts.client_ids["partner-portal"].clone();
@@ -259,7 +259,7 @@ async fn a_key_bound_to_a_frontend_and_a_source_system_is_refused_outside_them()
 
 #[tokio::test]
 async fn keys_stored_without_bindings_and_the_development_key_may_use_every_client_and_source() {
-    let (stack, state_dir) = testing::running_stack().await.unwrap();
+    let (stack, state_dir) = harness::running_stack().await.unwrap();
     let facts = stack.facts().clone();
     let secret = KeySecret::of(&facts).await;
 

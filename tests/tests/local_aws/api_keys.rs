@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use roster_local::testing;
 use roster_platform::api_key_guard::{ApiKeyGuard, GuardOptions, Rejection, SecretsManagerKeys};
 use roster_platform::api_keys::KeyAdmin;
+use roster_testkit::harness;
 
 async fn admin_and_guard() -> (KeyAdmin, ApiKeyGuard) {
-    let stack = testing::provisioned().await;
+    let stack = harness::provisioned().await;
     let client = aws_sdk_secretsmanager::Client::new(&stack.sdk);
     let secret = stack.provisioned.api_key_secret.clone();
     // No caching, so each check sees the secret as it is now.

@@ -1,14 +1,14 @@
 //! Both API routers served in-process on port 0, over real HTTP: health answers, and every
 //! miss is an `application/problem+json` 4xx.
 
-use roster_local::testing;
+use roster_testkit::harness;
 use serde_json::Value;
 
 #[tokio::test]
 async fn both_apis_answer_health_and_misses_with_problem_json() {
-    let resources = testing::provisioned().await;
-    let (auth_url, _) = testing::auth_api(&resources).await;
-    let (user_url, _) = testing::user_api(&resources).await;
+    let resources = harness::provisioned().await;
+    let (auth_url, _) = harness::auth_api(&resources).await;
+    let (user_url, _) = harness::user_api(&resources).await;
     for (url, service) in [(auth_url, "auth-api"), (user_url, "user-api")] {
         let health = reqwest::get(format!("{url}/health")).await.unwrap();
         assert_eq!(health.status(), 200);

@@ -2,7 +2,7 @@
 //! (Users are created directly in the pool here; registration is not built yet.)
 
 use reqwest::{Response, StatusCode};
-use roster_local::testing::{self, TestResources};
+use roster_testkit::harness::{self, TestResources};
 use serde_json::{Value, json};
 
 use std::time::Duration;
@@ -12,7 +12,7 @@ use crate::support::{AuthClient, receive_bodies, seed_user};
 const PASSWORD: &str = "Correct-Horse-9-Battery";
 
 async fn start(resources: &TestResources) -> AuthClient {
-    AuthClient::new(testing::auth_api(resources).await)
+    AuthClient::new(harness::auth_api(resources).await)
 }
 
 async fn seed(resources: &TestResources, email: &str) {
@@ -30,7 +30,7 @@ async fn problem(response: Response, status: StatusCode) -> Value {
 
 #[tokio::test]
 async fn login_verify_refresh_and_logout_revokes_the_refresh_token() {
-    let resources = testing::provisioned().await;
+    let resources = harness::provisioned().await;
     seed(&resources, "ada@example.com").await;
     let api = start(&resources).await;
 
@@ -93,7 +93,7 @@ async fn login_verify_refresh_and_logout_revokes_the_refresh_token() {
 
 #[tokio::test]
 async fn an_unknown_account_and_a_wrong_password_get_the_same_answer() {
-    let resources = testing::provisioned().await;
+    let resources = harness::provisioned().await;
     seed(&resources, "bob@example.com").await;
     let api = start(&resources).await;
     let wrong = problem(
@@ -111,7 +111,7 @@ async fn an_unknown_account_and_a_wrong_password_get_the_same_answer() {
 
 #[tokio::test]
 async fn server_to_server_routes_need_an_api_key_with_the_auth_scope() {
-    let resources = testing::provisioned().await;
+    let resources = harness::provisioned().await;
     let api = start(&resources).await;
     let body = json!({"email": "a@example.com", "password": PASSWORD});
     let without = api
@@ -155,7 +155,7 @@ async fn server_to_server_routes_need_an_api_key_with_the_auth_scope() {
 
 #[tokio::test]
 async fn bad_input_gets_a_clear_4xx() {
-    let resources = testing::provisioned().await;
+    let resources = harness::provisioned().await;
     let api = start(&resources).await;
     for (body, status) in [
         (json!({"email": "not-an-email", "password": PASSWORD}), 400),
@@ -220,7 +220,7 @@ async fn bad_input_gets_a_clear_4xx() {
 
 #[tokio::test]
 async fn forgot_always_accepts_and_confirm_sets_the_new_password() {
-    let resources = testing::provisioned().await;
+    let resources = harness::provisioned().await;
     seed(&resources, "cleo@example.com").await;
     let api = start(&resources).await;
     for email in ["cleo@example.com", "nobody@example.com"] {
@@ -261,7 +261,7 @@ async fn forgot_always_accepts_and_confirm_sets_the_new_password() {
 
 #[tokio::test]
 async fn changing_the_password_needs_the_current_one() {
-    let resources = testing::provisioned().await;
+    let resources = harness::provisioned().await;
     seed(&resources, "dan@example.com").await;
     let api = start(&resources).await;
     let tokens: Value = api
@@ -299,7 +299,7 @@ async fn changing_the_password_needs_the_current_one() {
 
 #[tokio::test]
 async fn the_served_openapi_document_matches_the_router() {
-    let resources = testing::provisioned().await;
+    let resources = harness::provisioned().await;
     let api = start(&resources).await;
     let document: Value = api
         .http
@@ -340,14 +340,14 @@ async fn the_served_openapi_document_matches_the_router() {
 async fn auth_events(resources: &TestResources, expected: usize) -> Vec<String> {
     let queue = &resources
         .provisioned
-        .subscriber(&roster_local::resources::USER_SUBSCRIBER)
+        .subscriber(&roster_infra::resources::USER_SUBSCRIBER)
         .queue_url;
     receive_bodies(&resources.sdk, queue, expected, Duration::from_secs(10)).await
 }
 
 #[tokio::test]
 async fn sign_ins_and_password_flows_publish_events_without_secrets() {
-    let resources = testing::provisioned().await;
+    let resources = harness::provisioned().await;
     seed(&resources, "eve@example.com").await;
     let api = start(&resources).await;
     let tokens: Value = api

@@ -13,8 +13,8 @@ use std::process::Command;
 
 use reqwest::StatusCode;
 use roster_local::demo::{self, DEMO_PASSWORD};
-use roster_local::testing;
 use roster_local::web::{self, WebConfig};
+use roster_testkit::harness;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
@@ -118,7 +118,7 @@ async fn run(script: &str, args: &[&str]) -> Value {
 
 #[tokio::test]
 async fn each_docs_page_lists_every_operation_and_loads_nothing_from_elsewhere() {
-    let (stack, state_dir) = testing::running_stack().await.unwrap();
+    let (stack, state_dir) = harness::running_stack().await.unwrap();
     let facts = stack.facts().clone();
     let report = run("docs.mjs", &[&facts.auth_url, &facts.user_url]).await;
     stack.stop().await;
@@ -160,11 +160,11 @@ async fn each_docs_page_lists_every_operation_and_loads_nothing_from_elsewhere()
 
 #[tokio::test]
 async fn the_account_page_works_from_an_allowed_origin_and_is_refused_at_the_preflight_elsewhere() {
-    let (stack, state_dir) = testing::running_stack().await.unwrap();
+    let (stack, state_dir) = harness::running_stack().await.unwrap();
     let facts = stack.facts().clone();
     demo::seed(&facts).await.unwrap();
     // The same page and backend on an origin the APIs do not allow.
-    let blocked = testing::spawn_router(web::router(
+    let blocked = harness::spawn_router(web::router(
         WebConfig::for_stack(&facts),
         reqwest::Client::new(),
     ))

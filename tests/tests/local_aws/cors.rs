@@ -5,7 +5,7 @@
 
 use reqwest::{Method, StatusCode};
 use roster_local::stack::LOCAL_FRONTEND_ORIGINS;
-use roster_local::testing;
+use roster_testkit::harness;
 
 async fn preflight(url: &str, path: &str, origin: &str, headers: &str) -> reqwest::Response {
     reqwest::Client::new()
@@ -27,9 +27,9 @@ fn header<'a>(response: &'a reqwest::Response, name: &str) -> Option<&'a str> {
 
 #[tokio::test]
 async fn allowed_frontend_origins_pass_the_preflight_and_others_are_stopped_there() {
-    let resources = testing::provisioned().await;
-    let auth = testing::auth_api(&resources).await.0;
-    let users = testing::user_api(&resources).await.0;
+    let resources = harness::provisioned().await;
+    let auth = harness::auth_api(&resources).await.0;
+    let users = harness::user_api(&resources).await.0;
     let allowed = LOCAL_FRONTEND_ORIGINS[0];
     for (url, path) in [
         (&auth, "/auth/password/change"),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use roster_client::{AuthApi, LoginRequest, RegisterRequest, UserApi, VerifyRequest};
-use roster_local::testing;
+use roster_testkit::harness;
 
 use crate::support::eventually;
 
@@ -16,7 +16,7 @@ const PASSWORD: &str = "Lookalike-Secret-7";
 
 #[tokio::test]
 async fn look_alike_spellings_of_one_email_collide_sign_in_and_find_the_same_user() {
-    let (stack, state_dir) = testing::running_stack().await.unwrap();
+    let (stack, state_dir) = harness::running_stack().await.unwrap();
     let facts = stack.facts().clone();
     let auth = AuthApi::new(&facts.auth_url, &facts.api_key).unwrap();
     let users = UserApi::new(&facts.user_url, &facts.api_key).unwrap();

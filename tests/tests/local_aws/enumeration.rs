@@ -4,8 +4,8 @@
 //! one. Afterwards the real reset still works.
 
 use reqwest::{Method, StatusCode};
-use roster_local::faults::{Fault, FaultProxy, Kind, When};
-use roster_local::testing;
+use roster_testkit::faults::{Fault, FaultProxy, Kind, When};
+use roster_testkit::harness;
 use serde_json::{Value, json};
 
 use crate::support::Api;
@@ -25,13 +25,13 @@ async fn forgot(api: &Api, email: &str) -> (StatusCode, Vec<u8>) {
 
 #[tokio::test]
 async fn a_reset_of_an_existing_and_of_an_unknown_account_makes_the_same_calls_and_answer() {
-    let resources = testing::provisioned().await;
-    let proxy = FaultProxy::start(testing::endpoint_url().await).await;
+    let resources = harness::provisioned().await;
+    let proxy = FaultProxy::start(harness::endpoint_url().await).await;
     let auth = Api::new(
-        &testing::auth_api_for_counting(&resources, proxy.url())
+        &harness::auth_api_for_counting(&resources, proxy.url())
             .await
             .0,
-        &testing::test_key(&resources).await,
+        &harness::test_key(&resources).await,
     );
     let (status, _) = auth
         .json(

@@ -20,8 +20,8 @@ use roster_client::{
     UploadRequest, UserApi,
 };
 use roster_local::stack::RunningStack;
-use roster_local::testing;
 use roster_platform::subscriber::EventHandler;
+use roster_testkit::harness;
 use roster_user_api::assets::Assets;
 use roster_user_api::profiles::Profiles;
 use roster_user_api::store::TOMBSTONE_DAYS;
@@ -237,9 +237,9 @@ async fn a_new_user_and_avatar_still_work(
 
 #[tokio::test]
 async fn a_deleted_user_leaves_no_object_version_and_no_personal_item_behind() {
-    let (stack, state_dir) = testing::running_stack().await.unwrap();
+    let (stack, state_dir) = harness::running_stack().await.unwrap();
     let facts = stack.facts().clone();
-    let sdk = testing::sdk().await;
+    let sdk = harness::sdk().await;
     let auth = AuthApi::new(&facts.auth_url, &facts.api_key).unwrap();
     let users = UserApi::new(&facts.user_url, &facts.api_key).unwrap();
     let profiles =
@@ -317,9 +317,9 @@ async fn a_deleted_user_leaves_no_object_version_and_no_personal_item_behind() {
 
 #[tokio::test]
 async fn an_upload_url_issued_before_the_deletion_creates_nothing_that_outlives_the_sweep() {
-    let (stack, state_dir) = testing::running_stack().await.unwrap();
+    let (stack, state_dir) = harness::running_stack().await.unwrap();
     let facts = stack.facts().clone();
-    let sdk = testing::sdk().await;
+    let sdk = harness::sdk().await;
     let auth = AuthApi::new(&facts.auth_url, &facts.api_key).unwrap();
     let users = UserApi::new(&facts.user_url, &facts.api_key).unwrap();
     let profiles =
@@ -405,9 +405,9 @@ fn aged(mut event: Value, age: chrono::Duration) -> Value {
 
 #[tokio::test]
 async fn an_archived_user_registered_replayed_after_the_tombstone_expired_creates_no_profile() {
-    let (stack, state_dir) = testing::running_stack().await.unwrap();
+    let (stack, state_dir) = harness::running_stack().await.unwrap();
     let facts = stack.facts().clone();
-    let sdk = testing::sdk().await;
+    let sdk = harness::sdk().await;
     let archive = tap(
         &sdk,
         &facts.event_bus,
@@ -477,7 +477,7 @@ async fn an_archived_user_registered_replayed_after_the_tombstone_expired_create
 
 #[tokio::test]
 async fn the_assets_bucket_is_versioned_and_expires_noncurrent_versions() {
-    let resources = testing::provisioned().await;
+    let resources = harness::provisioned().await;
     let client = s3(&resources.sdk);
     let bucket = &resources.provisioned.bucket;
     // Versioned: a second PUT of a key keeps the first as a noncurrent version. (moto answers
@@ -503,11 +503,11 @@ async fn the_assets_bucket_is_versioned_and_expires_noncurrent_versions() {
         .await
         .unwrap();
     let expiring = lifecycle.rules().iter().any(|rule| {
-        rule.id() == Some(roster_local::resources::NONCURRENT_VERSIONS_RULE)
+        rule.id() == Some(roster_infra::resources::NONCURRENT_VERSIONS_RULE)
             && rule
                 .noncurrent_version_expiration()
                 .and_then(|expiration| expiration.noncurrent_days())
-                == Some(roster_local::resources::NONCURRENT_VERSION_DAYS)
+                == Some(roster_infra::resources::NONCURRENT_VERSION_DAYS)
             && rule
                 .expiration()
                 .and_then(|expiration| expiration.expired_object_delete_marker())

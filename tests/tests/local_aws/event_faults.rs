@@ -10,13 +10,13 @@ use reqwest::{Method, StatusCode};
 use roster_events::auth::{UserLoggedIn, UserRegistered};
 use roster_events::user::{UserActivated, UserDeleted, UserStatus, UserStatusChanged};
 use roster_events::{DomainEvent, Envelope};
-use roster_local::faults::{Fault, FaultProxy, Kind, When};
-use roster_local::testing::{self, REGION};
 use roster_platform::events::{EventPublisher, OutgoingEvent, RetryPolicy};
 use roster_platform::lambda::{QueueBatchHandler, StreamBatchHandler};
 use roster_platform::subscriber::{EventHandler, Outcome};
 use roster_projectors::StreamProjector;
 use roster_projectors::users_table::UsersTableProjection;
+use roster_testkit::faults::{Fault, FaultProxy, Kind, When};
+use roster_testkit::harness::{self, REGION};
 use roster_user_api::store::{BadgeItem, ProfileItem};
 use serde_json::{Value, json};
 
@@ -51,7 +51,7 @@ fn user_deleted(id: &str) -> EventBridgeEvent<Value> {
 /// Nothing of a deleted user is left in the Auth API's table (idempotency records aside, and
 /// the revocation records that refuse its tokens: the user id and a time only, gone after one
 /// token lifetime).
-async fn assert_identity_released(resources: &testing::TestResources) {
+async fn assert_identity_released(resources: &harness::TestResources) {
     let leftovers: Vec<Value> = crate::support::auth_items(resources)
         .await
         .into_iter()
@@ -74,7 +74,7 @@ fn outgoing(index: usize) -> OutgoingEvent {
 
 #[tokio::test]
 async fn a_put_events_partial_failure_resends_only_the_failed_entry() {
-    let resources = testing::provisioned().await;
+    let resources = harness::provisioned().await;
     let bus = resources.provisioned.bus_name.clone();
     let downstream = tap(
         &resources.sdk,
@@ -83,7 +83,7 @@ async fn a_put_events_partial_failure_resends_only_the_failed_entry() {
         json!({"detail-type": ["FaultProbe"]}),
     )
     .await;
-    let proxy = FaultProxy::start(testing::endpoint_url().await).await;
+    let proxy = FaultProxy::start(harness::endpoint_url().await).await;
     proxy.inject(Fault {
         operation: "PutEvents",
         skip: 0,
@@ -143,7 +143,7 @@ fn record(
 
 #[tokio::test]
 async fn a_publish_failing_mid_batch_ends_the_batch_there_and_the_retry_publishes_the_rest_once() {
-    let resources = testing::provisioned().await;
+    let resources = harness::provisioned().await;
     let bus = resources.provisioned.bus_name.clone();
     let downstream = tap(
         &resources.sdk,
@@ -173,7 +173,7 @@ async fn a_publish_failing_mid_batch_ends_the_batch_there_and_the_retry_publishe
         record(3, "MODIFY", Some(&confirmed), &badged),
     ];
 
-    let proxy = FaultProxy::start(testing::endpoint_url().await).await;
+    let proxy = FaultProxy::start(harness::endpoint_url().await).await;
     proxy.inject(Fault::after_calls("PutEvents", 1, When::Before));
     let sdk = roster_platform::aws::local(proxy.url(), REGION).await;
     let publisher =
@@ -229,7 +229,7 @@ async fn a_publish_failing_mid_batch_ends_the_batch_there_and_the_retry_publishe
 
 #[tokio::test]
 async fn the_user_subscribers_apply_each_event_once_and_never_go_back_in_time() {
-    let resources = testing::provisioned().await;
+    let resources = harness::provisioned().await;
     let profiles = profiles_of(&resources);
     let users = roster_user_api::subscriber::UserEvents::new(profiles.clone());
     let rules = roster_user_api::badge_rules::BadgeRules::new(profiles.clone());
@@ -304,8 +304,8 @@ async fn the_user_subscribers_apply_each_event_once_and_never_go_back_in_time() 
 
     // A late UserRegistered for a deleted profile does not bring it back.
     let api = Api::new(
-        &testing::user_api(&resources).await.0,
-        &testing::test_key(&resources).await,
+        &harness::user_api(&resources).await.0,
+        &harness::test_key(&resources).await,
     );
     assert_eq!(
         api.call(Method::DELETE, &format!("/user/{id}"), None)
@@ -333,10 +333,10 @@ async fn the_user_subscribers_apply_each_event_once_and_never_go_back_in_time() 
 
 #[tokio::test]
 async fn the_auth_subscriber_applies_each_event_once_and_drops_a_stale_status() {
-    let resources = testing::provisioned().await;
+    let resources = harness::provisioned().await;
     let auth = Api::new(
-        &testing::auth_api(&resources).await.0,
-        &testing::test_key(&resources).await,
+        &harness::auth_api(&resources).await.0,
+        &harness::test_key(&resources).await,
     );
     let (status, registered) = auth
         .json(Method::POST, "/auth/register", json!({"email": "order@example.com", "name": "order_user", "password": "Order-Secret-1"}))
@@ -417,10 +417,10 @@ async fn the_auth_subscriber_applies_each_event_once_and_drops_a_stale_status() 
 /// nothing applied twice and nothing left behind.
 #[tokio::test]
 async fn the_auth_subscriber_finishes_each_change_on_redelivery_after_a_fault() {
-    let resources = testing::provisioned().await;
+    let resources = harness::provisioned().await;
     let auth = Api::new(
-        &testing::auth_api(&resources).await.0,
-        &testing::test_key(&resources).await,
+        &harness::auth_api(&resources).await.0,
+        &harness::test_key(&resources).await,
     );
     let login = json!({"email": "faulty@example.com", "password": "Faulty-Secret-1"});
     let (status, registered) = auth
@@ -432,7 +432,7 @@ async fn the_auth_subscriber_finishes_each_change_on_redelivery_after_a_fault() 
         .await;
     assert_eq!(status, StatusCode::CREATED, "{registered}");
     let id = registered["id"].as_str().unwrap().to_owned();
-    let proxy = FaultProxy::start(testing::endpoint_url().await).await;
+    let proxy = FaultProxy::start(harness::endpoint_url().await).await;
     let through = roster_platform::aws::local(proxy.url(), REGION).await;
     let stores = roster_local::stack::auth_stores(&resources.provisioned);
     let subscriber =

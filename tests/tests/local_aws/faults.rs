@@ -9,9 +9,9 @@ use reqwest::StatusCode;
 use roster_auth_api::identity::Cognito;
 use roster_auth_api::registration::reconcile;
 use roster_auth_api::store::AuthTable;
-use roster_local::faults::{Fault, FaultProxy, When};
-use roster_local::resources::AUTH_TABLE;
-use roster_local::testing::{self, TestResources};
+use roster_infra::resources::AUTH_TABLE;
+use roster_testkit::faults::{Fault, FaultProxy, When};
+use roster_testkit::harness::{self, TestResources};
 use serde_json::{Value, json};
 
 use crate::support::{auth_items, cognito_emails};
@@ -26,9 +26,9 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    let resources = testing::provisioned().await;
-    let proxy = FaultProxy::start(testing::endpoint_url().await).await;
-    let (url, key) = testing::auth_api_through(&resources, proxy.url()).await;
+    let resources = harness::provisioned().await;
+    let proxy = FaultProxy::start(harness::endpoint_url().await).await;
+    let (url, key) = harness::auth_api_through(&resources, proxy.url()).await;
     Setup {
         resources,
         proxy,
@@ -267,7 +267,7 @@ async fn cognito_throttling_or_lockout_is_a_429_with_retry_after() {
     for code in ["TooManyRequestsException", "TooManyFailedAttemptsException"] {
         setup.proxy.clear();
         setup.proxy.inject(Fault {
-            kind: roster_local::faults::Kind::Code(code),
+            kind: roster_testkit::faults::Kind::Code(code),
             ..Fault::always("AdminInitiateAuth", When::Before)
         });
         let response = reqwest::Client::new()

@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use axum::Router;
 use axum::routing::get;
 use reqwest::{Method, StatusCode};
-use roster_local::testing::{self, spawn_router};
 use roster_platform::guards::{ApiKeySettings, TokenSettings};
 use roster_platform::jwt::TokenUse;
+use roster_testkit::harness::{self, spawn_router};
 use serde_json::json;
 
 use crate::forged::{
@@ -58,7 +58,7 @@ fn percent_encoded(token: &str) -> String {
 
 #[tokio::test]
 async fn every_forged_token_is_refused_by_every_route_that_takes_one() {
-    let resources = testing::provisioned().await;
+    let resources = harness::provisioned().await;
     let fetches = Arc::new(AtomicUsize::new(0));
     let mut tokens = TokenSettings::for_pool(
         "us-east-1",
@@ -67,7 +67,7 @@ async fn every_forged_token_is_refused_by_every_route_that_takes_one() {
     );
     tokens.issuer = ISSUER.to_owned();
     tokens.jwks_url = jwks_server(Arc::clone(&fetches)).await;
-    let endpoint = testing::endpoint_url().await;
+    let endpoint = harness::endpoint_url().await;
 
     let mut auth_config = roster_local::stack::auth_config(&resources.provisioned, endpoint);
     auth_config.tokens = tokens.clone();
@@ -83,7 +83,7 @@ async fn every_forged_token_is_refused_by_every_route_that_takes_one() {
         )
         .unwrap();
     let user_url = spawn_router(roster_user_api::router(user_deps)).await;
-    let key = testing::test_key(&resources).await;
+    let key = harness::test_key(&resources).await;
     let auth = Api::new(&auth_url, &key);
     let users = Api::new(&user_url, &key);
 

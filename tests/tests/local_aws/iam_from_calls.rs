@@ -14,9 +14,9 @@
 use std::collections::BTreeSet;
 
 use reqwest::{Method, StatusCode};
-use roster_local::faults::FaultProxy;
-use roster_local::sam::{granted_actions, not_allowed, required_actions, template_path, transform};
-use roster_local::testing;
+use roster_infra::sam::{granted_actions, not_allowed, required_actions, template_path, transform};
+use roster_testkit::faults::FaultProxy;
+use roster_testkit::harness;
 use serde_json::{Value, json};
 
 use crate::support::Api;
@@ -79,18 +79,18 @@ fn transformed(name: &str, edit: impl FnOnce(String) -> String) -> Value {
 
 #[tokio::test]
 async fn each_api_function_s_calls_are_allowed_by_its_role_and_its_role_grants_only_what_is_used() {
-    let resources = testing::provisioned().await;
-    let auth_proxy = FaultProxy::start(testing::endpoint_url().await).await;
-    let user_proxy = FaultProxy::start(testing::endpoint_url().await).await;
-    let key = testing::test_key(&resources).await;
+    let resources = harness::provisioned().await;
+    let auth_proxy = FaultProxy::start(harness::endpoint_url().await).await;
+    let user_proxy = FaultProxy::start(harness::endpoint_url().await).await;
+    let key = harness::test_key(&resources).await;
     let auth = Api::new(
-        &testing::auth_api_through(&resources, auth_proxy.url())
+        &harness::auth_api_through(&resources, auth_proxy.url())
             .await
             .0,
         &key,
     );
     let users = Api::new(
-        &testing::user_api_through(&resources, user_proxy.url())
+        &harness::user_api_through(&resources, user_proxy.url())
             .await
             .0,
         &key,

@@ -6,14 +6,14 @@
 
 use reqwest::StatusCode;
 use roster_client::{AuthApi, RegisterRequest};
-use roster_local::testing;
 use roster_platform::api_keys::KeyAdmin;
+use roster_testkit::harness;
 
 const PASSWORD: &str = "Replayed-Secret-12";
 
 #[tokio::test]
 async fn an_idempotency_key_replays_only_for_the_api_key_that_used_it() {
-    let (stack, state_dir) = testing::running_stack().await.unwrap();
+    let (stack, state_dir) = harness::running_stack().await.unwrap();
     let facts = stack.facts().clone();
     let sdk = roster_platform::aws::local(&facts.aws_endpoint, &facts.region).await;
     let other_key = KeyAdmin::new(

@@ -28,11 +28,11 @@ use roster_client::{
 };
 use roster_events::user::{UserDeleted, UserStatus, UserStatusChanged};
 use roster_events::{DomainEvent, Envelope};
+use roster_infra::resources::{USER_POOL, WRITE_ATTRIBUTES};
 use roster_local::provision::Provisioned;
-use roster_local::resources::{USER_POOL, WRITE_ATTRIBUTES};
 use roster_local::stack::auth_stores;
-use roster_local::testing::{self, REGION, TestResources};
 use roster_platform::subscriber::{EventHandler, Outcome};
+use roster_testkit::harness::{self, REGION, TestResources};
 use serde_json::{Value, json};
 
 use crate::support::{auth_items, eventually, receive_bodies, tap};
@@ -117,8 +117,8 @@ async fn register(auth: &AuthApi, users: &UserApi, email: &str, name: &str) -> S
 
 #[tokio::test]
 async fn app_clients_write_no_identity_attribute_and_an_email_change_waits_for_verification() {
-    let resources = testing::provisioned().await;
-    let (url, key) = testing::auth_api(&resources).await;
+    let resources = harness::provisioned().await;
+    let (url, key) = harness::auth_api(&resources).await;
     let auth = AuthApi::new(&url, &key).unwrap();
     let pool = Pool::new(&resources.sdk);
     let pool_id = resources.provisioned.user_pool_id.as_str();
@@ -234,9 +234,9 @@ async fn app_clients_write_no_identity_attribute_and_an_email_change_waits_for_v
 
 #[tokio::test]
 async fn after_an_out_of_band_email_change_a_suspension_still_disables_and_signs_out_the_user() {
-    let (stack, state_dir) = testing::running_stack().await.unwrap();
+    let (stack, state_dir) = harness::running_stack().await.unwrap();
     let facts = stack.facts().clone();
-    let sdk = testing::sdk().await;
+    let sdk = harness::sdk().await;
     let pool = Pool::new(&sdk);
     let pool_id = facts.user_pool_id.as_str();
     let auth = AuthApi::new(&facts.auth_url, &facts.api_key).unwrap();
@@ -317,10 +317,10 @@ async fn after_an_out_of_band_email_change_a_suspension_still_disables_and_signs
 #[tokio::test]
 async fn after_an_out_of_band_deletion_one_reconciler_run_deletes_the_profile_and_frees_the_identifiers()
  {
-    let (stack, state_dir) = testing::running_stack().await.unwrap();
+    let (stack, state_dir) = harness::running_stack().await.unwrap();
     let facts = stack.facts().clone();
     let provisioned = stack.provisioned().clone();
-    let sdk = testing::sdk().await;
+    let sdk = harness::sdk().await;
     let pool = Pool::new(&sdk);
     let auth = AuthApi::new(&facts.auth_url, &facts.api_key).unwrap();
     let users = UserApi::new(&facts.user_url, &facts.api_key).unwrap();
@@ -362,7 +362,7 @@ async fn after_an_out_of_band_deletion_one_reconciler_run_deletes_the_profile_an
     assert_eq!(refused.status(), Some(StatusCode::NOT_FOUND), "{refused}");
     let resources = TestResources {
         sdk: sdk.clone(),
-        names: roster_local::resources::Names::new(facts.prefix.clone()),
+        names: roster_infra::resources::Names::new(facts.prefix.clone()),
         provisioned: provisioned.clone(),
     };
     eventually(
@@ -417,8 +417,8 @@ async fn after_an_out_of_band_deletion_one_reconciler_run_deletes_the_profile_an
 
 #[tokio::test]
 async fn a_user_missing_from_the_pool_is_done_only_when_the_auth_table_says_why() {
-    let resources = testing::provisioned().await;
-    let (url, key) = testing::auth_api(&resources).await;
+    let resources = harness::provisioned().await;
+    let (url, key) = harness::auth_api(&resources).await;
     let auth = AuthApi::new(&url, &key).unwrap();
     let pool = Pool::new(&resources.sdk);
     let pool_id = resources.provisioned.user_pool_id.as_str();
@@ -503,8 +503,8 @@ async fn a_user_missing_from_the_pool_is_done_only_when_the_auth_table_says_why(
 
 #[tokio::test]
 async fn the_reconciler_checks_each_identity_once_per_round_of_slices() {
-    let resources = testing::provisioned().await;
-    let (url, key) = testing::auth_api(&resources).await;
+    let resources = harness::provisioned().await;
+    let (url, key) = harness::auth_api(&resources).await;
     let auth = AuthApi::new(&url, &key).unwrap();
     let mut ids = Vec::new();
     for n in 0..6 {
@@ -557,10 +557,10 @@ async fn the_reconciler_checks_each_identity_once_per_round_of_slices() {
 /// review: before, such a run deleted up to 100 profiles a minute.
 #[tokio::test]
 async fn a_pool_that_lost_every_user_at_once_deletes_no_profile() {
-    let (stack, state_dir) = testing::running_stack().await.unwrap();
+    let (stack, state_dir) = harness::running_stack().await.unwrap();
     let facts = stack.facts().clone();
     let provisioned = stack.provisioned().clone();
-    let sdk = testing::sdk().await;
+    let sdk = harness::sdk().await;
     let pool = Pool::new(&sdk);
     let auth = AuthApi::new(&facts.auth_url, &facts.api_key).unwrap();
     let users = UserApi::new(&facts.user_url, &facts.api_key).unwrap();

@@ -8,16 +8,16 @@ use reqwest::StatusCode;
 use roster_client::{
     AuthApi, LoginRequest, RefreshRequest, RegisterRequest, TokenUse, VerifyRequest,
 };
-use roster_local::testing;
+use roster_testkit::harness;
 use serde_json::json;
 
 use crate::support::{next_message, tap};
 
 #[tokio::test]
 async fn register_login_verify_refresh_logout_on_the_local_stack() {
-    let (stack, state_dir) = testing::running_stack().await.unwrap();
+    let (stack, state_dir) = harness::running_stack().await.unwrap();
     let facts = stack.facts().clone();
-    let sdk = testing::sdk().await;
+    let sdk = harness::sdk().await;
     let tap_queue = tap(
         &sdk,
         &facts.event_bus,

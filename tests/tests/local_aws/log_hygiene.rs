@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
-use roster_local::testing;
+use roster_testkit::harness;
 use serde_json::json;
 
 use crate::support::{Api, answer, eventually};
@@ -53,7 +53,7 @@ async fn no_secret_reaches_any_log_line() {
     // Every task of the stack runs on this thread, so this subscriber sees all of them.
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let (stack, state_dir) = testing::running_stack().await.unwrap();
+    let (stack, state_dir) = harness::running_stack().await.unwrap();
     let facts = stack.facts().clone();
     let auth = Api::new(&facts.auth_url, &facts.api_key);
     let users = Api::new(&facts.user_url, &facts.api_key);

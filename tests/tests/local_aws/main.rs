@@ -14,8 +14,6 @@ mod enumeration;
 mod erasure;
 mod event_faults;
 mod faults;
-#[path = "../../../platform/tests/support/forged.rs"]
-mod forged;
 mod forged_tokens;
 mod iam_from_calls;
 mod idempotency_scope;
@@ -38,3 +36,5 @@ mod user_concurrency;
 mod user_faults;
 mod user_input;
 mod users;
+
+use roster_testkit::forged;

@@ -11,18 +11,18 @@ use aws_lambda_events::dynamodb::Event as StreamEvent;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use aws_lambda_events::streams::DynamoDbEventResponse;
 use aws_sdk_dynamodb::types::AttributeValue;
-use roster_local::faults::{Fault, FaultProxy, Kind, When};
+use roster_infra::resources::{USER_SUBSCRIBER, USERS_TABLE};
 use roster_local::plumbing::queues::{self, QueuePollOptions, QueueSource};
 use roster_local::plumbing::streams::{
     FailureQueue, FailureRecord, StreamPollOptions, StreamPoller, StreamProgress, StreamSource,
 };
 use roster_local::plumbing::watch::{WatchOptions, Watchdog, WatchedQueue, WatchedStream};
-use roster_local::resources::{USER_SUBSCRIBER, USERS_TABLE};
-use roster_local::testing::{self, REGION, TestResources};
 use roster_platform::events::{EventPublisher, OutgoingEvent};
 use roster_platform::lambda::{
     BoxFuture, QueueBatchHandler, StreamBatchHandler, queue_failures, stream_failure_at,
 };
+use roster_testkit::faults::{Fault, FaultProxy, Kind, When};
+use roster_testkit::harness::{self, REGION, TestResources};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -139,7 +139,7 @@ async fn put_user(stack: &TestResources, id: &str, name: &str) {
 
 #[tokio::test]
 async fn stream_changes_reach_the_handler_in_order_with_both_images() {
-    let stack = testing::provisioned().await;
+    let stack = harness::provisioned().await;
     let handler = Arc::new(RecordingStream::default());
     let shutdown = poll_users_stream(&stack, handler.clone()).await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&stack.sdk);
@@ -171,7 +171,7 @@ async fn stream_changes_reach_the_handler_in_order_with_both_images() {
 
 #[tokio::test]
 async fn a_failed_stream_record_is_retried_and_nothing_after_it_is_skipped_or_reordered() {
-    let stack = testing::provisioned().await;
+    let stack = harness::provisioned().await;
     let handler = Arc::new(RecordingStream {
         fail_id: Some("b".into()),
         failures_left: AtomicU32::new(2),
@@ -246,7 +246,7 @@ fn event(source: &str, detail: Value) -> OutgoingEvent {
 
 #[tokio::test]
 async fn bus_events_reach_the_subscriber_and_a_poison_message_ends_in_the_dead_letter_queue() {
-    let stack = testing::provisioned().await;
+    let stack = harness::provisioned().await;
     let facts = stack.provisioned.subscriber(&USER_SUBSCRIBER).clone();
     let sqs = aws_sdk_sqs::Client::new(&stack.sdk);
     let handler = Arc::new(RecordingQueue::default());
@@ -323,7 +323,7 @@ fn handled_ids(handler: &RecordingStream) -> Vec<String> {
 #[tokio::test]
 async fn a_record_that_keeps_failing_goes_to_the_failure_queue_after_the_retry_bound_and_the_stream_moves_on()
  {
-    let stack = testing::provisioned().await;
+    let stack = harness::provisioned().await;
     let handler = Arc::new(RecordingStream {
         fail_id: Some("b".into()),
         failures_left: AtomicU32::new(u32::MAX),
@@ -420,7 +420,7 @@ impl StreamBatchHandler for FailingEach {
 
 #[tokio::test]
 async fn the_retry_bound_counts_the_failures_of_one_record_not_of_the_shard() {
-    let stack = testing::provisioned().await;
+    let stack = harness::provisioned().await;
     // With a bound of 3: b fails 3 times, then c fails 3 times. Neither is past its bound.
     let handler = Arc::new(FailingEach {
         fails: Mutex::new(HashMap::from([("b".to_owned(), 3), ("c".to_owned(), 3)])),
@@ -442,8 +442,8 @@ async fn the_retry_bound_counts_the_failures_of_one_record_not_of_the_shard() {
 #[tokio::test]
 async fn the_stream_poller_leaves_a_dead_or_expired_iterator_chain_and_reads_on_from_its_position()
 {
-    let stack = testing::provisioned().await;
-    let proxy = FaultProxy::start(testing::endpoint_url().await).await;
+    let stack = harness::provisioned().await;
+    let proxy = FaultProxy::start(harness::endpoint_url().await).await;
     let handler = Arc::new(RecordingStream::default());
     let (shutdown, _) =
         poll_users_stream_with(&stack, handler.clone(), 20, Some(proxy.url())).await;
@@ -498,7 +498,7 @@ async fn the_stream_poller_leaves_a_dead_or_expired_iterator_chain_and_reads_on_
 
 #[tokio::test]
 async fn the_watchdog_reports_a_stalled_stream_and_a_dead_letter_and_sees_the_recovery() {
-    let stack = testing::provisioned().await;
+    let stack = harness::provisioned().await;
     let handler = Arc::new(RecordingStream {
         fail_id: Some("stuck".into()),
         failures_left: AtomicU32::new(u32::MAX),

@@ -8,13 +8,13 @@ use aws_sdk_dynamodb as dynamodb;
 use aws_sdk_dynamodb::types::{KeyType, ProjectionType, StreamViewType};
 use aws_sdk_eventbridge as eventbridge;
 use aws_sdk_sqs::types::QueueAttributeName;
-use roster_local::provision::provision;
-use roster_local::resources::{
+use roster_infra::resources::{
     ASSETS, AUTH_FLOWS, AUTH_TABLE, Names, READ_ATTRIBUTES, REGISTRATION_MARKER, SUBSCRIBERS,
     TABLES, USER_POOL, USERS_TABLE,
 };
-use roster_local::testing;
+use roster_local::provision::provision;
 use roster_platform::api_keys::ApiKeySet;
+use roster_testkit::harness;
 
 use crate::support::queue_attributes;
 
@@ -27,7 +27,7 @@ fn key_of(schema: &[dynamodb::types::KeySchemaElement], kind: KeyType) -> Option
 
 #[tokio::test]
 async fn tables_have_their_keys_indexes_and_new_and_old_image_streams() {
-    let stack = testing::provisioned().await;
+    let stack = harness::provisioned().await;
     let client = dynamodb::Client::new(&stack.sdk);
     for spec in TABLES {
         let name = stack.names.table(spec);
@@ -87,7 +87,7 @@ async fn tables_have_their_keys_indexes_and_new_and_old_image_streams() {
 
 #[tokio::test]
 async fn tables_expire_only_bookkeeping_records() {
-    let stack = testing::provisioned().await;
+    let stack = harness::provisioned().await;
     let client = dynamodb::Client::new(&stack.sdk);
     let ttl = |table: String| {
         let client = client.clone();
@@ -115,7 +115,7 @@ async fn tables_expire_only_bookkeeping_records() {
 
 #[tokio::test]
 async fn user_pool_has_the_password_policy_both_groups_and_one_client_per_frontend() {
-    let stack = testing::provisioned().await;
+    let stack = harness::provisioned().await;
     let client = cognito::Client::new(&stack.sdk);
     let pool_id = &stack.provisioned.user_pool_id;
     let pool = client
@@ -183,7 +183,7 @@ async fn user_pool_has_the_password_policy_both_groups_and_one_client_per_fronte
 
 #[tokio::test]
 async fn each_subscriber_has_a_rule_a_queue_and_a_dead_letter_queue() {
-    let stack = testing::provisioned().await;
+    let stack = harness::provisioned().await;
     let events = eventbridge::Client::new(&stack.sdk);
     let sqs = aws_sdk_sqs::Client::new(&stack.sdk);
     let bus = stack.names.bus();
@@ -243,7 +243,7 @@ async fn each_subscriber_has_a_rule_a_queue_and_a_dead_letter_queue() {
 
 #[tokio::test]
 async fn bucket_holds_the_bundled_assets() {
-    let stack = testing::provisioned().await;
+    let stack = harness::provisioned().await;
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&stack.sdk)
             .force_path_style(true)
@@ -265,7 +265,7 @@ async fn bucket_holds_the_bundled_assets() {
 
 #[tokio::test]
 async fn api_key_secret_holds_a_key_set() {
-    let stack = testing::provisioned().await;
+    let stack = harness::provisioned().await;
     let secrets = aws_sdk_secretsmanager::Client::new(&stack.sdk);
     let value = secrets
         .get_secret_value()
@@ -282,7 +282,7 @@ async fn api_key_secret_holds_a_key_set() {
 
 #[tokio::test]
 async fn provisioning_again_finds_everything_and_changes_nothing() {
-    let stack = testing::provisioned().await;
+    let stack = harness::provisioned().await;
     let again = provision(&stack.sdk, &stack.names).await.unwrap();
     assert_eq!(again, stack.provisioned);
 }
@@ -308,7 +308,7 @@ async fn registration_marker(
 
 #[tokio::test]
 async fn the_pool_declares_the_immutable_registration_marker_even_when_made_before_it() {
-    let stack = testing::provisioned().await;
+    let stack = harness::provisioned().await;
     let client = cognito::Client::new(&stack.sdk);
     let marker = registration_marker(&client, &stack.provisioned.user_pool_id)
         .await
@@ -320,7 +320,7 @@ async fn the_pool_declares_the_immutable_registration_marker_even_when_made_befo
     );
 
     // A pool provisioned before the marker existed gets it on the next provisioning.
-    let names = Names::new(testing::unique_prefix());
+    let names = Names::new(harness::unique_prefix());
     let old = client
         .create_user_pool()
         .pool_name(names.user_pool())

@@ -4,16 +4,16 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use roster_local::resources::{AUTH_SUBSCRIBER, USER_SUBSCRIBER};
-use roster_local::testing;
+use roster_infra::resources::{AUTH_SUBSCRIBER, USER_SUBSCRIBER};
 use roster_platform::events::{EventPublisher, OutgoingEvent};
+use roster_testkit::harness;
 use serde_json::{Value, json};
 
 use crate::support::receive_bodies;
 
 #[tokio::test]
 async fn publishes_every_event_across_several_calls_to_the_matching_rule_only() {
-    let stack = testing::provisioned().await;
+    let stack = harness::provisioned().await;
     let publisher = EventPublisher::new(
         aws_sdk_eventbridge::Client::new(&stack.sdk),
         stack.provisioned.bus_name.clone(),

@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use roster_client::{AuthApi, Error, RegisterRequest, Registered, Status, UserApi};
 use roster_local::stack::RunningStack;
-use roster_local::testing;
+use roster_testkit::harness;
 use serde_json::{Map, Value, json};
 
 use crate::support::eventually;
@@ -71,7 +71,7 @@ fn patch(key: &str, value: Value) -> Map<String, Value> {
 
 #[tokio::test]
 async fn after_every_refusal_and_cancelled_transaction_the_next_registration_reaches_its_profile() {
-    let (stack, state_dir) = testing::running_stack().await.unwrap();
+    let (stack, state_dir) = harness::running_stack().await.unwrap();
     let mut caller = Caller::new(&stack);
 
     // The repro: a user, the same email again (a cancelled transaction), then a third user.

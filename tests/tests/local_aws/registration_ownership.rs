@@ -13,9 +13,9 @@ use reqwest::StatusCode;
 use roster_auth_api::identity::Cognito;
 use roster_auth_api::registration::reconcile;
 use roster_auth_api::store::{AuthTable, PendingRegistration};
-use roster_local::faults::FaultProxy;
-use roster_local::resources::AUTH_TABLE;
-use roster_local::testing::{self, TestResources};
+use roster_infra::resources::AUTH_TABLE;
+use roster_testkit::faults::FaultProxy;
+use roster_testkit::harness::{self, TestResources};
 use serde_json::{Value, json};
 
 use crate::support::{AuthClient, auth_items, cognito_emails};
@@ -96,7 +96,7 @@ async fn password_works(resources: &TestResources, email: &str, password: &str) 
 
 /// The Cognito actions `function`'s role allows in the template.
 fn allowed_cognito_actions(function: &str) -> Vec<String> {
-    let template = roster_local::parity::template();
+    let template = roster_infra::parity::template();
     let policies = &template["Resources"][function]["Properties"]["Policies"];
     let mut actions = Vec::new();
     for policy in policies.as_sequence().into_iter().flatten() {
@@ -153,9 +153,9 @@ async fn taken_email_problem(api: &AuthClient) -> Value {
 
 #[tokio::test]
 async fn registering_the_email_of_an_out_of_band_admin_is_a_409_and_leaves_the_admin_untouched() {
-    let resources = testing::provisioned().await;
-    let proxy = FaultProxy::start(testing::endpoint_url().await).await;
-    let api = AuthClient::new(testing::auth_api_through(&resources, proxy.url()).await);
+    let resources = harness::provisioned().await;
+    let proxy = FaultProxy::start(harness::endpoint_url().await).await;
+    let api = AuthClient::new(harness::auth_api_through(&resources, proxy.url()).await);
     let taken = taken_email_problem(&api).await;
     out_of_band_user(&resources, "ops@example.com", &["ADMIN"]).await;
     let before = pool_state(&resources, "ops@example.com").await;
@@ -209,8 +209,8 @@ async fn registering_the_email_of_an_out_of_band_admin_is_a_409_and_leaves_the_a
 #[tokio::test]
 async fn registering_the_email_of_an_imported_user_without_a_reservation_is_a_409_and_leaves_it_untouched()
  {
-    let resources = testing::provisioned().await;
-    let api = AuthClient::new(testing::auth_api(&resources).await);
+    let resources = harness::provisioned().await;
+    let api = AuthClient::new(harness::auth_api(&resources).await);
     out_of_band_user(&resources, "imported@example.com", &[]).await;
     let before = pool_state(&resources, "imported@example.com").await;
     assert!(auth_items(&resources).await.is_empty(), "no reservation");
@@ -236,13 +236,13 @@ async fn registering_the_email_of_an_imported_user_without_a_reservation_is_a_40
 
 #[tokio::test]
 async fn the_reconciler_rolls_back_a_dead_registration_without_deleting_a_user_it_did_not_create() {
-    let resources = testing::provisioned().await;
+    let resources = harness::provisioned().await;
     let table = AuthTable::new(
         aws_sdk_dynamodb::Client::new(&resources.sdk),
         resources.names.table(&AUTH_TABLE),
     );
-    let proxy = FaultProxy::start(testing::endpoint_url().await).await;
-    let through_proxy = roster_platform::aws::local(proxy.url(), testing::REGION).await;
+    let proxy = FaultProxy::start(harness::endpoint_url().await).await;
+    let through_proxy = roster_platform::aws::local(proxy.url(), harness::REGION).await;
     let identity = Cognito::new(
         Client::new(&through_proxy),
         resources.provisioned.user_pool_id.clone(),

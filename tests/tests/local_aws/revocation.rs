@@ -11,7 +11,7 @@ use roster_client::{
     AuthApi, ChangeRequest, ConfirmRequest, Error, ForgotRequest, LoginRequest, ProfileUpdate,
     RefreshRequest, RegisterRequest, Status, TokenUse, Tokens, UserApi, VerifyRequest,
 };
-use roster_local::testing;
+use roster_testkit::harness;
 
 use crate::support::eventually;
 
@@ -118,7 +118,7 @@ fn refusal(trigger: Trigger, route: Route) -> StatusCode {
 
 #[tokio::test]
 async fn every_revocation_trigger_is_refused_by_every_route_that_takes_a_token() {
-    let (stack, state_dir) = testing::running_stack().await.unwrap();
+    let (stack, state_dir) = harness::running_stack().await.unwrap();
     let facts = stack.facts().clone();
     let apis = Apis {
         auth: AuthApi::new(&facts.auth_url, &facts.api_key).unwrap(),
@@ -301,12 +301,12 @@ async fn every_revocation_trigger_is_refused_by_every_route_that_takes_a_token()
 /// own reservation and revoked nobody.
 #[tokio::test]
 async fn a_reset_of_an_account_made_outside_roster_revokes_its_tokens() {
-    let (stack, state_dir) = testing::running_stack().await.unwrap();
+    let (stack, state_dir) = harness::running_stack().await.unwrap();
     let facts = stack.facts().clone();
     let auth = AuthApi::new(&facts.auth_url, &facts.api_key).unwrap();
     let email = "operator@example.com";
     crate::support::seed_pool_user(
-        &testing::sdk().await,
+        &harness::sdk().await,
         &facts.user_pool_id,
         email,
         "Operator-Secret-1",
@@ -371,9 +371,9 @@ async fn a_reset_of_an_account_made_outside_roster_revokes_its_tokens() {
     // Its revocation concerns no profile: no subscriber retries it into a dead-letter queue
     // (the local queues redeliver within a second, five receives in about five seconds).
     tokio::time::sleep(std::time::Duration::from_secs(7)).await;
-    let letters = roster_local::dead_letters::list(
-        &aws_sdk_sqs::Client::new(&testing::sdk().await),
-        &roster_local::resources::Names::new(facts.prefix.clone()),
+    let letters = roster_ops::dead_letters::list(
+        &aws_sdk_sqs::Client::new(&harness::sdk().await),
+        &roster_infra::resources::Names::new(facts.prefix.clone()),
         None,
     )
     .await
@@ -394,13 +394,13 @@ async fn a_reset_of_an_account_made_outside_roster_revokes_its_tokens() {
 #[tokio::test]
 async fn revocations_that_cannot_be_read_fail_closed_without_a_query_per_request() {
     use reqwest::Method;
-    use roster_local::faults::{Fault, FaultProxy, When};
+    use roster_testkit::faults::{Fault, FaultProxy, When};
 
-    let resources = testing::provisioned().await;
-    let proxy = FaultProxy::start(testing::endpoint_url().await).await;
+    let resources = harness::provisioned().await;
+    let proxy = FaultProxy::start(harness::endpoint_url().await).await;
     let auth = crate::support::Api::new(
-        &testing::auth_api_through(&resources, proxy.url()).await.0,
-        &testing::test_key(&resources).await,
+        &harness::auth_api_through(&resources, proxy.url()).await.0,
+        &harness::test_key(&resources).await,
     );
     let (status, _) = auth
         .json(

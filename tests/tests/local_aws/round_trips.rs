@@ -1,5 +1,5 @@
 //! AWS round trips per route: every call both APIs make to AWS passes through a proxy that
-//! counts them by operation (`roster_local::faults`). Each route is called once, warm (API
+//! counts them by operation (`roster_testkit::faults`). Each route is called once, warm (API
 //! keys, the server key and the JWKS already loaded), and must make exactly the calls of the
 //! table below: the minimum for what it does, or more with the reason written next to it.
 //! The same table, as measured, is in `BENCHMARKS.md`; `UPDATE_BENCHMARKS=1` rewrites it there.
@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 
 use reqwest::{Method, StatusCode};
-use roster_local::faults::FaultProxy;
-use roster_local::testing;
+use roster_testkit::faults::FaultProxy;
+use roster_testkit::harness;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -129,16 +129,16 @@ const END: &str = "<!-- round-trips:end -->";
 
 #[tokio::test]
 async fn every_route_makes_the_aws_calls_of_its_table_row() {
-    let resources = testing::provisioned().await;
-    let proxy = FaultProxy::start(testing::endpoint_url().await).await;
+    let resources = harness::provisioned().await;
+    let proxy = FaultProxy::start(harness::endpoint_url().await).await;
     let auth = Api::new(
-        &testing::auth_api_for_counting(&resources, proxy.url())
+        &harness::auth_api_for_counting(&resources, proxy.url())
             .await
             .0,
-        &testing::test_key(&resources).await,
+        &harness::test_key(&resources).await,
     );
     let users = Api::new(
-        &testing::user_api_through(&resources, proxy.url()).await.0,
+        &harness::user_api_through(&resources, proxy.url()).await.0,
         &auth.key,
     );
 

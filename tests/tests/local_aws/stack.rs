@@ -4,17 +4,17 @@
 use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
-use roster_local::resources::USER_SUBSCRIBER;
+use roster_infra::resources::USER_SUBSCRIBER;
 use roster_local::stack::LocalFacts;
-use roster_local::testing;
 use roster_platform::events::{EventPublisher, OutgoingEvent};
+use roster_testkit::harness;
 use serde_json::Value;
 
 use crate::support::{eventually, queue_attributes};
 
 #[tokio::test]
 async fn stack_serves_both_apis_writes_its_facts_runs_the_plumbing_and_stops() {
-    let (stack, state_dir) = testing::running_stack().await.unwrap();
+    let (stack, state_dir) = harness::running_stack().await.unwrap();
     let facts = stack.facts().clone();
 
     let written = LocalFacts::read(&state_dir).expect("local.json");
@@ -38,7 +38,7 @@ async fn stack_serves_both_apis_writes_its_facts_runs_the_plumbing_and_stops() {
     }
     assert_eq!(facts.client_ids.len(), 2);
     // The development key is a real key with every scope.
-    let sdk = testing::sdk().await;
+    let sdk = harness::sdk().await;
     let guard = roster_platform::api_key_guard::ApiKeyGuard::new(
         roster_platform::api_key_guard::SecretsManagerKeys::new(
             aws_sdk_secretsmanager::Client::new(&sdk),

@@ -21,8 +21,8 @@ where
 
 use aws_sdk_cognitoidentityprovider::types::{AttributeType, MessageActionType};
 use reqwest::{Client, Response};
-use roster_local::resources::AUTH_TABLE;
-use roster_local::testing::TestResources;
+use roster_infra::resources::AUTH_TABLE;
+use roster_testkit::harness::TestResources;
 use serde_json::Value;
 
 /// An S2S caller of the Auth API: its base URL and an API key with every scope.

@@ -2,15 +2,15 @@
 //! the local endpoint, access and id tokens verify for what they are and not for the other.
 
 use aws_sdk_cognitoidentityprovider::types::AuthFlowType;
-use roster_local::testing::{self, REGION};
 use roster_platform::jwks::{HttpJwks, JwksCache, JwksOptions};
 use roster_platform::jwt::{DEFAULT_LEEWAY, JwtVerifier, TokenRejection, TokenUse, VerifierConfig};
+use roster_testkit::harness::{self, REGION};
 
 use crate::support::seed_user;
 
 #[tokio::test]
 async fn pool_tokens_verify_against_the_pools_jwks_over_http() {
-    let stack = testing::provisioned().await;
+    let stack = harness::provisioned().await;
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&stack.sdk);
     let pool = &stack.provisioned.user_pool_id;
     let client_id = &stack.provisioned.client_ids["account-web"];
@@ -37,7 +37,7 @@ async fn pool_tokens_verify_against_the_pools_jwks_over_http() {
         .unwrap();
     let tokens = auth.authentication_result().unwrap();
 
-    let endpoint = testing::endpoint_url().await;
+    let endpoint = harness::endpoint_url().await;
     let jwks = HttpJwks::new(&format!("{endpoint}/{pool}/.well-known/jwks.json")).unwrap();
     let verifier = JwtVerifier::new(
         JwksCache::new(jwks, JwksOptions::default()),

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
-use roster_local::testing;
+use roster_testkit::harness;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -21,8 +21,8 @@ async fn all<T: Send + 'static>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T
 
 #[tokio::test]
 async fn fifty_concurrent_merges_of_distinct_keys_keep_all_fifty() {
-    let resources = testing::provisioned().await;
-    let (url, key) = testing::user_api(&resources).await;
+    let resources = harness::provisioned().await;
+    let (url, key) = harness::user_api(&resources).await;
     let id = "c0c0c0c0-0000-4000-8000-000000000001";
     seed_profile(&profiles_of(&resources), id, "merge_user", "hash-m").await;
     let api = Api::new(&url, &key);
@@ -52,8 +52,8 @@ async fn fifty_concurrent_merges_of_distinct_keys_keep_all_fifty() {
 
 #[tokio::test]
 async fn parallel_activations_of_one_code_confirm_the_user_once() {
-    let resources = testing::provisioned().await;
-    let (url, key) = testing::user_api(&resources).await;
+    let resources = harness::provisioned().await;
+    let (url, key) = harness::user_api(&resources).await;
     let id = "c0c0c0c0-0000-4000-8000-000000000002";
     let code = "0123456789abcdef0123456789abcdef";
     let hash = hex::encode(Sha256::digest(code.as_bytes()));
@@ -83,9 +83,9 @@ async fn parallel_activations_of_one_code_confirm_the_user_once() {
 
 #[tokio::test]
 async fn fifty_concurrent_awards_of_one_badge_leave_one_badge_and_publish_one_event() {
-    let (stack, state_dir) = testing::running_stack().await.unwrap();
+    let (stack, state_dir) = harness::running_stack().await.unwrap();
     let facts = stack.facts().clone();
-    let sdk = testing::sdk().await;
+    let sdk = harness::sdk().await;
     let downstream = tap(
         &sdk,
         &facts.event_bus,

@@ -7,9 +7,9 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use reqwest::{Method, StatusCode};
 use roster_events::Envelope;
 use roster_events::auth::UserRegistered;
-use roster_local::faults::{Fault, FaultProxy, Kind, When};
-use roster_local::testing::{self, REGION};
 use roster_platform::subscriber::{EventHandler, Outcome};
+use roster_testkit::faults::{Fault, FaultProxy, Kind, When};
+use roster_testkit::harness::{self, REGION};
 use roster_user_api::domain::UserId;
 use roster_user_api::profiles::{Context, Profiles, SettingsChange};
 use serde_json::{Value, json};
@@ -27,11 +27,11 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    let resources = testing::provisioned().await;
+    let resources = harness::provisioned().await;
     let direct = profiles_of(&resources);
     seed_profile(&direct, ID, "fault_user", "hash-f").await;
-    let proxy = FaultProxy::start(testing::endpoint_url().await).await;
-    let (url, key) = testing::user_api_through(&resources, proxy.url()).await;
+    let proxy = FaultProxy::start(harness::endpoint_url().await).await;
+    let (url, key) = harness::user_api_through(&resources, proxy.url()).await;
     Setup {
         proxy,
         api: Api::new(&url, &key),
@@ -143,8 +143,8 @@ async fn a_delete_that_cannot_write_its_tombstone_keeps_the_profile_and_a_retry_
 
 #[tokio::test]
 async fn a_profile_creation_whose_answer_is_lost_creates_one_profile() {
-    let resources = testing::provisioned().await;
-    let proxy = FaultProxy::start(testing::endpoint_url().await).await;
+    let resources = harness::provisioned().await;
+    let proxy = FaultProxy::start(harness::endpoint_url().await).await;
     let through = roster_platform::aws::local(proxy.url(), REGION).await;
     let profiles =
         roster_local::stack::user_config(&resources.provisioned, "http://assets.invalid")
@@ -200,7 +200,7 @@ fn hang_up_next(proxy: &FaultProxy, operation: &'static str) {
 /// projector publishes one event).
 #[tokio::test]
 async fn every_write_whose_connection_drops_after_it_landed_is_applied_once() {
-    let resources = testing::provisioned().await;
+    let resources = harness::provisioned().await;
     let direct = profiles_of(&resources);
     let id = "fa017000-0000-4000-8000-000000000003";
     let code = "fa0170000000400080000000000000ac";
@@ -211,8 +211,8 @@ async fn every_write_whose_connection_drops_after_it_landed_is_applied_once() {
         &hex::encode(Sha256::digest(code.as_bytes())),
     )
     .await;
-    let proxy = FaultProxy::start(testing::endpoint_url().await).await;
-    let (url, key) = testing::user_api_through(&resources, proxy.url()).await;
+    let proxy = FaultProxy::start(harness::endpoint_url().await).await;
+    let (url, key) = harness::user_api_through(&resources, proxy.url()).await;
     let api = Api::new(&url, &key);
     let version = || async { direct.table.profile(id).await.unwrap().unwrap().version };
 

@@ -3,7 +3,7 @@
 
 use reqwest::{Method, StatusCode};
 use roster_events::auth::UserRegistered;
-use roster_local::testing::{self, TestResources};
+use roster_testkit::harness::{self, TestResources};
 use roster_user_api::profiles::Profiles;
 use serde_json::{Value, json};
 
@@ -70,9 +70,9 @@ impl Case {
 
 #[tokio::test]
 async fn every_route_answers_bad_input_with_its_documented_problem() {
-    let resources = testing::provisioned().await;
+    let resources = harness::provisioned().await;
     let profiles = profiles_of(&resources);
-    let (url, key) = testing::user_api(&resources).await;
+    let (url, key) = harness::user_api(&resources).await;
     let api = Api::new(&url, &key);
     let id = "5a0c0a8e-0000-4000-8000-000000000001";
     let archived = "5a0c0a8e-0000-4000-8000-000000000002";

@@ -14,7 +14,7 @@ use roster_client::{
     LoginRequest, ProfileUpdate, RefreshRequest, RegisterRequest, Status, UploadRequest, UserApi,
 };
 use roster_events::catalog::events;
-use roster_local::testing;
+use roster_testkit::harness;
 use serde_json::{Value, json};
 
 use crate::support::{Api, eventually, receive_bodies, tap};
@@ -46,9 +46,9 @@ async fn cognito_user(
 
 #[tokio::test]
 async fn every_flow_across_both_services_with_a_downstream_consumer_validating_each_event() {
-    let (stack, state_dir) = testing::running_stack().await.unwrap();
+    let (stack, state_dir) = harness::running_stack().await.unwrap();
     let facts = stack.facts().clone();
-    let sdk = testing::sdk().await;
+    let sdk = harness::sdk().await;
     let pool = facts.user_pool_id.clone();
     let downstream = tap(
         &sdk,

@@ -7,54 +7,179 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use roster_local::dead_letters;
-use roster_local::endpoint;
-use roster_local::ops::{self, Ops, Tail, Target};
+use clap::{Args, Parser, Subcommand};
+use roster_infra::tools::roster_home;
+use roster_ops::dead_letters;
+use roster_ops::targets::{self, Ops, Tail, Target};
 use roster_platform::api_keys::{ApiKeyRecord, Bindings, IssuedKey, KeyAdmin};
 use roster_user_api::model::User;
 use serde_json::Value;
 
-const USAGE: &str = "\
-Usage: roster [TARGET] [--json] <COMMAND>
+/// Operating Roster: the running local stack (the default target) or a stage deployed to AWS.
+#[derive(Debug, Parser)]
+#[command(
+    name = "roster",
+    version,
+    after_help = "Scopes: auth (Auth API), users:read and users:write (User API).\n\
+                  Subscribers: auth-subscriber, user-subscriber, badge-rules.\n\
+                  Projectors: auth-projector, users-projector."
+)]
+struct Cli {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// JSON output, for scripts
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Group,
+}
 
-Commands:
-  api-keys create --caller <NAME> --scopes <S1,S2,...> [--clients <F1,F2,...>]
-                  [--source-systems <S1,S2,...>] [--expires-at <RFC3339>]
-                                 --clients: the frontends (or app client ids) the key may
-                                 sign in through and verify tokens of; --source-systems:
-                                 the sourceSystem values it may register users with.
-                                 Without them the key may use any (a warning says so)
-  api-keys list                  keys without bindings are listed as unrestricted
-  api-keys rotate --caller <NAME> [--grace-hours <N>]   new key with the same scopes and
-                                                        bindings; the caller's older keys
-                                                        expire after N hours (default 24)
-  api-keys revoke <KEY_ID>
-  users get <ID>
-  users find --email <EMAIL> | --name <NAME> | --handle <HANDLE>
-  users delete <ID> --yes        profile and uploads; the sign-in goes too (by event)
-  events tail                    every Roster event on the bus, live, until Ctrl-C
-  dlq list [NAME]                events a subscriber gave up on, and stream records a
-                                 projector gave up on (NAME: a subscriber or projector)
-  dlq redrive [NAME]             send them back to their subscriber; replay the stream
-                                 records through their projector
-  status                         each stream's and queue's lag, each dead-letter queue's
-                                 depth; exits 1 when something is stalled
+#[derive(Debug, Args)]
+struct TargetArgs {
+    /// The running local stack whose state directory (local.json) is STATE_DIR [default:
+    /// .roster]
+    #[arg(long, value_name = "STATE_DIR", conflicts_with = "stage")]
+    local: Option<PathBuf>,
+    /// The stage deployed to AWS: resources named roster-NAME-*
+    #[arg(long, value_name = "NAME")]
+    stage: Option<String>,
+    /// AWS profile (default: the standard credential chain); with --stage
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+    /// AWS region (default: the profile's); with --stage
+    #[arg(long)]
+    region: Option<String>,
+    /// The stage's assets bucket, for the users commands on AWS; with --stage
+    #[arg(long, value_name = "NAME")]
+    bucket: Option<String>,
+}
 
-Target (the local stack unless --stage is given):
-  --local [<STATE_DIR>]   the running local stack (reads STATE_DIR/local.json; default .roster)
-  --stage <NAME>          the stage deployed to AWS: resources named roster-NAME-*
-  --profile <NAME>        AWS profile (default: the standard credential chain)
-  --region <REGION>       AWS region (default: the profile's)
-  --bucket <NAME>         the stage's assets bucket, for the users commands on AWS
+impl TargetArgs {
+    fn target(self) -> Result<Target> {
+        match self.stage {
+            Some(stage) => Ok(Target::Aws {
+                stage,
+                profile: self.profile,
+                region: self.region,
+                bucket: self.bucket,
+            }),
+            None => {
+                if self.profile.is_some() || self.region.is_some() || self.bucket.is_some() {
+                    bail!("--profile, --region and --bucket are for a stage on AWS: add --stage");
+                }
+                Ok(Target::Local(self.local.unwrap_or_else(roster_home)))
+            }
+        }
+    }
+}
 
-Scopes: auth (Auth API), users:read and users:write (User API).
-Subscribers: auth-subscriber, user-subscriber, badge-rules.
-Projectors: auth-projector, users-projector.
-";
+#[derive(Debug, Subcommand)]
+enum Group {
+    /// Server-to-server API keys (kept hashed in Secrets Manager)
+    #[command(subcommand)]
+    ApiKeys(ApiKeys),
+    /// Users: look up, delete
+    #[command(subcommand)]
+    Users(Users),
+    /// The event bus
+    #[command(subcommand)]
+    Events(Events),
+    /// Dead letters: events a subscriber gave up on, and stream records a projector gave up on
+    #[command(subcommand)]
+    Dlq(Dlq),
+    /// Each stream's and queue's lag, each dead-letter queue's depth; exits 1 when something
+    /// is stalled
+    Status,
+}
+
+#[derive(Debug, Subcommand)]
+enum ApiKeys {
+    /// A new key, shown once (only its hash is kept). Without --clients and
+    /// --source-systems the key may use any (a warning says so)
+    Create {
+        #[arg(long)]
+        caller: String,
+        /// Comma-separated: auth, users:read, users:write
+        #[arg(long, value_delimiter = ',', required = true, num_args = 1..)]
+        scopes: Vec<String>,
+        /// The frontends (or app client ids) the key may sign in through and verify tokens
+        /// of, comma-separated
+        #[arg(long, value_delimiter = ',', num_args = 1..)]
+        clients: Option<Vec<String>>,
+        /// The sourceSystem values it may register users with, comma-separated
+        #[arg(long, value_delimiter = ',', num_args = 1..)]
+        source_systems: Option<Vec<String>>,
+        /// RFC 3339
+        #[arg(long, value_parser = rfc3339)]
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// Every key; keys without bindings are listed as unrestricted
+    List,
+    /// A new key with the same scopes and bindings; the caller's older keys expire after the
+    /// grace period
+    Rotate {
+        #[arg(long)]
+        caller: String,
+        #[arg(long, default_value_t = 24)]
+        grace_hours: i64,
+    },
+    /// Removes a key
+    Revoke { key_id: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum Users {
+    /// A user by id
+    Get { id: String },
+    /// A user by exactly one of email, name or handle
+    Find {
+        #[command(flatten)]
+        by: FindBy,
+    },
+    /// The profile and its uploads; the sign-in goes too (by event)
+    Delete {
+        id: String,
+        /// Yes, delete
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+struct FindBy {
+    #[arg(long)]
+    email: Option<String>,
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long)]
+    handle: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Events {
+    /// Every Roster event on the bus, live, until Ctrl-C
+    Tail,
+}
+
+#[derive(Debug, Subcommand)]
+enum Dlq {
+    /// What a subscriber or projector (NAME, default all) gave up on
+    List { name: Option<String> },
+    /// Sends dead letters back to their subscriber; replays stream records through their
+    /// projector
+    Redrive { name: Option<String> },
+}
+
+fn rfc3339(value: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(value)
+        .map(|at| at.with_timezone(&chrono::Utc))
+        .map_err(|error| format!("not RFC 3339 ({error})"))
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run(std::env::args().skip(1).collect()).await {
+    match run(Cli::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("roster: {error:#}");
@@ -63,155 +188,51 @@ async fn main() -> ExitCode {
     }
 }
 
-const GROUPS: [&str; 5] = ["api-keys", "users", "events", "dlq", "status"];
-
-struct Args {
-    target: Target,
-    json: bool,
-    /// The command group, its command, and what follows.
-    words: Vec<String>,
-}
-
-fn parse(args: Vec<String>) -> Result<Option<Args>> {
-    let mut local = None;
-    let mut stage = None;
-    let (mut profile, mut region, mut bucket) = (None, None, None);
-    let mut json = false;
-    let mut words = Vec::new();
-    let mut iter = args.into_iter().peekable();
-    while let Some(arg) = iter.next() {
-        // Target options come before the command; after it, everything is the command's.
-        if !words.is_empty() {
-            if arg == "--json" {
-                json = true;
-            } else {
-                words.push(arg);
-            }
-            continue;
-        }
-        let mut value = |flag: &str| iter.next().with_context(|| format!("{flag} needs a value"));
-        match arg.as_str() {
-            "-h" | "--help" => {
-                print!("{USAGE}");
-                return Ok(None);
-            }
-            "--json" => json = true,
-            "--local" => {
-                let dir =
-                    iter.next_if(|next| !next.starts_with('-') && !GROUPS.contains(&next.as_str()));
-                local = Some(dir.map_or_else(endpoint::roster_home, PathBuf::from));
-            }
-            "--stage" => stage = Some(value("--stage")?),
-            "--profile" => profile = Some(value("--profile")?),
-            "--region" => region = Some(value("--region")?),
-            "--bucket" => bucket = Some(value("--bucket")?),
-            group if GROUPS.contains(&group) => words.push(arg),
-            other => bail!("unknown option or command {other:?} (see --help)"),
-        }
-    }
-    let target = match (local, stage) {
-        (Some(_), Some(_)) => bail!("--local and --stage name two targets; choose one"),
-        (local, None) => {
-            if profile.is_some() || region.is_some() || bucket.is_some() {
-                bail!("--profile, --region and --bucket are for a stage on AWS: add --stage");
-            }
-            Target::Local(local.unwrap_or_else(endpoint::roster_home))
-        }
-        (None, Some(stage)) => Target::Aws {
-            stage,
-            profile,
-            region,
-            bucket,
-        },
-    };
-    if words.is_empty() {
-        bail!("no command given (see --help)");
-    }
-    Ok(Some(Args {
-        target,
-        json,
-        words,
-    }))
-}
-
-async fn run(args: Vec<String>) -> Result<()> {
-    let Some(Args {
-        target,
-        json,
-        words,
-    }) = parse(args)?
-    else {
-        return Ok(());
-    };
-    let (group, rest) = words.split_first().expect("a command group");
-    if group == "status" {
-        if let Some(extra) = rest.first() {
-            bail!("status takes no argument, not {extra:?} (see --help)");
-        }
+async fn run(cli: Cli) -> Result<()> {
+    let target = cli.target.target()?;
+    let json = cli.json;
+    if let Group::Status = cli.command {
         return status(target, json).await;
     }
-    let (command, options) = rest
-        .split_first()
-        .with_context(|| format!("{group} needs a command (see --help)"))?;
-    let known = match group.as_str() {
-        "api-keys" => ["create", "list", "rotate", "revoke"].contains(&command.as_str()),
-        "users" => ["get", "find", "delete"].contains(&command.as_str()),
-        "events" => command == "tail",
-        _ => ["list", "redrive"].contains(&command.as_str()),
-    };
-    if !known {
-        bail!("unknown command {group} {command} (see --help)");
-    }
     let ops = target.connect().await?;
-    match group.as_str() {
-        "api-keys" => api_keys(&ops, command, options, json).await,
-        "users" => users(&ops, command, options, json).await,
-        "events" if command == "tail" => tail(&ops, json).await,
-        "dlq" => dlq(&ops, command, options, json).await,
-        _ => bail!("unknown command {group} {command} (see --help)"),
+    match cli.command {
+        Group::ApiKeys(command) => api_keys(&ops, command, json).await,
+        Group::Users(command) => users(&ops, command, json).await,
+        Group::Events(Events::Tail) => tail(&ops, json).await,
+        Group::Dlq(command) => dlq(&ops, command, json).await,
+        Group::Status => unreachable!("handled above"),
     }
 }
 
-/// The value after `name` in `options`.
-fn option<'a>(options: &'a [String], name: &str) -> Option<&'a str> {
-    options
-        .iter()
-        .position(|arg| arg == name)
-        .and_then(|index| options.get(index + 1))
-        .map(String::as_str)
-}
-
-async fn api_keys(ops: &Ops, command: &str, options: &[String], json: bool) -> Result<()> {
+async fn api_keys(ops: &Ops, command: ApiKeys, json: bool) -> Result<()> {
     let admin = KeyAdmin::new(
         aws_sdk_secretsmanager::Client::new(&ops.sdk),
         ops.names.api_key_secret(),
     );
     match command {
-        "list" => {
+        ApiKeys::List => {
             let records = admin.list().await?;
             // Frontend names instead of client ids where the pool says which is which.
             let frontends = frontends_by_client(ops).await;
             print_records(&records, &frontends, json);
             warn_unrestricted(&records);
         }
-        "create" => {
-            let caller = option(options, "--caller").context("create needs --caller")?;
-            let scopes = list(options, "--scopes")?.context("create needs --scopes")?;
-            let expires_at = option(options, "--expires-at")
-                .map(|at| {
-                    chrono::DateTime::parse_from_rfc3339(at)
-                        .map(|at| at.with_timezone(&chrono::Utc))
-                        .with_context(|| format!("--expires-at {at:?} is not RFC 3339"))
-                })
-                .transpose()?;
+        ApiKeys::Create {
+            caller,
+            scopes,
+            clients,
+            source_systems,
+            expires_at,
+        } => {
+            let scopes = non_empty("--scopes", &scopes)?;
             let bindings = Bindings {
-                clients: match list(options, "--clients")? {
-                    Some(asked) => Some(client_ids(ops, &asked).await?),
+                clients: match clients {
+                    Some(asked) => Some(client_ids(ops, &non_empty("--clients", &asked)?).await?),
                     None => None,
                 },
-                source_systems: list(options, "--source-systems")?
+                source_systems: source_systems
                     .map(|systems| {
-                        systems
+                        non_empty("--source-systems", &systems)?
                             .into_iter()
                             .map(|system| {
                                 roster_auth_api::domain::SourceSystem::parse(Some(system))
@@ -223,53 +244,44 @@ async fn api_keys(ops: &Ops, command: &str, options: &[String], json: bool) -> R
                     .transpose()?,
             };
             let issued = admin
-                .create_bound(caller, &scopes, bindings, expires_at)
+                .create_bound(&caller, &scopes, bindings, expires_at)
                 .await?;
             print_issued(&issued, json);
             warn_unrestricted(std::slice::from_ref(&issued.record));
         }
-        "rotate" => {
-            let caller = option(options, "--caller").context("rotate needs --caller")?;
-            let hours: i64 = option(options, "--grace-hours")
-                .map(str::parse)
-                .transpose()
-                .context("--grace-hours must be a whole number")?
-                .unwrap_or(24);
-            let issued = admin.rotate(caller, chrono::Duration::hours(hours)).await?;
+        ApiKeys::Rotate {
+            caller,
+            grace_hours,
+        } => {
+            let issued = admin
+                .rotate(&caller, chrono::Duration::hours(grace_hours))
+                .await?;
             print_issued(&issued, json);
             warn_unrestricted(std::slice::from_ref(&issued.record));
         }
-        "revoke" => {
-            let id = options.first().context("revoke needs a key id")?;
-            let removed = admin.revoke(id).await?;
+        ApiKeys::Revoke { key_id } => {
+            let removed = admin.revoke(&key_id).await?;
             if json {
                 println!("{}", serde_json::to_string(&removed)?);
             } else {
                 println!("revoked {} ({})", removed.id, removed.caller);
             }
         }
-        other => bail!("unknown command api-keys {other} (see --help)"),
     }
     Ok(())
 }
 
-/// The comma-separated values of option `name`, if given; given but empty is an error.
-fn list<'a>(options: &'a [String], name: &str) -> Result<Option<Vec<&'a str>>> {
-    let Some(value) = option(options, name).filter(|value| !value.starts_with("--")) else {
-        if options.iter().any(|arg| arg == name) {
-            bail!("{name} needs a value");
-        }
-        return Ok(None);
-    };
-    let values: Vec<&str> = value
-        .split(',')
-        .map(str::trim)
+/// The values of a comma-separated option, trimmed, without empty ones; none left is an error.
+fn non_empty<'a>(name: &str, values: &'a [String]) -> Result<Vec<&'a str>> {
+    let values: Vec<&str> = values
+        .iter()
+        .map(|value| value.trim())
         .filter(|value| !value.is_empty())
         .collect();
     if values.is_empty() {
         bail!("{name} needs at least one value");
     }
-    Ok(Some(values))
+    Ok(values)
 }
 
 /// The app client ids of `asked`: each a frontend of the target (`account-web`) or one of its
@@ -397,28 +409,27 @@ fn print_issued(issued: &IssuedKey, json: bool) {
     }
 }
 
-async fn users(ops: &Ops, command: &str, options: &[String], json: bool) -> Result<()> {
+async fn users(ops: &Ops, command: Users, json: bool) -> Result<()> {
     let (user, missing) = match command {
-        "get" => {
-            let id = options.first().context("users get needs a user id")?;
-            (ops.user(id).await?, format!("no user {id}"))
-        }
-        "find" => {
-            let [flag, value] = options else {
-                bail!("users find needs one of --email, --name or --handle, with its value");
+        Users::Get { id } => (ops.user(&id).await?, format!("no user {id}")),
+        Users::Find { by } => {
+            let (flag, value) = match (by.email, by.name, by.handle) {
+                (Some(email), _, _) => ("--email", email),
+                (_, Some(name), _) => ("--name", name),
+                (_, _, Some(handle)) => ("--handle", handle),
+                _ => unreachable!("clap requires one of them"),
             };
-            let lookup = ops::lookup(flag, value)?;
+            let lookup = targets::lookup(flag, &value)?;
             (
                 ops.find(&lookup).await?,
                 format!("no user with {flag} {value}"),
             )
         }
-        "delete" => {
-            let id = options.first().context("users delete needs a user id")?;
-            if !options.iter().any(|option| option == "--yes") {
+        Users::Delete { id, yes } => {
+            if !yes {
                 bail!("users delete removes the profile, its uploads and the sign-in: add --yes");
             }
-            let deleted = ops.delete_user(id).await?;
+            let deleted = ops.delete_user(&id).await?;
             if let Some(user) = &deleted
                 && !json
             {
@@ -427,7 +438,6 @@ async fn users(ops: &Ops, command: &str, options: &[String], json: bool) -> Resu
             }
             (deleted, format!("no user {id}"))
         }
-        other => bail!("unknown command users {other} (see --help)"),
     };
     let Some(user) = user else {
         bail!("{missing}");
@@ -504,15 +514,15 @@ fn print_event(event: &Value, json: bool) {
     if json {
         println!("{event}");
     } else {
-        println!("{}", ops::event_line(event));
+        println!("{}", targets::event_line(event));
     }
 }
 
-async fn dlq(ops: &Ops, command: &str, options: &[String], json: bool) -> Result<()> {
+async fn dlq(ops: &Ops, command: Dlq, json: bool) -> Result<()> {
     let sqs = aws_sdk_sqs::Client::new(&ops.sdk);
-    let only = options.first().map(String::as_str);
     match command {
-        "list" => {
+        Dlq::List { name } => {
+            let only = name.as_deref();
             let letters = dead_letters::list(&sqs, &ops.names, only).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&letters)?);
@@ -541,7 +551,8 @@ async fn dlq(ops: &Ops, command: &str, options: &[String], json: bool) -> Result
                 }
             }
         }
-        "redrive" => {
+        Dlq::Redrive { name } => {
+            let only = name.as_deref();
             let redriven = dead_letters::redrive(&ops.sdk, &ops.names, only).await?;
             if json {
                 println!(
@@ -564,7 +575,6 @@ async fn dlq(ops: &Ops, command: &str, options: &[String], json: bool) -> Result
                 );
             }
         }
-        other => bail!("unknown command dlq {other} (see --help)"),
     }
     Ok(())
 }
@@ -599,7 +609,7 @@ async fn status(target: Target, json: bool) -> Result<()> {
         }
         Target::Aws { .. } => {
             let ops = target.clone().connect().await?;
-            ops::queue_status(&ops).await?
+            targets::queue_status(&ops).await?
         }
     };
     let stalls = status.stalls();

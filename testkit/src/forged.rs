@@ -1,7 +1,7 @@
 //! Tokens for the verifier's tests: the pool's fixture keys, real-looking claims, and the
-//! forged-token corpus. Shared by `platform/tests/jwt.rs` (the verifier alone) and the
-//! end-to-end tests (the same corpus against the HTTP routes); each uses a part of it.
-#![allow(dead_code)]
+//! forged-token corpus. Shared by `platform/tests/jwt.rs` (the verifier alone), the
+//! verifier's benchmarks, and the end-to-end tests (the same corpus against the HTTP routes);
+//! each uses a part of it. The keys are `testkit/fixtures` (test-only, see its README).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -13,6 +13,26 @@ pub const ISSUER: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_
 pub const CLIENT: &str = "web-client";
 pub const POOL_KID: &str = "pool-key-1";
 
+/// The pool's public JWKS as committed (one RSA signing key, `pool-key-1`).
+pub const POOL_JWKS_JSON: &[u8] = include_bytes!("../fixtures/jwks-pool.json");
+
+/// The pool's public key as DER (PKCS#1), from the fixture's private key: what a verifier
+/// holds once the JWKS is loaded (the benchmarks' floor: the signature check alone).
+pub fn pool_public_key_der() -> Vec<u8> {
+    let pem = include_str!("../fixtures/rsa-pool.pem");
+    let body: String = pem
+        .lines()
+        .filter(|line| !line.starts_with("-----"))
+        .collect();
+    let private = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .expect("the fixture key is base64");
+    let pair = aws_lc_rs::rsa::KeyPair::from_der(&private).expect("the fixture key parses");
+    aws_lc_rs::signature::KeyPair::public_key(&pair)
+        .as_ref()
+        .to_vec()
+}
+
 pub fn pool_key() -> EncodingKey {
     EncodingKey::from_rsa_pem(include_bytes!("../fixtures/rsa-pool.pem")).unwrap()
 }
@@ -23,8 +43,7 @@ pub fn other_key() -> EncodingKey {
 
 /// The pool's JWKS plus a key marked for encryption (same modulus, `use: enc`).
 pub fn pool_jwks() -> Vec<u8> {
-    let mut jwks: Value =
-        serde_json::from_slice(include_bytes!("../fixtures/jwks-pool.json")).unwrap();
+    let mut jwks: Value = serde_json::from_slice(POOL_JWKS_JSON).unwrap();
     let mut enc = jwks["keys"][0].clone();
     enc["kid"] = json!("enc-key");
     enc["use"] = json!("enc");
@@ -105,7 +124,7 @@ pub fn corpus() -> Vec<(&'static str, String, TokenUse, Option<TokenRejection>)>
         )
     };
     let hs256_with_public_key = {
-        let public = include_bytes!("../fixtures/jwks-pool.json");
+        let public = POOL_JWKS_JSON;
         let header = json!({"alg": "HS256", "kid": POOL_KID});
         let message = format!("{}.{}", b64(&header), b64(&access));
         let signature = jsonwebtoken::crypto::sign(

@@ -1,5 +1,6 @@
-//! `roster-local load`: a bounded load run on loopback. Starts a stack of its own (this same
-//! binary, in a child process, on free ports and its own moto), signs up a pool of users (each
+//! `cargo load` (`roster-bench load`): a bounded load run on loopback. Starts a stack of its
+//! own (`roster-bench serve-stack`, the `roster-local` command in a child process of this same
+//! binary, on free ports and its own moto), signs up a pool of users (each
 //! sign-up followed by a registration refused as a duplicate of it), then drives a mix of
 //! routes — mostly token checks and profile reads, some sign-ins, refreshes, data merges, badge
 //! changes, registrations and registrations refused because their email, name or handle is
@@ -18,8 +19,8 @@ use anyhow::{Context, Result, bail};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::stack::LocalFacts;
-use crate::stack_client::StackClient;
+use roster_local::stack::LocalFacts;
+use roster_local::stack_client::StackClient;
 
 /// The mix: each operation with its weight (of 100).
 const MIX: [(Op, u32); 18] = [
@@ -203,6 +204,7 @@ impl ChildStack {
         let log = std::fs::File::create(state_dir.join("stack.log"))?;
         let prefix = format!("load-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
         let child = Command::new(std::env::current_exe()?)
+            .arg("serve-stack")
             .args(["--auth-port", "0", "--user-port", "0", "--web-port", "0"])
             .args(["--prefix", &prefix])
             .arg("--state-dir")

@@ -21,17 +21,18 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::endpoint::{LocalEndpoint, Progress};
+use crate::endpoint::LocalEndpoint;
 use crate::plumbing::queues::{self, QueuePollOptions, QueueSource};
 use crate::plumbing::streams::{
     FailureQueue, StreamPollOptions, StreamPoller, StreamProgress, StreamSource,
 };
 use crate::plumbing::watch::{PlumbingStatus, WatchOptions, Watchdog, WatchedQueue, WatchedStream};
 use crate::provision::{Provisioned, provision};
-use crate::resources::{
+use crate::web::WebConfig;
+use roster_infra::resources::{
     AUTH_SUBSCRIBER, AUTH_TABLE, BADGE_RULES, Names, USER_SUBSCRIBER, USERS_TABLE,
 };
-use crate::web::WebConfig;
+use roster_infra::tools::Progress;
 use roster_user_api::config::UserConfig;
 
 /// Default loopback ports of the two APIs.
@@ -471,12 +472,12 @@ fn spawn_plumbing(
             shutdown.clone(),
         ));
     }
-    let names = crate::resources::Names::new(provisioned.prefix.clone());
+    let names = roster_infra::resources::Names::new(provisioned.prefix.clone());
     let queue = |name: String, url: &str| WatchedQueue {
         name,
         url: url.to_owned(),
     };
-    let mut dead_letter_queues: Vec<WatchedQueue> = crate::resources::SUBSCRIBERS
+    let mut dead_letter_queues: Vec<WatchedQueue> = roster_infra::resources::SUBSCRIBERS
         .iter()
         .map(|spec| {
             let facts = provisioned.subscriber(spec);
@@ -492,7 +493,7 @@ fn spawn_plumbing(
         streams_client,
         sqs,
         streams: watched_streams,
-        queues: crate::resources::SUBSCRIBERS
+        queues: roster_infra::resources::SUBSCRIBERS
             .iter()
             .map(|spec| queue(names.queue(spec), &provisioned.subscriber(spec).queue_url))
             .collect(),

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use roster_local::demo::{DEMO_PASSWORD, seed};
-use roster_local::testing;
+use roster_testkit::harness;
 use serde_json::{Value, json};
 
 async fn profile(http: &reqwest::Client, url: &str, key: &str, email: &str) -> Value {
@@ -29,7 +29,7 @@ fn badges(profile: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn seeds_five_demo_users_once() {
-    let (stack, _) = testing::running_stack().await.unwrap();
+    let (stack, _) = harness::running_stack().await.unwrap();
     let facts = stack.facts().clone();
     let made = seed(&facts).await.unwrap();
     assert_eq!(made.len(), 5);

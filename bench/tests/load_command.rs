@@ -1,4 +1,4 @@
-//! `roster-local load`, briefly: the documented 60-second load run is too slow for every CI
+//! `cargo load` (`roster-bench load`), briefly: the documented 60-second load run is too slow for every CI
 //! run, so this runs the same command for a few seconds, which keeps it working — its own
 //! stack starts and stops, every route of the mix is driven, registrations refused as
 //! duplicates (409) are interleaved with accepted ones, nothing answers unexpectedly, and every
@@ -8,7 +8,7 @@ use std::process::Command;
 
 #[test]
 fn a_short_load_run_passes_with_every_route_driven() {
-    let output = Command::new(env!("CARGO_BIN_EXE_roster-local"))
+    let output = Command::new(env!("CARGO_BIN_EXE_roster-bench"))
         .args([
             "load",
             "--seconds",

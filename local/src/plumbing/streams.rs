@@ -64,7 +64,7 @@ pub struct StreamPollOptions {
 
 impl Default for StreamPollOptions {
     fn default() -> Self {
-        let mapping = crate::resources::STREAM_MAPPING;
+        let mapping = roster_infra::resources::STREAM_MAPPING;
         Self {
             batch_size: mapping.batch_size,
             idle_delay: Duration::from_millis(100),

@@ -16,10 +16,11 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::OnceCell;
 
-use crate::endpoint::{LocalEndpoint, Quiet};
-use crate::provision::{Provisioned, provision};
-use crate::resources::Names;
-use crate::stack::{RunningStack, StackOptions};
+use roster_infra::resources::Names;
+use roster_infra::tools::Quiet;
+use roster_local::endpoint::LocalEndpoint;
+use roster_local::provision::{Provisioned, provision};
+use roster_local::stack::{RunningStack, StackOptions};
 
 /// The region every test stack lives in.
 pub const REGION: &str = "us-east-1";
@@ -117,7 +118,7 @@ pub async fn auth_api_configured(
     aws_endpoint: &str,
     configure: impl FnOnce(&mut roster_auth_api::config::AuthConfig),
 ) -> (String, String) {
-    let mut config = crate::stack::auth_config(&resources.provisioned, endpoint_url().await);
+    let mut config = roster_local::stack::auth_config(&resources.provisioned, endpoint_url().await);
     configure(&mut config);
     let sdk = roster_platform::aws::local(aws_endpoint, REGION).await;
     let deps = config
@@ -139,10 +140,10 @@ pub async fn user_api(resources: &TestResources) -> (String, String) {
 pub async fn user_api_through(resources: &TestResources, aws_endpoint: &str) -> (String, String) {
     let endpoint = endpoint_url().await;
     let sdk = roster_platform::aws::local(aws_endpoint, REGION).await;
-    let deps = crate::stack::user_config(&resources.provisioned, endpoint)
+    let deps = roster_local::stack::user_config(&resources.provisioned, endpoint)
         .deps(
             &sdk,
-            &crate::stack::token_settings(&resources.provisioned, endpoint),
+            &roster_local::stack::token_settings(&resources.provisioned, endpoint),
             &ApiKeySettings::new(resources.provisioned.api_key_secret.clone()),
         )
         .expect("the User API's configuration is valid");
@@ -158,7 +159,7 @@ pub async fn test_key(resources: &TestResources) -> String {
         aws_sdk_secretsmanager::Client::new(&resources.sdk),
         resources.provisioned.api_key_secret.clone(),
     )
-    .create("test-suite", &crate::stack::DEV_KEY_SCOPES, None)
+    .create("test-suite", &roster_local::stack::DEV_KEY_SCOPES, None)
     .await
     .expect("an API key")
     .plaintext

@@ -128,7 +128,7 @@ async fn sigterm_stops_everything() {
 
 #[tokio::test]
 async fn an_answering_aws_endpoint_url_is_used_and_left_running() {
-    let endpoint = roster_local::testing::endpoint_url().await;
+    let endpoint = roster_testkit::harness::endpoint_url().await;
     let state_dir =
         std::env::temp_dir().join(format!("roster-command-external-{}", std::process::id()));
     let Started { mut child, facts } = start_with(&state_dir, Some(endpoint));
@@ -149,7 +149,7 @@ async fn an_answering_aws_endpoint_url_is_used_and_left_running() {
 #[tokio::test]
 async fn reset_wipes_a_kept_endpoint_before_provisioning() {
     let endpoint =
-        roster_local::endpoint::LocalEndpoint::start(0, None, &roster_local::endpoint::Quiet)
+        roster_local::endpoint::LocalEndpoint::start(0, None, &roster_infra::tools::Quiet)
             .await
             .unwrap();
     let sdk = roster_platform::aws::local(endpoint.url(), "us-east-1").await;

@@ -14,8 +14,10 @@ use aws_sdk_sqs::Client;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::plumbing::streams::{FailureRecord, StreamSource, lambda_event, read_range};
-use crate::resources::{AUTH_TABLE, Names, SUBSCRIBERS, SubscriberSpec, TableSpec, USERS_TABLE};
+use roster_infra::resources::{
+    AUTH_TABLE, Names, SUBSCRIBERS, SubscriberSpec, TableSpec, USERS_TABLE,
+};
+use roster_local::plumbing::streams::{FailureRecord, StreamSource, lambda_event, read_range};
 
 /// The projectors, by the table whose stream they read: names for `dlq list|redrive`.
 pub const PROJECTORS: [Projector; 2] = [

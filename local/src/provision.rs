@@ -1,4 +1,4 @@
-//! Creates the resources of [`crate::resources`] on an AWS endpoint. Idempotent: running it
+//! Creates the resources of [`roster_infra::resources`] on an AWS endpoint. Idempotent: running it
 //! again against the same endpoint and prefix finds what exists and creates what is missing.
 
 use std::collections::BTreeMap;
@@ -13,7 +13,7 @@ use aws_sdk_secretsmanager as secretsmanager;
 use aws_sdk_sqs as sqs;
 use serde::Serialize;
 
-use crate::resources::{
+use roster_infra::resources::{
     ASSETS, AUTH_FLOWS, CustomAttributeSpec, NONCURRENT_VERSION_DAYS, NONCURRENT_VERSIONS_RULE,
     Names, PUBLIC_PREFIX, READ_ATTRIBUTES, SUBSCRIBERS, SubscriberSpec, TABLES, TableSpec,
     USER_POOL, VERIFIED_BEFORE_UPDATE, WRITE_ATTRIBUTES,
@@ -392,7 +392,7 @@ async fn custom_attributes(client: &cognito::Client, pool_id: &str) -> Result<()
     Ok(())
 }
 
-pub(crate) async fn find_user_pool(client: &cognito::Client, name: &str) -> Result<Option<String>> {
+pub async fn find_user_pool(client: &cognito::Client, name: &str) -> Result<Option<String>> {
     let mut pages = client
         .list_user_pools()
         .max_results(60)

@@ -15,8 +15,8 @@ use roster_user_api::model::User;
 use roster_user_api::profiles::{Context, Profiles};
 use serde_json::Value;
 
-use crate::resources::{Names, USERS_TABLE};
-use crate::stack::LocalFacts;
+use roster_infra::resources::{Names, USERS_TABLE};
+use roster_local::stack::LocalFacts;
 
 /// Where the command acts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,7 +128,7 @@ impl Ops {
     pub async fn app_clients(&self) -> Result<BTreeMap<String, String>> {
         let cognito = aws_sdk_cognitoidentityprovider::Client::new(&self.sdk);
         let pool_name = self.names.user_pool();
-        let pool = crate::provision::find_user_pool(&cognito, &pool_name)
+        let pool = roster_local::provision::find_user_pool(&cognito, &pool_name)
             .await?
             .with_context(|| format!("no user pool named {pool_name}"))?;
         let prefix = format!("{}-", self.names.prefix());
@@ -254,7 +254,7 @@ impl Tail {
             .with_context(|| format!("creating a rule on the bus {}", self.bus))?
             .rule_arn
             .context("the new rule has no ARN")?;
-        crate::provision::deliver_to_queue(
+        roster_local::provision::deliver_to_queue(
             &self.sqs,
             &self.events,
             &self.bus,
@@ -348,10 +348,10 @@ pub fn lookup(flag: &str, value: &str) -> Result<Lookup> {
 /// The depths of a target's queues: each subscriber's queue, its dead-letter queue and the
 /// stream-failures queue. A stream's lag is not here: on AWS it is the mapping's
 /// `IteratorAge` metric (CloudWatch); the local stack's watchdog measures it itself.
-pub async fn queue_status(ops: &Ops) -> Result<crate::plumbing::watch::PlumbingStatus> {
+pub async fn queue_status(ops: &Ops) -> Result<roster_local::plumbing::watch::PlumbingStatus> {
     use crate::dead_letters::queue_url;
-    use crate::plumbing::watch::{PlumbingStatus, QueueDepth, QueueLag, counts};
-    use crate::resources::SUBSCRIBERS;
+    use roster_infra::resources::SUBSCRIBERS;
+    use roster_local::plumbing::watch::{PlumbingStatus, QueueDepth, QueueLag, counts};
 
     let sqs = aws_sdk_sqs::Client::new(&ops.sdk);
     let mut status = PlumbingStatus {

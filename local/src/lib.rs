@@ -1,0 +1,18 @@
+//! Roster on one machine (`cargo stack`).
+//!
+//! - [`cli`]: the `roster-local` command itself;
+//! - [`endpoint`]: the local AWS endpoint (moto), installed and started on demand;
+//! - [`provision`]: creating every resource on an endpoint, idempotently;
+//! - [`plumbing`]: what AWS runs between the functions (stream polling, queue draining);
+//! - [`stack`]: all of it together, plus both APIs on loopback ports;
+//! - [`web`]: the example account page on an origin of its own;
+//! - [`demo`]: demo users for a fresh stack; [`stack_client`]: a small client of a running stack.
+
+pub mod cli;
+pub mod demo;
+pub mod endpoint;
+pub mod plumbing;
+pub mod provision;
+pub mod stack;
+pub mod stack_client;
+pub mod web;

@@ -1,0 +1,13 @@
+//! What Roster's tests share (a dev-dependency only).
+//!
+//! - [`harness`]: the test stack builder: real SDK adapters against one local AWS endpoint per
+//!   test process, resources isolated per test by a name prefix;
+//! - [`faults`]: a proxy between the services and that endpoint that fails, delays and counts
+//!   chosen AWS calls;
+//! - [`forged`]: the pool's fixture keys and the forged-token corpus.
+
+#[cfg(feature = "stack")]
+pub mod faults;
+pub mod forged;
+#[cfg(feature = "stack")]
+pub mod harness;
