@@ -19,14 +19,6 @@ pub mod server_key;
 pub mod store;
 pub mod subscriber;
 
-/// The Cognito adapter's former name, kept while callers outside this crate move to
-/// [`cognito`]; removed once they have.
-#[doc(hidden)]
-pub mod identity {
-    pub use crate::cognito::CognitoDirectory as Cognito;
-    pub use crate::cognito::REGISTRATION_ATTRIBUTE;
-}
-
 use std::sync::Arc;
 
 use axum::Router;

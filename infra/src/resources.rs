@@ -438,7 +438,7 @@ mod tests {
     fn the_registration_marker_is_the_one_the_auth_api_sets_and_no_client_reads_it() {
         assert_eq!(
             REGISTRATION_MARKER.attribute_name(),
-            roster_auth_api::identity::REGISTRATION_ATTRIBUTE
+            roster_auth_api::cognito::REGISTRATION_ATTRIBUTE
         );
         assert!(USER_POOL.custom_attributes.contains(&REGISTRATION_MARKER));
         assert!(

@@ -6,7 +6,7 @@
 
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use reqwest::StatusCode;
-use roster_auth_api::identity::Cognito;
+use roster_auth_api::cognito::CognitoDirectory;
 use roster_auth_api::registration::reconcile;
 use roster_auth_api::store::AuthTable;
 use roster_infra::resources::AUTH_TABLE;
@@ -141,11 +141,11 @@ impl Setup {
             aws_sdk_dynamodb::Client::new(&self.resources.sdk),
             self.resources.names.table(&AUTH_TABLE),
         );
-        let identity = Cognito::new(
+        let directory = CognitoDirectory::new(
             aws_sdk_cognitoidentityprovider::Client::new(&self.resources.sdk),
             self.resources.provisioned.user_pool_id.clone(),
         );
-        let report = reconcile(&table, &identity, chrono::Duration::zero())
+        let report = reconcile(&table, &directory, chrono::Duration::zero())
             .await
             .unwrap();
         assert_eq!(report.failed, 0);

@@ -2,7 +2,7 @@
 //! concurrency, idempotent retries, rollback when a step fails, and the reconciler.
 
 use reqwest::StatusCode;
-use roster_auth_api::identity::Cognito;
+use roster_auth_api::cognito::CognitoDirectory;
 use roster_auth_api::registration::reconcile;
 use roster_auth_api::store::{AuthTable, PendingRegistration};
 use roster_infra::resources::AUTH_TABLE;
@@ -280,7 +280,7 @@ async fn the_reconciler_rolls_back_a_registration_whose_process_died() {
         aws_sdk_dynamodb::Client::new(&resources.sdk),
         resources.names.table(&AUTH_TABLE),
     );
-    let identity = Cognito::new(
+    let directory = CognitoDirectory::new(
         aws_sdk_cognitoidentityprovider::Client::new(&resources.sdk),
         resources.provisioned.user_pool_id.clone(),
     );
@@ -297,7 +297,7 @@ async fn the_reconciler_rolls_back_a_registration_whose_process_died() {
         idempotency_key: None,
     };
     table.reserve(&pending).await.unwrap();
-    identity
+    directory
         .create_user(
             &roster_auth_api::domain::Email::parse("ghost@example.com").unwrap(),
             "ghost",
@@ -308,13 +308,13 @@ async fn the_reconciler_rolls_back_a_registration_whose_process_died() {
         .unwrap();
     assert_eq!(auth_items(&resources).await.len(), 4);
 
-    let report = reconcile(&table, &identity, chrono::Duration::minutes(5))
+    let report = reconcile(&table, &directory, chrono::Duration::minutes(5))
         .await
         .unwrap();
     assert_eq!(report.rolled_back, 1);
     assert!(auth_items(&resources).await.is_empty());
     assert!(cognito_emails(&resources).await.is_empty());
-    let again = reconcile(&table, &identity, chrono::Duration::minutes(5))
+    let again = reconcile(&table, &directory, chrono::Duration::minutes(5))
         .await
         .unwrap();
     assert_eq!(again.rolled_back, 0, "nothing left to do");

@@ -10,7 +10,7 @@
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::types::AuthFlowType;
 use reqwest::StatusCode;
-use roster_auth_api::identity::Cognito;
+use roster_auth_api::cognito::CognitoDirectory;
 use roster_auth_api::registration::reconcile;
 use roster_auth_api::store::{AuthTable, PendingRegistration};
 use roster_infra::resources::AUTH_TABLE;
@@ -243,7 +243,7 @@ async fn the_reconciler_rolls_back_a_dead_registration_without_deleting_a_user_i
     );
     let proxy = FaultProxy::start(harness::endpoint_url().await).await;
     let through_proxy = roster_platform::aws::local(proxy.url(), harness::REGION).await;
-    let identity = Cognito::new(
+    let directory = CognitoDirectory::new(
         Client::new(&through_proxy),
         resources.provisioned.user_pool_id.clone(),
     );
@@ -264,7 +264,7 @@ async fn the_reconciler_rolls_back_a_dead_registration_without_deleting_a_user_i
     out_of_band_user(&resources, "operator@example.com", &["ADMIN"]).await;
     let before = pool_state(&resources, "operator@example.com").await;
 
-    let report = reconcile(&table, &identity, chrono::Duration::minutes(5))
+    let report = reconcile(&table, &directory, chrono::Duration::minutes(5))
         .await
         .unwrap();
     assert_eq!(report.rolled_back, 1);
