@@ -67,7 +67,7 @@ pub struct Route {
     pub authorizer: Option<&'static str>,
 }
 
-/// What an API must look like once deployed (README, "Deploying to AWS").
+/// What an API must look like once deployed (docs/deploy.md, "What `cargo test` checks").
 #[derive(Debug, Clone, Copy)]
 pub struct ApiSpec {
     /// The `AWS::Serverless::Api`'s logical id.

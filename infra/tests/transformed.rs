@@ -1,7 +1,8 @@
 //! What CloudFormation makes of the template: the SAM transform runs (pinned
 //! `aws-sam-translator`, offline), its output is lint-clean, and its APIs have exactly the
-//! stages, routes, authorizers, method settings and gateway responses README promises
-//! ("Deploying to AWS"). Each check is shown failing on the fault it targets.
+//! stages, routes, authorizers, method settings and gateway responses docs/deploy.md promises
+//! ("What `cargo test` checks before any deploy"). Each check is shown failing on the fault it
+//! targets.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

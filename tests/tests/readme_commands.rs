@@ -1,7 +1,7 @@
-//! Every `cargo` command the README shows, run as written, so that the tour cannot drift from
-//! the commands.
+//! Every `cargo` command the README and the pages of `docs/` show, run as written, so that the
+//! tour and the guides cannot drift from the commands.
 //!
-//! The commands are the lines of the README's shell and plain code blocks that start with
+//! The commands are the lines of the pages' shell and plain code blocks that start with
 //! `cargo `, and its inline code spans that do, `# comments` stripped. Each alias is expanded as
 //! cargo expands it, from `.cargo/config.toml` (so `cargo stack -- --x` reaches `roster-local`
 //! as `-- --x` and fails here as it fails for a reader), and the binary cargo would run is run,
@@ -106,15 +106,24 @@ fn workspace() -> &'static Path {
         .expect("tests/ has a parent")
 }
 
-/// A command as the README shows it.
+/// A command as the README (or a page of `docs/`) shows it.
 #[derive(Debug, Clone)]
 struct Documented {
-    /// README line (1-based) where it starts.
+    /// The page it is on (`README.md`, `docs/deploy.md`, ...); empty until known.
+    file: String,
+    /// Line (1-based) of that page where it starts.
     line: usize,
     /// The command, comment stripped, whitespace collapsed.
     text: String,
     /// Inline code in prose rather than a code block's line.
     in_prose: bool,
+}
+
+impl Documented {
+    /// Where it is, for messages: `docs/deploy.md line 12`.
+    fn place(&self) -> String {
+        format!("{} line {}", self.file, self.line)
+    }
 }
 
 fn normalise(command: &str) -> String {
@@ -130,6 +139,7 @@ fn documented_commands(readme: &str) -> Vec<Documented> {
             && !found.iter().any(|seen| seen.text == text)
         {
             found.push(Documented {
+                file: String::new(),
                 line,
                 text,
                 in_prose,
@@ -363,11 +373,11 @@ struct Planned {
 
 /// What this test does with each README command; the commands it can neither run nor finds in
 /// [`NOT_RUN`] or [`NAMES`], with why.
-fn plans(readme: &str, config: &str) -> (Vec<Planned>, Vec<String>) {
+fn plans(pages: &[(String, String)], config: &str) -> (Vec<Planned>, Vec<String>) {
     let aliases = aliases(config);
     let mut planned = Vec::new();
     let mut problems = Vec::new();
-    for documented in documented_commands(readme) {
+    for documented in documented_in(pages) {
         let text = documented.text.as_str();
         let names = NAMES.iter().find(|(name, _)| *name == text);
         let not_run = NOT_RUN
@@ -387,17 +397,17 @@ fn plans(readme: &str, config: &str) -> (Vec<Planned>, Vec<String>) {
                 Ok(Invocation { bin, args }) if bin == "roster" => Plan::Roster(args),
                 Ok(Invocation { bin, .. }) => {
                     problems.push(format!(
-                        "README line {}: `{command}` runs {bin}, which this test has no way to \
+                        "{}: `{command}` runs {bin}, which this test has no way to \
                          run: add one, or list it in NOT_RUN with the reason",
-                        documented.line
+                        documented.place()
                     ));
                     continue;
                 }
                 Err(error) => {
                     problems.push(format!(
-                        "README line {}: `{command}` cannot run as written: {error}; fix the \
-                         README, or list it in NOT_RUN with the reason",
-                        documented.line
+                        "{}: `{command}` cannot run as written: {error}; fix the \
+                         page, or list it in NOT_RUN with the reason",
+                        documented.place()
                     ));
                     continue;
                 }
@@ -412,12 +422,41 @@ fn plans(readme: &str, config: &str) -> (Vec<Planned>, Vec<String>) {
     (planned, problems)
 }
 
-fn readme_and_config() -> (String, String) {
+/// The pages whose commands must work: the README and every page of `docs/` (not the ADRs,
+/// which record decisions as they were), each with its text; and the cargo configuration.
+fn readme_and_config() -> (Vec<(String, String)>, String) {
     let read = |path: &str| {
         std::fs::read_to_string(workspace().join(path))
             .unwrap_or_else(|error| panic!("{path}: {error}"))
     };
-    (read("README.md"), read(".cargo/config.toml"))
+    let mut pages = vec![("README.md".to_owned(), read("README.md"))];
+    let mut docs: Vec<String> = std::fs::read_dir(workspace().join("docs"))
+        .expect("docs/")
+        .flatten()
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .filter(|name| name.ends_with(".md"))
+        .collect();
+    docs.sort();
+    for name in docs {
+        let path = format!("docs/{name}");
+        let text = read(&path);
+        pages.push((path, text));
+    }
+    (pages, read(".cargo/config.toml"))
+}
+
+/// Every `cargo` command of these pages, once each (the first page and place it appears).
+fn documented_in(pages: &[(String, String)]) -> Vec<Documented> {
+    let mut found: Vec<Documented> = Vec::new();
+    for (file, text) in pages {
+        for mut documented in documented_commands(text) {
+            if !found.iter().any(|seen| seen.text == documented.text) {
+                documented.file = file.clone();
+                found.push(documented);
+            }
+        }
+    }
+    found
 }
 
 /// The tour's stack: the one started with the demo users, which the `roster` commands use.
@@ -431,8 +470,8 @@ fn is_help(args: &[String]) -> bool {
 
 #[test]
 fn every_readme_command_is_run_or_listed_with_a_reason() {
-    let (readme, config) = readme_and_config();
-    let (planned, problems) = plans(&readme, &config);
+    let (pages, config) = readme_and_config();
+    let (planned, problems) = plans(&pages, &config);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     // The lists hold only what the README has.
     for (entry, _) in NOT_RUN.iter().chain(&NAMES) {
@@ -453,9 +492,9 @@ fn every_readme_command_is_run_or_listed_with_a_reason() {
         for name in placeholders(args) {
             assert!(
                 known.iter().any(|(known, _)| *known == name),
-                "README line {}: `{}` has the placeholder <{name}>, which this test does not \
+                "{}: `{}` has the placeholder <{name}>, which this test does not \
                  fill (PLACEHOLDERS)",
-                planned.documented.line,
+                planned.documented.place(),
                 planned.command
             );
         }
@@ -993,17 +1032,13 @@ async fn tail(tour: &Tour, args: &[String]) -> Result<(), String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_readme_command_runs_as_written() {
     let started = Instant::now();
-    let (readme, config) = readme_and_config();
-    let (planned, problems) = plans(&readme, &config);
+    let (pages, config) = readme_and_config();
+    let (planned, problems) = plans(&pages, &config);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     let mut failures = Vec::new();
     let mut report = Vec::new();
-    let describe = |planned: &Planned| {
-        format!(
-            "README line {}: `{}`",
-            planned.documented.line, planned.command
-        )
-    };
+    let describe =
+        |planned: &Planned| format!("{}: `{}`", planned.documented.place(), planned.command);
 
     // The tour's stack first: the roster commands need it.
     let mut tour_stack = None;

@@ -53,7 +53,7 @@ const ROUTES: [Route; 5] = [
     Route::UpdateMyProfile,
 ];
 
-/// Refusals must come within this (the README states ≤ 5 s on AWS; locally the event path
+/// Refusals must come within this (docs/auth-api.md states ≤ 5 s on AWS; locally the event path
 /// adds the pollers' delays).
 const DEADLINE: Duration = Duration::from_secs(15);
 
