@@ -7,6 +7,7 @@ use aws_sdk_cognitoidentityprovider::error::{DisplayErrorContext, ProvideErrorMe
 use aws_sdk_cognitoidentityprovider::types::{
     AttributeType, AuthFlowType, AuthenticationResultType,
 };
+use roster_events::UserId;
 use serde::Serialize;
 
 use crate::domain::{Email, NewPassword, PresentedPassword};
@@ -34,7 +35,7 @@ impl std::fmt::Debug for Tokens {
 impl Tokens {
     /// The user the tokens were issued to, read from the access token's payload. The token
     /// comes straight from Cognito in this process, so it is not verified again here.
-    pub fn subject(&self) -> Option<String> {
+    pub fn subject(&self) -> Option<UserId> {
         use base64::Engine as _;
 
         let payload = self.access_token.split('.').nth(1)?;
@@ -42,7 +43,9 @@ impl Tokens {
             .decode(payload)
             .ok()?;
         let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-        claims["sub"].as_str().map(ToOwned::to_owned)
+        claims["sub"]
+            .as_str()
+            .and_then(|sub| UserId::parse(sub).ok())
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use roster_events::{DomainEvent, Envelope};
+use roster_events::{DomainEvent, Envelope, Timestamp};
 use roster_platform::events::{EventPublisher, OutgoingEvent, RetryPolicy};
 use sha2::{Digest, Sha256};
 
@@ -30,7 +30,7 @@ impl AuthEvents {
 
     /// Publishes `data`; `identity` says which change it is (the event id is derived from it,
     /// so a repeat of the same change has the same id).
-    pub async fn emit<D: DomainEvent>(&self, identity: &[&str], occurred_at: String, data: D) {
+    pub async fn emit<D: DomainEvent>(&self, identity: &[&str], occurred_at: Timestamp, data: D) {
         let mut hasher = Sha256::new();
         hasher.update(D::DETAIL_TYPE.as_bytes());
         for part in identity {

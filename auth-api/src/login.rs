@@ -39,7 +39,7 @@ impl Login {
             .await?;
         match tokens.subject() {
             Some(user_id) => {
-                let at = Timestamp::now().to_string();
+                let at = Timestamp::now();
                 let identity = [user_id.as_str(), at.as_str()];
                 let event = UserLoggedIn {
                     user_id: user_id.clone(),

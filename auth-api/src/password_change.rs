@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use roster_events::Timestamp;
 use roster_events::auth::{PasswordChangeKind, PasswordChanged};
+use roster_events::{Timestamp, UserId};
 use roster_platform::jwt::VerifiedToken;
 
 use crate::cognito::{CognitoDirectory, CognitoError};
@@ -73,9 +73,10 @@ impl PasswordChange {
             .revoke(&user.sub, "PASSWORD_CHANGED")
             .await?;
         tracing::info!(sub = %user.sub, "password changed");
-        let at = Timestamp::now().to_string();
+        let at = Timestamp::now();
         let event = PasswordChanged {
-            user_id: Some(user.sub.clone()),
+            // A verified token's `sub` is a user id.
+            user_id: UserId::parse(&user.sub).ok(),
             email: None,
             kind: PasswordChangeKind::Change,
             changed_at: at.clone(),

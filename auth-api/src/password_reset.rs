@@ -88,10 +88,10 @@ impl PasswordReset {
             )
             .await?;
         self.end_every_session(email).await;
-        let at = Timestamp::now().to_string();
+        let at = Timestamp::now();
         let event = PasswordChanged {
             user_id: None,
-            email: Some(email.as_str().to_owned()),
+            email: Some(email.clone()),
             kind: PasswordChangeKind::Reset,
             changed_at: at.clone(),
         };

@@ -66,7 +66,8 @@ impl AuthEvents {
     async fn apply(&self, event: &EventBridgeEvent<Value>) -> Result<Outcome, HandlerError> {
         if let Some(envelope) = envelope_of::<UserActivated>(event) {
             let user_id = envelope?.data.user_id;
-            let Some(identity) = self.table.identity(&user_id).await? else {
+            let user_id = user_id.as_str();
+            let Some(identity) = self.table.identity(user_id).await? else {
                 return Ok(Outcome::Ignored);
             };
             if self
@@ -75,7 +76,7 @@ impl AuthEvents {
                 .await?
                 == Presence::NotFound
             {
-                if self.known_gone(&user_id).await? {
+                if self.known_gone(user_id).await? {
                     return Ok(Outcome::Ignored);
                 }
                 return Err(unexplained(&identity, "email verification"));
@@ -86,12 +87,12 @@ impl AuthEvents {
         if let Some(envelope) = envelope_of::<UserStatusChanged>(event) {
             let change = envelope?.data;
             return self
-                .apply_status(&change.user_id, change.to, change.version)
+                .apply_status(change.user_id.as_str(), change.to, change.version)
                 .await;
         }
         if let Some(envelope) = envelope_of::<UserDeleted>(event) {
             let user_id = envelope?.data.user_id;
-            return self.delete(&user_id).await;
+            return self.delete(user_id.as_str()).await;
         }
         Ok(Outcome::Ignored)
     }

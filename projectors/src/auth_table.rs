@@ -6,10 +6,10 @@
 //! pending registrations and idempotency records are bookkeeping and publish nothing.
 
 use aws_lambda_events::dynamodb::EventRecord;
-use roster_events::Envelope;
 use roster_events::auth::{
     IdentityDeleted, PasswordResetRequested, SessionsRevoked, UserRegistered,
 };
+use roster_events::{Email, Envelope, Role, Timestamp, UserId, UserStatus};
 use roster_platform::events::OutgoingEvent;
 use serde::Deserialize;
 
@@ -20,14 +20,14 @@ use crate::{Projection, ProjectionError};
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct IdentityImage {
-    id: String,
-    email: String,
+    id: UserId,
+    email: Email,
     name: String,
     handle: String,
-    role: String,
-    status: String,
+    role: Role,
+    status: UserStatus,
     source_system: String,
-    created_at: String,
+    created_at: Timestamp,
     activation_code_hash: String,
     #[serde(default)]
     correlation_id: Option<String>,
@@ -37,7 +37,7 @@ struct IdentityImage {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RevocationImage {
-    sub: String,
+    sub: UserId,
     revoked_at: i64,
     reason: String,
     #[serde(default)]
@@ -52,10 +52,10 @@ pub struct AuthTableProjection;
 #[serde(rename_all = "camelCase")]
 struct ResetImage {
     #[serde(default)]
-    user_id: Option<String>,
+    user_id: Option<UserId>,
     #[serde(default)]
-    email: Option<String>,
-    requested_at: String,
+    email: Option<Email>,
+    requested_at: Timestamp,
 }
 
 fn reset_request(image: serde_json::Value) -> Result<Vec<OutgoingEvent>, ProjectionError> {
@@ -89,10 +89,9 @@ fn revocation(image: serde_json::Value) -> Result<Vec<OutgoingEvent>, Projection
         "SessionsRevoked-{}-{}-{}",
         record.sub, record.revoked_at, record.reason
     );
-    let occurred_at = roster_events::Timestamp::from_datetime(
+    let occurred_at = Timestamp::from_datetime(
         chrono::DateTime::from_timestamp(record.revoked_at, 0).unwrap_or_default(),
-    )
-    .to_string();
+    );
     let envelope = Envelope::new(
         event_id,
         occurred_at,
@@ -109,9 +108,9 @@ fn revocation(image: serde_json::Value) -> Result<Vec<OutgoingEvent>, Projection
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct GoneImage {
-    id: String,
+    id: UserId,
     #[serde(default)]
-    identity_gone_at: Option<String>,
+    identity_gone_at: Option<Timestamp>,
 }
 
 /// A MODIFY of an identity: `IdentityDeleted` when it is newly marked gone, else nothing.

@@ -21,7 +21,7 @@ use roster_events::user::{
     BadgeAwarded, BadgeRevoked, ProfileSettings, UserActivated, UserDataUpdated, UserDeleted,
     UserProfileCreated, UserProfileUpdated, UserStatus, UserStatusChanged,
 };
-use roster_events::{DomainEvent, Envelope};
+use roster_events::{DomainEvent, Envelope, Timestamp, UserId};
 use roster_platform::events::OutgoingEvent;
 use roster_user_api::store::{ProfileItem, Tombstone};
 use serde_json::Value;
@@ -51,9 +51,9 @@ fn image(item: &serde_dynamo::Item) -> Result<Option<Image>, ProjectionError> {
 
 /// Collects the events of one record, each in its envelope.
 struct Events<'a> {
-    user_id: &'a str,
+    user_id: &'a UserId,
     version: u64,
-    occurred_at: &'a str,
+    occurred_at: &'a Timestamp,
     correlation_id: Option<&'a str>,
     out: Vec<OutgoingEvent>,
 }
@@ -76,15 +76,11 @@ impl Events<'_> {
     }
 
     fn emit<D: DomainEvent>(&mut self, event_id: String, data: D) -> Result<(), ProjectionError> {
-        let envelope = Envelope::new(event_id, self.occurred_at.to_owned(), data)
+        let envelope = Envelope::new(event_id, self.occurred_at.clone(), data)
             .with_correlation_id(self.correlation_id.map(str::to_owned));
         self.out.push(OutgoingEvent::from_envelope(&envelope)?);
         Ok(())
     }
-}
-
-fn status(raw: &str) -> Result<UserStatus, ProjectionError> {
-    UserStatus::parse(raw).ok_or_else(|| format!("stored status {raw:?} is not a status").into())
 }
 
 fn settings(profile: &ProfileItem) -> ProfileSettings {
@@ -114,7 +110,7 @@ fn created(new: &ProfileItem, events: &mut Events) -> Result<(), ProjectionError
         email: new.email.clone(),
         name: new.name.clone(),
         handle: new.handle.clone(),
-        status: status(&new.status)?,
+        status: new.status,
         profile_data: settings(new),
         badges: new.badges.keys().cloned().collect(),
         created_at: new.created_at.clone(),
@@ -129,7 +125,7 @@ fn modified(
 ) -> Result<(), ProjectionError> {
     let at = new.updated_at.clone();
     if old.status != new.status {
-        let (from, to) = (status(&old.status)?, status(&new.status)?);
+        let (from, to) = (old.status, new.status);
         events.push(
             "",
             UserStatusChanged {
@@ -223,23 +219,18 @@ impl Projection for UsersTableProjection {
         let new = image(&record.change.new_image)?;
         let (user_id, version, occurred_at, correlation_id) = match (&old, &new) {
             (_, Some(Image::Profile(new))) => (
-                new.id.as_str(),
+                &new.id,
                 new.version,
-                new.updated_at.as_str(),
+                &new.updated_at,
                 new.correlation_id.as_deref(),
             ),
             (_, Some(Image::Deleted(tombstone))) => (
-                tombstone.id.as_str(),
+                &tombstone.id,
                 tombstone.version,
-                tombstone.deleted_at.as_str(),
+                &tombstone.deleted_at,
                 tombstone.correlation_id.as_deref(),
             ),
-            (Some(Image::Profile(old)), None) => (
-                old.id.as_str(),
-                old.version + 1,
-                old.updated_at.as_str(),
-                None,
-            ),
+            (Some(Image::Profile(old)), None) => (&old.id, old.version + 1, &old.updated_at, None),
             _ => return Ok(Vec::new()),
         };
         let mut events = Events {
@@ -257,10 +248,10 @@ impl Projection for UsersTableProjection {
             (Some(Image::Profile(_)), Some(Image::Deleted(_)) | None) => {
                 let deleted_at = match &new {
                     Some(Image::Deleted(tombstone)) => tombstone.deleted_at.clone(),
-                    _ => occurred_at.to_owned(),
+                    _ => occurred_at.clone(),
                 };
                 events.push_once(UserDeleted {
-                    user_id: user_id.to_owned(),
+                    user_id: user_id.clone(),
                     deleted_at,
                 })?;
             }
@@ -273,22 +264,27 @@ impl Projection for UsersTableProjection {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use roster_events::{Email, Role};
     use roster_user_api::store::{BadgeItem, ProfileDataItem};
     use serde_json::json;
 
+    fn at(minute: u32) -> Timestamp {
+        Timestamp::parse(&format!("2026-11-25T10:{minute:02}:00.000Z")).unwrap()
+    }
+
     fn profile() -> ProfileItem {
         ProfileItem {
-            id: "u-1".into(),
-            email: "ada@example.com".into(),
+            id: UserId::parse("u-1").unwrap(),
+            email: Email::parse("ada@example.com").unwrap(),
             email_key: "ada@example.com".into(),
             name: "ada".into(),
             name_key: "ada".into(),
             handle: "@Ada".into(),
             handle_key: "@ada".into(),
-            role: "USER".into(),
-            status: "UNCONFIRMED".into(),
+            role: Role::User,
+            status: UserStatus::Unconfirmed,
             source_system: "web".into(),
-            created_at: "2026-11-25T10:00:00.000Z".into(),
+            created_at: at(0),
             last_login_at: None,
             activation_code_hash: Some("code-hash".into()),
             activation_expires_at: Some(1),
@@ -299,16 +295,10 @@ mod tests {
                 avatar_url: "https://a/x256/01.png".into(),
                 avatar_key: None,
             },
-            badges: [(
-                "NEW_MEMBER".to_owned(),
-                BadgeItem {
-                    awarded_at: "t0".into(),
-                },
-            )]
-            .into(),
+            badges: [("NEW_MEMBER".to_owned(), BadgeItem { awarded_at: at(0) })].into(),
             data: r#"{"keep":1,"change":1,"drop":1}"#.into(),
             version: 1,
-            updated_at: "t0".into(),
+            updated_at: at(0),
             correlation_id: Some("req-1".into()),
             registered_event_id: "UserRegistered-u-1".into(),
             last_write_id: None,
@@ -375,9 +365,9 @@ mod tests {
     fn activation_is_a_status_change_and_an_activation() {
         let old = profile();
         let mut new = profile();
-        new.status = "CONFIRMED".into();
+        new.status = UserStatus::Confirmed;
         new.activation_code_hash = None;
-        new.activated_at = Some("t1".into());
+        new.activated_at = Some(at(1));
         new.version = 2;
         let events = project(
             "MODIFY",
@@ -389,7 +379,10 @@ mod tests {
         assert_eq!(events[0].1["data"]["from"], "UNCONFIRMED");
         assert_eq!(events[0].1["data"]["to"], "CONFIRMED");
         assert_eq!(events[0].1["eventId"], "UserStatusChanged-u-1-v2");
-        assert_eq!(events[1].1["data"]["activatedAt"], "t1");
+        assert_eq!(
+            events[1].1["data"]["activatedAt"],
+            "2026-11-25T10:01:00.000Z"
+        );
     }
 
     #[test]
@@ -397,12 +390,8 @@ mod tests {
         let old = profile();
         let mut new = profile();
         new.badges.remove("NEW_MEMBER");
-        new.badges.insert(
-            "VERIFIED".into(),
-            BadgeItem {
-                awarded_at: "t2".into(),
-            },
-        );
+        new.badges
+            .insert("VERIFIED".into(), BadgeItem { awarded_at: at(2) });
         new.data = r#"{"keep":1,"change":2,"add":true}"#.into();
         new.profile_data.lang = "de_de".into();
         new.profile_data.avatar_key = Some("public/avatars/users/u-1/x.png".into());
@@ -436,7 +425,7 @@ mod tests {
     fn a_recorded_sign_in_publishes_nothing() {
         let old = profile();
         let mut new = profile();
-        new.last_login_at = Some("t3".into());
+        new.last_login_at = Some(at(3));
         assert!(
             project(
                 "MODIFY",
@@ -449,14 +438,16 @@ mod tests {
 
     #[test]
     fn a_tombstone_is_a_deletion_and_its_expiry_is_nothing() {
-        let tombstone = json!({"id": "u-1", "deletedAt": "t4", "version": 2, "expiresAt": 9});
+        let tombstone = json!({
+            "id": "u-1", "deletedAt": "2026-11-25T10:04:00.000Z", "version": 2, "expiresAt": 9
+        });
         let events = project("MODIFY", Some(&profile()), Some(tombstone.clone()));
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].0, "UserDeleted");
         assert_eq!(events[0].1["eventId"], "UserDeleted-u-1");
         assert_eq!(
             events[0].1["data"],
-            json!({"userId": "u-1", "deletedAt": "t4"})
+            json!({"userId": "u-1", "deletedAt": "2026-11-25T10:04:00.000Z"})
         );
         let expired = record("REMOVE", Some(tombstone), None);
         assert!(UsersTableProjection.project(&expired).unwrap().is_empty());

@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::{DomainEvent, source};
+use crate::{DomainEvent, Email, Role, Timestamp, UserId, UserStatus, source};
 
 /// A user signed in with email and password. Published with bounded retries after the sign-in
 /// succeeded; a failed publication never fails the sign-in, so consumers must not treat this
@@ -11,11 +11,11 @@ use crate::{DomainEvent, source};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserLoggedIn {
-    pub user_id: String,
+    pub user_id: UserId,
     /// The app client (frontend) the tokens were issued to.
     pub client_id: String,
     /// RFC 3339.
-    pub logged_in_at: String,
+    pub logged_in_at: Timestamp,
 }
 
 impl DomainEvent for UserLoggedIn {
@@ -29,10 +29,10 @@ impl DomainEvent for UserLoggedIn {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PasswordResetRequested {
-    pub user_id: String,
-    pub email: String,
+    pub user_id: UserId,
+    pub email: Email,
     /// RFC 3339.
-    pub requested_at: String,
+    pub requested_at: Timestamp,
 }
 
 impl DomainEvent for PasswordResetRequested {
@@ -57,12 +57,12 @@ pub enum PasswordChangeKind {
 pub struct PasswordChanged {
     /// The user id when known (a change); a reset knows only the email.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
+    pub email: Option<Email>,
     pub kind: PasswordChangeKind,
     /// RFC 3339.
-    pub changed_at: String,
+    pub changed_at: Timestamp,
 }
 
 impl DomainEvent for PasswordChanged {
@@ -77,15 +77,17 @@ impl DomainEvent for PasswordChanged {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserRegistered {
-    pub user_id: String,
-    pub email: String,
+    pub user_id: UserId,
+    pub email: Email,
     pub name: String,
     pub handle: String,
-    pub role: String,
-    pub status: String,
+    pub role: Role,
+    // Published with the schema of a plain string, which it keeps.
+    #[schemars(with = "String")]
+    pub status: UserStatus,
     pub source_system: String,
     /// RFC 3339.
-    pub created_at: String,
+    pub created_at: Timestamp,
     /// SHA-256 (hex) of the activation code handed to the registering caller. The code itself
     /// never travels; the User API looks the profile up by this hash when the code is used.
     pub activation_code_hash: String,
@@ -104,7 +106,7 @@ impl DomainEvent for UserRegistered {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionsRevoked {
-    pub user_id: String,
+    pub user_id: UserId,
     /// Epoch seconds: tokens whose `iat` is at or before it are refused.
     pub revoked_before: i64,
     /// `SIGNED_OUT`, `PASSWORD_CHANGED`, `PASSWORD_RESET`, `SUSPENDED`, `ARCHIVED` or
@@ -128,9 +130,9 @@ impl DomainEvent for SessionsRevoked {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IdentityDeleted {
-    pub user_id: String,
+    pub user_id: UserId,
     /// RFC 3339: when Roster found the identity gone (it was deleted before that).
-    pub detected_at: String,
+    pub detected_at: Timestamp,
 }
 
 impl DomainEvent for IdentityDeleted {

@@ -12,7 +12,7 @@ use crate::user::{
     BadgeAwarded, BadgeRevoked, ProfileSettings, UserActivated, UserDataUpdated, UserDeleted,
     UserProfileCreated, UserProfileUpdated, UserStatus, UserStatusChanged,
 };
-use crate::{DomainEvent, Envelope};
+use crate::{DomainEvent, Email, Envelope, Role, Timestamp, UserId};
 
 /// One event of the contract.
 #[derive(Debug, Clone, Copy)]
@@ -60,7 +60,7 @@ fn spec<D: Example>() -> EventSpec {
         example: || {
             let envelope = Envelope::new(
                 format!("{}-{}", D::DETAIL_TYPE, EXAMPLE_USER),
-                "2026-11-25T10:00:00.000Z".to_owned(),
+                at(),
                 D::example(),
             )
             .with_correlation_id(Some("0b5e3c52-3d1f-4a55-9f0e-6c1d2b7a9e41".to_owned()));
@@ -92,23 +92,27 @@ pub fn events() -> Vec<EventSpec> {
 const EXAMPLE_USER: &str = "7c1e4a2e-5b7d-4f0a-9a53-2f1d8e6b3c90";
 const AT: &str = "2026-11-25T10:00:00.000Z";
 
-fn user() -> String {
-    EXAMPLE_USER.to_owned()
+fn user() -> UserId {
+    UserId::parse(EXAMPLE_USER).expect("the example user id is one")
 }
 
-fn at() -> String {
-    AT.to_owned()
+fn at() -> Timestamp {
+    Timestamp::parse(AT).expect("the example time is RFC 3339")
+}
+
+fn email() -> Email {
+    Email::parse("cortney@example.com").expect("the example address is one")
 }
 
 impl Example for UserRegistered {
     fn example() -> Self {
         Self {
             user_id: user(),
-            email: "cortney@example.com".to_owned(),
+            email: email(),
             name: "cortney_gutkowski67".to_owned(),
             handle: "@CortneyGutkowski67".to_owned(),
-            role: "USER".to_owned(),
-            status: "UNCONFIRMED".to_owned(),
+            role: Role::User,
+            status: UserStatus::Unconfirmed,
             source_system: "account-web".to_owned(),
             created_at: at(),
             activation_code_hash:
@@ -131,7 +135,7 @@ impl Example for PasswordResetRequested {
     fn example() -> Self {
         Self {
             user_id: user(),
-            email: "cortney@example.com".to_owned(),
+            email: email(),
             requested_at: at(),
         }
     }
@@ -180,7 +184,7 @@ impl Example for UserProfileCreated {
     fn example() -> Self {
         Self {
             user_id: user(),
-            email: "cortney@example.com".to_owned(),
+            email: email(),
             name: "cortney_gutkowski67".to_owned(),
             handle: "@CortneyGutkowski67".to_owned(),
             status: UserStatus::Unconfirmed,
@@ -211,7 +215,7 @@ impl Example for UserActivated {
     fn example() -> Self {
         Self {
             user_id: user(),
-            email: "cortney@example.com".to_owned(),
+            email: email(),
             activated_at: at(),
             version: 2,
         }

@@ -46,7 +46,7 @@ pub struct Envelope<D> {
     pub event_id: String,
     pub version: u32,
     /// RFC 3339.
-    pub occurred_at: String,
+    pub occurred_at: Timestamp,
     /// Follows one request across services: the id of the HTTP request (its
     /// `X-Correlation-Id`) that caused the change, carried on by every event it leads to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -55,7 +55,7 @@ pub struct Envelope<D> {
 }
 
 impl<D: DomainEvent> Envelope<D> {
-    pub fn new(event_id: String, occurred_at: String, data: D) -> Self {
+    pub fn new(event_id: String, occurred_at: Timestamp, data: D) -> Self {
         Self {
             event_id,
             version: D::VERSION,

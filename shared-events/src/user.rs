@@ -5,7 +5,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::{DomainEvent, source};
+use crate::{DomainEvent, Email, Timestamp, UserId, source};
 
 /// The lifecycle status of a user. See the User API's state machine in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -59,15 +59,15 @@ pub struct ProfileSettings {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserProfileCreated {
-    pub user_id: String,
-    pub email: String,
+    pub user_id: UserId,
+    pub email: Email,
     pub name: String,
     pub handle: String,
     pub status: UserStatus,
     pub profile_data: ProfileSettings,
     pub badges: Vec<String>,
     /// RFC 3339.
-    pub created_at: String,
+    pub created_at: Timestamp,
     pub version: u64,
 }
 
@@ -82,10 +82,10 @@ impl DomainEvent for UserProfileCreated {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserActivated {
-    pub user_id: String,
-    pub email: String,
+    pub user_id: UserId,
+    pub email: Email,
     /// RFC 3339.
-    pub activated_at: String,
+    pub activated_at: Timestamp,
     pub version: u64,
 }
 
@@ -99,11 +99,11 @@ impl DomainEvent for UserActivated {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserStatusChanged {
-    pub user_id: String,
+    pub user_id: UserId,
     pub from: UserStatus,
     pub to: UserStatus,
     /// RFC 3339.
-    pub changed_at: String,
+    pub changed_at: Timestamp,
     /// The profile version of this change: of two changes of one user, the higher wins.
     pub version: u64,
 }
@@ -119,10 +119,10 @@ impl DomainEvent for UserStatusChanged {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BadgeAwarded {
-    pub user_id: String,
+    pub user_id: UserId,
     pub badge: String,
     /// RFC 3339.
-    pub awarded_at: String,
+    pub awarded_at: Timestamp,
     pub version: u64,
 }
 
@@ -136,10 +136,10 @@ impl DomainEvent for BadgeAwarded {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BadgeRevoked {
-    pub user_id: String,
+    pub user_id: UserId,
     pub badge: String,
     /// RFC 3339.
-    pub revoked_at: String,
+    pub revoked_at: Timestamp,
     pub version: u64,
 }
 
@@ -154,10 +154,10 @@ impl DomainEvent for BadgeRevoked {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserDataUpdated {
-    pub user_id: String,
+    pub user_id: UserId,
     pub changed_keys: Vec<String>,
     /// RFC 3339.
-    pub updated_at: String,
+    pub updated_at: Timestamp,
     pub version: u64,
 }
 
@@ -171,12 +171,12 @@ impl DomainEvent for UserDataUpdated {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserProfileUpdated {
-    pub user_id: String,
+    pub user_id: UserId,
     /// Which settings changed: `lang`, `currency`, `avatarUrl`.
     pub changed: Vec<String>,
     pub profile_data: ProfileSettings,
     /// RFC 3339.
-    pub updated_at: String,
+    pub updated_at: Timestamp,
     pub version: u64,
 }
 
@@ -191,9 +191,9 @@ impl DomainEvent for UserProfileUpdated {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserDeleted {
-    pub user_id: String,
+    pub user_id: UserId,
     /// RFC 3339.
-    pub deleted_at: String,
+    pub deleted_at: Timestamp,
 }
 
 impl DomainEvent for UserDeleted {

@@ -23,7 +23,7 @@ pub const RULE_EVENTS: [&str; 2] = ["UserActivated", "UserProfileUpdated"];
 
 /// A badge an event earns: for whom, which, and the correlation id it carries on.
 struct Earned {
-    user_id: String,
+    user_id: UserId,
     badge: &'static str,
     correlation_id: Option<String>,
 }
@@ -75,11 +75,7 @@ impl BadgeRules {
             correlation_id,
             if_match: None,
         };
-        match self
-            .profiles
-            .award(&UserId::parse(&user_id)?, badge, &context)
-            .await
-        {
+        match self.profiles.award(&user_id, badge, &context).await {
             Ok((_, awarded)) => {
                 tracing::info!(user = %user_id, badge, awarded, "badge rule applied");
                 Ok(Outcome::Handled)

@@ -2,6 +2,7 @@
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use roster_events::UserStatus;
 use roster_platform::extract::invalid_token;
 use roster_platform::jwt::TokenRejection;
 use roster_platform::problem::Problem;
@@ -25,7 +26,7 @@ pub enum UserError {
     #[error("the activation code expired")]
     ActivationExpired,
     #[error("status {from} cannot become {to}")]
-    IllegalTransition { from: String, to: String },
+    IllegalTransition { from: UserStatus, to: UserStatus },
     #[error("the profile changed since it was read")]
     PreconditionFailed,
     #[error("data too large")]
@@ -113,8 +114,8 @@ impl IntoResponse for UserError {
             UserError::IllegalTransition { from, to } => {
                 Problem::new(StatusCode::CONFLICT, "illegal-transition", "Illegal Status Transition")
                     .with_detail(format!("a {from} user cannot become {to}"))
-                    .with_extension("from", from)
-                    .with_extension("to", to)
+                    .with_extension("from", from.as_str())
+                    .with_extension("to", to.as_str())
             }
             UserError::PreconditionFailed => Problem::new(
                 StatusCode::PRECONDITION_FAILED,

@@ -73,19 +73,19 @@ impl User {
             .map(|(name, badge)| BadgeView {
                 name: name.clone(),
                 icon_url: assets.icon_url(name),
-                awarded_at: badge.awarded_at.clone(),
+                awarded_at: badge.awarded_at.to_string(),
             })
             .collect();
         badges.sort_by(|a, b| (&a.awarded_at, &a.name).cmp(&(&b.awarded_at, &b.name)));
         Self {
-            id: item.id.clone(),
+            id: item.id.to_string(),
             name: item.name.clone(),
             handle: item.handle.clone(),
-            created_at: item.created_at.clone(),
-            last_login_at: item.last_login_at.clone(),
-            email: item.email.clone(),
-            role: item.role.clone(),
-            status: item.status.clone(),
+            created_at: item.created_at.to_string(),
+            last_login_at: item.last_login_at.as_ref().map(ToString::to_string),
+            email: item.email.to_string(),
+            role: item.role.to_string(),
+            status: item.status.to_string(),
             source_system: item.source_system.clone(),
             profile: Profile {
                 profile_data: ProfileData {

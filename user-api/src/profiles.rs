@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use roster_events::Timestamp;
 use roster_events::auth::UserRegistered;
 use roster_events::user::UserStatus;
+use roster_events::{Role, Timestamp};
 use serde_json::Value;
 
 use crate::assets::{Assets, Upload};
@@ -27,11 +27,6 @@ use crate::store::{
 /// 100 ms between attempts.
 pub const MERGE_ATTEMPTS: u32 = 64;
 
-/// The current time, as every change writes it.
-fn now() -> String {
-    Timestamp::now().to_string()
-}
-
 /// Who asked for a change: the correlation id it carries on, and the version the caller read
 /// (`If-Match`), if it named one.
 #[derive(Debug, Clone, Default)]
@@ -42,7 +37,7 @@ pub struct Context {
 
 impl Context {
     /// The revision of a change made at `at` in this context.
-    fn revision<'a>(&'a self, at: &'a str) -> Revision<'a> {
+    fn revision<'a>(&'a self, at: &'a Timestamp) -> Revision<'a> {
         Revision {
             at,
             correlation_id: self.correlation_id.as_deref(),
@@ -112,10 +107,7 @@ impl Profiles {
     }
 
     pub async fn get(&self, id: &UserId) -> Result<ProfileItem, UserError> {
-        self.table
-            .profile(id.as_str())
-            .await?
-            .ok_or(UserError::UserNotFound)
+        self.table.profile(id).await?.ok_or(UserError::UserNotFound)
     }
 
     pub async fn find(&self, lookup: &Lookup) -> Result<ProfileItem, UserError> {
@@ -136,10 +128,9 @@ impl Profiles {
         registered: &UserRegistered,
         correlation_id: Option<&str>,
     ) -> Result<bool, UserError> {
-        let id = UserId::parse(&registered.user_id)?;
-        let created = DateTime::parse_from_rfc3339(&registered.created_at)
-            .map_err(|error| UserError::Internal(format!("createdAt of {event_id}: {error}")))?;
-        if beyond_the_tombstones(created.with_timezone(&Utc), Utc::now()) {
+        let id = &registered.user_id;
+        let created = &registered.created_at;
+        if beyond_the_tombstones(created.to_datetime(), Utc::now()) {
             tracing::warn!(
                 user = %id.as_str(),
                 event = event_id,
@@ -149,17 +140,17 @@ impl Profiles {
             return Ok(false);
         }
         let avatar = domain::default_avatar_for(id.as_str());
-        let now = now();
+        let now = Timestamp::now();
         let profile = ProfileItem {
-            id: id.as_str().to_owned(),
+            id: id.clone(),
             email: registered.email.clone(),
-            email_key: roster_events::email::normalise(&registered.email),
+            email_key: roster_events::email::normalise(registered.email.as_str()),
             name: registered.name.clone(),
             name_key: registered.name.to_ascii_lowercase(),
             handle: registered.handle.clone(),
             handle_key: registered.handle.to_ascii_lowercase(),
-            role: "USER".to_owned(),
-            status: UserStatus::Unconfirmed.as_str().to_owned(),
+            role: Role::User,
+            status: UserStatus::Unconfirmed,
             source_system: registered.source_system.clone(),
             created_at: registered.created_at.clone(),
             last_login_at: None,
@@ -191,9 +182,8 @@ impl Profiles {
 
     /// Records a sign-in. An older sign-in than the one recorded changes nothing; so does one
     /// of a deleted user. Fails while the profile does not exist yet, so the event is retried.
-    pub async fn record_login(&self, user_id: &str, at: &str) -> Result<bool, UserError> {
-        let id = UserId::parse(user_id)?;
-        match self.table.record_login(id.as_str(), at).await? {
+    pub async fn record_login(&self, id: &UserId, at: &Timestamp) -> Result<bool, UserError> {
+        match self.table.record_login(id, at).await? {
             Updated::Done(_) => Ok(true),
             Updated::Refused(Some(_)) => Ok(false),
             Updated::Refused(None) => Err(UserError::ProfileNotReady),
@@ -218,7 +208,7 @@ impl Profiles {
         {
             return Err(UserError::ActivationExpired);
         }
-        let now = now();
+        let now = Timestamp::now();
         // A code is used once, whatever version the caller read.
         let revision = Revision {
             expected_version: None,
@@ -232,7 +222,7 @@ impl Profiles {
             Updated::Refused(Some(Stored::Profile(now))) if now.activation_code_hash.is_some() => {
                 Err(UserError::IllegalTransition {
                     from: now.status,
-                    to: "CONFIRMED".to_owned(),
+                    to: UserStatus::Confirmed,
                 })
             }
             Updated::Refused(_) => Err(UserError::ActivationNotFound),
@@ -247,13 +237,13 @@ impl Profiles {
         to: UserStatus,
         context: &Context,
     ) -> Result<(ProfileItem, bool), UserError> {
-        let now = now();
+        let now = Timestamp::now();
         // An operator's confirmation makes the unused code pointless.
         let drop_activation_code = to == UserStatus::Confirmed;
         let updated = self
             .table
             .set_status(
-                id.as_str(),
+                id,
                 to,
                 reachable_from(to),
                 drop_activation_code,
@@ -265,12 +255,12 @@ impl Profiles {
             context,
             |profile| (profile, true),
             |profile| {
-                if profile.status == to.as_str() {
+                if profile.status == to {
                     Ok((profile, false))
                 } else {
                     Err(UserError::IllegalTransition {
                         from: profile.status,
-                        to: to.as_str().to_owned(),
+                        to,
                     })
                 }
             },
@@ -286,10 +276,10 @@ impl Profiles {
         context: &Context,
     ) -> Result<(ProfileItem, bool), UserError> {
         let badge = domain::badge(badge).ok_or(UserError::UnknownBadge)?;
-        let now = now();
+        let now = Timestamp::now();
         let updated = self
             .table
-            .award_badge(id.as_str(), badge.name, context.revision(&now))
+            .award_badge(id, badge.name, context.revision(&now))
             .await?;
         self.settle(
             updated,
@@ -307,10 +297,10 @@ impl Profiles {
         context: &Context,
     ) -> Result<ProfileItem, UserError> {
         let badge = domain::badge(badge).ok_or(UserError::UnknownBadge)?;
-        let now = now();
+        let now = Timestamp::now();
         let updated = self
             .table
-            .revoke_badge(id.as_str(), badge.name, context.revision(&now))
+            .revoke_badge(id, badge.name, context.revision(&now))
             .await?;
         self.settle(
             updated,
@@ -328,10 +318,10 @@ impl Profiles {
         context: &Context,
     ) -> Result<ProfileItem, UserError> {
         let data = checked_data(data)?;
-        let now = now();
+        let now = Timestamp::now();
         let updated = self
             .table
-            .write_data(id.as_str(), &data.to_string(), context.revision(&now))
+            .write_data(id, &data.to_string(), context.revision(&now))
             .await?;
         self.expect_done(updated, context)
     }
@@ -355,14 +345,14 @@ impl Profiles {
                 .map_err(|error| UserError::Internal(format!("stored data: {error}")))?;
             merge_patch(&mut data, patch);
             let data = checked_data(data)?;
-            let now = now();
+            let now = Timestamp::now();
             let revision = Revision {
                 expected_version: Some(current.version),
                 ..context.revision(&now)
             };
             match self
                 .table
-                .write_data(id.as_str(), &data.to_string(), revision)
+                .write_data(id, &data.to_string(), revision)
                 .await?
             {
                 Updated::Done(profile) => return Ok(*profile),
@@ -400,10 +390,10 @@ impl Profiles {
                 .as_deref()
                 .map(|url| AvatarUpdate::Default { url }),
         };
-        let now = now();
+        let now = Timestamp::now();
         let updated = self
             .table
-            .update_settings(id.as_str(), &update, context.revision(&now))
+            .update_settings(id, &update, context.revision(&now))
             .await?;
         self.expect_done(updated, context)
     }
@@ -441,10 +431,10 @@ impl Profiles {
             }),
             ..SettingsUpdate::default()
         };
-        let now = now();
+        let now = Timestamp::now();
         let updated = self
             .table
-            .update_settings(id.as_str(), &update, context.revision(&now))
+            .update_settings(id, &update, context.revision(&now))
             .await?;
         let profile = self.expect_done(updated, context)?;
         Ok((profile, upload))
@@ -464,7 +454,7 @@ impl Profiles {
             .delete(
                 profile,
                 context.if_match,
-                Timestamp::from_datetime(now).as_str(),
+                &Timestamp::from_datetime(now),
                 expires_at,
                 context.correlation_id.as_deref(),
             )
@@ -483,11 +473,10 @@ impl Profiles {
     /// A user whose sweep fails stays for the next run.
     pub async fn sweep_deleted_uploads(&self, now: DateTime<Utc>) -> Result<Swept, UserError> {
         let before =
-            Timestamp::from_datetime(now - chrono::Duration::seconds(UPLOAD_SWEEP_AFTER_SECONDS))
-                .to_string();
+            Timestamp::from_datetime(now - chrono::Duration::seconds(UPLOAD_SWEEP_AFTER_SECONDS));
         let mut report = Swept::default();
         for id in self.table.awaiting_sweep(&before, SWEEP_BATCH).await? {
-            let swept = match self.assets.delete_uploads(&id).await {
+            let swept = match self.assets.delete_uploads(id.as_str()).await {
                 Ok(_) => self.table.swept(&id).await.map_err(UserError::from),
                 Err(error) => Err(error.into()),
             };

@@ -7,6 +7,7 @@
 //!   or reset; `SessionsRevoked` from the Auth API, recorded on the profile by the subscriber):
 //!   401, once the event has arrived.
 
+use roster_events::UserStatus;
 use roster_platform::jwt::{TokenRejection, VerifiedToken};
 
 use crate::domain::UserId;
@@ -18,11 +19,11 @@ impl Profiles {
     /// The profile of the token's user, if the token still opens it.
     pub async fn own_profile(&self, token: &VerifiedToken) -> Result<ProfileItem, UserError> {
         let id = UserId::parse(&token.sub)?;
-        match self.table.get(id.as_str()).await? {
+        match self.table.get(&id).await? {
             None => Err(UserError::ProfileNotReady),
             Some(Stored::Deleted(_)) => Err(UserError::InvalidToken(TokenRejection::Revoked)),
             Some(Stored::Profile(profile)) => {
-                if matches!(profile.status.as_str(), "SUSPENDED" | "ARCHIVED") {
+                if matches!(profile.status, UserStatus::Suspended | UserStatus::Archived) {
                     return Err(UserError::AccountDisabled);
                 }
                 if profile
@@ -41,15 +42,10 @@ impl Profiles {
     /// exist yet, so the event is retried.
     pub async fn record_revocation(
         &self,
-        user_id: &str,
+        id: &UserId,
         revoked_before: i64,
     ) -> Result<bool, UserError> {
-        let id = UserId::parse(user_id)?;
-        match self
-            .table
-            .record_revocation(id.as_str(), revoked_before)
-            .await?
-        {
+        match self.table.record_revocation(id, revoked_before).await? {
             Updated::Done(_) => Ok(true),
             Updated::Refused(Some(_)) => Ok(false),
             Updated::Refused(None) => Err(UserError::ProfileNotReady),

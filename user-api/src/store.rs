@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use serde::{Deserialize, Serialize};
 
-use roster_events::user::UserStatus;
+use roster_events::{Email, Role, Timestamp, UserId, UserStatus};
 
 use crate::domain::Lookup;
 
@@ -33,19 +33,19 @@ pub type Item = HashMap<String, AttributeValue>;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProfileItem {
-    pub id: String,
-    pub email: String,
+    pub id: UserId,
+    pub email: Email,
     pub email_key: String,
     pub name: String,
     pub name_key: String,
     pub handle: String,
     pub handle_key: String,
-    pub role: String,
-    pub status: String,
+    pub role: Role,
+    pub status: UserStatus,
     pub source_system: String,
-    pub created_at: String,
+    pub created_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_login_at: Option<String>,
+    pub last_login_at: Option<Timestamp>,
     /// Present until the code is used: the `by-activation-code` index is sparse.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activation_code_hash: Option<String>,
@@ -53,14 +53,14 @@ pub struct ProfileItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activation_expires_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub activated_at: Option<String>,
+    pub activated_at: Option<Timestamp>,
     pub profile_data: ProfileDataItem,
     /// Badge name to when it was awarded.
     pub badges: BTreeMap<String, BadgeItem>,
     /// The user's free-form data as JSON text: kept byte-exact, whatever it holds.
     pub data: String,
     pub version: u64,
-    pub updated_at: String,
+    pub updated_at: Timestamp,
     /// The correlation id of the request (or event) behind the latest change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<String>,
@@ -89,7 +89,7 @@ pub struct ProfileDataItem {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BadgeItem {
-    pub awarded_at: String,
+    pub awarded_at: Timestamp,
 }
 
 /// The one partition of the `uploads-sweep` index: deletions are few, and each tombstone stays
@@ -100,8 +100,8 @@ pub const SWEEP_SHARD: &str = "SWEEP";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Tombstone {
-    pub id: String,
-    pub deleted_at: String,
+    pub id: UserId,
+    pub deleted_at: Timestamp,
     pub version: u64,
     /// Epoch seconds: the table's TTL removes the tombstone after that.
     pub expires_at: i64,
@@ -149,6 +149,8 @@ pub enum StoreError {
     Throttled,
     #[error("a stored item does not read as a profile: {0}")]
     Corrupt(#[from] serde_dynamo::Error),
+    #[error("a stored item does not read: {0}")]
+    Unreadable(String),
 }
 
 impl<E, R> From<SdkError<E, R>> for StoreError
@@ -195,11 +197,11 @@ struct Change {
 
 impl Change {
     /// A change that raises the version and records when, and why (the correlation id).
-    fn new(now: &str, correlation_id: Option<&str>) -> Self {
+    fn new(now: &Timestamp, correlation_id: Option<&str>) -> Self {
         let mut change = Self::without_version();
         change.sets.push("version = version + :one".to_owned());
         change.value(":one", AttributeValue::N("1".to_owned()));
-        change.set("updatedAt", ":now", AttributeValue::S(now.to_owned()));
+        change.set("updatedAt", ":now", AttributeValue::S(now.to_string()));
         match correlation_id {
             Some(id) => change.set(
                 "correlationId",
@@ -309,12 +311,12 @@ impl UsersTable {
         }
     }
 
-    fn key(id: &str) -> Item {
-        HashMap::from([("id".to_owned(), AttributeValue::S(id.to_owned()))])
+    fn key(id: &UserId) -> Item {
+        HashMap::from([("id".to_owned(), AttributeValue::S(id.to_string()))])
     }
 
     /// The item of `id`, profile or tombstone. A strongly consistent read.
-    pub async fn get(&self, id: &str) -> Result<Option<Stored>, StoreError> {
+    pub async fn get(&self, id: &UserId) -> Result<Option<Stored>, StoreError> {
         let output = self
             .client
             .get_item()
@@ -327,7 +329,7 @@ impl UsersTable {
     }
 
     /// The profile of `id`, if there is one (a tombstone is none).
-    pub async fn profile(&self, id: &str) -> Result<Option<ProfileItem>, StoreError> {
+    pub async fn profile(&self, id: &UserId) -> Result<Option<ProfileItem>, StoreError> {
         Ok(self.get(id).await?.and_then(Stored::profile))
     }
 
@@ -393,7 +395,7 @@ impl UsersTable {
     }
 
     /// Applies a change to `id` in one conditional UpdateItem.
-    async fn update(&self, id: &str, change: Change) -> Result<Updated, StoreError> {
+    async fn update(&self, id: &UserId, change: Change) -> Result<Updated, StoreError> {
         let write_id = change.write_id.clone();
         let result = self
             .client
@@ -438,13 +440,13 @@ impl UsersTable {
         &self,
         profile: ProfileItem,
         expected_version: Option<u64>,
-        now: &str,
+        now: &Timestamp,
         expires_at: i64,
         correlation_id: Option<&str>,
     ) -> Result<Result<ProfileItem, Option<Stored>>, StoreError> {
         let tombstone = Tombstone {
             id: profile.id.clone(),
-            deleted_at: now.to_owned(),
+            deleted_at: now.clone(),
             version: profile.version + 1,
             expires_at,
             sweep_shard: Some(SWEEP_SHARD.to_owned()),
@@ -493,7 +495,7 @@ impl UsersTable {
 /// event behind it), and the version the caller read (`If-Match`), if it named one.
 #[derive(Debug, Clone, Copy)]
 pub struct Revision<'a> {
-    pub at: &'a str,
+    pub at: &'a Timestamp,
     pub correlation_id: Option<&'a str>,
     pub expected_version: Option<u64>,
 }
@@ -528,10 +530,10 @@ pub enum AvatarUpdate<'a> {
 impl UsersTable {
     /// Records a sign-in at `at`, unless a later one is recorded. Not a change of the profile:
     /// the version stays.
-    pub async fn record_login(&self, id: &str, at: &str) -> Result<Updated, StoreError> {
+    pub async fn record_login(&self, id: &UserId, at: &Timestamp) -> Result<Updated, StoreError> {
         let mut change = Change::without_version();
         change
-            .set("lastLoginAt", ":at", AttributeValue::S(at.to_owned()))
+            .set("lastLoginAt", ":at", AttributeValue::S(at.to_string()))
             .condition("(attribute_not_exists(#lastLoginAt) OR #lastLoginAt < :at)".to_owned());
         self.update(id, change).await
     }
@@ -540,7 +542,7 @@ impl UsersTable {
     /// revoked, unless a later revocation is recorded. Not a change of the profile.
     pub async fn record_revocation(
         &self,
-        id: &str,
+        id: &UserId,
         revoked_before: i64,
     ) -> Result<Updated, StoreError> {
         let mut change = Change::without_version();
@@ -561,7 +563,7 @@ impl UsersTable {
     /// becomes CONFIRMED, activated at `revision.at`, and the code is gone.
     pub async fn activate(
         &self,
-        id: &str,
+        id: &UserId,
         code_hash: &str,
         revision: Revision<'_>,
     ) -> Result<Updated, StoreError> {
@@ -575,7 +577,7 @@ impl UsersTable {
             .set(
                 "activatedAt",
                 ":at",
-                AttributeValue::S(revision.at.to_owned()),
+                AttributeValue::S(revision.at.to_string()),
             )
             .remove("activationCodeHash")
             .remove("activationExpiresAt")
@@ -592,7 +594,7 @@ impl UsersTable {
     /// exist, so never). With `drop_activation_code`, an unused activation code goes too.
     pub async fn set_status(
         &self,
-        id: &str,
+        id: &UserId,
         to: UserStatus,
         from: &[UserStatus],
         drop_activation_code: bool,
@@ -625,7 +627,7 @@ impl UsersTable {
     /// Awards `badge` at `revision.at`, unless the profile holds it.
     pub async fn award_badge(
         &self,
-        id: &str,
+        id: &UserId,
         badge: &str,
         revision: Revision<'_>,
     ) -> Result<Updated, StoreError> {
@@ -639,7 +641,7 @@ impl UsersTable {
                 AttributeValue::M(
                     [(
                         "awardedAt".to_owned(),
-                        AttributeValue::S(revision.at.to_owned()),
+                        AttributeValue::S(revision.at.to_string()),
                     )]
                     .into(),
                 ),
@@ -651,7 +653,7 @@ impl UsersTable {
     /// Takes `badge` away, if the profile holds it.
     pub async fn revoke_badge(
         &self,
-        id: &str,
+        id: &UserId,
         badge: &str,
         revision: Revision<'_>,
     ) -> Result<Updated, StoreError> {
@@ -667,7 +669,7 @@ impl UsersTable {
     /// Writes the user's data (JSON text, kept as given).
     pub async fn write_data(
         &self,
-        id: &str,
+        id: &UserId,
         data: &str,
         revision: Revision<'_>,
     ) -> Result<Updated, StoreError> {
@@ -679,7 +681,7 @@ impl UsersTable {
     /// Changes the profile's settings: language, currency, avatar.
     pub async fn update_settings(
         &self,
-        id: &str,
+        id: &UserId,
         settings: &SettingsUpdate<'_>,
         revision: Revision<'_>,
     ) -> Result<Updated, StoreError> {
@@ -733,9 +735,9 @@ impl UsersTable {
     /// One Query of the sparse `uploads-sweep` index per page.
     pub async fn awaiting_sweep(
         &self,
-        deleted_before: &str,
+        deleted_before: &Timestamp,
         limit: usize,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<UserId>, StoreError> {
         let mut found = Vec::new();
         let mut start = None;
         loop {
@@ -748,14 +750,16 @@ impl UsersTable {
                 .expression_attribute_values(":shard", AttributeValue::S(SWEEP_SHARD.to_owned()))
                 .expression_attribute_values(
                     ":before",
-                    AttributeValue::S(deleted_before.to_owned()),
+                    AttributeValue::S(deleted_before.to_string()),
                 )
                 .set_exclusive_start_key(start)
                 .send()
                 .await?;
             for item in page.items() {
-                if let Some(AttributeValue::S(id)) = item.get("id") {
-                    found.push(id.clone());
+                if let Some(id) = item.get("id").and_then(|id| id.as_s().ok()) {
+                    found.push(UserId::parse(id).map_err(|error| {
+                        StoreError::Unreadable(format!("a tombstone's id {id:?}: {error}"))
+                    })?);
                 }
                 if found.len() >= limit {
                     return Ok(found);
@@ -770,7 +774,7 @@ impl UsersTable {
 
     /// Takes a swept tombstone out of the `uploads-sweep` index. A tombstone that is gone
     /// (expired) is fine; a profile of that id is never touched.
-    pub async fn swept(&self, id: &str) -> Result<(), StoreError> {
+    pub async fn swept(&self, id: &UserId) -> Result<(), StoreError> {
         let result = self
             .client
             .update_item()

@@ -15,7 +15,6 @@ use roster_platform::subscriber::{
 };
 use serde_json::Value;
 
-use crate::domain::UserId;
 use crate::error::UserError;
 use crate::profiles::{Context, Profiles};
 use crate::store::Stored;
@@ -95,8 +94,8 @@ impl UserEvents {
         }
         if let Some(envelope) = envelope_of::<IdentityDeleted>(event) {
             let envelope = envelope?;
-            let id = UserId::parse(&envelope.data.user_id)?;
-            match self.profiles.table.get(id.as_str()).await? {
+            let id = envelope.data.user_id.clone();
+            match self.profiles.table.get(&id).await? {
                 None => return Err("the profile does not exist yet".into()),
                 Some(Stored::Deleted(_)) => return Ok(Outcome::Handled),
                 Some(Stored::Profile(_)) => {}

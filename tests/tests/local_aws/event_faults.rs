@@ -9,7 +9,7 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use reqwest::{Method, StatusCode};
 use roster_events::auth::{UserLoggedIn, UserRegistered};
 use roster_events::user::{UserActivated, UserDeleted, UserStatus, UserStatusChanged};
-use roster_events::{DomainEvent, Envelope};
+use roster_events::{DomainEvent, Email, Envelope, Role, Timestamp, UserId};
 use roster_platform::events::{EventPublisher, OutgoingEvent, RetryPolicy};
 use roster_platform::lambda::{QueueBatchHandler, StreamBatchHandler};
 use roster_platform::subscriber::{EventHandler, Outcome};
@@ -27,7 +27,7 @@ use crate::user_input::{profiles_of, seed_profile};
 fn bus_event<D: DomainEvent>(event_id: &str, data: D) -> EventBridgeEvent<Value> {
     let envelope = Envelope::new(
         event_id.to_owned(),
-        "2026-11-25T10:00:00.000Z".to_owned(),
+        Timestamp::parse("2026-11-25T10:00:00.000Z").unwrap(),
         data,
     );
     serde_json::from_value(json!({
@@ -42,8 +42,8 @@ fn user_deleted(id: &str) -> EventBridgeEvent<Value> {
     bus_event(
         &format!("UserDeleted-{id}"),
         UserDeleted {
-            user_id: id.to_owned(),
-            deleted_at: "t".to_owned(),
+            user_id: UserId::parse(id).unwrap(),
+            deleted_at: Timestamp::now(),
         },
     )
 }
@@ -155,15 +155,20 @@ async fn a_publish_failing_mid_batch_ends_the_batch_there_and_the_retry_publishe
     let profiles = profiles_of(&resources);
     let id = "f0f0f0f0-0000-4000-8000-000000000001";
     seed_profile(&profiles, id, "stream_user", "hash-s").await;
-    let created = profiles.table.profile(id).await.unwrap().unwrap();
+    let created = profiles
+        .table
+        .profile(&UserId::parse(id).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     let mut confirmed = created.clone();
-    confirmed.status = "CONFIRMED".to_owned();
+    confirmed.status = UserStatus::Confirmed;
     confirmed.version = 2;
     let mut badged = confirmed.clone();
     badged.badges.insert(
         "EARLY_ADOPTER".to_owned(),
         BadgeItem {
-            awarded_at: "2026-11-25T10:00:03.000Z".to_owned(),
+            awarded_at: Timestamp::parse("2026-11-25T10:00:03.000Z").unwrap(),
         },
     );
     badged.version = 3;
@@ -237,23 +242,33 @@ async fn the_user_subscribers_apply_each_event_once_and_never_go_back_in_time() 
     let registered = bus_event(
         &format!("UserRegistered-{id}"),
         UserRegistered {
-            user_id: id.to_owned(),
-            email: "twice@example.com".to_owned(),
+            user_id: UserId::parse(id).unwrap(),
+            email: Email::parse("twice@example.com").unwrap(),
             name: "twice".to_owned(),
             handle: "@Twice".to_owned(),
-            role: "USER".to_owned(),
-            status: "UNCONFIRMED".to_owned(),
+            role: Role::User,
+            status: UserStatus::Unconfirmed,
             source_system: "tests".to_owned(),
             // Recent: a registration older than a tombstone lives creates no profile.
-            created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            created_at: Timestamp::now(),
             activation_code_hash: "hash-t".to_owned(),
         },
     );
     assert_eq!(users.handle(&registered).await.unwrap(), Outcome::Handled);
-    let first = profiles.table.profile(id).await.unwrap().unwrap();
+    let first = profiles
+        .table
+        .profile(&UserId::parse(id).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(users.handle(&registered).await.unwrap(), Outcome::Handled);
     assert_eq!(
-        profiles.table.profile(id).await.unwrap().unwrap(),
+        profiles
+            .table
+            .profile(&UserId::parse(id).unwrap())
+            .await
+            .unwrap()
+            .unwrap(),
         first,
         "a redelivery changes nothing"
     );
@@ -262,9 +277,9 @@ async fn the_user_subscribers_apply_each_event_once_and_never_go_back_in_time() 
         bus_event(
             &format!("UserLoggedIn-{at}"),
             UserLoggedIn {
-                user_id: id.to_owned(),
+                user_id: UserId::parse(id).unwrap(),
                 client_id: "c".to_owned(),
-                logged_in_at: at.to_owned(),
+                logged_in_at: Timestamp::parse(at).unwrap(),
             },
         )
     };
@@ -276,9 +291,14 @@ async fn the_user_subscribers_apply_each_event_once_and_never_go_back_in_time() 
         .handle(&login("2026-11-25T11:00:00.000Z"))
         .await
         .unwrap();
-    let profile = profiles.table.profile(id).await.unwrap().unwrap();
+    let profile = profiles
+        .table
+        .profile(&UserId::parse(id).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
-        profile.last_login_at.as_deref(),
+        profile.last_login_at.as_ref().map(Timestamp::as_str),
         Some("2026-11-25T12:00:00.000Z"),
         "an older sign-in never wins"
     );
@@ -286,16 +306,26 @@ async fn the_user_subscribers_apply_each_event_once_and_never_go_back_in_time() 
     let activated = bus_event(
         &format!("UserActivated-{id}-v2"),
         UserActivated {
-            user_id: id.to_owned(),
-            email: "twice@example.com".to_owned(),
-            activated_at: "t".to_owned(),
+            user_id: UserId::parse(id).unwrap(),
+            email: Email::parse("twice@example.com").unwrap(),
+            activated_at: Timestamp::now(),
             version: 2,
         },
     );
     rules.handle(&activated).await.unwrap();
-    let once = profiles.table.profile(id).await.unwrap().unwrap();
+    let once = profiles
+        .table
+        .profile(&UserId::parse(id).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     rules.handle(&activated).await.unwrap();
-    let twice = profiles.table.profile(id).await.unwrap().unwrap();
+    let twice = profiles
+        .table
+        .profile(&UserId::parse(id).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(twice.badges.contains_key("VERIFIED"));
     assert_eq!(
         twice.version, once.version,
@@ -323,9 +353,9 @@ async fn the_user_subscribers_apply_each_event_once_and_never_go_back_in_time() 
     let early = bus_event(
         "UserLoggedIn-early",
         UserLoggedIn {
-            user_id: "f0f0f0f0-0000-4000-8000-0000000000ee".to_owned(),
+            user_id: UserId::parse("f0f0f0f0-0000-4000-8000-0000000000ee").unwrap(),
             client_id: "c".to_owned(),
-            logged_in_at: "t".to_owned(),
+            logged_in_at: Timestamp::now(),
         },
     );
     assert!(users.handle(&early).await.is_err());
@@ -360,10 +390,10 @@ async fn the_auth_subscriber_applies_each_event_once_and_drops_a_stale_status() 
         bus_event(
             &format!("UserStatusChanged-{id}-v{version}"),
             UserStatusChanged {
-                user_id: id.clone(),
+                user_id: UserId::parse(&id).unwrap(),
                 from: UserStatus::Unconfirmed,
                 to,
-                changed_at: "t".to_owned(),
+                changed_at: Timestamp::now(),
                 version,
             },
         )
@@ -455,9 +485,9 @@ async fn the_auth_subscriber_finishes_each_change_on_redelivery_after_a_fault() 
     let activated = bus_event(
         &format!("UserActivated-{id}-v2"),
         UserActivated {
-            user_id: id.clone(),
-            email: "faulty@example.com".to_owned(),
-            activated_at: "2026-11-25T10:00:00.000Z".to_owned(),
+            user_id: UserId::parse(&id).unwrap(),
+            email: Email::parse("faulty@example.com").unwrap(),
+            activated_at: Timestamp::parse("2026-11-25T10:00:00.000Z").unwrap(),
             version: 2,
         },
     );
@@ -479,10 +509,10 @@ async fn the_auth_subscriber_finishes_each_change_on_redelivery_after_a_fault() 
     let suspended = bus_event(
         &format!("UserStatusChanged-{id}-v3"),
         UserStatusChanged {
-            user_id: id.clone(),
+            user_id: UserId::parse(&id).unwrap(),
             from: UserStatus::Confirmed,
             to: UserStatus::Suspended,
-            changed_at: "t".to_owned(),
+            changed_at: Timestamp::now(),
             version: 3,
         },
     );

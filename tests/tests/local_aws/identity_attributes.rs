@@ -27,7 +27,7 @@ use roster_client::{
     VerifyRequest,
 };
 use roster_events::user::{UserDeleted, UserStatus, UserStatusChanged};
-use roster_events::{DomainEvent, Envelope};
+use roster_events::{DomainEvent, Envelope, Timestamp, UserId};
 use roster_infra::resources::{USER_POOL, WRITE_ATTRIBUTES};
 use roster_local::provision::Provisioned;
 use roster_local::stack::auth_stores;
@@ -91,7 +91,7 @@ async fn reconcile_all(sdk: &aws_config::SdkConfig, provisioned: &Provisioned) -
 fn bus_event<D: DomainEvent>(event_id: &str, data: D) -> EventBridgeEvent<Value> {
     let envelope = Envelope::new(
         event_id.to_owned(),
-        "2026-11-25T10:00:00.000Z".to_owned(),
+        Timestamp::parse("2026-11-25T10:00:00.000Z").unwrap(),
         data,
     );
     serde_json::from_value(json!({
@@ -447,10 +447,10 @@ async fn a_user_missing_from_the_pool_is_done_only_when_the_auth_table_says_why(
     let suspended = bus_event(
         &format!("UserStatusChanged-{id}-v2"),
         UserStatusChanged {
-            user_id: id.clone(),
+            user_id: UserId::parse(&id).unwrap(),
             from: UserStatus::Unconfirmed,
             to: UserStatus::Suspended,
-            changed_at: "2026-11-25T10:00:00.000Z".to_owned(),
+            changed_at: Timestamp::parse("2026-11-25T10:00:00.000Z").unwrap(),
             version: 2,
         },
     );
@@ -458,8 +458,8 @@ async fn a_user_missing_from_the_pool_is_done_only_when_the_auth_table_says_why(
     let deleted = bus_event(
         &format!("UserDeleted-{id}"),
         UserDeleted {
-            user_id: id.clone(),
-            deleted_at: "2026-11-25T10:00:00.000Z".to_owned(),
+            user_id: UserId::parse(&id).unwrap(),
+            deleted_at: Timestamp::parse("2026-11-25T10:00:00.000Z").unwrap(),
         },
     );
     assert!(subscriber.handle(&deleted).await.is_err(), "deletion");

@@ -5,8 +5,8 @@
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use reqwest::{Method, StatusCode};
-use roster_events::Envelope;
 use roster_events::auth::UserRegistered;
+use roster_events::{Email, Envelope, Role, Timestamp, UserStatus};
 use roster_platform::subscriber::{EventHandler, Outcome};
 use roster_testkit::faults::{Fault, FaultProxy, Kind, When};
 use roster_testkit::harness::{self, REGION};
@@ -63,7 +63,13 @@ async fn a_merge_whose_answer_is_lost_is_neither_lost_nor_applied_twice() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let stored = setup.direct.table.profile(ID).await.unwrap().unwrap();
+    let stored = setup
+        .direct
+        .table
+        .profile(&UserId::parse(ID).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         serde_json::from_str::<Value>(&stored.data).unwrap(),
         json!({"a": 1, "b": {"c": 2}})
@@ -77,14 +83,26 @@ async fn a_merge_whose_answer_is_lost_is_neither_lost_nor_applied_twice() {
 #[tokio::test]
 async fn an_award_whose_answer_is_lost_awards_the_badge_once() {
     let setup = setup().await;
-    let before = setup.direct.table.profile(ID).await.unwrap().unwrap();
+    let before = setup
+        .direct
+        .table
+        .profile(&UserId::parse(ID).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     setup.proxy.inject(answer_lost("UpdateItem"));
     let response = setup
         .api
         .send(Method::POST, &format!("/user/{ID}/badge/EARLY_ADOPTER"))
         .await;
     assert!(response.status().is_success(), "{}", response.status());
-    let after = setup.direct.table.profile(ID).await.unwrap().unwrap();
+    let after = setup
+        .direct
+        .table
+        .profile(&UserId::parse(ID).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(after.badges.contains_key("EARLY_ADOPTER"));
     assert_eq!(
         after.version,
@@ -96,15 +114,27 @@ async fn an_award_whose_answer_is_lost_awards_the_badge_once() {
 #[tokio::test]
 async fn a_status_change_whose_answer_is_lost_is_applied_once() {
     let setup = setup().await;
-    let before = setup.direct.table.profile(ID).await.unwrap().unwrap();
+    let before = setup
+        .direct
+        .table
+        .profile(&UserId::parse(ID).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     setup.proxy.inject(answer_lost("UpdateItem"));
     let (status, body) = setup
         .api
         .call(Method::PATCH, &format!("/user/{ID}/status/SUSPENDED"), None)
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let after = setup.direct.table.profile(ID).await.unwrap().unwrap();
-    assert_eq!(after.status, "SUSPENDED");
+    let after = setup
+        .direct
+        .table
+        .profile(&UserId::parse(ID).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.status, UserStatus::Suspended);
     assert_eq!(
         after.version,
         before.version + 1,
@@ -122,7 +152,13 @@ async fn a_delete_that_cannot_write_its_tombstone_keeps_the_profile_and_a_retry_
         .await;
     assert!(status.is_server_error(), "{status}");
     assert!(
-        setup.direct.table.profile(ID).await.unwrap().is_some(),
+        setup
+            .direct
+            .table
+            .profile(&UserId::parse(ID).unwrap())
+            .await
+            .unwrap()
+            .is_some(),
         "nothing half-deleted"
     );
     setup.proxy.clear();
@@ -134,9 +170,23 @@ async fn a_delete_that_cannot_write_its_tombstone_keeps_the_profile_and_a_retry_
             .0,
         StatusCode::NO_CONTENT
     );
-    assert!(setup.direct.table.profile(ID).await.unwrap().is_none());
     assert!(
-        setup.direct.table.get(ID).await.unwrap().is_some(),
+        setup
+            .direct
+            .table
+            .profile(&UserId::parse(ID).unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        setup
+            .direct
+            .table
+            .get(&UserId::parse(ID).unwrap())
+            .await
+            .unwrap()
+            .is_some(),
         "the tombstone stays"
     );
 }
@@ -153,17 +203,17 @@ async fn a_profile_creation_whose_answer_is_lost_creates_one_profile() {
     let id = "fa017000-0000-4000-8000-000000000002";
     let envelope = Envelope::new(
         format!("UserRegistered-{id}"),
-        "2026-11-25T10:00:00.000Z".to_owned(),
+        Timestamp::parse("2026-11-25T10:00:00.000Z").unwrap(),
         UserRegistered {
-            user_id: id.to_owned(),
-            email: "created@example.com".to_owned(),
+            user_id: UserId::parse(id).unwrap(),
+            email: Email::parse("created@example.com").unwrap(),
             name: "created".to_owned(),
             handle: "@Created".to_owned(),
-            role: "USER".to_owned(),
-            status: "UNCONFIRMED".to_owned(),
+            role: Role::User,
+            status: UserStatus::Unconfirmed,
             source_system: "tests".to_owned(),
             // Recent: a registration older than a tombstone lives creates no profile.
-            created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            created_at: Timestamp::now(),
             activation_code_hash: "hash-c".to_owned(),
         },
     );
@@ -176,7 +226,7 @@ async fn a_profile_creation_whose_answer_is_lost_creates_one_profile() {
     assert_eq!(subscriber.handle(&event).await.unwrap(), Outcome::Handled);
     let created = profiles_of(&resources)
         .table
-        .profile(id)
+        .profile(&UserId::parse(id).unwrap())
         .await
         .unwrap()
         .unwrap();
@@ -214,7 +264,15 @@ async fn every_write_whose_connection_drops_after_it_landed_is_applied_once() {
     let proxy = FaultProxy::start(harness::endpoint_url().await).await;
     let (url, key) = harness::user_api_through(&resources, proxy.url()).await;
     let api = Api::new(&url, &key);
-    let version = || async { direct.table.profile(id).await.unwrap().unwrap().version };
+    let version = || async {
+        direct
+            .table
+            .profile(&UserId::parse(id).unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .version
+    };
 
     let writes: Vec<(&str, Method, String, Option<Value>)> = vec![
         (
@@ -288,8 +346,13 @@ async fn every_write_whose_connection_drops_after_it_landed_is_applied_once() {
         assert!(proxy.calls("UpdateItem") >= calls + 2, "{what}: retried");
         assert_eq!(version().await, before + 1, "{what}: applied once");
     }
-    let stored = direct.table.profile(id).await.unwrap().unwrap();
-    assert_eq!(stored.status, "CONFIRMED");
+    let stored = direct
+        .table
+        .profile(&UserId::parse(id).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, UserStatus::Confirmed);
     assert!(stored.activation_code_hash.is_none());
     assert_eq!(
         serde_json::from_str::<Value>(&stored.data).unwrap(),
@@ -326,7 +389,14 @@ async fn every_write_whose_connection_drops_after_it_landed_is_applied_once() {
     hang_up_next(&proxy, "PutItem");
     let (status, body) = api.call(Method::DELETE, &format!("/user/{id}"), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    assert!(direct.table.profile(id).await.unwrap().is_none());
+    assert!(
+        direct
+            .table
+            .profile(&UserId::parse(id).unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 /// A write whose answer comes later than the SDK's attempt timeout: the SDK gives up on it
@@ -334,7 +404,13 @@ async fn every_write_whose_connection_drops_after_it_landed_is_applied_once() {
 #[tokio::test]
 async fn a_write_answered_after_the_attempt_timeout_is_applied_once() {
     let setup = setup().await;
-    let before = setup.direct.table.profile(ID).await.unwrap().unwrap();
+    let before = setup
+        .direct
+        .table
+        .profile(&UserId::parse(ID).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     setup.proxy.inject(Fault {
         kind: Kind::Delay(
             roster_platform::aws::ATTEMPT_TIMEOUT + std::time::Duration::from_secs(1),
@@ -352,6 +428,12 @@ async fn a_write_answered_after_the_attempt_timeout_is_applied_once() {
         2,
         "timed out once, retried once"
     );
-    let after = setup.direct.table.profile(ID).await.unwrap().unwrap();
+    let after = setup
+        .direct
+        .table
+        .profile(&UserId::parse(ID).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(after.version, before.version + 1, "applied once");
 }

@@ -3,6 +3,7 @@
 
 use reqwest::{Method, StatusCode};
 use roster_events::auth::UserRegistered;
+use roster_events::{Email, Role, Timestamp, UserId, UserStatus};
 use roster_testkit::harness::{self, TestResources};
 use roster_user_api::profiles::Profiles;
 use serde_json::{Value, json};
@@ -12,15 +13,15 @@ use crate::support::Api;
 /// Creates a profile the way the subscriber does, from a `UserRegistered`.
 pub async fn seed_profile(profiles: &Profiles, id: &str, name: &str, code_hash: &str) {
     let registered = UserRegistered {
-        user_id: id.to_owned(),
-        email: format!("{name}@example.com"),
+        user_id: UserId::parse(id).unwrap(),
+        email: Email::parse(&format!("{name}@example.com")).unwrap(),
         name: name.to_owned(),
         handle: format!("@{}", name.replace('_', "")),
-        role: "USER".to_owned(),
-        status: "UNCONFIRMED".to_owned(),
+        role: Role::User,
+        status: UserStatus::Unconfirmed,
         source_system: "tests".to_owned(),
         // Recent: a registration older than a tombstone lives creates no profile.
-        created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        created_at: Timestamp::now(),
         activation_code_hash: code_hash.to_owned(),
     };
     let created = profiles
