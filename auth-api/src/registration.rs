@@ -54,7 +54,8 @@ pub struct RegisterCommand {
 #[serde(rename_all = "camelCase")]
 pub struct Registered {
     pub id: String,
-    pub email: String,
+    #[schema(value_type = String)]
+    pub email: Email,
     pub name: String,
     pub handle: String,
     #[schema(value_type = String)]
@@ -172,13 +173,13 @@ impl Registrar {
         let handle = command.name.handle();
         let pending = PendingRegistration {
             registration_id: registration_id.clone(),
-            email: command.email.as_str().to_owned(),
+            email: command.email.clone(),
             name: command.name.as_str().to_owned(),
             handle: handle.as_str().to_owned(),
             name_key: command.name.key(),
             handle_key: handle.key(),
             source_system: command.source_system.as_str().to_owned(),
-            pending_since: rfc3339(now),
+            pending_since: Timestamp::from_datetime(now),
             idempotency_key: idempotency_key.map(|key| key.as_str().to_owned()),
         };
         if let Err(error) = self.table.reserve(&pending).await {
@@ -347,7 +348,7 @@ pub async fn roll_back(
         return Ok(());
     }
     if directory
-        .delete_user_of_registration(&pending.email, &pending.registration_id)
+        .delete_user_of_registration(pending.email.as_str(), &pending.registration_id)
         .await?
         == Deletion::NotOurs
     {
@@ -536,7 +537,7 @@ async fn looks_gone(directory: &CognitoDirectory, found: &Identity) -> Result<bo
     if directory.presence(found.pool_username()).await? == Presence::Found {
         return Ok(false);
     }
-    if directory.sub_of(&found.email).await?.as_deref() == Some(found.id.as_str()) {
+    if directory.sub_of(found.email.as_str()).await?.as_deref() == Some(found.id.as_str()) {
         return Err(RegisterError::Unavailable(format!(
             "the pool knows the user by its email but not by {}",
             found.pool_username()

@@ -26,7 +26,7 @@ use aws_sdk_dynamodb::types::{
 };
 use serde::{Deserialize, Serialize};
 
-use roster_events::{Role, Timestamp, UserStatus};
+use roster_events::{Email, Role, Timestamp, UserStatus};
 
 use crate::domain::uniqueness_key;
 
@@ -112,21 +112,21 @@ where
 #[serde(rename_all = "camelCase")]
 pub struct PendingRegistration {
     pub registration_id: String,
-    pub email: String,
+    pub email: Email,
     pub name: String,
     pub handle: String,
     pub name_key: String,
     pub handle_key: String,
     pub source_system: String,
     /// RFC 3339, also the `pending` index's sort key.
-    pub pending_since: String,
+    pub pending_since: Timestamp,
     #[serde(default)]
     pub idempotency_key: Option<String>,
 }
 
 impl PendingRegistration {
     fn reservation_keys(&self) -> [(Field, String); 3] {
-        reservation_keys(&self.email, &self.name_key, &self.handle_key)
+        reservation_keys(self.email.as_str(), &self.name_key, &self.handle_key)
     }
 }
 
@@ -144,7 +144,7 @@ fn reservation_keys(email: &str, name_key: &str, handle_key: &str) -> [(Field, S
 #[serde(rename_all = "camelCase")]
 pub struct Identity {
     pub id: String,
-    pub email: String,
+    pub email: Email,
     pub name: String,
     pub handle: String,
     pub role: Role,
@@ -389,7 +389,7 @@ impl AuthTable {
                 kind: field.as_str(),
                 registration_id: &registration.registration_id,
                 state: "PENDING",
-                created_at: &registration.pending_since,
+                created_at: registration.pending_since.as_str(),
             };
             writes.push(
                 TransactWriteItem::builder()
@@ -753,7 +753,7 @@ impl AuthTable {
     /// and so the record's key and the email, again.
     pub async fn release(&self, identity: &Identity) -> Result<(), StoreError> {
         self.forget_registration_response(identity).await?;
-        self.forget_reset_requests(&identity.email).await?;
+        self.forget_reset_requests(identity.email.as_str()).await?;
         let mut writes = vec![
             TransactWriteItem::builder()
                 .delete(
@@ -766,7 +766,7 @@ impl AuthTable {
                 .build(),
         ];
         let reservations = reservation_keys(
-            &identity.email,
+            identity.email.as_str(),
             &uniqueness_key(&identity.name),
             &uniqueness_key(&identity.handle),
         );

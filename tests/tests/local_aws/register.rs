@@ -287,13 +287,13 @@ async fn the_reconciler_rolls_back_a_registration_whose_process_died() {
     // A registration that reserved its identifiers and created its Cognito user, then died.
     let pending = PendingRegistration {
         registration_id: "dead-registration".into(),
-        email: "ghost@example.com".into(),
+        email: roster_events::Email::parse("ghost@example.com").unwrap(),
         name: "ghost".into(),
         handle: "@Ghost".into(),
         name_key: "ghost".into(),
         handle_key: "@ghost".into(),
         source_system: "roster".into(),
-        pending_since: "2026-01-01T00:00:00.000Z".into(),
+        pending_since: roster_events::Timestamp::parse("2026-01-01T00:00:00.000Z").unwrap(),
         idempotency_key: None,
     };
     table.reserve(&pending).await.unwrap();

@@ -251,13 +251,13 @@ async fn the_reconciler_rolls_back_a_dead_registration_without_deleting_a_user_i
     // email belongs to an operator's user made out of band.
     let pending = PendingRegistration {
         registration_id: "dead-registration".into(),
-        email: "operator@example.com".into(),
+        email: roster_events::Email::parse("operator@example.com").unwrap(),
         name: "operator".into(),
         handle: "@Operator".into(),
         name_key: "operator".into(),
         handle_key: "@operator".into(),
         source_system: "roster".into(),
-        pending_since: "2026-01-01T00:00:00.000Z".into(),
+        pending_since: roster_events::Timestamp::parse("2026-01-01T00:00:00.000Z").unwrap(),
         idempotency_key: None,
     };
     table.reserve(&pending).await.unwrap();
