@@ -335,8 +335,12 @@ pub fn granted_actions(transformed: &Value, function: &str) -> std::collections:
 
 /// The IAM actions an AWS operation (as the counting proxy names it) needs; none for the
 /// Cognito operations IAM does not govern (a client's own sign-in, reset, token calls).
-/// `TransactWriteItems` is governed by its items' own actions (`PutItem`, `UpdateItem`,
-/// `DeleteItem`, `ConditionCheckItem`), which the proxy does not record: it needs none here.
+/// A transaction is governed by its items' own actions ("Using IAM with DynamoDB
+/// transactions", DynamoDB Developer Guide), not by one of its own: the proxy names each kind
+/// of item a transaction holds `TransactWriteItems.Put` (`dynamodb:PutItem`),
+/// `TransactWriteItems.Update`, `TransactWriteItems.Delete`,
+/// `TransactWriteItems.ConditionCheck` (`dynamodb:ConditionCheckItem`) and
+/// `TransactGetItems.Get` (`dynamodb:GetItem`).
 pub fn required_actions(operation: &str) -> Vec<String> {
     let unsigned = [
         "ForgotPassword",
@@ -346,11 +350,17 @@ pub fn required_actions(operation: &str) -> Vec<String> {
         "GlobalSignOut",
         "RevokeToken",
         "TransactWriteItems",
+        "TransactGetItems",
     ];
     if unsigned.contains(&operation) {
         return Vec::new();
     }
     let actions: &[&str] = match operation {
+        "TransactWriteItems.Put" => &["dynamodb:PutItem"],
+        "TransactWriteItems.Update" => &["dynamodb:UpdateItem"],
+        "TransactWriteItems.Delete" => &["dynamodb:DeleteItem"],
+        "TransactWriteItems.ConditionCheck" => &["dynamodb:ConditionCheckItem"],
+        "TransactGetItems.Get" => &["dynamodb:GetItem"],
         "GetSecretValue" => &["secretsmanager:GetSecretValue"],
         "PutEvents" => &["events:PutEvents"],
         "SendMessage" => &["sqs:SendMessage"],

@@ -2,6 +2,12 @@
 //! and, by operation (`X-Amz-Target`, e.g. `AdminCreateUser`, `TransactWriteItems`), fails
 //! chosen calls — before they reach AWS (nothing happened) or after (it happened, but the
 //! caller never hears so). Everything else is forwarded untouched.
+//!
+//! It also attributes every call to its caller: the access key id the call is signed with
+//! (SigV4's `Credential=<access key id>/…`, in the `Authorization` header or a presigned URL's
+//! `X-Amz-Credential`). The local stack gives each function an access key id of its own
+//! (`roster_local::stack::function_sdk`), so [`FaultProxy::take_attributed`] tells which
+//! function made which call, and which items a transaction wrote.
 
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
@@ -84,6 +90,34 @@ impl Fault {
     }
 }
 
+/// One call as the proxy saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    /// The access key id the call is signed with; empty for an unsigned call.
+    pub caller: String,
+    /// The operation, as [`FaultProxy::calls`] names it.
+    pub operation: String,
+    /// For `TransactWriteItems` and `TransactGetItems`: the kind of each item, in order
+    /// (`Put`, `Update`, `Delete`, `ConditionCheck`, `Get`), each governed by its own IAM
+    /// action. Empty for every other operation.
+    pub items: Vec<String>,
+}
+
+impl Call {
+    /// The operation, then one `<operation>.<kind>` per item kind of a transaction (each
+    /// kind once): `TransactWriteItems`, `TransactWriteItems.Put`, `TransactWriteItems.Delete`.
+    pub fn operations(&self) -> Vec<String> {
+        let mut operations = vec![self.operation.clone()];
+        for kind in &self.items {
+            let named = format!("{}.{kind}", self.operation);
+            if !operations.contains(&named) {
+                operations.push(named);
+            }
+        }
+        operations
+    }
+}
+
 #[derive(Default)]
 struct Rules {
     faults: Vec<Fault>,
@@ -91,6 +125,8 @@ struct Rules {
     seen: Vec<(String, u32)>,
     /// Every call's operation, in the order the calls came.
     journal: Vec<String>,
+    /// Every call with its caller, in the order the calls came.
+    attributed: Vec<Call>,
 }
 
 /// A running proxy. Dropping it does not stop it; it lives as long as the test's runtime.
@@ -148,6 +184,12 @@ impl FaultProxy {
     /// Every call's operation since the last time, in order; and forgets them.
     pub fn take_journal(&self) -> Vec<String> {
         std::mem::take(&mut self.rules.lock().expect("rules").journal)
+    }
+
+    /// Every call since the last time, in order, with the access key id it was signed with and
+    /// a transaction's items; and forgets them.
+    pub fn take_attributed(&self) -> Vec<Call> {
+        std::mem::take(&mut self.rules.lock().expect("rules").attributed)
     }
 
     /// How many calls of `operation` went through the proxy.
@@ -214,6 +256,45 @@ fn operation(parts: &axum::http::request::Parts, body: &[u8]) -> String {
         .unwrap_or_else(|| s3_operation(parts))
 }
 
+/// The access key id a request is signed with: SigV4's `Credential=<id>/<date>/…` in the
+/// `Authorization` header, or a presigned URL's `X-Amz-Credential=<id>%2F…`; empty if neither.
+fn caller(parts: &axum::http::request::Parts) -> String {
+    let from_header = parts
+        .headers
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|authorization| authorization.split_once("Credential="))
+        .map(|(_, credential)| credential);
+    let from_query = || {
+        parts.uri.query().and_then(|query| {
+            query
+                .split('&')
+                .find_map(|pair| pair.strip_prefix("X-Amz-Credential="))
+        })
+    };
+    from_header
+        .or_else(from_query)
+        .and_then(|credential| credential.split(['/', '%']).next())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The kind of each item of a `TransactWriteItems` or `TransactGetItems` body, in order.
+fn transaction_items(operation: &str, body: &[u8]) -> Vec<String> {
+    if !matches!(operation, "TransactWriteItems" | "TransactGetItems") {
+        return Vec::new();
+    }
+    let Ok(request) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Vec::new();
+    };
+    request["TransactItems"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|item| item.as_object()?.keys().next().cloned())
+        .collect()
+}
+
 fn s3_operation(parts: &axum::http::request::Parts) -> String {
     let query = parts.uri.query().unwrap_or_default();
     let has = |name: &str| {
@@ -235,9 +316,12 @@ fn s3_operation(parts: &axum::http::request::Parts) -> String {
 }
 
 /// Counts the call and picks the fault that applies to it, if any.
-fn fault_for(rules: &Mutex<Rules>, operation: &str) -> Option<Fault> {
+fn fault_for(rules: &Mutex<Rules>, call: Call) -> Option<Fault> {
     let mut rules = rules.lock().expect("rules");
+    let operation = call.operation.clone();
+    let operation = operation.as_str();
     rules.journal.push(operation.to_owned());
+    rules.attributed.push(call);
     let number = match rules.seen.iter_mut().find(|(seen, _)| seen == operation) {
         Some((_, count)) => {
             *count += 1;
@@ -352,7 +436,12 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
         Err(_) => return StatusCode::BAD_REQUEST.into_response(),
     };
     let operation = operation(&parts, &body);
-    let fault = fault_for(&shared.rules, &operation);
+    let call = Call {
+        caller: caller(&parts),
+        operation: operation.clone(),
+        items: transaction_items(&operation, &body),
+    };
+    let fault = fault_for(&shared.rules, call);
     let on_dead_chain = operation == "GetRecords"
         && serde_json::from_slice::<serde_json::Value>(&body)
             .is_ok_and(|request| request["ShardIterator"] == DEAD_ITERATOR);
