@@ -146,12 +146,13 @@ impl RunningStack {
         );
 
         tasks.spawn(run_reconciler(
-            sdk.clone(),
+            function_sdk(&sdk, "auth-reconciler"),
             provisioned.clone(),
             shutdown.clone(),
         ));
         tasks.spawn(run_avatar_sweeper(
-            user_config(&provisioned, endpoint.url()).profiles(&sdk),
+            user_config(&provisioned, endpoint.url())
+                .profiles(&function_sdk(&sdk, "avatar-sweeper")),
             shutdown.clone(),
         ));
 
@@ -191,9 +192,10 @@ impl RunningStack {
         let mut user_config = user_config(&provisioned, endpoint.url());
         user_config.cors = cors;
         let web_router = crate::web::router(WebConfig::for_stack(&facts), reqwest::Client::new());
-        let auth_router = roster_auth_api::router(auth_config.deps(&sdk)?);
+        let auth_router =
+            roster_auth_api::router(auth_config.deps(&function_sdk(&sdk, "auth-api"))?);
         let user_router = roster_user_api::router(user_config.deps(
-            &sdk,
+            &function_sdk(&sdk, "user-api"),
             &token_settings(&provisioned, endpoint.url()),
             &ApiKeySettings::new(provisioned.api_key_secret.clone()),
         )?);
@@ -247,6 +249,28 @@ impl RunningStack {
         self.endpoint.stop();
         let _ = std::fs::remove_file(&self.state_file);
     }
+}
+
+/// The access key id of the calls the local event source mappings make (the stream pollers,
+/// the queue pollers, the on-failure destination, their watchdog): what Lambda's own pollers
+/// do on AWS, on a function's behalf but not by its code.
+pub const EVENT_SOURCE_MAPPINGS: &str = "event-source-mappings";
+
+/// `sdk` with an access key id of `function`'s own (a binary of
+/// [`roster_infra::resources::LAMBDA_BINARIES`], or [`EVENT_SOURCE_MAPPINGS`]): every call
+/// its adapters make is signed with it, so a proxy in front of the endpoint can tell which
+/// function made it, as each function's role does on AWS. The endpoint accepts any key.
+pub fn function_sdk(sdk: &SdkConfig, function: &str) -> SdkConfig {
+    use aws_sdk_sqs::config::{Credentials, SharedCredentialsProvider};
+    sdk.to_builder()
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            function,
+            "roster-local",
+            None,
+            None,
+            "roster-local",
+        )))
+        .build()
 }
 
 /// Runs the registration reconciler once a minute, as its schedule does on AWS. Locally each
@@ -387,19 +411,22 @@ fn spawn_plumbing(
     shutdown: &CancellationToken,
     tasks: &mut JoinSet<()>,
 ) -> Arc<std::sync::RwLock<PlumbingStatus>> {
-    let publisher = EventPublisher::new(
-        aws_sdk_eventbridge::Client::new(sdk),
-        provisioned.bus_name.clone(),
-    );
-    let streams_client = aws_sdk_dynamodbstreams::Client::new(sdk);
-    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let publisher = |function: &str| {
+        EventPublisher::new(
+            aws_sdk_eventbridge::Client::new(&function_sdk(sdk, function)),
+            provisioned.bus_name.clone(),
+        )
+    };
+    let mappings = function_sdk(sdk, EVENT_SOURCE_MAPPINGS);
+    let streams_client = aws_sdk_dynamodbstreams::Client::new(&mappings);
+    let sqs = aws_sdk_sqs::Client::new(&mappings);
     let projectors: [(_, Arc<dyn roster_platform::lambda::StreamBatchHandler>); 2] = [
         (
             &AUTH_TABLE,
             Arc::new(StreamProjector::new(
                 "auth-projector",
                 AuthTableProjection,
-                publisher.clone(),
+                publisher("auth-projector"),
             )),
         ),
         (
@@ -407,7 +434,7 @@ fn spawn_plumbing(
             Arc::new(StreamProjector::new(
                 "users-projector",
                 UsersTableProjection,
-                publisher,
+                publisher("users-projector"),
             )),
         ),
     ];
@@ -438,23 +465,29 @@ fn spawn_plumbing(
         };
         tasks.spawn(poller.run(shutdown.clone()));
     }
-    let profiles = user_config(provisioned, endpoint).profiles(sdk);
+    let profiles =
+        |function: &str| user_config(provisioned, endpoint).profiles(&function_sdk(sdk, function));
     let auth_stores = auth_stores(provisioned);
+    let auth_subscriber = function_sdk(sdk, "auth-subscriber");
     let subscribers: [(_, Arc<dyn roster_platform::lambda::QueueBatchHandler>); 3] = [
         (
             &AUTH_SUBSCRIBER,
             Arc::new(roster_auth_api::subscriber::subscriber(
-                auth_stores.table(sdk),
-                auth_stores.pool(sdk),
+                auth_stores.table(&auth_subscriber),
+                auth_stores.pool(&auth_subscriber),
             )),
         ),
         (
             &USER_SUBSCRIBER,
-            Arc::new(roster_user_api::subscriber::subscriber(profiles.clone())),
+            Arc::new(roster_user_api::subscriber::subscriber(profiles(
+                "user-subscriber",
+            ))),
         ),
         (
             &BADGE_RULES,
-            Arc::new(roster_user_api::badge_rules::subscriber(profiles)),
+            Arc::new(roster_user_api::badge_rules::subscriber(profiles(
+                "badge-rules",
+            ))),
         ),
     ];
     for (spec, subscriber) in subscribers {

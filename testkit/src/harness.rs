@@ -168,6 +168,12 @@ pub async fn test_key(resources: &TestResources) -> String {
 /// A whole stack (both APIs on free ports, the plumbing, its own resources) on the shared
 /// endpoint, with its `local.json` in a fresh directory.
 pub async fn running_stack() -> Result<(RunningStack, PathBuf)> {
+    running_stack_through(endpoint_url().await).await
+}
+
+/// Like [`running_stack`], with every AWS call of the stack (provisioning, the plumbing, each
+/// function's) sent to `aws_endpoint`: a fault proxy in front of the shared endpoint.
+pub async fn running_stack_through(aws_endpoint: &str) -> Result<(RunningStack, PathBuf)> {
     let prefix = unique_prefix();
     let state_dir = std::env::temp_dir().join(format!("roster-{prefix}"));
     let options = StackOptions {
@@ -178,7 +184,7 @@ pub async fn running_stack() -> Result<(RunningStack, PathBuf)> {
         web_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         state_dir: state_dir.clone(),
     };
-    let endpoint = LocalEndpoint::external(endpoint_url().await);
+    let endpoint = LocalEndpoint::external(aws_endpoint);
     let stack = RunningStack::start(options, endpoint, &Quiet).await?;
     Ok((stack, state_dir))
 }
