@@ -1,69 +1,63 @@
-//! The roles in the transformed template allow what the functions really call (issue 16):
-//! the Auth API and the User API each send their AWS calls through a counting proxy of their
-//! own (so each call is attributed to its function), over a representative flow (registration,
-//! sign-in, every route that takes a token, and each way sessions end); every
-//! operation seen must be allowed by that function's role after the SAM transform, and every
-//! action the role grants must be seen or listed below with its reason. moto enforces no IAM,
-//! so without this a missing action shows only on AWS (a forgot-password that never sends a
-//! code: `AdminGetUser`).
+//! The roles in the transformed template allow what the functions really call (issue 16), for
+//! every function of the template. A whole local stack runs behind one counting proxy, and
+//! each function's adapters sign with an access key id of their own
+//! (`roster_local::stack::function_sdk`), so the proxy attributes every call to the function
+//! that made it. A flow makes each function do its work: registration (the auth projector
+//! publishes `UserRegistered`, the user subscriber creates the profile), sign-in, every route
+//! that takes a token and each way sessions end; activation (the badge rules award VERIFIED,
+//! the auth subscriber verifies the email); an avatar upload (PHOTOGENIC); a suspension and a
+//! reinstatement (the auth subscriber disables, signs out and enables); a deletion (the auth
+//! subscriber deletes the Cognito user); the avatar sweeper's run after a deletion with an
+//! upload; the reconciler's run over an abandoned registration and an identity deleted
+//! outside Roster (the user subscriber deletes its profile and avatar).
 //!
-//! Not covered here: the subscribers, projectors, the reconciler and the avatar sweeper (their
-//! calls are made by the local plumbing, not through a per-function proxy), and the item
-//! actions inside a `TransactWriteItems` (the proxy records the operation only).
+//! Every operation a function was seen calling must be allowed by its role after the SAM
+//! transform, a transaction's items included (`TransactWriteItems.Put` needs
+//! `dynamodb:PutItem`, and so on: the proxy reads them from the body); and every action a role
+//! grants must be seen or listed below with its reason. moto enforces no IAM, so without this
+//! a missing action shows only on AWS (a forgot-password that never sends a code:
+//! `AdminGetUser`).
+//!
+//! Not checked here: what Lambda's own pollers do on a function's behalf (`ReceiveMessage`,
+//! `DeleteMessage`, `GetRecords`, the on-failure destination's `SendMessage`). Locally the
+//! plumbing makes those calls with an identity of its own; on AWS they are granted by the
+//! managed policies SAM attaches to a function with an SQS or DynamoDB event (which the offline
+//! transform does not expand) and by SAM's `<Function>StreamSQSPolicy`. Nor are resources: an
+//! action is checked against the role's actions, not against the table, index, bucket prefix
+//! or pool its statement names.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
+use roster_auth_api::registration::{IdentitySlice, reconcile_with};
+use roster_infra::resources::LAMBDA_BINARIES;
 use roster_infra::sam::{granted_actions, not_allowed, required_actions, template_path, transform};
-use roster_testkit::faults::FaultProxy;
-use roster_testkit::harness;
+use roster_local::stack::{EVENT_SOURCE_MAPPINGS, auth_stores, function_sdk, user_config};
+use roster_testkit::faults::{Call, Fault, FaultProxy, When};
+use roster_testkit::harness::{self, REGION};
 use serde_json::{Value, json};
 
-use crate::support::Api;
+use crate::support::{Api, eventually};
 
-/// Actions a role grants that the flow below does not call, each with its reason.
-const GRANTED_FOR_OTHER_PATHS: [(&str, &str); 10] = [
+/// Actions a role grants that the flow below does not see its function call, each with its
+/// reason.
+const GRANTED_FOR_OTHER_PATHS: [(&str, &str); 2] = [
     (
-        "UserApiFunction dynamodb:PutItem",
-        "a deletion's tombstone and idempotent writes of an existing profile (erasure.rs)",
+        "AuthProjectorFunction sqs:SendMessage",
+        "SAM's AuthProjectorFunctionStreamSQSPolicy: Lambda's poller sends a record it gives up \
+         on to the on-failure destination, not the function (locally: the plumbing's FailureQueue)",
     ),
     (
-        "UserApiFunction dynamodb:UpdateItem",
-        "profile, status, badge and data changes (users.rs)",
-    ),
-    (
-        "UserApiFunction s3:ListBucketVersions",
-        "DELETE /user/{id} of a profile that exists (erasure.rs)",
-    ),
-    (
-        "AuthApiFunction cognito-idp:AdminDeleteUser",
-        "a registration's rollback (faults.rs)",
-    ),
-    (
-        "AuthApiFunction dynamodb:DeleteItem",
-        "inside registration transactions and rollbacks (faults.rs)",
-    ),
-    (
-        "AuthApiFunction dynamodb:UpdateItem",
-        "inside registration transactions (register.rs)",
-    ),
-    (
-        "UserApiFunction s3:PutObject",
-        "signs the presigned upload URL; the browser's PUT goes to S3 directly (users.rs)",
-    ),
-    (
-        "UserApiFunction s3:DeleteObject",
-        "deleting a user's avatars (erasure.rs)",
-    ),
-    (
-        "UserApiFunction s3:DeleteObjectVersion",
-        "deleting a user's avatar versions (erasure.rs)",
-    ),
-    (
-        "UserApiFunction s3:ListBucket",
-        "granted with ListBucketVersions on the avatars prefix; DELETE /user/{id} lists versions (erasure.rs)",
+        "UsersProjectorFunction sqs:SendMessage",
+        "SAM's UsersProjectorFunctionStreamSQSPolicy: Lambda's poller sends a record it gives up \
+         on to the on-failure destination, not the function (locally: the plumbing's FailureQueue)",
     ),
 ];
+
+/// The callers besides the functions: the stack's provisioning (the base configuration's
+/// key), the local event source mappings, and unsigned requests (the JWKS, public assets).
+const NOT_A_FUNCTION: [&str; 3] = ["roster-local", EVENT_SOURCE_MAPPINGS, ""];
 
 fn transformed(name: &str, edit: impl FnOnce(String) -> String) -> Value {
     let dir = std::env::temp_dir().join(format!("roster-iam-{}", std::process::id()));
@@ -77,58 +71,199 @@ fn transformed(name: &str, edit: impl FnOnce(String) -> String) -> Value {
     transform(&source, &dir.join(format!("{name}.json"))).unwrap_or_else(|e| panic!("{e:#}"))
 }
 
-#[tokio::test]
-async fn each_api_function_s_calls_are_allowed_by_its_role_and_its_role_grants_only_what_is_used() {
-    let resources = harness::provisioned().await;
-    let auth_proxy = FaultProxy::start(harness::endpoint_url().await).await;
-    let user_proxy = FaultProxy::start(harness::endpoint_url().await).await;
-    let key = harness::test_key(&resources).await;
-    let auth = Api::new(
-        &harness::auth_api_through(&resources, auth_proxy.url())
-            .await
-            .0,
-        &key,
-    );
-    let users = Api::new(
-        &harness::user_api_through(&resources, user_proxy.url())
-            .await
-            .0,
-        &key,
-    );
+/// Every function of the transformed template: its binary (what its `FunctionName`
+/// `roster-${Stage}-<binary>` ends in, the access key id it signs with locally) and its
+/// logical id.
+fn functions(template: &Value) -> BTreeMap<String, String> {
+    template["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, resource)| resource["Type"] == "AWS::Lambda::Function")
+        .map(|(id, resource)| {
+            let name = &resource["Properties"]["FunctionName"]["Fn::Sub"];
+            let binary = name
+                .as_str()
+                .and_then(|name| name.strip_prefix("roster-${Stage}-"))
+                .unwrap_or_else(|| panic!("{id}: FunctionName {name}"));
+            (binary.to_owned(), id.clone())
+        })
+        .collect()
+}
 
-    let person =
-        json!({"email": "iam@example.com", "name": "iam_user", "password": "Iam-Secret-42"});
+/// Each caller's operations, a transaction's item kinds included.
+fn by_caller(calls: &[Call]) -> BTreeMap<String, Vec<String>> {
+    let mut callers: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for call in calls {
+        callers
+            .entry(call.caller.clone())
+            .or_default()
+            .extend(call.operations());
+    }
+    callers
+}
+
+/// Registers `email`, and waits for the profile the user subscriber makes of it.
+async fn register(auth: &Api, users: &Api, email: &str, name: &str) -> Value {
     let (status, registered) = auth
-        .json(Method::POST, "/auth/register", person.clone())
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{registered}");
-    let (status, _) = auth.json(Method::POST, "/auth/register", person).await;
-    assert_eq!(status, StatusCode::CONFLICT);
-    let (status, tokens) = auth
         .json(
             Method::POST,
-            "/auth/login",
-            json!({"email": "iam@example.com", "password": "Iam-Secret-42"}),
+            "/auth/register",
+            json!({"email": email, "name": name, "password": "Iam-Secret-42"}),
         )
         .await;
-    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert_eq!(status, StatusCode::CREATED, "{registered}");
+    let id = registered["id"].as_str().unwrap().to_owned();
+    eventually("the profile", Duration::from_secs(20), || async {
+        (users.get(&format!("/user/{id}")).await.0 == StatusCode::OK).then_some(())
+    })
+    .await;
+    registered
+}
+
+/// Asks for an avatar upload URL for `id` and PUTs a PNG to it; returns what was answered.
+async fn upload_avatar(users: &Api, id: &str, put_now: bool) -> Value {
+    let png = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../user-api/assets/avatars/x128/05.png"
+    ))
+    .unwrap();
+    let (status, upload) = users
+        .json(
+            Method::POST,
+            &format!("/user/{id}/avatar"),
+            json!({"contentType": "image/png", "contentLength": png.len()}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{upload}");
+    if put_now {
+        assert!(put(&upload).await.is_success());
+    }
+    upload
+}
+
+/// PUTs the PNG to an upload URL with the headers it was issued with.
+async fn put(upload: &Value) -> StatusCode {
+    let png = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../user-api/assets/avatars/x128/05.png"
+    ))
+    .unwrap();
+    let mut request = reqwest::Client::new().put(upload["uploadUrl"].as_str().unwrap());
+    for (name, value) in upload["headers"].as_object().unwrap() {
+        if name != "content-length" {
+            request = request.header(name, value.as_str().unwrap());
+        }
+    }
+    request.body(png).send().await.unwrap().status()
+}
+
+/// Whether the user's profile has `badge`.
+async fn has_badge(users: &Api, id: &str, badge: &str) -> bool {
+    let (_, user) = users.get(&format!("/user/{id}")).await;
+    user["profile"]["badges"]
+        .as_array()
+        .is_some_and(|badges| badges.iter().any(|b| b["name"] == badge))
+}
+
+/// The pool's user `username`: whether it is enabled, and its `email_verified`; `None` if it
+/// is gone.
+async fn pool_user(
+    pool: &aws_sdk_cognitoidentityprovider::Client,
+    pool_id: &str,
+    username: &str,
+) -> Option<(bool, Option<String>)> {
+    let user = pool
+        .admin_get_user()
+        .user_pool_id(pool_id)
+        .username(username)
+        .send()
+        .await
+        .ok()?;
+    let verified = user
+        .user_attributes()
+        .iter()
+        .find(|attribute| attribute.name() == "email_verified")
+        .and_then(|attribute| attribute.value().map(ToOwned::to_owned));
+    Some((user.enabled(), verified))
+}
+
+#[tokio::test]
+async fn every_function_s_calls_are_allowed_by_its_role_and_its_role_grants_only_what_is_used() {
+    let proxy = FaultProxy::start(harness::endpoint_url().await).await;
+    let (stack, state_dir) = harness::running_stack_through(proxy.url()).await.unwrap();
+    let facts = stack.facts().clone();
+    let provisioned = stack.provisioned().clone();
+    let sdk = harness::sdk().await;
+    let pool = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
+    let pool_id = provisioned.user_pool_id.clone();
+    let auth = Api::new(&facts.auth_url, &facts.api_key);
+    let users = Api::new(&facts.user_url, &facts.api_key);
+    // What the scheduled functions run with, through the proxy: their own keys.
+    let through_proxy = roster_platform::aws::local(proxy.url(), REGION).await;
+
+    // Registration: the auth projector publishes UserRegistered, the user subscriber makes the
+    // profile (and awards NEW_MEMBER).
+    let registered = register(&auth, &users, "iam@example.com", "iam_user").await;
+    let id = registered["id"].as_str().unwrap().to_owned();
+    let code = registered["activationCode"].as_str().unwrap().to_owned();
     let (status, _) = auth
         .json(
             Method::POST,
-            "/auth/password/forgot",
-            json!({"email": "iam@example.com"}),
+            "/auth/register",
+            json!({"email": "iam@example.com", "name": "iam_other", "password": "Iam-Secret-42"}),
         )
         .await;
-    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(status, StatusCode::CONFLICT);
+    // The email of a user made in the pool out of band: registration looks the user up
+    // (AdminGetUser) before answering 409.
+    pool.admin_create_user()
+        .user_pool_id(&pool_id)
+        .username("operator@example.com")
+        .message_action(aws_sdk_cognitoidentityprovider::types::MessageActionType::Suppress)
+        .send()
+        .await
+        .unwrap();
+    let (status, _) = auth
+        .json(
+            Method::POST,
+            "/auth/register",
+            json!({"email": "operator@example.com", "name": "not_operator", "password": "Iam-Secret-42"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
 
-    // The routes that take a token: the verify route reads the revocation records (Query);
-    // `/public/*` reads the profile (none exists here: no plumbing runs, so 404).
+    // Sign-in (UserLoggedIn: the user subscriber records it), the routes that take a token,
+    // a refresh, and each way sessions end: a password change, a reset, a sign-out.
+    let login = |password: &'static str| {
+        let auth = auth.clone();
+        async move {
+            let (status, tokens) = auth
+                .json(
+                    Method::POST,
+                    "/auth/login",
+                    json!({"email": "iam@example.com", "password": password}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{tokens}");
+            tokens
+        }
+    };
+    let tokens = login("Iam-Secret-42").await;
     let access = tokens["accessToken"].as_str().unwrap().to_owned();
     let (status, body) = auth
         .json(
             Method::POST,
             "/auth/token/verify",
             json!({"token": access, "tokenType": "access"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = auth
+        .json(
+            Method::POST,
+            "/auth/token/refresh",
+            json!({"refreshToken": tokens["refreshToken"]}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -141,10 +276,16 @@ async fn each_api_function_s_calls_are_allowed_by_its_role_and_its_role_grants_o
         ),
     ] {
         let (status, body) = users.bearer(method, path, &access, body).await;
-        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
     }
-    // Each way sessions end: a password change, a reset, a sign-out (global sign-out, the
-    // identity read, the revocation record; the reset reads the user from the pool).
+    let (status, _) = auth
+        .json(
+            Method::POST,
+            "/auth/password/forgot",
+            json!({"email": "iam@example.com"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
     let (status, body) = auth
         .bearer(
             Method::POST,
@@ -162,14 +303,7 @@ async fn each_api_function_s_calls_are_allowed_by_its_role_and_its_role_grants_o
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    let (status, tokens) = auth
-        .json(
-            Method::POST,
-            "/auth/login",
-            json!({"email": "iam@example.com", "password": "Iam-Secret-44"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let tokens = login("Iam-Secret-44").await;
     let (status, body) = auth
         .bearer(
             Method::POST,
@@ -180,54 +314,193 @@ async fn each_api_function_s_calls_are_allowed_by_its_role_and_its_role_grants_o
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
 
-    // The email of a user made in the pool out of band: registration looks the user up
-    // (AdminGetUser) before answering 409.
-    aws_sdk_cognitoidentityprovider::Client::new(&resources.sdk)
-        .admin_create_user()
-        .user_pool_id(&resources.provisioned.user_pool_id)
-        .username("operator@example.com")
-        .message_action(aws_sdk_cognitoidentityprovider::types::MessageActionType::Suppress)
-        .send()
-        .await
-        .unwrap();
-    let (status, _) = auth
-        .json(
-            Method::POST,
-            "/auth/register",
-            json!({"email": "operator@example.com", "name": "not_operator", "password": "Iam-Secret-42"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CONFLICT);
-
-    let id = registered["id"]
-        .as_str()
-        .or(registered["user"]["id"].as_str())
-        .unwrap_or("00000000-0000-4000-8000-000000000000")
-        .to_owned();
+    // The User API's server-to-server routes.
     for path in [
         format!("/user/{id}"),
         "/user/email/iam@example.com".to_owned(),
         "/user/name/iam_user".to_owned(),
+        format!("/user/handle/{}", registered["handle"].as_str().unwrap()),
     ] {
-        users.json(Method::GET, &path, Value::Null).await;
+        let (status, body) = users.get(&path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
     }
-    users
+    let (status, body) = users
+        .json(
+            Method::PUT,
+            &format!("/user/{id}/data/update"),
+            json!({"plan": "pro"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = users
+        .merge_patch(&format!("/user/{id}/data/update"), json!({"seats": 3}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let badge = format!("/user/{id}/badge/EARLY_ADOPTER");
+    assert_eq!(
+        users.json(Method::POST, &badge, Value::Null).await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        users.json(Method::DELETE, &badge, Value::Null).await.0,
+        StatusCode::OK
+    );
+
+    // Activation: the users projector publishes UserActivated; the badge rules award VERIFIED
+    // and the auth subscriber marks the email verified.
+    let (status, body) = users.get(&format!("/user/activate/{code}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    eventually(
+        "VERIFIED and email_verified",
+        Duration::from_secs(20),
+        || {
+            let (users, pool, pool_id, id) = (&users, &pool, &pool_id, &id);
+            async move {
+                let verified = pool_user(pool, pool_id, id).await?.1;
+                (has_badge(users, id, "VERIFIED").await && verified.as_deref() == Some("true"))
+                    .then_some(())
+            }
+        },
+    )
+    .await;
+    // An avatar of the user's own: UserProfileUpdated, and the badge rules award PHOTOGENIC.
+    upload_avatar(&users, &id, true).await;
+    eventually("PHOTOGENIC", Duration::from_secs(20), || async {
+        has_badge(&users, &id, "PHOTOGENIC").await.then_some(())
+    })
+    .await;
+
+    // A suspension and a reinstatement: the auth subscriber disables the user and signs it
+    // out, then enables it.
+    for (status, enabled) in [("SUSPENDED", false), ("CONFIRMED", true)] {
+        let (answer, body) = users
+            .json(
+                Method::PATCH,
+                &format!("/user/{id}/status/{status}"),
+                Value::Null,
+            )
+            .await;
+        assert_eq!(answer, StatusCode::OK, "{status}: {body}");
+        eventually(status, Duration::from_secs(20), || async {
+            (pool_user(&pool, &pool_id, &id).await?.0 == enabled).then_some(())
+        })
+        .await;
+    }
+
+    // A deletion with an upload URL issued before it and used after it: the User API erases
+    // the profile and avatars, the auth subscriber deletes the Cognito user and releases the
+    // identifiers, and the avatar sweeper's run finds what the late upload left.
+    let late = upload_avatar(&users, &id, false).await;
+    let (status, body) = users
         .json(Method::DELETE, &format!("/user/{id}"), Value::Null)
         .await;
+    assert!(status.is_success(), "{status}: {body}");
+    eventually(
+        "the Cognito user deleted",
+        Duration::from_secs(20),
+        || async {
+            pool_user(&pool, &pool_id, &id)
+                .await
+                .is_none()
+                .then_some(())
+        },
+    )
+    .await;
+    assert!(put(&late).await.is_success());
+    let swept = user_config(&provisioned, proxy.url())
+        .profiles(&function_sdk(&through_proxy, "avatar-sweeper"))
+        .sweep_deleted_uploads(chrono::Utc::now() + chrono::Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!((swept.swept, swept.failed), (1, 0), "{swept:?}");
 
-    let calls = [
-        ("AuthApiFunction", auth_proxy.take_journal()),
-        ("UserApiFunction", user_proxy.take_journal()),
-    ];
+    // The reconciler's run: a registration whose rollback could not finish (rolled back), and
+    // an identity (with an avatar) whose Cognito user was deleted outside Roster (recorded:
+    // IdentityDeleted, and the user subscriber deletes the profile and the avatar).
+    let gone = register(&auth, &users, "gone@example.com", "gone_user").await;
+    let gone = gone["id"].as_str().unwrap().to_owned();
+    upload_avatar(&users, &gone, true).await;
+    proxy.inject(Fault::always("AdminAddUserToGroup", When::Before));
+    proxy.inject(Fault::always("AdminDeleteUser", When::Before));
+    let abandoned = auth
+        .request(Method::POST, "/auth/register")
+        .header("idempotency-key", "iam-abandoned-registration")
+        .json(&json!({"email": "abandoned@example.com", "name": "abandoned", "password": "Iam-Secret-42"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(abandoned.status().is_server_error(), "{abandoned:?}");
+    proxy.clear();
+    pool.admin_delete_user()
+        .user_pool_id(&pool_id)
+        .username(&gone)
+        .send()
+        .await
+        .unwrap();
+    let reconciler = function_sdk(&through_proxy, "auth-reconciler");
+    let stores = auth_stores(&provisioned);
+    let report = reconcile_with(
+        &stores.table(&reconciler),
+        &stores.pool(&reconciler),
+        chrono::Duration::zero(),
+        IdentitySlice::WHOLE,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (report.rolled_back, report.identities_gone, report.failed),
+        (1, 1, 0),
+        "{report:?}"
+    );
+    eventually(
+        "the profile of the identity deleted outside Roster gone",
+        Duration::from_secs(20),
+        || async {
+            (users.get(&format!("/user/{gone}")).await.0 == StatusCode::NOT_FOUND).then_some(())
+        },
+    )
+    .await;
+
+    stack.stop().await;
+    let _ = std::fs::remove_dir_all(state_dir);
+    let calls = by_caller(&proxy.take_attributed());
+
+    // Every call is attributed: to a function of the template, or to what is not one.
     let template = transformed("committed", |text| text);
+    let functions = functions(&template);
+    assert_eq!(
+        functions
+            .keys()
+            .map(String::as_str)
+            .collect::<BTreeSet<_>>(),
+        LAMBDA_BINARIES.into_iter().collect(),
+        "the template's functions are the binaries the stack runs"
+    );
+    let strangers: Vec<&String> = calls
+        .keys()
+        .filter(|caller| {
+            !functions.contains_key(*caller) && !NOT_A_FUNCTION.contains(&caller.as_str())
+        })
+        .collect();
+    assert!(
+        strangers.is_empty(),
+        "calls by unknown callers: {strangers:?}"
+    );
+    // What Lambda's pollers do is done by the plumbing, not by a function.
+    let mappings = &calls[EVENT_SOURCE_MAPPINGS];
+    for operation in ["GetRecords", "ReceiveMessage", "DeleteMessageBatch"] {
+        assert!(mappings.iter().any(|seen| seen == operation), "{operation}");
+    }
+
     let mut unused = Vec::new();
-    for (function, journal) in &calls {
-        assert!(!journal.is_empty(), "{function} made no call");
+    for (binary, function) in &functions {
+        let seen = calls.get(binary).cloned().unwrap_or_default();
+        assert!(!seen.is_empty(), "{function} made no call");
         assert_eq!(
-            not_allowed(&template, function, journal),
+            not_allowed(&template, function, &seen),
             Vec::<String>::new()
         );
-        let used: BTreeSet<String> = journal.iter().flat_map(|op| required_actions(op)).collect();
+        let used: BTreeSet<String> = seen.iter().flat_map(|op| required_actions(op)).collect();
         for action in granted_actions(&template, function) {
             let entry = format!("{function} {action}");
             let explained = GRANTED_FOR_OTHER_PATHS
@@ -244,13 +517,26 @@ async fn each_api_function_s_calls_are_allowed_by_its_role_and_its_role_grants_o
         "granted, never called, and no reason listed"
     );
 
-    // The fault this check exists for: without AdminGetUser, a forgot-password (and a
-    // registration) fails on AWS; here the check fails.
-    let without = transformed("without-admin-get-user", |text| {
+    // The faults this check exists for: without AdminGetUser a forgot-password (and a
+    // registration) fails on AWS; without AdminDisableUser a suspension leaves the user able
+    // to sign in; without PutItem the registration's transaction is refused. Here the check
+    // fails, naming each.
+    let without = transformed("without-needed-actions", |text| {
         text.replacen("                - cognito-idp:AdminGetUser\n", "", 1)
+            .replacen("                - cognito-idp:AdminDisableUser\n", "", 1)
+            .replacen("                - dynamodb:PutItem\n", "", 1)
     });
+    let missing: Vec<String> = ["auth-api", "auth-subscriber"]
+        .into_iter()
+        .flat_map(|binary| not_allowed(&without, &functions[binary], &calls[binary]))
+        .collect();
     assert_eq!(
-        not_allowed(&without, "AuthApiFunction", &calls[0].1),
-        ["AuthApiFunction: AdminGetUser needs cognito-idp:AdminGetUser"]
+        missing,
+        [
+            "AuthApiFunction: AdminGetUser needs cognito-idp:AdminGetUser",
+            "AuthApiFunction: PutItem needs dynamodb:PutItem",
+            "AuthApiFunction: TransactWriteItems.Put needs dynamodb:PutItem",
+            "AuthSubscriberFunction: AdminDisableUser needs cognito-idp:AdminDisableUser",
+        ]
     );
 }
