@@ -4,10 +4,12 @@
 //!   test process, resources isolated per test by a name prefix;
 //! - [`faults`]: a proxy between the services and that endpoint that fails, delays and counts
 //!   chosen AWS calls;
-//! - [`forged`]: the pool's fixture keys and the forged-token corpus.
+//! - [`forged`]: the pool's fixture keys and the forged-token corpus;
+//! - [`openapi`]: what both APIs' OpenAPI documents must be, asserted once.
 
 #[cfg(feature = "stack")]
 pub mod faults;
 pub mod forged;
 #[cfg(feature = "stack")]
 pub mod harness;
+pub mod openapi;
