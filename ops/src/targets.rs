@@ -166,11 +166,11 @@ impl Ops {
 }
 
 fn found(
-    result: Result<roster_user_api::store::ProfileItem, UserError>,
+    result: Result<roster_user_api::domain::Profile, UserError>,
     profiles: &Profiles,
 ) -> Result<Option<User>> {
     match result {
-        Ok(item) => Ok(Some(User::from_item(&item, &profiles.assets))),
+        Ok(item) => Ok(Some(User::from_profile(&item, &profiles.assets))),
         Err(UserError::UserNotFound) => Ok(None),
         Err(error) => Err(anyhow::anyhow!("{error}")),
     }

@@ -1,8 +1,10 @@
 //! The User API's rules as plain types: identifiers as callers give them, the status machine,
 //! the badge catalog, profile settings, the data blob and its merge patch. No AWS in here.
 
-use roster_events::ValueError;
+use std::collections::BTreeMap;
+
 use roster_events::user::UserStatus;
+use roster_events::{Email, Role, Timestamp, ValueError};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -332,6 +334,47 @@ pub fn parse_if_match(raw: &str) -> Result<Option<u64>, InputError> {
         .and_then(|version| version.parse().ok())
         .map(Some)
         .ok_or(InputError::IfMatch)
+}
+
+/// A user's profile, as the use cases, the routes and the tools see it: what the users table
+/// holds, without its index keys, its write bookkeeping or its storage shape (those stay in
+/// [`crate::store`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile {
+    pub id: UserId,
+    pub email: Email,
+    pub name: String,
+    pub handle: String,
+    pub role: Role,
+    pub status: UserStatus,
+    pub source_system: String,
+    pub created_at: Timestamp,
+    /// None until the first sign-in is recorded.
+    pub last_login_at: Option<Timestamp>,
+    /// The hash of the unused activation code; none once it is used (or made pointless).
+    pub activation_code_hash: Option<String>,
+    /// Epoch seconds after which the code is refused.
+    pub activation_expires_at: Option<i64>,
+    pub activated_at: Option<Timestamp>,
+    pub settings: Settings,
+    /// Badge name to when it was awarded.
+    pub badges: BTreeMap<String, Timestamp>,
+    /// The user's free-form data as JSON text, byte-exact.
+    pub data: String,
+    /// Raised by every change of the profile: its ETag.
+    pub version: u64,
+    /// Epoch seconds: the user's tokens issued at or before it are refused.
+    pub sessions_revoked_before: Option<i64>,
+}
+
+/// A profile's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub lang: String,
+    pub currency: String,
+    pub avatar_url: String,
+    /// The bucket key of an uploaded avatar; none for a default one.
+    pub avatar_key: Option<String>,
 }
 
 #[cfg(test)]

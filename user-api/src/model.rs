@@ -1,12 +1,12 @@
-//! The User API's JSON: the seed's user model. Built from the stored item, never the item
-//! itself: index keys, the version and the activation-code hash stay in storage.
+//! The User API's JSON: the seed's user model. Built from the domain profile, never sent as
+//! it: the version travels as the ETag, and the activation-code hash stays inside.
 
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::assets::Assets;
-use crate::store::ProfileItem;
+use crate::domain;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -66,14 +66,14 @@ pub struct BadgeView {
 }
 
 impl User {
-    pub fn from_item(item: &ProfileItem, assets: &Assets) -> Self {
+    pub fn from_profile(item: &domain::Profile, assets: &Assets) -> Self {
         let mut badges: Vec<BadgeView> = item
             .badges
             .iter()
-            .map(|(name, badge)| BadgeView {
+            .map(|(name, awarded_at)| BadgeView {
                 name: name.clone(),
                 icon_url: assets.icon_url(name),
-                awarded_at: badge.awarded_at.to_string(),
+                awarded_at: awarded_at.to_string(),
             })
             .collect();
         badges.sort_by(|a, b| (&a.awarded_at, &a.name).cmp(&(&b.awarded_at, &b.name)));
@@ -89,9 +89,9 @@ impl User {
             source_system: item.source_system.clone(),
             profile: Profile {
                 profile_data: ProfileData {
-                    lang: item.profile_data.lang.clone(),
-                    avatar_url: item.profile_data.avatar_url.clone(),
-                    currency: item.profile_data.currency.clone(),
+                    lang: item.settings.lang.clone(),
+                    avatar_url: item.settings.avatar_url.clone(),
+                    currency: item.settings.currency.clone(),
                 },
                 badges,
                 data: serde_json::from_str(&item.data)

@@ -14,12 +14,11 @@ use serde_json::Value;
 use crate::assets::{Assets, Upload};
 use crate::domain::{
     self, ACTIVATION_LIFETIME_SECONDS, ActivationCode, DEFAULT_CURRENCY, DEFAULT_LANG, Lookup,
-    NEW_MEMBER, UserId, checked_data, merge_patch, reachable_from,
+    NEW_MEMBER, Profile, Settings, UserId, checked_data, merge_patch, reachable_from,
 };
 use crate::error::UserError;
 use crate::store::{
-    AvatarUpdate, BadgeItem, ProfileDataItem, ProfileItem, Revision, SettingsUpdate, Stored,
-    TOMBSTONE_DAYS, Updated, UsersTable,
+    AvatarUpdate, Revision, SettingsUpdate, Stored, TOMBSTONE_DAYS, Updated, UsersTable,
 };
 
 /// How often a data merge re-reads and retries when another writer got in between: enough
@@ -46,7 +45,7 @@ impl Context {
     }
 
     /// Refuses with 412 when the caller named a version and the profile is at another.
-    fn check_version(&self, profile: &ProfileItem) -> Result<(), UserError> {
+    fn check_version(&self, profile: &Profile) -> Result<(), UserError> {
         match self.if_match {
             Some(version) if version != profile.version => Err(UserError::PreconditionFailed),
             _ => Ok(()),
@@ -106,11 +105,11 @@ impl Profiles {
         Self { table, assets }
     }
 
-    pub async fn get(&self, id: &UserId) -> Result<ProfileItem, UserError> {
+    pub async fn get(&self, id: &UserId) -> Result<Profile, UserError> {
         self.table.profile(id).await?.ok_or(UserError::UserNotFound)
     }
 
-    pub async fn find(&self, lookup: &Lookup) -> Result<ProfileItem, UserError> {
+    pub async fn find(&self, lookup: &Lookup) -> Result<Profile, UserError> {
         self.table
             .find(lookup)
             .await?
@@ -141,14 +140,11 @@ impl Profiles {
         }
         let avatar = domain::default_avatar_for(id.as_str());
         let now = Timestamp::now();
-        let profile = ProfileItem {
+        let profile = Profile {
             id: id.clone(),
             email: registered.email.clone(),
-            email_key: roster_events::email::normalise(registered.email.as_str()),
             name: registered.name.clone(),
-            name_key: registered.name.to_ascii_lowercase(),
             handle: registered.handle.clone(),
-            handle_key: registered.handle.to_ascii_lowercase(),
             role: Role::User,
             status: UserStatus::Unconfirmed,
             source_system: registered.source_system.clone(),
@@ -157,27 +153,21 @@ impl Profiles {
             activation_code_hash: Some(registered.activation_code_hash.clone()),
             activation_expires_at: Some(created.timestamp() + ACTIVATION_LIFETIME_SECONDS),
             activated_at: None,
-            profile_data: ProfileDataItem {
+            settings: Settings {
                 lang: DEFAULT_LANG.to_owned(),
                 currency: DEFAULT_CURRENCY.to_owned(),
                 avatar_url: self.assets.default_avatar_url(avatar),
                 avatar_key: None,
             },
-            badges: BTreeMap::from([(
-                NEW_MEMBER.to_owned(),
-                BadgeItem {
-                    awarded_at: now.clone(),
-                },
-            )]),
+            badges: BTreeMap::from([(NEW_MEMBER.to_owned(), now.clone())]),
             data: "{}".to_owned(),
             version: 1,
-            updated_at: now,
-            correlation_id: correlation_id.map(str::to_owned),
-            registered_event_id: event_id.to_owned(),
-            last_write_id: None,
             sessions_revoked_before: None,
         };
-        Ok(self.table.create(&profile).await?)
+        Ok(self
+            .table
+            .create(&profile, event_id, &now, correlation_id)
+            .await?)
     }
 
     /// Records a sign-in. An older sign-in than the one recorded changes nothing; so does one
@@ -195,7 +185,7 @@ impl Profiles {
         &self,
         code: &ActivationCode,
         context: &Context,
-    ) -> Result<ProfileItem, UserError> {
+    ) -> Result<Profile, UserError> {
         let hash = code.hash();
         let profile = self
             .table
@@ -236,7 +226,7 @@ impl Profiles {
         id: &UserId,
         to: UserStatus,
         context: &Context,
-    ) -> Result<(ProfileItem, bool), UserError> {
+    ) -> Result<(Profile, bool), UserError> {
         let now = Timestamp::now();
         // An operator's confirmation makes the unused code pointless.
         let drop_activation_code = to == UserStatus::Confirmed;
@@ -274,7 +264,7 @@ impl Profiles {
         id: &UserId,
         badge: &str,
         context: &Context,
-    ) -> Result<(ProfileItem, bool), UserError> {
+    ) -> Result<(Profile, bool), UserError> {
         let badge = domain::badge(badge).ok_or(UserError::UnknownBadge)?;
         let now = Timestamp::now();
         let updated = self
@@ -295,7 +285,7 @@ impl Profiles {
         id: &UserId,
         badge: &str,
         context: &Context,
-    ) -> Result<ProfileItem, UserError> {
+    ) -> Result<Profile, UserError> {
         let badge = domain::badge(badge).ok_or(UserError::UnknownBadge)?;
         let now = Timestamp::now();
         let updated = self
@@ -316,7 +306,7 @@ impl Profiles {
         id: &UserId,
         data: Value,
         context: &Context,
-    ) -> Result<ProfileItem, UserError> {
+    ) -> Result<Profile, UserError> {
         let data = checked_data(data)?;
         let now = Timestamp::now();
         let updated = self
@@ -334,7 +324,7 @@ impl Profiles {
         id: &UserId,
         patch: &Value,
         context: &Context,
-    ) -> Result<ProfileItem, UserError> {
+    ) -> Result<Profile, UserError> {
         if !patch.is_object() {
             return Err(domain::InputError::DataNotObject.into());
         }
@@ -379,7 +369,7 @@ impl Profiles {
         id: &UserId,
         settings: &SettingsChange,
         context: &Context,
-    ) -> Result<ProfileItem, UserError> {
+    ) -> Result<Profile, UserError> {
         let avatar_url = settings
             .default_avatar
             .map(|avatar| self.assets.default_avatar_url(avatar));
@@ -406,7 +396,7 @@ impl Profiles {
         content_type: &str,
         length: i64,
         context: &Context,
-    ) -> Result<(ProfileItem, Upload), UserError> {
+    ) -> Result<(Profile, Upload), UserError> {
         let extension = domain::avatar_extension(content_type)?;
         let length = domain::check_avatar_size(length)?;
         let key = format!(
@@ -443,7 +433,7 @@ impl Profiles {
     /// Deletes the profile (leaving a tombstone) and every avatar the user uploaded. The
     /// uploads go first: if the profile's deletion then fails, a retry finishes it, and no
     /// upload is left without its profile.
-    pub async fn delete(&self, id: &UserId, context: &Context) -> Result<ProfileItem, UserError> {
+    pub async fn delete(&self, id: &UserId, context: &Context) -> Result<Profile, UserError> {
         let profile = self.get(id).await?;
         context.check_version(&profile)?;
         self.assets.delete_uploads(id.as_str()).await?;
@@ -493,7 +483,7 @@ impl Profiles {
 
     /// The outcome of a change whose only conditions are the common ones and the caller's
     /// `If-Match`.
-    fn expect_done(&self, updated: Updated, context: &Context) -> Result<ProfileItem, UserError> {
+    fn expect_done(&self, updated: Updated, context: &Context) -> Result<Profile, UserError> {
         self.settle(
             updated,
             context,
@@ -513,8 +503,8 @@ impl Profiles {
         &self,
         updated: Updated,
         context: &Context,
-        done: impl FnOnce(ProfileItem) -> T,
-        refused: impl FnOnce(ProfileItem) -> Result<T, UserError>,
+        done: impl FnOnce(Profile) -> T,
+        refused: impl FnOnce(Profile) -> Result<T, UserError>,
     ) -> Result<T, UserError> {
         match updated {
             Updated::Done(profile) => Ok(done(*profile)),

@@ -10,18 +10,19 @@
 use roster_events::UserStatus;
 use roster_platform::jwt::{TokenRejection, VerifiedToken};
 
+use crate::domain::Profile;
 use crate::domain::UserId;
 use crate::error::UserError;
 use crate::profiles::Profiles;
-use crate::store::{ProfileItem, Stored, Updated};
+use crate::store::{Stored, Updated};
 
 impl Profiles {
     /// The profile of the token's user, if the token still opens it.
-    pub async fn own_profile(&self, token: &VerifiedToken) -> Result<ProfileItem, UserError> {
+    pub async fn own_profile(&self, token: &VerifiedToken) -> Result<Profile, UserError> {
         let id = UserId::parse(&token.sub)?;
         match self.table.get(&id).await? {
             None => Err(UserError::ProfileNotReady),
-            Some(Stored::Deleted(_)) => Err(UserError::InvalidToken(TokenRejection::Revoked)),
+            Some(Stored::Deleted) => Err(UserError::InvalidToken(TokenRejection::Revoked)),
             Some(Stored::Profile(profile)) => {
                 if matches!(profile.status, UserStatus::Suspended | UserStatus::Archived) {
                     return Err(UserError::AccountDisabled);

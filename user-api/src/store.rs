@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use roster_events::{Email, Role, Timestamp, UserId, UserStatus};
 
-use crate::domain::Lookup;
+use crate::domain::{Lookup, Profile, Settings};
 
 /// How long a tombstone outlives the profile: longer than a live delivery of `UserRegistered`
 /// can take (a day in the auth table's stream, a day of the bus's retries, 14 days in the
@@ -117,26 +117,135 @@ pub struct Tombstone {
     pub last_write_id: Option<String>,
 }
 
-/// What one item of the table is.
+/// What one item of the table is, as stored.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Stored {
+enum Image {
     Profile(Box<ProfileItem>),
     Deleted(Tombstone),
 }
 
-impl Stored {
-    pub fn from_item(item: Item) -> Result<Self, StoreError> {
+impl Image {
+    fn from_item(item: Item) -> Result<Self, StoreError> {
         if item.contains_key("deletedAt") {
             Ok(Self::Deleted(serde_dynamo::from_item(item)?))
         } else {
             Ok(Self::Profile(Box::new(serde_dynamo::from_item(item)?)))
         }
     }
+}
 
-    pub fn profile(self) -> Option<ProfileItem> {
+/// What the table holds for a user id: a profile, or the tombstone of a deleted one.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stored {
+    Profile(Box<Profile>),
+    Deleted,
+}
+
+impl Stored {
+    fn from_item(item: Item) -> Result<Self, StoreError> {
+        Ok(Image::from_item(item)?.into())
+    }
+
+    pub fn profile(self) -> Option<Profile> {
         match self {
             Self::Profile(profile) => Some(*profile),
-            Self::Deleted(_) => None,
+            Self::Deleted => None,
+        }
+    }
+}
+
+impl From<Image> for Stored {
+    fn from(image: Image) -> Self {
+        match image {
+            Image::Profile(item) => Self::Profile(Box::new((*item).into())),
+            Image::Deleted(_) => Self::Deleted,
+        }
+    }
+}
+
+impl From<ProfileItem> for Profile {
+    fn from(item: ProfileItem) -> Self {
+        Self {
+            id: item.id,
+            email: item.email,
+            name: item.name,
+            handle: item.handle,
+            role: item.role,
+            status: item.status,
+            source_system: item.source_system,
+            created_at: item.created_at,
+            last_login_at: item.last_login_at,
+            activation_code_hash: item.activation_code_hash,
+            activation_expires_at: item.activation_expires_at,
+            activated_at: item.activated_at,
+            settings: Settings {
+                lang: item.profile_data.lang,
+                currency: item.profile_data.currency,
+                avatar_url: item.profile_data.avatar_url,
+                avatar_key: item.profile_data.avatar_key,
+            },
+            badges: item
+                .badges
+                .into_iter()
+                .map(|(name, badge)| (name, badge.awarded_at))
+                .collect(),
+            data: item.data,
+            version: item.version,
+            sessions_revoked_before: item.sessions_revoked_before,
+        }
+    }
+}
+
+impl ProfileItem {
+    /// A new profile as stored: with its index keys, created by `registered_event_id` at
+    /// `at`, for the request or event `correlation_id`.
+    fn new(
+        profile: &Profile,
+        registered_event_id: &str,
+        at: &Timestamp,
+        correlation_id: Option<&str>,
+    ) -> Self {
+        Self {
+            id: profile.id.clone(),
+            email: profile.email.clone(),
+            email_key: roster_events::email::normalise(profile.email.as_str()),
+            name: profile.name.clone(),
+            name_key: profile.name.to_ascii_lowercase(),
+            handle: profile.handle.clone(),
+            handle_key: profile.handle.to_ascii_lowercase(),
+            role: profile.role,
+            status: profile.status,
+            source_system: profile.source_system.clone(),
+            created_at: profile.created_at.clone(),
+            last_login_at: profile.last_login_at.clone(),
+            activation_code_hash: profile.activation_code_hash.clone(),
+            activation_expires_at: profile.activation_expires_at,
+            activated_at: profile.activated_at.clone(),
+            profile_data: ProfileDataItem {
+                lang: profile.settings.lang.clone(),
+                currency: profile.settings.currency.clone(),
+                avatar_url: profile.settings.avatar_url.clone(),
+                avatar_key: profile.settings.avatar_key.clone(),
+            },
+            badges: profile
+                .badges
+                .iter()
+                .map(|(name, awarded_at)| {
+                    (
+                        name.clone(),
+                        BadgeItem {
+                            awarded_at: awarded_at.clone(),
+                        },
+                    )
+                })
+                .collect(),
+            data: profile.data.clone(),
+            version: profile.version,
+            updated_at: at.clone(),
+            correlation_id: correlation_id.map(str::to_owned),
+            registered_event_id: registered_event_id.to_owned(),
+            last_write_id: None,
+            sessions_revoked_before: profile.sessions_revoked_before,
         }
     }
 }
@@ -177,7 +286,7 @@ where
 #[derive(Debug)]
 pub enum Updated {
     /// It landed; the profile as it is now.
-    Done(Box<ProfileItem>),
+    Done(Box<Profile>),
     /// A condition did not hold; the item as it was (none if there is no item).
     Refused(Option<Stored>),
 }
@@ -329,13 +438,13 @@ impl UsersTable {
     }
 
     /// The profile of `id`, if there is one (a tombstone is none).
-    pub async fn profile(&self, id: &UserId) -> Result<Option<ProfileItem>, StoreError> {
+    pub async fn profile(&self, id: &UserId) -> Result<Option<Profile>, StoreError> {
         Ok(self.get(id).await?.and_then(Stored::profile))
     }
 
     /// The profile an index finds: one Query. Indexes are eventually consistent, so a profile
     /// created a moment ago may not be found yet.
-    pub async fn find(&self, lookup: &Lookup) -> Result<Option<ProfileItem>, StoreError> {
+    pub async fn find(&self, lookup: &Lookup) -> Result<Option<Profile>, StoreError> {
         let (index, attribute) = match lookup {
             Lookup::Name(_) => ("by-name", "nameKey"),
             Lookup::Email(_) => ("by-email", "emailKey"),
@@ -345,10 +454,7 @@ impl UsersTable {
     }
 
     /// The profile holding this activation-code hash, if the code is unused.
-    pub async fn find_by_activation(
-        &self,
-        code_hash: &str,
-    ) -> Result<Option<ProfileItem>, StoreError> {
+    pub async fn find_by_activation(&self, code_hash: &str) -> Result<Option<Profile>, StoreError> {
         self.query_one("by-activation-code", "activationCodeHash", code_hash)
             .await
     }
@@ -358,7 +464,7 @@ impl UsersTable {
         index: &str,
         attribute: &str,
         key: &str,
-    ) -> Result<Option<ProfileItem>, StoreError> {
+    ) -> Result<Option<Profile>, StoreError> {
         let output = self
             .client
             .query()
@@ -377,13 +483,21 @@ impl UsersTable {
     }
 
     /// Creates the profile unless an item of that id exists (a profile, or the tombstone of a
-    /// deleted one). Returns whether it was created.
-    pub async fn create(&self, profile: &ProfileItem) -> Result<bool, StoreError> {
+    /// deleted one): created at `at` from the `UserRegistered` event `registered_event_id`.
+    /// Returns whether it was created.
+    pub async fn create(
+        &self,
+        profile: &Profile,
+        registered_event_id: &str,
+        at: &Timestamp,
+        correlation_id: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let item = ProfileItem::new(profile, registered_event_id, at, correlation_id);
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(serde_dynamo::to_item(profile)?))
+            .set_item(Some(serde_dynamo::to_item(&item)?))
             .condition_expression("attribute_not_exists(id)")
             .send()
             .await;
@@ -415,18 +529,18 @@ impl UsersTable {
                 let item = output.attributes.unwrap_or_default();
                 match Stored::from_item(item)? {
                     Stored::Profile(profile) => Ok(Updated::Done(profile)),
-                    Stored::Deleted(_) => Ok(Updated::Refused(None)),
+                    Stored::Deleted => Ok(Updated::Refused(None)),
                 }
             }
             Err(error) => match conditional_failure_item(&error) {
-                Some(old) => match old.map(Stored::from_item).transpose()? {
+                Some(old) => match old.map(Image::from_item).transpose()? {
                     // An SDK retry of a change whose first attempt landed.
-                    Some(Stored::Profile(profile))
+                    Some(Image::Profile(profile))
                         if write_id.is_some() && profile.last_write_id == write_id =>
                     {
-                        Ok(Updated::Done(profile))
+                        Ok(Updated::Done(Box::new((*profile).into())))
                     }
-                    old => Ok(Updated::Refused(old)),
+                    old => Ok(Updated::Refused(old.map(Stored::from))),
                 },
                 None => Err(error.into()),
             },
@@ -438,12 +552,12 @@ impl UsersTable {
     /// there instead.
     pub async fn delete(
         &self,
-        profile: ProfileItem,
+        profile: Profile,
         expected_version: Option<u64>,
         now: &Timestamp,
         expires_at: i64,
         correlation_id: Option<&str>,
-    ) -> Result<Result<ProfileItem, Option<Stored>>, StoreError> {
+    ) -> Result<Result<Profile, Option<Stored>>, StoreError> {
         let tombstone = Tombstone {
             id: profile.id.clone(),
             deleted_at: now.clone(),
@@ -476,14 +590,14 @@ impl UsersTable {
         match result {
             Ok(_) => Ok(Ok(profile)),
             Err(error) => match conditional_failure_item(&error) {
-                Some(old) => match old.map(Stored::from_item).transpose()? {
+                Some(old) => match old.map(Image::from_item).transpose()? {
                     // An SDK retry of this delete whose first attempt landed.
-                    Some(Stored::Deleted(written))
+                    Some(Image::Deleted(written))
                         if written.last_write_id == tombstone.last_write_id =>
                     {
                         Ok(Ok(profile))
                     }
-                    old => Ok(Err(old)),
+                    old => Ok(Err(old.map(Stored::from))),
                 },
                 None => Err(error.into()),
             },

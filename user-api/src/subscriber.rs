@@ -97,7 +97,7 @@ impl UserEvents {
             let id = envelope.data.user_id.clone();
             match self.profiles.table.get(&id).await? {
                 None => return Err("the profile does not exist yet".into()),
-                Some(Stored::Deleted(_)) => return Ok(Outcome::Handled),
+                Some(Stored::Deleted) => return Ok(Outcome::Handled),
                 Some(Stored::Profile(_)) => {}
             }
             let context = Context {

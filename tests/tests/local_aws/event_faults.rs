@@ -10,6 +10,7 @@ use reqwest::{Method, StatusCode};
 use roster_events::auth::{UserLoggedIn, UserRegistered};
 use roster_events::user::{UserActivated, UserDeleted, UserStatus, UserStatusChanged};
 use roster_events::{DomainEvent, Email, Envelope, Role, Timestamp, UserId};
+use roster_infra::resources::USERS_TABLE;
 use roster_platform::events::{EventPublisher, OutgoingEvent, RetryPolicy};
 use roster_platform::lambda::{QueueBatchHandler, StreamBatchHandler};
 use roster_platform::subscriber::{EventHandler, Outcome};
@@ -119,6 +120,23 @@ async fn a_put_events_partial_failure_resends_only_the_failed_entry() {
     );
 }
 
+/// The profile's item exactly as the table holds it (what a stream record carries): read with
+/// the SDK and the table's item type, never through the User API's store.
+async fn stored_item(resources: &harness::TestResources, id: &str) -> ProfileItem {
+    let output = aws_sdk_dynamodb::Client::new(&resources.sdk)
+        .get_item()
+        .table_name(resources.names.table(&USERS_TABLE))
+        .key(
+            "id",
+            aws_sdk_dynamodb::types::AttributeValue::S(id.to_owned()),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    serde_dynamo::from_item(output.item.unwrap()).unwrap()
+}
+
 fn record(
     sequence: u64,
     event_name: &str,
@@ -155,12 +173,7 @@ async fn a_publish_failing_mid_batch_ends_the_batch_there_and_the_retry_publishe
     let profiles = profiles_of(&resources);
     let id = "f0f0f0f0-0000-4000-8000-000000000001";
     seed_profile(&profiles, id, "stream_user", "hash-s").await;
-    let created = profiles
-        .table
-        .profile(&UserId::parse(id).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let created = stored_item(&resources, id).await;
     let mut confirmed = created.clone();
     confirmed.status = UserStatus::Confirmed;
     confirmed.version = 2;

@@ -359,7 +359,7 @@ async fn every_write_whose_connection_drops_after_it_landed_is_applied_once() {
         json!({"a": 1, "b": 2})
     );
     assert!(!stored.badges.contains_key("EARLY_ADOPTER"));
-    assert!(stored.profile_data.avatar_key.is_some());
+    assert!(stored.settings.avatar_key.is_some());
 
     // The self-service settings change, through the same use case `/public/user/me` calls.
     let through = roster_platform::aws::local(proxy.url(), REGION).await;

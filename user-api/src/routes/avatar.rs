@@ -109,7 +109,7 @@ pub async fn avatar(
                     headers: upload.headers.into_iter().collect(),
                     expires_in_seconds: domain::AVATAR_UPLOAD_SECONDS,
                     max_bytes: domain::MAX_AVATAR_BYTES,
-                    avatar_url: profile.profile_data.avatar_url,
+                    avatar_url: profile.settings.avatar_url,
                 }),
             )
                 .into_response())

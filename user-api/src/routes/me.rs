@@ -22,7 +22,7 @@ use crate::profiles::SettingsChange;
 async fn caller(
     state: &AppState,
     token: &str,
-) -> Result<(UserId, crate::store::ProfileItem), UserError> {
+) -> Result<(UserId, crate::domain::Profile), UserError> {
     let verified = state.verifier.verify(token, TokenUse::Access).await?;
     let profile = state.profiles.own_profile(&verified).await?;
     Ok((UserId::parse(&verified.sub)?, profile))
@@ -30,8 +30,8 @@ async fn caller(
 
 /// The caller's own profile is not "no such user" but "not there yet" (or any more).
 fn own(
-    result: Result<crate::store::ProfileItem, UserError>,
-) -> Result<crate::store::ProfileItem, UserError> {
+    result: Result<crate::domain::Profile, UserError>,
+) -> Result<crate::domain::Profile, UserError> {
     match result {
         Err(UserError::UserNotFound) => Err(UserError::ProfileNotReady),
         other => other,

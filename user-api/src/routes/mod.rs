@@ -19,17 +19,17 @@ use roster_platform::problem::Problem;
 use serde_json::Value;
 
 use crate::AppState;
+use crate::domain::Profile;
 use crate::domain::{self, InputError, UserId};
 use crate::error::UserError;
 use crate::model::User;
 use crate::profiles::Context;
-use crate::store::ProfileItem;
 
 /// The answer of every route that returns a user: the user model, with the version as ETag.
-pub fn user_response(state: &AppState, status: StatusCode, profile: &ProfileItem) -> Response {
+pub fn user_response(state: &AppState, status: StatusCode, profile: &Profile) -> Response {
     let mut response = (
         status,
-        Json(User::from_item(profile, &state.profiles.assets)),
+        Json(User::from_profile(profile, &state.profiles.assets)),
     )
         .into_response();
     if let Ok(etag) = HeaderValue::from_str(&domain::etag(profile.version)) {
