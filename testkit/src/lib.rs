@@ -5,7 +5,8 @@
 //! - [`faults`]: a proxy between the services and that endpoint that fails, delays and counts
 //!   chosen AWS calls;
 //! - [`forged`]: the pool's fixture keys and the forged-token corpus;
-//! - [`openapi`]: what both APIs' OpenAPI documents must be, asserted once.
+//! - [`openapi`]: what both APIs' OpenAPI documents must be, asserted once;
+//! - [`probes`]: waiting, seeding and reading the AWS resources behind a test stack.
 
 #[cfg(feature = "stack")]
 pub mod faults;
@@ -13,3 +14,5 @@ pub mod forged;
 #[cfg(feature = "stack")]
 pub mod harness;
 pub mod openapi;
+#[cfg(feature = "stack")]
+pub mod probes;

@@ -26,7 +26,7 @@ use roster_testkit::harness::{self, REGION, TestResources};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::support::eventually;
+use roster_testkit::probes::eventually;
 
 /// What a stream handler saw of one record.
 #[derive(Debug, Clone, PartialEq)]

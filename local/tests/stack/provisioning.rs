@@ -16,7 +16,7 @@ use roster_local::provision::provision;
 use roster_platform::api_keys::ApiKeySet;
 use roster_testkit::harness;
 
-use crate::support::queue_attributes;
+use roster_testkit::probes::queue_attributes;
 
 fn key_of(schema: &[dynamodb::types::KeySchemaElement], kind: KeyType) -> Option<String> {
     schema

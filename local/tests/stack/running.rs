@@ -10,7 +10,7 @@ use roster_platform::events::{EventPublisher, OutgoingEvent};
 use roster_testkit::harness;
 use serde_json::Value;
 
-use crate::support::{eventually, queue_attributes};
+use roster_testkit::probes::{eventually, queue_attributes};
 
 #[tokio::test]
 async fn stack_serves_both_apis_writes_its_facts_runs_the_plumbing_and_stops() {

@@ -1,5 +1,6 @@
-//! Tests of the local stack against the local AWS endpoint: what provisioning creates, the
-//! event plumbing, the EventBridge publisher and the stack as a whole.
+//! Roster end to end against the local AWS endpoint: both services, their events and the
+//! event flow between them, as callers, attackers and operators use them. The local stack's
+//! own tests (provisioning, plumbing, the stack as a whole) are in `local/tests/stack`.
 
 mod api_fuzz;
 mod api_key_bindings;
@@ -20,8 +21,6 @@ mod idempotency_scope;
 mod identity_attributes;
 mod journey;
 mod log_hygiene;
-mod plumbing;
-mod provisioning;
 mod publisher;
 mod refusals;
 mod register;
@@ -29,7 +28,6 @@ mod registration_ownership;
 mod revocation;
 mod round_trips;
 mod security_doc;
-mod stack;
 mod support;
 mod tokens;
 mod user_concurrency;
