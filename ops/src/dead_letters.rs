@@ -156,36 +156,45 @@ async fn stream_failures(
     }
     let url = queue_url(sqs, &names.stream_failures_queue()).await?;
     let mut letters = Vec::new();
-    let mut receipts = Vec::new();
+    for message in &peek(sqs, &url).await? {
+        let Some((record, (projector, spec))) = failure_of(message, names, projectors) else {
+            continue;
+        };
+        letters.push(DeadLetter {
+            subscriber: projector,
+            message_id: message.message_id().unwrap_or_default().to_owned(),
+            source: None,
+            detail_type: None,
+            event_id: None,
+            stream: Some(StreamCoordinates {
+                table: names.table(spec),
+                shard_id: record.batch.shard_id,
+                start_sequence_number: record.batch.start_sequence_number,
+                end_sequence_number: record.batch.end_sequence_number,
+                batch_size: record.batch.batch_size,
+                given_up_at: record.timestamp,
+            }),
+        });
+    }
+    Ok(letters)
+}
+
+/// Every message of the queue at `url`, read and made visible again right after: a peek.
+async fn peek(sqs: &Client, url: &str) -> Result<Vec<aws_sdk_sqs::types::Message>> {
+    let mut all = Vec::new();
     loop {
-        let messages = receive(sqs, &url).await?;
+        let messages = receive(sqs, url).await?;
         if messages.is_empty() {
             break;
         }
-        for message in &messages {
-            receipts.extend(message.receipt_handle().map(ToOwned::to_owned));
-            let Some((record, (projector, spec))) = failure_of(message, names, projectors) else {
-                continue;
-            };
-            letters.push(DeadLetter {
-                subscriber: projector,
-                message_id: message.message_id().unwrap_or_default().to_owned(),
-                source: None,
-                detail_type: None,
-                event_id: None,
-                stream: Some(StreamCoordinates {
-                    table: names.table(spec),
-                    shard_id: record.batch.shard_id,
-                    start_sequence_number: record.batch.start_sequence_number,
-                    end_sequence_number: record.batch.end_sequence_number,
-                    batch_size: record.batch.batch_size,
-                    given_up_at: record.timestamp,
-                }),
-            });
-        }
+        all.extend(messages);
     }
-    show_again(sqs, &url, receipts).await?;
-    Ok(letters)
+    let receipts = all
+        .iter()
+        .filter_map(|message| message.receipt_handle().map(ToOwned::to_owned))
+        .collect();
+    show_again(sqs, url, receipts).await?;
+    Ok(all)
 }
 
 /// Every dead letter of the stack (or of one subscriber). A peek: the messages are hidden
@@ -195,30 +204,21 @@ pub async fn list(sqs: &Client, names: &Names, only: Option<&str>) -> Result<Vec
     let mut letters = Vec::new();
     for spec in subscribers {
         let url = queue_url(sqs, &names.dead_letter_queue(spec)).await?;
-        let mut receipts = Vec::new();
-        loop {
-            let messages = receive(sqs, &url).await?;
-            if messages.is_empty() {
-                break;
-            }
-            for message in &messages {
-                let event: Value = message
-                    .body()
-                    .and_then(|body| serde_json::from_str(body).ok())
-                    .unwrap_or_default();
-                receipts.extend(message.receipt_handle().map(ToOwned::to_owned));
-                let text = |value: &Value| value.as_str().map(ToOwned::to_owned);
-                letters.push(DeadLetter {
-                    subscriber: spec.name,
-                    message_id: message.message_id().unwrap_or_default().to_owned(),
-                    source: text(&event["source"]),
-                    detail_type: text(&event["detail-type"]),
-                    event_id: text(&event["detail"]["eventId"]),
-                    stream: None,
-                });
-            }
+        for message in &peek(sqs, &url).await? {
+            let event: Value = message
+                .body()
+                .and_then(|body| serde_json::from_str(body).ok())
+                .unwrap_or_default();
+            let text = |value: &Value| value.as_str().map(ToOwned::to_owned);
+            letters.push(DeadLetter {
+                subscriber: spec.name,
+                message_id: message.message_id().unwrap_or_default().to_owned(),
+                source: text(&event["source"]),
+                detail_type: text(&event["detail-type"]),
+                event_id: text(&event["detail"]["eventId"]),
+                stream: None,
+            });
         }
-        show_again(sqs, &url, receipts).await?;
     }
     letters.extend(stream_failures(sqs, names, &projectors).await?);
     Ok(letters)
