@@ -1,6 +1,8 @@
-//! The Auth API's DynamoDB table: uniqueness reservations, pending registrations, identities
-//! and idempotency records, under a generic `pk`/`sk` key. The item layouts here are storage
-//! types; `serde_dynamo` is used nowhere else.
+//! The Auth API's DynamoDB table, which it owns: its declaration ([`TABLE`], read by the
+//! template's parity check and local provisioning), its item types and the adapter.
+//! Uniqueness reservations, pending registrations, identities and idempotency records, under
+//! a generic `pk`/`sk` key. The item layouts here are storage types; `serde_dynamo` is used
+//! nowhere else in the service.
 //!
 //! - `EMAIL#<email>`, `NAME#<name key>`, `HANDLE#<handle key>` / `RESERVATION`: who holds an
 //!   identifier (`registrationId`), `PENDING` until the registration commits, then
@@ -27,8 +29,28 @@ use aws_sdk_dynamodb::types::{
 use serde::{Deserialize, Serialize};
 
 use roster_events::{Email, Role, Timestamp, UserStatus};
+use roster_platform::table::{IndexSpec, TableSpec};
 
 use crate::domain::uniqueness_key;
+
+/// The `pending` index: registrations in flight by when they started, for the reconciler.
+pub const PENDING_INDEX: IndexSpec = IndexSpec {
+    name: "pending",
+    partition_key: "pendingShard",
+    sort_key: Some("pendingSince"),
+};
+
+/// This table, as the template declares it and local provisioning creates it: identity
+/// records, uniqueness reservations (`EMAIL#…`, `NAME#…`, `HANDLE#…`) and idempotency records
+/// under a generic `pk`/`sk` key; the [`PENDING_INDEX`] lets the reconciler find
+/// registrations that never finished; idempotency and revocation records expire (`expiresAt`).
+pub const TABLE: TableSpec = TableSpec {
+    name: "auth",
+    partition_key: "pk",
+    sort_key: Some("sk"),
+    indexes: &[PENDING_INDEX],
+    ttl_attribute: Some("expiresAt"),
+};
 
 const RESERVATION: &str = "RESERVATION";
 const REGISTRATION: &str = "REGISTRATION";
@@ -913,7 +935,7 @@ impl AuthTable {
                 .client
                 .query()
                 .table_name(&self.table)
-                .index_name("pending")
+                .index_name(PENDING_INDEX.name)
                 .key_condition_expression("pendingShard = :shard AND pendingSince < :before")
                 .expression_attribute_values(":shard", s(PENDING_SHARD))
                 .expression_attribute_values(":before", s(before))

@@ -73,78 +73,13 @@ impl Names {
     }
 }
 
-/// A DynamoDB table: string keys, on-demand, NEW_AND_OLD_IMAGES stream.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TableSpec {
-    /// The name after the stack prefix.
-    pub name: &'static str,
-    pub partition_key: &'static str,
-    pub sort_key: Option<&'static str>,
-    pub indexes: &'static [IndexSpec],
-    /// Attribute holding an epoch-seconds expiry, for records that may vanish on their own.
-    pub ttl_attribute: Option<&'static str>,
-}
+pub use roster_platform::table::{IndexSpec, TableSpec};
 
-/// A global secondary index projecting all attributes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IndexSpec {
-    pub name: &'static str,
-    pub partition_key: &'static str,
-    pub sort_key: Option<&'static str>,
-}
+/// The Auth API's table, as its adapter declares it.
+pub const AUTH_TABLE: TableSpec = roster_auth_api::store::TABLE;
 
-/// The Auth API's table: identity records, uniqueness reservations (`EMAIL#…`, `NAME#…`,
-/// `HANDLE#…`) and idempotency records, under a generic `pk`/`sk` key. The `pending` index
-/// lets the reconciler find registrations that never finished.
-pub const AUTH_TABLE: TableSpec = TableSpec {
-    name: "auth",
-    partition_key: "pk",
-    sort_key: Some("sk"),
-    indexes: &[IndexSpec {
-        name: "pending",
-        partition_key: "pendingShard",
-        sort_key: Some("pendingSince"),
-    }],
-    ttl_attribute: Some("expiresAt"),
-};
-
-/// The User API's table: one profile per user keyed by the Cognito `sub`, with one index per
-/// lookup so each is a single round trip. Profiles never expire; the TTL only removes the
-/// tombstones deleted profiles leave (they guard against a late `UserRegistered`).
-pub const USERS_TABLE: TableSpec = TableSpec {
-    name: "users",
-    partition_key: "id",
-    sort_key: None,
-    indexes: &[
-        IndexSpec {
-            name: "by-name",
-            partition_key: "nameKey",
-            sort_key: None,
-        },
-        IndexSpec {
-            name: "by-email",
-            partition_key: "emailKey",
-            sort_key: None,
-        },
-        IndexSpec {
-            name: "by-handle",
-            partition_key: "handleKey",
-            sort_key: None,
-        },
-        IndexSpec {
-            name: "by-activation-code",
-            partition_key: "activationCodeHash",
-            sort_key: None,
-        },
-        // Sparse: tombstones whose uploads are still to be swept, by deletion time.
-        IndexSpec {
-            name: "uploads-sweep",
-            partition_key: "sweepShard",
-            sort_key: Some("deletedAt"),
-        },
-    ],
-    ttl_attribute: Some("expiresAt"),
-};
+/// The User API's table, as its adapter declares it.
+pub const USERS_TABLE: TableSpec = roster_user_api::store::TABLE;
 
 pub const TABLES: [&TableSpec; 2] = [&AUTH_TABLE, &USERS_TABLE];
 

@@ -1,6 +1,7 @@
 //! Cross-cutting plumbing shared by every Roster function: configuration, telemetry, the
 //! `application/problem+json` error model, AWS client setup, hosting one axum router on Lambda
-//! or on a local port, batch-handler contracts, and the EventBridge publisher.
+//! or on a local port, batch-handler contracts, the EventBridge publisher, and the shape of a
+//! table declaration.
 //!
 //! Business rules never live here; they belong to the service that owns them.
 
@@ -21,4 +22,5 @@ pub mod openapi;
 pub mod problem;
 pub mod revocation;
 pub mod subscriber;
+pub mod table;
 pub mod telemetry;

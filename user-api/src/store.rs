@@ -1,5 +1,7 @@
-//! The users table: one item per user keyed by the Cognito `sub`, with an index per lookup
-//! (`by-name`, `by-email`, `by-handle`, `by-activation-code`).
+//! The users table, which the User API owns: its declaration ([`TABLE`], read by the template's
+//! parity check and local provisioning), its item types, and the adapter. One item per user
+//! keyed by the Cognito `sub`, with an index per lookup (`by-name`, `by-email`, `by-handle`,
+//! `by-activation-code`).
 //!
 //! Every change is one conditional request on the item: it names the state it expects
 //! (the item exists and is no tombstone; a status it may leave; a badge it lacks; the version
@@ -19,6 +21,55 @@ use serde::{Deserialize, Serialize};
 use roster_events::{Email, Role, Timestamp, UserId, UserStatus};
 
 use crate::domain::{Lookup, Profile, Settings};
+use roster_platform::table::{IndexSpec, TableSpec};
+
+/// One index per lookup (each a single round trip), keyed by the lowercase key the lookup
+/// gives.
+pub const BY_NAME: IndexSpec = IndexSpec {
+    name: "by-name",
+    partition_key: "nameKey",
+    sort_key: None,
+};
+pub const BY_EMAIL: IndexSpec = IndexSpec {
+    name: "by-email",
+    partition_key: "emailKey",
+    sort_key: None,
+};
+pub const BY_HANDLE: IndexSpec = IndexSpec {
+    name: "by-handle",
+    partition_key: "handleKey",
+    sort_key: None,
+};
+/// Sparse: profiles whose activation code is unused.
+pub const BY_ACTIVATION_CODE: IndexSpec = IndexSpec {
+    name: "by-activation-code",
+    partition_key: "activationCodeHash",
+    sort_key: None,
+};
+/// Sparse: tombstones whose uploads are still to be swept, by deletion time.
+pub const UPLOADS_SWEEP: IndexSpec = IndexSpec {
+    name: "uploads-sweep",
+    partition_key: "sweepShard",
+    sort_key: Some("deletedAt"),
+};
+
+/// This table, as the template declares it and local provisioning creates it: one profile per
+/// user keyed by the Cognito `sub`, with one index per lookup. Profiles never expire; the TTL
+/// only removes the tombstones deleted profiles leave (they guard against a late
+/// `UserRegistered`).
+pub const TABLE: TableSpec = TableSpec {
+    name: "users",
+    partition_key: "id",
+    sort_key: None,
+    indexes: &[
+        BY_NAME,
+        BY_EMAIL,
+        BY_HANDLE,
+        BY_ACTIVATION_CODE,
+        UPLOADS_SWEEP,
+    ],
+    ttl_attribute: Some("expiresAt"),
+};
 
 /// How long a tombstone outlives the profile: longer than a live delivery of `UserRegistered`
 /// can take (a day in the auth table's stream, a day of the bus's retries, 14 days in the
@@ -445,33 +496,27 @@ impl UsersTable {
     /// The profile an index finds: one Query. Indexes are eventually consistent, so a profile
     /// created a moment ago may not be found yet.
     pub async fn find(&self, lookup: &Lookup) -> Result<Option<Profile>, StoreError> {
-        let (index, attribute) = match lookup {
-            Lookup::Name(_) => ("by-name", "nameKey"),
-            Lookup::Email(_) => ("by-email", "emailKey"),
-            Lookup::Handle(_) => ("by-handle", "handleKey"),
+        let index = match lookup {
+            Lookup::Name(_) => &BY_NAME,
+            Lookup::Email(_) => &BY_EMAIL,
+            Lookup::Handle(_) => &BY_HANDLE,
         };
-        self.query_one(index, attribute, lookup.key()).await
+        self.query_one(index, lookup.key()).await
     }
 
     /// The profile holding this activation-code hash, if the code is unused.
     pub async fn find_by_activation(&self, code_hash: &str) -> Result<Option<Profile>, StoreError> {
-        self.query_one("by-activation-code", "activationCodeHash", code_hash)
-            .await
+        self.query_one(&BY_ACTIVATION_CODE, code_hash).await
     }
 
-    async fn query_one(
-        &self,
-        index: &str,
-        attribute: &str,
-        key: &str,
-    ) -> Result<Option<Profile>, StoreError> {
+    async fn query_one(&self, index: &IndexSpec, key: &str) -> Result<Option<Profile>, StoreError> {
         let output = self
             .client
             .query()
             .table_name(&self.table)
-            .index_name(index)
+            .index_name(index.name)
             .key_condition_expression("#k = :k")
-            .expression_attribute_names("#k", attribute)
+            .expression_attribute_names("#k", index.partition_key)
             .expression_attribute_values(":k", AttributeValue::S(key.to_owned()))
             .limit(1)
             .send()
@@ -859,7 +904,7 @@ impl UsersTable {
                 .client
                 .query()
                 .table_name(&self.table)
-                .index_name("uploads-sweep")
+                .index_name(UPLOADS_SWEEP.name)
                 .key_condition_expression("sweepShard = :shard AND deletedAt <= :before")
                 .expression_attribute_values(":shard", AttributeValue::S(SWEEP_SHARD.to_owned()))
                 .expression_attribute_values(

@@ -1,0 +1,25 @@
+//! How a DynamoDB table is declared: its name, keys, indexes and TTL attribute, as plain data.
+//! Each table has one owner: the API crate whose adapter reads and writes it declares its
+//! [`TableSpec`] beside its item types (`roster_auth_api::store::TABLE`,
+//! `roster_user_api::store::TABLE`); the template's parity check, local provisioning and the
+//! operations tool read it from there. No business rules, no AWS calls.
+
+/// A DynamoDB table: string keys, on-demand, NEW_AND_OLD_IMAGES stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableSpec {
+    /// The name after the stack prefix.
+    pub name: &'static str,
+    pub partition_key: &'static str,
+    pub sort_key: Option<&'static str>,
+    pub indexes: &'static [IndexSpec],
+    /// Attribute holding an epoch-seconds expiry, for records that may vanish on their own.
+    pub ttl_attribute: Option<&'static str>,
+}
+
+/// A global secondary index projecting all attributes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexSpec {
+    pub name: &'static str,
+    pub partition_key: &'static str,
+    pub sort_key: Option<&'static str>,
+}
