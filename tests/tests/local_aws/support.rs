@@ -1,10 +1,14 @@
 //! Small helpers shared by the tests.
 
 use reqwest::{Client, Response};
+use roster_events::auth::UserRegistered;
+use roster_events::{Email, Role, Timestamp, UserId, UserStatus};
+use roster_testkit::harness::TestResources;
 pub use roster_testkit::probes::{
     auth_items, cognito_emails, eventually, next_message, receive_bodies, seed_pool_user,
     seed_user, tap,
 };
+use roster_user_api::profiles::Profiles;
 use serde_json::Value;
 
 /// An S2S caller of the Auth API: its base URL and an API key with every scope.
@@ -173,7 +177,7 @@ pub async fn answer(response: Response) -> (reqwest::StatusCode, Value) {
     (status, body)
 }
 
-/// Every file of the repository whose name is `name` (`users.rs`), for documents that point
+/// Every file of the repository whose name is `name` (`lifecycle.rs`), for documents that point
 /// at tests.
 pub fn files_named(name: &str) -> Vec<std::path::PathBuf> {
     fn walk(dir: &std::path::Path, name: &str, found: &mut Vec<std::path::PathBuf>) {
@@ -199,4 +203,30 @@ pub fn files_named(name: &str) -> Vec<std::path::PathBuf> {
         &mut found,
     );
     found
+}
+
+/// Creates a profile the way the subscriber does, from a `UserRegistered`.
+pub async fn seed_profile(profiles: &Profiles, id: &str, name: &str, code_hash: &str) {
+    let registered = UserRegistered {
+        user_id: UserId::parse(id).unwrap(),
+        email: Email::parse(&format!("{name}@example.com")).unwrap(),
+        name: name.to_owned(),
+        handle: format!("@{}", name.replace('_', "")),
+        role: Role::User,
+        status: UserStatus::Unconfirmed,
+        source_system: "tests".to_owned(),
+        // Recent: a registration older than a tombstone lives creates no profile.
+        created_at: Timestamp::now(),
+        activation_code_hash: code_hash.to_owned(),
+    };
+    let created = profiles
+        .create_from_registration(&format!("UserRegistered-{id}"), &registered, None)
+        .await
+        .unwrap();
+    assert!(created);
+}
+
+pub fn profiles_of(resources: &TestResources) -> Profiles {
+    roster_local::stack::user_config(&resources.provisioned, "http://assets.invalid")
+        .profiles(&resources.sdk)
 }

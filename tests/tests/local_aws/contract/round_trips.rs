@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::support::Api;
-use crate::user_input::{profiles_of, seed_profile};
+use crate::support::{profiles_of, seed_profile};
 
 /// Route, the calls it makes (operation × count), its minimum, and why it makes more.
 const EXPECTED: [(&str, &str, u32, &str); 25] = [

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::support::Api;
-use crate::user_input::{profiles_of, seed_profile};
+use crate::support::{profiles_of, seed_profile};
 
 const ID: &str = "fa017000-0000-4000-8000-000000000001";
 

@@ -2,39 +2,10 @@
 //! its documented 4xx as `application/problem+json`, never a 5xx, and nothing changes.
 
 use reqwest::{Method, StatusCode};
-use roster_events::auth::UserRegistered;
-use roster_events::{Email, Role, Timestamp, UserId, UserStatus};
-use roster_testkit::harness::{self, TestResources};
-use roster_user_api::profiles::Profiles;
+use roster_testkit::harness;
 use serde_json::{Value, json};
 
-use crate::support::Api;
-
-/// Creates a profile the way the subscriber does, from a `UserRegistered`.
-pub async fn seed_profile(profiles: &Profiles, id: &str, name: &str, code_hash: &str) {
-    let registered = UserRegistered {
-        user_id: UserId::parse(id).unwrap(),
-        email: Email::parse(&format!("{name}@example.com")).unwrap(),
-        name: name.to_owned(),
-        handle: format!("@{}", name.replace('_', "")),
-        role: Role::User,
-        status: UserStatus::Unconfirmed,
-        source_system: "tests".to_owned(),
-        // Recent: a registration older than a tombstone lives creates no profile.
-        created_at: Timestamp::now(),
-        activation_code_hash: code_hash.to_owned(),
-    };
-    let created = profiles
-        .create_from_registration(&format!("UserRegistered-{id}"), &registered, None)
-        .await
-        .unwrap();
-    assert!(created);
-}
-
-pub fn profiles_of(resources: &TestResources) -> Profiles {
-    roster_local::stack::user_config(&resources.provisioned, "http://assets.invalid")
-        .profiles(&resources.sdk)
-}
+use crate::support::{Api, profiles_of, seed_profile};
 
 struct Case {
     method: Method,

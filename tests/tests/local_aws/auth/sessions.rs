@@ -396,7 +396,7 @@ async fn sign_ins_and_password_flows_publish_events_without_secrets() {
     assert_eq!(response.status(), 204);
 
     // PasswordResetRequested comes from the table's stream, which no projector reads here;
-    // `users.rs` sees it arrive on a running stack.
+    // `lifecycle.rs` sees it arrive on a running stack.
     let bodies = auth_events(&resources, 4).await;
     let mut seen: Vec<(String, Value)> = bodies
         .iter()

@@ -22,7 +22,7 @@ use roster_user_api::store::{BadgeItem, ProfileItem};
 use serde_json::{Value, json};
 
 use crate::support::{Api, receive_bodies, tap};
-use crate::user_input::{profiles_of, seed_profile};
+use crate::support::{profiles_of, seed_profile};
 
 /// A domain event as a subscriber receives it from the bus.
 fn bus_event<D: DomainEvent>(event_id: &str, data: D) -> EventBridgeEvent<Value> {

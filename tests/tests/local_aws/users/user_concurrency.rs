@@ -9,7 +9,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::support::{Api, receive_bodies, tap};
-use crate::user_input::{profiles_of, seed_profile};
+use crate::support::{profiles_of, seed_profile};
 
 async fn all<T: Send + 'static>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
     let mut results = Vec::new();

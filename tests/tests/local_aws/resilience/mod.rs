@@ -1,0 +1,5 @@
+//! Faults injected between the services and AWS, and the stack surviving every kind of refusal.
+
+mod refusals;
+mod registration_faults;
+mod user_faults;
