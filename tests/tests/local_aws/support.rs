@@ -11,18 +11,32 @@ pub use roster_testkit::probes::{
 use roster_user_api::profiles::Profiles;
 use serde_json::Value;
 
-/// An S2S caller of the Auth API: its base URL and an API key with every scope.
-pub struct AuthClient {
+/// The raw client of either API, for the calls `roster-client` cannot make (malformed, forged
+/// or out-of-contract requests) and for reading answers as they are: a base URL and an API
+/// key. Well-formed calls go through `roster-client`.
+#[derive(Clone)]
+pub struct Api {
     pub url: String,
     pub key: String,
     pub http: Client,
 }
 
-impl AuthClient {
-    pub fn new((url, key): (String, String)) -> Self {
+impl From<(String, String)> for Api {
+    /// An app as the harness serves it: its URL and an API key with every scope.
+    fn from((url, key): (String, String)) -> Self {
         Self {
             url,
             key,
+            http: Client::new(),
+        }
+    }
+}
+
+impl Api {
+    pub fn new(url: &str, key: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            key: key.to_owned(),
             http: Client::new(),
         }
     }
@@ -65,25 +79,6 @@ impl AuthClient {
             .send()
             .await
             .unwrap()
-    }
-}
-
-/// A server-to-server caller of either API: base URL and API key. Answers come back as the
-/// status and the body as JSON (`null` when empty).
-#[derive(Clone)]
-pub struct Api {
-    pub url: String,
-    pub key: String,
-    pub http: Client,
-}
-
-impl Api {
-    pub fn new(url: &str, key: &str) -> Self {
-        Self {
-            url: url.to_owned(),
-            key: key.to_owned(),
-            http: Client::new(),
-        }
     }
 
     pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {

@@ -10,7 +10,7 @@ use roster_testkit::harness;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::support::{AuthClient, auth_items, cognito_emails};
+use crate::support::{Api, auth_items, cognito_emails};
 
 const PASSWORD: &str = "Correct-Horse-9-Battery";
 
@@ -30,7 +30,7 @@ fn pks(items: &[Value]) -> Vec<String> {
 #[tokio::test]
 async fn registers_once_with_the_activation_code_stored_only_as_a_hash() {
     let resources = harness::provisioned().await;
-    let api = AuthClient::new(harness::auth_api(&resources).await);
+    let api = Api::from(harness::auth_api(&resources).await);
     let response = api
         .register(body("Cortney@Example.com", "cortney_gutkowski67"), None)
         .await;
@@ -100,7 +100,7 @@ async fn registers_once_with_the_activation_code_stored_only_as_a_hash() {
 #[tokio::test]
 async fn a_taken_email_name_or_handle_is_a_409_naming_it_and_leaves_nothing_behind() {
     let resources = harness::provisioned().await;
-    let api = AuthClient::new(harness::auth_api(&resources).await);
+    let api = Api::from(harness::auth_api(&resources).await);
     assert_eq!(
         api.register(body("john@example.com", "john_doe"), None)
             .await
@@ -127,7 +127,7 @@ async fn a_taken_email_name_or_handle_is_a_409_naming_it_and_leaves_nothing_behi
 /// pool's emails.
 async fn exactly_one_of(bodies: Vec<Value>) -> Vec<String> {
     let resources = harness::provisioned().await;
-    let api = std::sync::Arc::new(AuthClient::new(harness::auth_api(&resources).await));
+    let api = std::sync::Arc::new(Api::from(harness::auth_api(&resources).await));
     let attempts: Vec<_> = bodies
         .into_iter()
         .map(|body| {
@@ -184,7 +184,7 @@ async fn concurrent_registrations_of_one_name_in_any_case_create_exactly_one_use
 #[tokio::test]
 async fn an_idempotency_key_replays_the_first_response_and_refuses_another_body() {
     let resources = harness::provisioned().await;
-    let api = AuthClient::new(harness::auth_api(&resources).await);
+    let api = Api::from(harness::auth_api(&resources).await);
     let first = api
         .register(body("idem@example.com", "idem_user"), Some("key-1"))
         .await;
@@ -211,7 +211,7 @@ async fn an_idempotency_key_replays_the_first_response_and_refuses_another_body(
 #[tokio::test]
 async fn bad_input_is_refused_before_anything_is_written() {
     let resources = harness::provisioned().await;
-    let api = AuthClient::new(harness::auth_api(&resources).await);
+    let api = Api::from(harness::auth_api(&resources).await);
     for request in [
         json!({"email": "x@example.com", "name": "ok_name", "password": "weak"}),
         json!({"email": "not-an-email", "name": "ok_name", "password": PASSWORD}),
@@ -233,7 +233,7 @@ async fn bad_input_is_refused_before_anything_is_written() {
 #[tokio::test]
 async fn a_failing_cognito_step_rolls_everything_back_and_a_retry_succeeds() {
     let resources = harness::provisioned().await;
-    let api = AuthClient::new(harness::auth_api(&resources).await);
+    let api = Api::from(harness::auth_api(&resources).await);
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&resources.sdk);
     let pool = &resources.provisioned.user_pool_id;
     // The fault: the USER group is gone, so adding the new user to it fails after the user
@@ -323,7 +323,7 @@ async fn the_reconciler_rolls_back_a_registration_whose_process_died() {
 #[tokio::test]
 async fn concurrent_requests_with_one_idempotency_key_run_once() {
     let resources = harness::provisioned().await;
-    let api = std::sync::Arc::new(AuthClient::new(harness::auth_api(&resources).await));
+    let api = std::sync::Arc::new(Api::from(harness::auth_api(&resources).await));
     let attempts: Vec<_> = (0..6)
         .map(|_| {
             let api = std::sync::Arc::clone(&api);

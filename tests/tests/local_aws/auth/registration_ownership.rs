@@ -18,7 +18,7 @@ use roster_testkit::faults::FaultProxy;
 use roster_testkit::harness::{self, TestResources};
 use serde_json::{Value, json};
 
-use crate::support::{AuthClient, auth_items, cognito_emails};
+use crate::support::{Api, auth_items, cognito_emails};
 
 const OPERATOR_PASSWORD: &str = "Operator-Secret-42";
 const ATTACKER_PASSWORD: &str = "Attacker-Chosen-7";
@@ -137,7 +137,7 @@ fn assert_allowed(proxy: &FaultProxy, function: &str) {
 }
 
 /// The problem document a registration of an email that a registered user holds gets.
-async fn taken_email_problem(api: &AuthClient) -> Value {
+async fn taken_email_problem(api: &Api) -> Value {
     assert_eq!(
         api.register(body("holder@example.com", "email_holder"), None)
             .await
@@ -155,7 +155,7 @@ async fn taken_email_problem(api: &AuthClient) -> Value {
 async fn registering_the_email_of_an_out_of_band_admin_is_a_409_and_leaves_the_admin_untouched() {
     let resources = harness::provisioned().await;
     let proxy = FaultProxy::start(harness::endpoint_url().await).await;
-    let api = AuthClient::new(harness::auth_api_through(&resources, proxy.url()).await);
+    let api = Api::from(harness::auth_api_through(&resources, proxy.url()).await);
     let taken = taken_email_problem(&api).await;
     out_of_band_user(&resources, "ops@example.com", &["ADMIN"]).await;
     let before = pool_state(&resources, "ops@example.com").await;
@@ -210,7 +210,7 @@ async fn registering_the_email_of_an_out_of_band_admin_is_a_409_and_leaves_the_a
 async fn registering_the_email_of_an_imported_user_without_a_reservation_is_a_409_and_leaves_it_untouched()
  {
     let resources = harness::provisioned().await;
-    let api = AuthClient::new(harness::auth_api(&resources).await);
+    let api = Api::from(harness::auth_api(&resources).await);
     out_of_band_user(&resources, "imported@example.com", &[]).await;
     let before = pool_state(&resources, "imported@example.com").await;
     assert!(auth_items(&resources).await.is_empty(), "no reservation");

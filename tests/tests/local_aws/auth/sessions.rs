@@ -7,12 +7,12 @@ use serde_json::{Value, json};
 
 use std::time::Duration;
 
-use crate::support::{AuthClient, receive_bodies, seed_user};
+use crate::support::{Api, receive_bodies, seed_user};
 
 const PASSWORD: &str = "Correct-Horse-9-Battery";
 
-async fn start(resources: &TestResources) -> AuthClient {
-    AuthClient::new(harness::auth_api(resources).await)
+async fn start(resources: &TestResources) -> Api {
+    Api::from(harness::auth_api(resources).await)
 }
 
 async fn seed(resources: &TestResources, email: &str) {
