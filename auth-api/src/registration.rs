@@ -21,7 +21,7 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use roster_events::{Role, Timestamp, UserStatus};
+use roster_events::{Role, Timestamp, UserId, UserStatus};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -53,7 +53,8 @@ pub struct RegisterCommand {
 #[derive(Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Registered {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: UserId,
     #[schema(value_type = String)]
     pub email: Email,
     pub name: String,
@@ -237,7 +238,9 @@ impl Registrar {
         self.directory
             .add_to_group(&user.username, Role::User.as_str())
             .await?;
-        let sub = user.sub.clone();
+        let sub = UserId::parse(&user.sub).map_err(|error| {
+            RegisterError::Unavailable(format!("the pool's sub {:?}: {error}", user.sub))
+        })?;
         let code = self.activation_code(&pending.registration_id).await?;
         let identity = Identity {
             id: sub.clone(),
@@ -281,7 +284,7 @@ impl Registrar {
                 // means the commit landed.
                 let committed = self
                     .table
-                    .identity(&sub)
+                    .identity(sub.as_str())
                     .await
                     .ok()
                     .flatten()
@@ -558,7 +561,7 @@ async fn record_gone(
         )));
     }
     let recorded = table
-        .mark_identity_gone(&found.id, &Timestamp::now())
+        .mark_identity_gone(found.id.as_str(), &Timestamp::now())
         .await?;
     if recorded {
         tracing::warn!(user = %found.id, "the Cognito user was deleted outside Roster; the profile's deletion follows");

@@ -28,7 +28,7 @@ use aws_sdk_dynamodb::types::{
 };
 use serde::{Deserialize, Serialize};
 
-use roster_events::{Email, Role, Timestamp, UserStatus};
+use roster_events::{Email, Role, Timestamp, UserId, UserStatus};
 use roster_platform::table::{IndexSpec, TableSpec};
 
 use crate::domain::uniqueness_key;
@@ -165,7 +165,8 @@ fn reservation_keys(email: &str, name_key: &str, handle_key: &str) -> [(Field, S
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Identity {
-    pub id: String,
+    /// The Cognito user's `sub`.
+    pub id: UserId,
     pub email: Email,
     pub name: String,
     pub handle: String,
@@ -201,7 +202,7 @@ pub struct Identity {
 impl Identity {
     /// The name every admin call addresses the user by: immutable, never the email.
     pub fn pool_username(&self) -> &str {
-        self.username.as_deref().unwrap_or(&self.id)
+        self.username.as_deref().unwrap_or(self.id.as_str())
     }
 
     /// Whether the table explains a Cognito user that is not there: its deletion was under
@@ -529,7 +530,7 @@ impl AuthTable {
                             .expression_attribute_names("#state", "state")
                             .expression_attribute_values(":committed", s("COMMITTED"))
                             .expression_attribute_values(":pending", s("PENDING"))
-                            .expression_attribute_values(":user", s(&identity.id))
+                            .expression_attribute_values(":user", s(identity.id.as_str()))
                             .expression_attribute_values(":reg", s(&registration.registration_id))
                             .build()
                             .map_err(build_error)?,
@@ -800,7 +801,7 @@ impl AuthTable {
                             .table_name(&self.table)
                             .set_key(Some(key(&pk, RESERVATION)))
                             .condition_expression("attribute_not_exists(pk) OR userId = :user")
-                            .expression_attribute_values(":user", s(&identity.id))
+                            .expression_attribute_values(":user", s(identity.id.as_str()))
                             .build()
                             .map_err(build_error)?,
                     )

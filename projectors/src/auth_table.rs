@@ -4,34 +4,20 @@
 //! `PasswordResetRequested`; an identity newly marked `identityGoneAt` (the reconciler found
 //! its Cognito user deleted outside Roster: a MODIFY) becomes `IdentityDeleted`. Reservations,
 //! pending registrations and idempotency records are bookkeeping and publish nothing.
+//!
+//! An identity's images are read as the Auth API's own record
+//! ([`roster_auth_api::store::Identity`]): the table's owner declares its items once.
 
 use aws_lambda_events::dynamodb::EventRecord;
+use roster_auth_api::store::Identity;
 use roster_events::auth::{
     IdentityDeleted, PasswordResetRequested, SessionsRevoked, UserRegistered,
 };
-use roster_events::{Email, Envelope, Role, Timestamp, UserId, UserStatus};
+use roster_events::{Email, Envelope, Timestamp, UserId};
 use roster_platform::events::OutgoingEvent;
 use serde::Deserialize;
 
 use crate::{Projection, ProjectionError};
-
-/// The fields of the stored identity this projection reads. Only what the event says is
-/// taken: never the table's keys or the registration's bookkeeping.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct IdentityImage {
-    id: UserId,
-    email: Email,
-    name: String,
-    handle: String,
-    role: Role,
-    status: UserStatus,
-    source_system: String,
-    created_at: Timestamp,
-    activation_code_hash: String,
-    #[serde(default)]
-    correlation_id: Option<String>,
-}
 
 /// The fields of a revocation record this projection reads.
 #[derive(Deserialize)]
@@ -104,15 +90,6 @@ fn revocation(image: serde_json::Value) -> Result<Vec<OutgoingEvent>, Projection
     Ok(vec![OutgoingEvent::from_envelope(&envelope)?])
 }
 
-/// The fields of an identity's images this projection reads when it changes.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct GoneImage {
-    id: UserId,
-    #[serde(default)]
-    identity_gone_at: Option<Timestamp>,
-}
-
 /// A MODIFY of an identity: `IdentityDeleted` when it is newly marked gone, else nothing.
 fn identity_changed(record: &EventRecord) -> Result<Vec<OutgoingEvent>, ProjectionError> {
     let new: serde_json::Value = serde_dynamo::from_item(record.change.new_image.clone())?;
@@ -123,7 +100,7 @@ fn identity_changed(record: &EventRecord) -> Result<Vec<OutgoingEvent>, Projecti
     }
     let old: serde_json::Value = serde_dynamo::from_item(record.change.old_image.clone())?;
     let was_gone = old.get("identityGoneAt").is_some_and(|at| !at.is_null());
-    let now: GoneImage = serde_json::from_value(new)?;
+    let now: Identity = serde_json::from_value(new)?;
     let Some(detected_at) = now.identity_gone_at.filter(|_| !was_gone) else {
         return Ok(Vec::new());
     };
@@ -167,7 +144,9 @@ impl Projection for AuthTableProjection {
         if !is_identity {
             return Ok(Vec::new());
         }
-        let identity: IdentityImage = serde_json::from_value(image)?;
+        // The Auth API's own record: only what the event says is taken from it, never the
+        // table's keys or the registration's bookkeeping.
+        let identity: Identity = serde_json::from_value(image)?;
         // One registration per user id: every delivery of this INSERT gets the same id.
         let event_id = format!("UserRegistered-{}", identity.id);
         let envelope = Envelope::new(
