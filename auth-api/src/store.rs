@@ -29,7 +29,7 @@ use aws_sdk_dynamodb::types::{
 use serde::{Deserialize, Serialize};
 
 use roster_events::{Email, Role, Timestamp, UserId, UserStatus};
-use roster_platform::table::{IndexSpec, TableSpec};
+use roster_platform::table::{IndexSpec, StreamView, TableSpec};
 
 use crate::domain::uniqueness_key;
 
@@ -44,12 +44,15 @@ pub const PENDING_INDEX: IndexSpec = IndexSpec {
 /// records, uniqueness reservations (`EMAIL#…`, `NAME#…`, `HANDLE#…`) and idempotency records
 /// under a generic `pk`/`sk` key; the [`PENDING_INDEX`] lets the reconciler find
 /// registrations that never finished; idempotency and revocation records expire (`expiresAt`).
+/// Its stream carries both images: the projector publishes an identity newly marked
+/// `identityGoneAt` (a MODIFY) by comparing them.
 pub const TABLE: TableSpec = TableSpec {
     name: "auth",
     partition_key: "pk",
     sort_key: Some("sk"),
     indexes: &[PENDING_INDEX],
     ttl_attribute: Some("expiresAt"),
+    stream_view: StreamView::NewAndOldImages,
 };
 
 const RESERVATION: &str = "RESERVATION";

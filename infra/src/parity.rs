@@ -123,7 +123,8 @@ fn tables(resources: &Value, local_tables: &[(&str, &TableSpec)], found: &mut Ve
         );
         check(
             "stream view",
-            table["StreamSpecification"]["StreamViewType"].as_str() == Some("NEW_AND_OLD_IMAGES"),
+            table["StreamSpecification"]["StreamViewType"].as_str()
+                == Some(spec.stream_view.as_str()),
         );
         check(
             "billing mode",

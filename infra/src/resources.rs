@@ -73,7 +73,7 @@ impl Names {
     }
 }
 
-pub use roster_platform::table::{IndexSpec, TableSpec};
+pub use roster_platform::table::{IndexSpec, StreamView, TableSpec};
 
 /// The Auth API's table, as its adapter declares it.
 pub const AUTH_TABLE: TableSpec = roster_auth_api::store::TABLE;

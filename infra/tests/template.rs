@@ -5,7 +5,7 @@
 use std::process::Command;
 
 use roster_infra::parity::{differences, differences_with, template};
-use roster_infra::resources::{AUTH_TABLE, IndexSpec, TableSpec, USERS_TABLE};
+use roster_infra::resources::{AUTH_TABLE, IndexSpec, StreamView, TableSpec, USERS_TABLE};
 use roster_infra::tools::{Quiet, ensure_python_tools, roster_home};
 use serde_yaml::Value;
 
@@ -189,6 +189,46 @@ fn a_changed_client_rule_or_stream_breaks_parity() {
             .any(|d| d.contains("UsersTable: the stream mapping's settings differ")),
         "{:?}",
         differences(&more_retries)
+    );
+}
+
+#[test]
+fn a_stream_view_other_than_the_tables_declaration_breaks_parity() {
+    let stream = [
+        "Resources",
+        "UsersTable",
+        "Properties",
+        "StreamSpecification",
+    ];
+    let new_image_only = without(template(), &stream, |stream| {
+        stream["StreamViewType"] = Value::from("NEW_IMAGE");
+    });
+    let found = differences(&new_image_only);
+    assert!(
+        found
+            .iter()
+            .any(|d| d == "table users: stream view differs"),
+        "{found:?}"
+    );
+
+    // The view is read from the owner's declaration: declared NEW_IMAGE, the committed
+    // template differs, and a template saying NEW_IMAGE agrees.
+    let declared = TableSpec {
+        stream_view: StreamView::NewImage,
+        ..USERS_TABLE
+    };
+    let local = [("AuthTable", &AUTH_TABLE), ("UsersTable", &declared)];
+    let found = differences_with(&template(), &local);
+    assert!(
+        found
+            .iter()
+            .any(|d| d == "table users: stream view differs"),
+        "{found:?}"
+    );
+    let found = differences_with(&new_image_only, &local);
+    assert!(
+        !found.iter().any(|d| d.contains("stream view")),
+        "{found:?}"
     );
 }
 

@@ -179,7 +179,7 @@ async fn table(client: &dynamodb::Client, names: &Names, spec: &TableSpec) -> Re
         .stream_specification(
             StreamSpecification::builder()
                 .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewAndOldImages)
+                .stream_view_type(StreamViewType::from(spec.stream_view.as_str()))
                 .build()?,
         )
         .send()

@@ -1,10 +1,11 @@
-//! How a DynamoDB table is declared: its name, keys, indexes and TTL attribute, as plain data.
+//! How a DynamoDB table is declared: its name, keys, indexes, TTL attribute and stream view, as
+//! plain data.
 //! Each table has one owner: the API crate whose adapter reads and writes it declares its
 //! [`TableSpec`] beside its item types (`roster_auth_api::store::TABLE`,
 //! `roster_user_api::store::TABLE`); the template's parity check, local provisioning and the
 //! operations tool read it from there. No business rules, no AWS calls.
 
-/// A DynamoDB table: string keys, on-demand, NEW_AND_OLD_IMAGES stream.
+/// A DynamoDB table: string keys, on-demand, with a stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableSpec {
     /// The name after the stack prefix.
@@ -14,6 +15,29 @@ pub struct TableSpec {
     pub indexes: &'static [IndexSpec],
     /// Attribute holding an epoch-seconds expiry, for records that may vanish on their own.
     pub ttl_attribute: Option<&'static str>,
+    /// What the table's stream carries of each change (its projector reads it).
+    pub stream_view: StreamView,
+}
+
+/// A stream's view type: what each of its records carries of the changed item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamView {
+    KeysOnly,
+    NewImage,
+    OldImage,
+    NewAndOldImages,
+}
+
+impl StreamView {
+    /// The name DynamoDB and CloudFormation give it (`StreamViewType`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::KeysOnly => "KEYS_ONLY",
+            Self::NewImage => "NEW_IMAGE",
+            Self::OldImage => "OLD_IMAGE",
+            Self::NewAndOldImages => "NEW_AND_OLD_IMAGES",
+        }
+    }
 }
 
 /// A global secondary index projecting all attributes.

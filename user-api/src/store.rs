@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use roster_events::{Email, Role, Timestamp, UserId, UserStatus};
 
 use crate::domain::{Lookup, Profile, Settings};
-use roster_platform::table::{IndexSpec, TableSpec};
+use roster_platform::table::{IndexSpec, StreamView, TableSpec};
 
 /// One index per lookup (each a single round trip), keyed by the lowercase key the lookup
 /// gives.
@@ -56,7 +56,8 @@ pub const UPLOADS_SWEEP: IndexSpec = IndexSpec {
 /// This table, as the template declares it and local provisioning creates it: one profile per
 /// user keyed by the Cognito `sub`, with one index per lookup. Profiles never expire; the TTL
 /// only removes the tombstones deleted profiles leave (they guard against a late
-/// `UserRegistered`).
+/// `UserRegistered`). Its stream carries both images: the projector publishes what changed
+/// between them.
 pub const TABLE: TableSpec = TableSpec {
     name: "users",
     partition_key: "id",
@@ -69,6 +70,7 @@ pub const TABLE: TableSpec = TableSpec {
         UPLOADS_SWEEP,
     ],
     ttl_attribute: Some("expiresAt"),
+    stream_view: StreamView::NewAndOldImages,
 };
 
 /// How long a tombstone outlives the profile: longer than a live delivery of `UserRegistered`
