@@ -121,10 +121,6 @@ pub struct Registrar {
     key: Arc<ServerKey>,
 }
 
-fn rfc3339(at: chrono::DateTime<Utc>) -> String {
-    Timestamp::from_datetime(at).to_string()
-}
-
 impl Registrar {
     pub fn new(table: AuthTable, directory: CognitoDirectory, key: Arc<ServerKey>) -> Self {
         Self {
@@ -479,7 +475,7 @@ pub async fn reconcile_with(
     older_than: chrono::Duration,
     slice: IdentitySlice,
 ) -> Result<Reconciled, RegisterError> {
-    let before = rfc3339(Utc::now() - older_than);
+    let before = Timestamp::from_datetime(Utc::now() - older_than);
     let mut report = Reconciled::default();
     for pending in table.stale_registrations(&before).await? {
         match roll_back(table, directory, &pending).await {

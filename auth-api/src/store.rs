@@ -926,11 +926,12 @@ impl AuthTable {
         self.transact(writes, None).await
     }
 
-    /// Registrations pending since before `before` (RFC 3339), oldest first: the reconciler's
-    /// work list.
+    /// Registrations pending since before `before`, oldest first: the reconciler's work list.
+    /// The bound compares as text with `pendingSince` (the index's sort key), both written by
+    /// [`Timestamp`] in the same width.
     pub async fn stale_registrations(
         &self,
-        before: &str,
+        before: &Timestamp,
     ) -> Result<Vec<PendingRegistration>, StoreError> {
         let mut found = Vec::new();
         let mut start = None;
@@ -942,7 +943,7 @@ impl AuthTable {
                 .index_name(PENDING_INDEX.name)
                 .key_condition_expression("pendingShard = :shard AND pendingSince < :before")
                 .expression_attribute_values(":shard", s(PENDING_SHARD))
-                .expression_attribute_values(":before", s(before))
+                .expression_attribute_values(":before", s(before.as_str()))
                 .set_exclusive_start_key(start)
                 .send()
                 .await
