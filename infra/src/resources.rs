@@ -276,13 +276,9 @@ pub const LAMBDA_BINARIES: [&str; 9] = [
 ];
 
 /// Static assets bundled with the User API and uploaded to the assets bucket: default avatars
-/// and badge icons, served publicly under `public/`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Asset {
-    pub key: &'static str,
-    pub content_type: &'static str,
-    pub body: &'static [u8],
-}
+/// and badge icons, served publicly under `public/`. The User API owns them (its `assets/`
+/// folder and `roster_user_api::assets::bundled`).
+pub use roster_user_api::assets::BundledAsset as Asset;
 
 /// Days after which the assets bucket's lifecycle rule removes a noncurrent object version
 /// (and then the delete marker left alone), the same locally and in the template.
@@ -294,36 +290,8 @@ pub const NONCURRENT_VERSIONS_RULE: &str = "expire-noncurrent-versions";
 /// The only prefix of the assets bucket anyone may read.
 pub const PUBLIC_PREFIX: &str = "public/";
 
-macro_rules! asset {
-    ($key:literal, $content_type:literal) => {
-        Asset {
-            key: concat!("public/", $key),
-            content_type: $content_type,
-            body: include_bytes!(concat!("../../user-api/assets/", $key)),
-        }
-    };
-}
-
 /// Badge icons (one per badge of the catalog) and the default avatars in every size.
-pub const ASSETS: [Asset; 17] = [
-    asset!("badges/NEW_MEMBER.svg", "image/svg+xml"),
-    asset!("badges/VERIFIED.svg", "image/svg+xml"),
-    asset!("badges/PHOTOGENIC.svg", "image/svg+xml"),
-    asset!("badges/CONVERSATION_STARTER.svg", "image/svg+xml"),
-    asset!("badges/EARLY_ADOPTER.svg", "image/svg+xml"),
-    asset!("avatars/x128/01.png", "image/png"),
-    asset!("avatars/x128/02.png", "image/png"),
-    asset!("avatars/x128/03.png", "image/png"),
-    asset!("avatars/x128/04.png", "image/png"),
-    asset!("avatars/x128/05.png", "image/png"),
-    asset!("avatars/x128/06.png", "image/png"),
-    asset!("avatars/x256/01.png", "image/png"),
-    asset!("avatars/x256/02.png", "image/png"),
-    asset!("avatars/x256/03.png", "image/png"),
-    asset!("avatars/x256/04.png", "image/png"),
-    asset!("avatars/x256/05.png", "image/png"),
-    asset!("avatars/x256/06.png", "image/png"),
-];
+pub const ASSETS: &[Asset] = roster_user_api::assets::bundled();
 
 #[cfg(test)]
 mod tests {
@@ -345,28 +313,6 @@ mod tests {
     #[should_panic(expected = "invalid stack prefix")]
     fn rejects_a_prefix_that_cannot_name_a_bucket() {
         Names::new("Dev_Stack");
-    }
-
-    #[test]
-    fn every_badge_and_default_avatar_has_its_asset() {
-        use roster_user_api::assets::default_avatar_key;
-        use roster_user_api::domain::{AVATAR_SIZES, BADGES, DEFAULT_AVATARS};
-
-        let keys: Vec<&str> = ASSETS.iter().map(|asset| asset.key).collect();
-        for badge in BADGES {
-            let key = format!("public/badges/{}.svg", badge.name);
-            assert!(keys.contains(&key.as_str()), "{key}");
-        }
-        for size in AVATAR_SIZES {
-            for avatar in DEFAULT_AVATARS {
-                let key = default_avatar_key(avatar, size);
-                assert!(keys.contains(&key.as_str()), "{key}");
-            }
-        }
-        assert_eq!(
-            keys.len(),
-            BADGES.len() + AVATAR_SIZES.len() * DEFAULT_AVATARS.len()
-        );
     }
 
     #[test]

@@ -53,6 +53,30 @@ fn the_template_declares_what_the_local_stack_provisions() {
     assert_eq!(differences(&template()), Vec::<String>::new());
 }
 
+#[test]
+fn the_dashboard_graphs_every_metric_the_services_emit() {
+    use roster_platform::metrics::{Count, Lag};
+
+    let names: Vec<&str> = [
+        Count::Registrations,
+        Count::SignIns,
+        Count::Activations,
+        Count::PasswordResets,
+        Count::RegistrationRollbacks,
+    ]
+    .map(Count::name)
+    .into_iter()
+    .chain([Lag::Subscriber.name(), Lag::Projector.name()])
+    .collect();
+    let template = std::fs::read_to_string(TEMPLATE).expect("the template is readable");
+    for name in names {
+        assert!(
+            template.contains(&format!("\"Roster/${{Stage}}\", \"{name}\"")),
+            "the dashboard graphs no {name}"
+        );
+    }
+}
+
 fn without(mut template: Value, path: &[&str], remove: impl FnOnce(&mut Value)) -> Value {
     let mut node = &mut template;
     for key in path {

@@ -75,7 +75,7 @@ const PLANS: [Plan; 5] = [
 ];
 
 /// The photo the demo uploads: one of the default avatars, as a user's own picture.
-const PHOTO: &[u8] = include_bytes!("../../user-api/assets/avatars/x256/05.png");
+const PHOTO: &[u8] = roster_user_api::assets::sample_photo();
 
 /// A demo user as it was left.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,4 +1,5 @@
-//! The assets bucket: badge icons and default avatars (uploaded by provisioning, public under
+//! The assets bucket: badge icons and default avatars (bundled with this crate, in its
+//! `assets/` folder: [`bundled`], which deployment and local provisioning upload, public under
 //! `public/`), and the avatars users upload through presigned URLs. URLs are built from a
 //! configured public base (the bucket's website, CloudFront, or the local endpoint).
 
@@ -167,4 +168,89 @@ fn s3_error(error: impl std::error::Error) -> AssetsError {
 /// The bucket key of a default avatar in one size: `public/avatars/x256/01.png`.
 pub fn default_avatar_key(avatar: &str, size: u32) -> String {
     format!("public/avatars/x{size}/{avatar}.png")
+}
+
+/// A static asset bundled with the User API and uploaded to the assets bucket as is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BundledAsset {
+    /// Its bucket key, under `public/`.
+    pub key: &'static str,
+    pub content_type: &'static str,
+    pub body: &'static [u8],
+}
+
+macro_rules! bundled {
+    ($key:literal, $content_type:literal) => {
+        BundledAsset {
+            key: concat!("public/", $key),
+            content_type: $content_type,
+            body: include_bytes!(concat!("../assets/", $key)),
+        }
+    };
+}
+
+/// Badge icons (one per badge of the catalog) and the default avatars in every size.
+const BUNDLED: [BundledAsset; 17] = [
+    bundled!("badges/NEW_MEMBER.svg", "image/svg+xml"),
+    bundled!("badges/VERIFIED.svg", "image/svg+xml"),
+    bundled!("badges/PHOTOGENIC.svg", "image/svg+xml"),
+    bundled!("badges/CONVERSATION_STARTER.svg", "image/svg+xml"),
+    bundled!("badges/EARLY_ADOPTER.svg", "image/svg+xml"),
+    bundled!("avatars/x128/01.png", "image/png"),
+    bundled!("avatars/x128/02.png", "image/png"),
+    bundled!("avatars/x128/03.png", "image/png"),
+    bundled!("avatars/x128/04.png", "image/png"),
+    bundled!("avatars/x128/05.png", "image/png"),
+    bundled!("avatars/x128/06.png", "image/png"),
+    bundled!("avatars/x256/01.png", "image/png"),
+    bundled!("avatars/x256/02.png", "image/png"),
+    bundled!("avatars/x256/03.png", "image/png"),
+    bundled!("avatars/x256/04.png", "image/png"),
+    bundled!("avatars/x256/05.png", "image/png"),
+    bundled!("avatars/x256/06.png", "image/png"),
+];
+
+/// Every asset the assets bucket must hold under `public/`: the badge icons the catalog names
+/// and the default avatars in every size [`default_avatar_key`] builds.
+pub const fn bundled() -> &'static [BundledAsset] {
+    &BUNDLED
+}
+
+/// A picture to upload as a user's own avatar (a PNG of [`PROFILE_AVATAR_SIZE`] pixels, one of
+/// the default avatars'): the demo data's photo.
+pub const fn sample_photo() -> &'static [u8] {
+    include_bytes!("../assets/avatars/x256/05.png")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{AVATAR_SIZES, BADGES, DEFAULT_AVATARS};
+
+    #[test]
+    fn every_badge_and_default_avatar_has_its_bundled_asset() {
+        let keys: Vec<&str> = bundled().iter().map(|asset| asset.key).collect();
+        for badge in BADGES {
+            let key = format!("public/badges/{}.svg", badge.name);
+            assert!(keys.contains(&key.as_str()), "{key}");
+        }
+        for size in AVATAR_SIZES {
+            for avatar in DEFAULT_AVATARS {
+                let key = default_avatar_key(avatar, size);
+                assert!(keys.contains(&key.as_str()), "{key}");
+            }
+        }
+        assert_eq!(
+            keys.len(),
+            BADGES.len() + AVATAR_SIZES.len() * DEFAULT_AVATARS.len()
+        );
+    }
+
+    #[test]
+    fn the_sample_photo_is_a_png_of_the_profile_avatar_size() {
+        let photo = sample_photo();
+        assert!(photo.starts_with(b"\x89PNG\r\n\x1a\n"));
+        let width = u32::from_be_bytes(photo[16..20].try_into().unwrap());
+        assert_eq!(width, PROFILE_AVATAR_SIZE);
+    }
 }
