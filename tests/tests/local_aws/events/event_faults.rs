@@ -177,19 +177,26 @@ async fn a_publish_failing_mid_batch_ends_the_batch_there_and_the_retry_publishe
     let mut confirmed = created.clone();
     confirmed.status = UserStatus::Confirmed;
     confirmed.version = 2;
-    let mut badged = confirmed.clone();
-    badged.badges.insert(
-        "EARLY_ADOPTER".to_owned(),
-        BadgeItem {
-            awarded_at: Timestamp::parse("2026-11-25T10:00:03.000Z").unwrap(),
-        },
-    );
-    badged.version = 3;
-    let records = vec![
+    // 13 events: the projector sends the events of consecutive records together, so the
+    // first PutEvents call takes the first 10 (records 1 to 9) and the second the badges of
+    // records 10 to 12.
+    let mut records = vec![
         record(1, "INSERT", None, &created),
         record(2, "MODIFY", Some(&created), &confirmed),
-        record(3, "MODIFY", Some(&confirmed), &badged),
     ];
+    let mut before = confirmed;
+    for sequence in 3..=12 {
+        let mut badged = before.clone();
+        badged.badges.insert(
+            format!("BADGE_{sequence}"),
+            BadgeItem {
+                awarded_at: Timestamp::parse("2026-11-25T10:00:03.000Z").unwrap(),
+            },
+        );
+        badged.version = sequence;
+        records.push(record(sequence, "MODIFY", Some(&before), &badged));
+        before = badged;
+    }
 
     let proxy = FaultProxy::start(harness::endpoint_url().await).await;
     proxy.inject(Fault::after_calls("PutEvents", 1, When::Before));
@@ -215,34 +222,32 @@ async fn a_publish_failing_mid_batch_ends_the_batch_there_and_the_retry_publishe
         .collect();
     assert_eq!(
         failed,
-        [Some("2".to_owned())],
-        "the batch stops at the record that could not be published"
+        [Some("10".to_owned())],
+        "the batch stops at the first record whose events could not be published"
     );
 
     proxy.clear();
-    let retry = StreamBatchHandler::handle(&projector, batch(&records[1..])).await;
+    let retry = StreamBatchHandler::handle(&projector, batch(&records[9..])).await;
     assert!(retry.batch_item_failures.is_empty());
 
-    let detail_types: Vec<String> =
-        receive_bodies(&resources.sdk, &downstream, 4, Duration::from_secs(10))
+    let event_ids: Vec<String> =
+        receive_bodies(&resources.sdk, &downstream, 13, Duration::from_secs(10))
             .await
             .iter()
             .map(|body| {
-                serde_json::from_str::<Value>(body).unwrap()["detail-type"]
+                serde_json::from_str::<Value>(body).unwrap()["detail"]["eventId"]
                     .as_str()
                     .unwrap()
                     .to_owned()
             })
             .collect();
-    assert_eq!(
-        detail_types,
-        [
-            "UserProfileCreated",
-            "UserStatusChanged",
-            "UserActivated",
-            "BadgeAwarded"
-        ]
-    );
+    let mut expected = vec![
+        format!("UserProfileCreated-{id}"),
+        format!("UserStatusChanged-{id}-v2"),
+        format!("UserActivated-{id}-v2"),
+    ];
+    expected.extend((3..=12).map(|v| format!("BadgeAwarded-{id}-v{v}-BADGE_{v}")));
+    assert_eq!(event_ids, expected, "each event once, in order");
 }
 
 #[tokio::test]
