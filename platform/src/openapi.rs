@@ -8,7 +8,6 @@ use axum::Router;
 use axum::http::header;
 use axum::response::Html;
 use axum::routing::get;
-use swagger_ui_dist::{ApiDefinition, OpenApiSource};
 use utoipa::openapi::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
@@ -44,8 +43,8 @@ impl utoipa::Modify for SecuritySchemes {
 }
 
 /// Serves `document` at `GET /openapi.json` and its interactive documentation at `GET /docs`:
-/// Swagger UI, whose script and stylesheet come from the `swagger-ui-dist` crate and are served
-/// by the API itself. The page's content security policy allows nothing from another origin.
+/// Swagger UI, whose script and stylesheet (`platform/assets/swagger-ui`) are served by the
+/// API itself. The page's content security policy allows nothing from another origin.
 pub fn with_document<S: Clone + Send + Sync + 'static>(
     router: Router<S>,
     document: OpenApi,
@@ -53,13 +52,6 @@ pub fn with_document<S: Clone + Send + Sync + 'static>(
     let title = format!("{} — API documentation", document.info.title);
     let page = Html(DOCS_PAGE.replace("{title}", &escape_html(&title)));
     let document = Arc::new(document);
-    // Only the crate's asset routes are used: its own index page echoes the request URI
-    // into the HTML unescaped, so ours is served instead.
-    let assets = swagger_ui_dist::generate_routes(ApiDefinition {
-        uri_prefix: "/docs",
-        api_definition: OpenApiSource::Uri("/openapi.json"),
-        title: None,
-    });
     router
         .route(
             "/openapi.json",
@@ -84,9 +76,31 @@ pub fn with_document<S: Clone + Send + Sync + 'static>(
                 )
             }),
         )
-        .route_service("/docs/swagger-ui.css", assets.clone().into_service())
-        .route_service("/docs/swagger-ui-bundle.js", assets.into_service())
+        .route(
+            "/docs/swagger-ui.css",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+                    SWAGGER_UI_CSS,
+                )
+            }),
+        )
+        .route(
+            "/docs/swagger-ui-bundle.js",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+                    SWAGGER_UI_JS,
+                )
+            }),
+        )
 }
+
+/// Swagger UI 5.34.1's script and stylesheet, and nothing else of its distribution: no
+/// source maps (2.2 MB that no API caller needs), no index page, no OAuth2 redirect page.
+/// See `platform/assets/swagger-ui/README.md` for where they come from.
+const SWAGGER_UI_JS: &str = include_str!("../assets/swagger-ui/swagger-ui-bundle.js");
+const SWAGGER_UI_CSS: &str = include_str!("../assets/swagger-ui/swagger-ui.css");
 
 /// Every operation of `document`: (method in capitals, path as the document writes it).
 pub fn operations(document: &OpenApi) -> BTreeSet<(String, String)> {
@@ -211,6 +225,27 @@ mod tests {
             let (status, _, body) = get_page(asset).await;
             assert_eq!(status, StatusCode::OK, "{asset}");
             assert!(body.len() > 100, "{asset}");
+            assert!(!body.contains("sourceMappingURL"), "{asset} links no map");
+        }
+        let (_, headers, script) = get_page("/docs/swagger-ui-bundle.js").await;
+        assert_eq!(
+            headers[header::CONTENT_TYPE],
+            "text/javascript; charset=utf-8"
+        );
+        assert!(script.contains("SwaggerUIBundle"));
+        let (_, headers, style) = get_page("/docs/swagger-ui.css").await;
+        assert_eq!(headers[header::CONTENT_TYPE], "text/css; charset=utf-8");
+        assert!(style.contains(".swagger-ui"));
+        for unserved in [
+            "/docs/swagger-ui-bundle.js.map",
+            "/docs/swagger-ui.css.map",
+            "/docs/oauth2-redirect.html",
+        ] {
+            assert_eq!(
+                get_page(unserved).await.0,
+                StatusCode::NOT_FOUND,
+                "{unserved}"
+            );
         }
     }
 
