@@ -2,6 +2,7 @@
 //! BENCHMARKS.md and `roster-bench --help`.
 
 mod cold_start;
+mod events;
 mod http;
 mod load;
 
@@ -47,6 +48,18 @@ enum Command {
         /// Run this under `taskset -c 1`: each server on core 0 alone, one Node process.
         #[arg(long)]
         pinned: bool,
+    },
+    /// The event path with --latency-ms added to every AWS call, each scenario --runs times,
+    /// the path as it was and as it is alternating: a stream batch of 100 records through the
+    /// projector (records/s per shard: one PutEvents per record against the events of
+    /// consecutive records together, to a local endpoint answering like EventBridge), and SQS
+    /// batches of 10 through a subscriber (messages/s per instance: one message at a time
+    /// against concurrently across users).
+    Events {
+        #[arg(long, default_value_t = 20)]
+        latency_ms: u64,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
     },
     /// The Auth API alone on a loopback port (the http benchmark's server process).
     #[command(hide = true)]
@@ -94,6 +107,7 @@ async fn run(args: Args) -> Result<()> {
             let lambda_dir = lambda_dir.unwrap_or_else(|| workspace().join("target/lambda-x86_64"));
             cold_starts(runs, extra, &lambda_dir).await
         }
+        Command::Events { latency_ms, runs } => events::compare(latency_ms, runs).await,
         Command::ServeAuth => http::serve_auth().await,
         Command::ServeStack(args) => {
             roster_platform::telemetry::init(roster_platform::telemetry::LogFormat::from_env());
