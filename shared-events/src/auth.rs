@@ -140,3 +140,42 @@ impl DomainEvent for IdentityDeleted {
     const DETAIL_TYPE: &'static str = "IdentityDeleted";
     const VERSION: u32 = 1;
 }
+
+/// A user turned on two-step sign-in with an authenticator app (TOTP): it proved the app's
+/// first code, and from now on a sign-in asks for a code after the password. Published with
+/// bounded retries after the change; carries nothing that would help anyone sign in (no key
+/// of the app, no one-time value, no sign-in session).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MfaEnabled {
+    pub user_id: String,
+    /// The second factor: `TOTP` (an authenticator app). Other values may come.
+    pub factor: String,
+    /// RFC 3339.
+    pub enabled_at: String,
+}
+
+impl DomainEvent for MfaEnabled {
+    const SOURCE: &'static str = source::AUTH;
+    const DETAIL_TYPE: &'static str = "MfaEnabled";
+    const VERSION: u32 = 1;
+}
+
+/// A user turned two-step sign-in off (proving its password): a sign-in asks for the password
+/// only. Published with bounded retries after the change; carries nothing that would help
+/// anyone sign in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MfaDisabled {
+    pub user_id: String,
+    /// The second factor turned off: `TOTP`.
+    pub factor: String,
+    /// RFC 3339.
+    pub disabled_at: String,
+}
+
+impl DomainEvent for MfaDisabled {
+    const SOURCE: &'static str = source::AUTH;
+    const DETAIL_TYPE: &'static str = "MfaDisabled";
+    const VERSION: u32 = 1;
+}

@@ -5,8 +5,8 @@ use serde_json::Value;
 
 use crate::auth::UserRegistered;
 use crate::auth::{
-    IdentityDeleted, PasswordChangeKind, PasswordChanged, PasswordResetRequested, SessionsRevoked,
-    UserLoggedIn,
+    IdentityDeleted, MfaDisabled, MfaEnabled, PasswordChangeKind, PasswordChanged,
+    PasswordResetRequested, SessionsRevoked, UserLoggedIn,
 };
 use crate::user::{
     BadgeAwarded, BadgeRevoked, ProfileSettings, UserActivated, UserDataUpdated, UserDeleted,
@@ -78,6 +78,8 @@ pub fn events() -> Vec<EventSpec> {
         spec::<PasswordChanged>(),
         spec::<SessionsRevoked>(),
         spec::<IdentityDeleted>(),
+        spec::<MfaEnabled>(),
+        spec::<MfaDisabled>(),
         spec::<UserProfileCreated>(),
         spec::<UserProfileUpdated>(),
         spec::<UserActivated>(),
@@ -167,6 +169,26 @@ impl Example for IdentityDeleted {
         Self {
             user_id: user(),
             detected_at: at(),
+        }
+    }
+}
+
+impl Example for MfaEnabled {
+    fn example() -> Self {
+        Self {
+            user_id: user(),
+            factor: "TOTP".to_owned(),
+            enabled_at: at(),
+        }
+    }
+}
+
+impl Example for MfaDisabled {
+    fn example() -> Self {
+        Self {
+            user_id: user(),
+            factor: "TOTP".to_owned(),
+            disabled_at: at(),
         }
     }
 }
