@@ -5,7 +5,8 @@
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_cognitoidentityprovider::types::{
-    AttributeType, AuthFlowType, AuthenticationResultType,
+    AttributeType, AuthFlowType, AuthenticationResultType, ChallengeNameType,
+    SoftwareTokenMfaSettingsType, VerifySoftwareTokenResponseType,
 };
 use roster_events::UserId;
 use serde::Serialize;
@@ -46,6 +47,38 @@ impl Tokens {
         claims["sub"]
             .as_str()
             .and_then(|sub| UserId::parse(sub).ok())
+    }
+}
+
+/// What a sign-in with a password gives.
+#[derive(Debug)]
+pub enum SignIn {
+    Tokens(Tokens),
+    /// The user has two-step sign-in on: answer with a code of its authenticator app.
+    TotpRequired(TotpChallenge),
+}
+
+/// A sign-in waiting for a TOTP code: Cognito's session (valid 3 minutes) and the username to
+/// answer for. Never logged.
+#[derive(Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct TotpChallenge {
+    pub session: String,
+    pub username: String,
+}
+
+impl std::fmt::Debug for TotpChallenge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TotpChallenge(<redacted>)")
+    }
+}
+
+/// A user's pending TOTP key (base32), as Cognito generated it. Never logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TotpKey(pub String);
+
+impl std::fmt::Debug for TotpKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TotpKey(<redacted>)")
     }
 }
 
@@ -94,7 +127,10 @@ where
             | "TooManyFailedAttemptsException",
         ) => CognitoError::Throttled,
         Some("PasswordResetRequiredException") => CognitoError::PasswordResetRequired,
-        Some("CodeMismatchException" | "ExpiredCodeException") => CognitoError::InvalidCode,
+        // A wrong TOTP code while enrolling is EnableSoftwareTokenMFAException on Cognito.
+        Some(
+            "CodeMismatchException" | "ExpiredCodeException" | "EnableSoftwareTokenMFAException",
+        ) => CognitoError::InvalidCode,
         Some("InvalidPasswordException") => CognitoError::InvalidPassword,
         Some("InvalidParameterException") => CognitoError::InvalidParameter,
         _ => CognitoError::Unavailable(DisplayErrorContext(error).to_string()),
@@ -198,18 +234,154 @@ impl CognitoDirectory {
         }
     }
 
-    /// Signs in with email and password for the app client `client_id`.
+    /// Signs in with email and password for the app client `client_id`: tokens, or, for a user
+    /// with two-step sign-in on, the challenge to answer with a code
+    /// ([`Self::answer_totp_challenge`]).
     pub async fn sign_in(
         &self,
         client_id: &str,
         username: &str,
         password: &PresentedPassword,
+    ) -> Result<SignIn, CognitoError> {
+        let output = self
+            .client
+            .admin_initiate_auth()
+            .user_pool_id(&self.pool_id)
+            .client_id(client_id)
+            .auth_flow(AuthFlowType::AdminUserPasswordAuth)
+            .auth_parameters("USERNAME", username)
+            .auth_parameters("PASSWORD", password.expose())
+            .send()
+            .await
+            .map_err(classify)?;
+        if output.challenge_name() == Some(&ChallengeNameType::SoftwareTokenMfa) {
+            let session = output
+                .session()
+                .filter(|session| !session.is_empty())
+                .ok_or_else(|| CognitoError::Unavailable("a challenge without a session".into()))?;
+            // Cognito names the user it challenges (its immutable username) for the answer.
+            let username = output
+                .challenge_parameters()
+                .and_then(|parameters| parameters.get("USER_ID_FOR_SRP"))
+                .map_or(username, String::as_str);
+            return Ok(SignIn::TotpRequired(TotpChallenge {
+                session: session.to_owned(),
+                username: username.to_owned(),
+            }));
+        }
+        tokens(output.authentication_result(), None).map(SignIn::Tokens)
+    }
+
+    /// Whether `password` is the user's: a sign-in that yields tokens or asks for a second
+    /// factor proves it; [`CognitoError::NotAuthorized`] when it is wrong. The challenge is
+    /// left unanswered (it expires), so no session is opened for a user with two-step sign-in.
+    pub async fn check_password(
+        &self,
+        client_id: &str,
+        username: &str,
+        password: &PresentedPassword,
+    ) -> Result<(), CognitoError> {
+        self.sign_in(client_id, username, password).await.map(drop)
+    }
+
+    /// Answers a sign-in's TOTP challenge with the app's `code`: the tokens, or
+    /// [`CognitoError::InvalidCode`] for a wrong code (the challenge stands: another code may
+    /// follow while it lasts), or [`CognitoError::NotAuthorized`] for a session that expired,
+    /// was used already or is not the user's.
+    pub async fn answer_totp_challenge(
+        &self,
+        client_id: &str,
+        challenge: &TotpChallenge,
+        code: &str,
     ) -> Result<Tokens, CognitoError> {
-        let parameters = [("USERNAME", username), ("PASSWORD", password.expose())];
-        let result = self
-            .initiate_auth(client_id, AuthFlowType::AdminUserPasswordAuth, &parameters)
-            .await?;
-        tokens(result.as_ref(), None)
+        let output = self
+            .client
+            .admin_respond_to_auth_challenge()
+            .user_pool_id(&self.pool_id)
+            .client_id(client_id)
+            .challenge_name(ChallengeNameType::SoftwareTokenMfa)
+            .session(&challenge.session)
+            .challenge_responses("USERNAME", &challenge.username)
+            .challenge_responses("SOFTWARE_TOKEN_MFA_CODE", code)
+            .send()
+            .await
+            .map_err(classify)?;
+        tokens(output.authentication_result(), None)
+    }
+
+    /// Starts enrolling an authenticator app for the access token's user: a new TOTP key
+    /// (base32), pending until [`Self::verify_totp`] proves a first code.
+    pub async fn associate_totp(&self, access_token: &str) -> Result<TotpKey, CognitoError> {
+        let output = self
+            .client
+            .associate_software_token()
+            .access_token(access_token)
+            .send()
+            .await
+            .map_err(classify)?;
+        output
+            .secret_code()
+            .filter(|key| !key.is_empty())
+            .map(|key| TotpKey(key.to_owned()))
+            .ok_or_else(|| CognitoError::Unavailable("no TOTP key associated".into()))
+    }
+
+    /// Proves the pending TOTP key with a first `code`: [`CognitoError::InvalidCode`] when it
+    /// is wrong (or no enrolment was started).
+    pub async fn verify_totp(&self, access_token: &str, code: &str) -> Result<(), CognitoError> {
+        let output = self
+            .client
+            .verify_software_token()
+            .access_token(access_token)
+            .user_code(code)
+            .friendly_device_name("Roster")
+            .send()
+            .await
+            .map_err(|error| match classify(error) {
+                // No key associated (enrolment not started): as a wrong code.
+                CognitoError::InvalidParameter => CognitoError::InvalidCode,
+                other => other,
+            })?;
+        match output.status() {
+            Some(VerifySoftwareTokenResponseType::Success) => Ok(()),
+            _ => Err(CognitoError::InvalidCode),
+        }
+    }
+
+    /// Whether the access token's user has TOTP sign-in on (GetUser, authorised by the token).
+    pub async fn totp_enabled(&self, access_token: &str) -> Result<bool, CognitoError> {
+        let user = self
+            .client
+            .get_user()
+            .access_token(access_token)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(user
+            .user_mfa_setting_list()
+            .iter()
+            .any(|factor| factor == "SOFTWARE_TOKEN_MFA"))
+    }
+
+    /// Turns TOTP sign-in on (enabled and preferred) or off for the access token's user.
+    pub async fn set_totp_preference(
+        &self,
+        access_token: &str,
+        enabled: bool,
+    ) -> Result<(), CognitoError> {
+        self.client
+            .set_user_mfa_preference()
+            .access_token(access_token)
+            .software_token_mfa_settings(
+                SoftwareTokenMfaSettingsType::builder()
+                    .enabled(enabled)
+                    .preferred_mfa(enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
     }
 
     /// New access and id tokens for a refresh token.
@@ -218,30 +390,17 @@ impl CognitoDirectory {
         client_id: &str,
         refresh_token: &str,
     ) -> Result<Tokens, CognitoError> {
-        let parameters = [("REFRESH_TOKEN", refresh_token)];
-        let result = self
-            .initiate_auth(client_id, AuthFlowType::RefreshTokenAuth, &parameters)
-            .await?;
-        tokens(result.as_ref(), Some(refresh_token))
-    }
-
-    async fn initiate_auth(
-        &self,
-        client_id: &str,
-        flow: AuthFlowType,
-        parameters: &[(&str, &str)],
-    ) -> Result<Option<AuthenticationResultType>, CognitoError> {
-        let mut request = self
+        let output = self
             .client
             .admin_initiate_auth()
             .user_pool_id(&self.pool_id)
             .client_id(client_id)
-            .auth_flow(flow);
-        for (name, value) in parameters {
-            request = request.auth_parameters(*name, *value);
-        }
-        let output = request.send().await.map_err(classify)?;
-        Ok(output.authentication_result)
+            .auth_flow(AuthFlowType::RefreshTokenAuth)
+            .auth_parameters("REFRESH_TOKEN", refresh_token)
+            .send()
+            .await
+            .map_err(classify)?;
+        tokens(output.authentication_result(), Some(refresh_token))
     }
 
     /// Signs the user out everywhere: every refresh token it holds stops working. An unknown
@@ -316,6 +475,28 @@ impl CognitoDirectory {
                 .send()
                 .await,
         )
+    }
+
+    /// The email of the user `username`, if there is such a user.
+    pub async fn email_of(&self, username: &str) -> Result<Option<String>, CognitoError> {
+        let found = self
+            .client
+            .admin_get_user()
+            .user_pool_id(&self.pool_id)
+            .username(username)
+            .send()
+            .await;
+        match found {
+            Ok(user) => Ok(value_of(user.user_attributes(), "email")),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_user_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(error) => Err(classify(error)),
+        }
     }
 
     /// The `sub` of the user that `name` (a username or an email) names, if any.

@@ -11,6 +11,7 @@ use crate::cognito::CognitoDirectory;
 use crate::events::AuthEvents;
 use crate::login::Login;
 use crate::logout::Logout;
+use crate::mfa::{ChallengeHandles, Mfa};
 use crate::password_change::PasswordChange;
 use crate::password_reset::PasswordReset;
 use crate::refresh::Refresh;
@@ -65,12 +66,16 @@ pub struct AuthConfig {
     pub cors: CorsSettings,
     /// How often an instance reads new revocation records, at most.
     pub revocation_refresh: std::time::Duration,
+    /// How long a sign-in's two-step challenge can be answered (Cognito's sessions last 3
+    /// minutes: longer is pointless).
+    pub mfa_challenge_lifetime: std::time::Duration,
 }
 
 impl AuthConfig {
     /// The pool's settings (see [`TokenSettings::from_env`]), the API keys' (see
-    /// [`ApiKeySettings::from_env`]), `AUTH_TABLE`, `SERVER_KEY_SECRET`, `EVENT_BUS_NAME` and the optional `CORS_ALLOWED_ORIGINS` and
-    /// `REVOCATION_REFRESH_SECONDS` (1).
+    /// [`ApiKeySettings::from_env`]), `AUTH_TABLE`, `SERVER_KEY_SECRET`, `EVENT_BUS_NAME` and
+    /// the optional `CORS_ALLOWED_ORIGINS`, `REVOCATION_REFRESH_SECONDS` (1) and
+    /// `MFA_CHALLENGE_SECONDS` (180).
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
             tokens: TokenSettings::from_env()?,
@@ -82,6 +87,10 @@ impl AuthConfig {
             revocation_refresh: std::time::Duration::from_secs(parsed_or(
                 "REVOCATION_REFRESH_SECONDS",
                 crate::revocations::DEFAULT_INTERVAL.as_secs(),
+            )?),
+            mfa_challenge_lifetime: std::time::Duration::from_secs(parsed_or(
+                "MFA_CHALLENGE_SECONDS",
+                crate::mfa::DEFAULT_CHALLENGE_LIFETIME.as_secs(),
             )?),
         })
     }
@@ -100,13 +109,14 @@ impl AuthConfig {
         let api_keys = self.api_keys.guard(sdk);
         let stores = self.stores();
         let directory = stores.pool(sdk);
+        let server_key = Arc::new(ServerKey::new(
+            aws_sdk_secretsmanager::Client::new(sdk),
+            self.server_key_secret.clone(),
+        ));
         let registrar = Registrar::new(
             stores.table(sdk),
             directory.clone(),
-            Arc::new(ServerKey::new(
-                aws_sdk_secretsmanager::Client::new(sdk),
-                self.server_key_secret.clone(),
-            )),
+            Arc::clone(&server_key),
         );
         // The publisher's own bounded retries are the only ones: the SDK's would multiply
         // them and hold a sign-in up for seconds while the bus is failing.
@@ -124,7 +134,12 @@ impl AuthConfig {
         ));
         Ok(AuthDeps {
             registrar,
-            login: Login::new(directory.clone(), events.clone()),
+            login: Login::new(
+                directory.clone(),
+                events.clone(),
+                ChallengeHandles::new(server_key, self.mfa_challenge_lifetime),
+            ),
+            mfa: Mfa::new(directory.clone(), events.clone()),
             refresh: Refresh::new(directory.clone()),
             logout: Logout::new(directory.clone(), Arc::clone(&revocations)),
             password_reset: PasswordReset::new(

@@ -26,6 +26,10 @@ pub enum InputError {
     SourceSystem,
     #[error("Idempotency-Key must be 1 to 128 visible ASCII characters")]
     IdempotencyKey,
+    #[error("code must be the 6 digits the authenticator app shows")]
+    TotpCode,
+    #[error("session must be the handle a sign-in answered with (1 to 4096 characters)")]
+    MfaSession,
     #[error(transparent)]
     Value(ValueError),
 }
@@ -281,9 +285,89 @@ impl fmt::Debug for ResetCode {
     }
 }
 
+/// A one-time code of an authenticator app (RFC 6238 TOTP, as Cognito's software tokens):
+/// exactly 6 ASCII digits. Never logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TotpCode(String);
+
+impl TotpCode {
+    pub fn parse(raw: &str) -> Result<Self, InputError> {
+        let code = raw.trim();
+        if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Self(code.to_owned()))
+        } else {
+            Err(InputError::TotpCode)
+        }
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for TotpCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TotpCode(<redacted>)")
+    }
+}
+
+/// The text of a sign-in's challenge handle as a caller sent it back, before it is opened
+/// ([`crate::mfa::ChallengeHandles`]): 1 to 4096 visible ASCII characters. Never logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MfaSessionText(String);
+
+impl MfaSessionText {
+    pub fn parse(raw: &str) -> Result<Self, InputError> {
+        let text = raw.trim();
+        if (1..=4096).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_graphic()) {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(InputError::MfaSession)
+        }
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for MfaSessionText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MfaSessionText(<redacted>)")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_totp_code_is_six_digits_and_nothing_else() {
+        assert_eq!(TotpCode::parse(" 012345 ").unwrap().expose(), "012345");
+        for bad in [
+            "",
+            "12345",
+            "1234567",
+            "12a456",
+            "１２３４５６",
+            "12 456",
+            "-12345",
+        ] {
+            assert_eq!(TotpCode::parse(bad), Err(InputError::TotpCode), "{bad:?}");
+        }
+        assert_eq!(
+            format!("{:?}", TotpCode::parse("123456").unwrap()),
+            "TotpCode(<redacted>)"
+        );
+    }
+
+    #[test]
+    fn a_session_handle_is_bounded_visible_ascii() {
+        assert!(MfaSessionText::parse("ms1.abc-_").is_ok());
+        for bad in ["", " ", "a b", "é", &"a".repeat(4097)] {
+            assert!(MfaSessionText::parse(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn handles_are_the_pascal_case_of_names() {

@@ -35,6 +35,12 @@ pub enum AuthError {
     PasswordRefused,
     #[error("wrong current password")]
     WrongPassword,
+    /// Not a failure: the password was right and the user has two-step sign-in on. Answered
+    /// as a problem carrying the challenge handle.
+    #[error("a second factor is required")]
+    MfaRequired { session: String, expires_in: u64 },
+    #[error("invalid sign-in session")]
+    InvalidMfaSession,
     #[error(transparent)]
     Register(#[from] crate::registration::RegisterError),
     #[error("internal: {0}")]
@@ -84,6 +90,28 @@ impl From<crate::password_change::ChangeError> for AuthError {
             ChangeError::WrongPassword => AuthError::WrongPassword,
             ChangeError::Directory(error) => error.into(),
             ChangeError::Revocation(error) => AuthError::Internal(error.to_string()),
+        }
+    }
+}
+
+impl From<crate::login::LoginError> for AuthError {
+    fn from(error: crate::login::LoginError) -> Self {
+        use crate::login::LoginError;
+        match error {
+            LoginError::Directory(error) => error.into(),
+            LoginError::InvalidSession => AuthError::InvalidMfaSession,
+            LoginError::OutsideBindings(refusal) => AuthError::OutsideBindings(refusal),
+            LoginError::Handles(cause) => AuthError::Internal(cause),
+        }
+    }
+}
+
+impl From<crate::mfa::MfaError> for AuthError {
+    fn from(error: crate::mfa::MfaError) -> Self {
+        use crate::mfa::MfaError;
+        match error {
+            MfaError::WrongPassword => AuthError::WrongPassword,
+            MfaError::Directory(error) => error.into(),
         }
     }
 }
@@ -157,6 +185,26 @@ impl IntoResponse for AuthError {
                 Problem::new(StatusCode::FORBIDDEN, "wrong-password", "Forbidden")
                     .with_detail("the current password is not correct")
             }
+            AuthError::MfaRequired {
+                session,
+                expires_in,
+            } => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "mfa-required",
+                "Second Factor Required",
+            )
+            .with_detail(
+                "the password is right; send a code of the authenticator app with this session \
+                 to /auth/login/mfa",
+            )
+            .with_extension("session", session)
+            .with_extension("expiresIn", expires_in),
+            AuthError::InvalidMfaSession => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid-mfa-session",
+                "Unauthorized",
+            )
+            .with_detail("the sign-in session is not valid or has expired; sign in again"),
             AuthError::Register(error) => return register_problem(error),
             AuthError::Internal(cause) => {
                 tracing::error!(%cause, "auth request failed");

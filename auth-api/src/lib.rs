@@ -9,6 +9,7 @@ pub mod error;
 pub mod events;
 pub mod login;
 pub mod logout;
+pub mod mfa;
 pub mod password_change;
 pub mod password_reset;
 pub mod refresh;
@@ -78,6 +79,7 @@ pub struct AuthDeps {
     pub logout: logout::Logout,
     pub password_reset: password_reset::PasswordReset,
     pub password_change: password_change::PasswordChange,
+    pub mfa: mfa::Mfa,
     pub verifier: JwtVerifier,
     /// Tokens revoked since they were issued (sign-out, password, status, deletion).
     pub revocations: Arc<revocations::RevocationSet>,
@@ -129,8 +131,8 @@ const SECURITY_SCHEMES: SecuritySchemes = SecuritySchemes {
 #[openapi(
     info(
         title = "Roster Auth API",
-        description = "Identities and credentials: registration, sign-in, tokens, passwords. \
-            Errors are application/problem+json.",
+        description = "Identities and credentials: registration, sign-in (with an optional \
+            second factor), tokens, passwords. Errors are application/problem+json.",
     ),
     modifiers(&SECURITY_SCHEMES),
     components(schemas(roster_platform::problem::Problem))
@@ -142,6 +144,7 @@ fn server_to_server() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(routes::register::register))
         .routes(routes!(routes::session::login))
+        .routes(routes!(routes::mfa::login_mfa))
         .routes(routes!(routes::session::refresh))
         .routes(routes!(routes::verify::verify_in_path))
         .routes(routes!(routes::verify::verify_in_body))
@@ -154,6 +157,8 @@ fn bearer() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(routes::session::logout))
         .routes(routes!(routes::password::change))
+        .routes(routes!(routes::mfa::start, routes::mfa::disable))
+        .routes(routes!(routes::mfa::confirm))
 }
 
 /// The Auth API's OpenAPI 3.1 document, generated from the routes.

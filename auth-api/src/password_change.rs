@@ -59,10 +59,10 @@ impl PasswordChange {
         let username = user.username.as_deref().unwrap_or(&user.sub);
         match self
             .directory
-            .sign_in(&user.client_id, username, &command.old)
+            .check_password(&user.client_id, username, &command.old)
             .await
         {
-            Ok(_) => {}
+            Ok(()) => {}
             Err(CognitoError::NotAuthorized) => return Err(ChangeError::WrongPassword),
             Err(error) => return Err(error.into()),
         }

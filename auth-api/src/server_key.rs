@@ -11,6 +11,12 @@ use tokio::sync::OnceCell;
 #[error("the Auth API's key cannot be loaded: {0}")]
 pub struct ServerKeyError(String);
 
+impl ServerKeyError {
+    pub(crate) fn new(cause: impl Into<String>) -> Self {
+        Self(cause.into())
+    }
+}
+
 pub struct ServerKey {
     client: aws_sdk_secretsmanager::Client,
     secret_id: String,

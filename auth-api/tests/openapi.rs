@@ -17,6 +17,10 @@ fn documents_every_route_with_security_and_problem_json_errors() {
             "POST /auth/password/forgot",
             "POST /auth/password/confirm",
             "POST /auth/password/change",
+            "POST /auth/login/mfa",
+            "POST /auth/mfa/totp",
+            "POST /auth/mfa/totp/confirm",
+            "DELETE /auth/mfa/totp",
         ],
     );
 }

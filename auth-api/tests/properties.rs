@@ -1,10 +1,11 @@
 //! Properties of the Auth API's input parsers over generated input: they never panic, and what
 //! they accept has the documented shape (lowercase emails; names whose handle is `@` and
-//! letters or digits; passwords within the policy).
+//! letters or digits; passwords within the policy; TOTP codes of 6 digits).
 
 use proptest::prelude::*;
 use roster_auth_api::domain::{
-    Email, IdempotencyKey, Name, NewPassword, PresentedPassword, SourceSystem,
+    Email, IdempotencyKey, MfaSessionText, Name, NewPassword, PresentedPassword, SourceSystem,
+    TotpCode,
 };
 
 proptest! {
@@ -44,5 +45,16 @@ proptest! {
     #[test]
     fn other_inputs_never_panic(raw in "\\PC{0,200}") {
         let _ = (SourceSystem::parse(Some(&raw)), IdempotencyKey::parse(&raw));
+    }
+
+    #[test]
+    fn accepted_totp_codes_are_six_ascii_digits(raw in "\\PC{0,12}|[0-9 ]{4,8}") {
+        if let Ok(code) = TotpCode::parse(&raw) {
+            prop_assert_eq!(code.expose().len(), 6);
+            prop_assert!(code.expose().bytes().all(|b| b.is_ascii_digit()));
+        }
+        if let Ok(session) = MfaSessionText::parse(&raw) {
+            prop_assert!(session.expose().bytes().all(|b| b.is_ascii_graphic()));
+        }
     }
 }

@@ -13,7 +13,7 @@ use crate::AppState;
 use crate::cognito::{CognitoError, Tokens};
 use crate::domain::{Email, PresentedPassword, RefreshToken};
 use crate::error::AuthError;
-use crate::login::LoginCommand;
+use crate::login::{LoginCommand, LoginOutcome};
 use roster_platform::problem::Problem;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -37,7 +37,7 @@ pub struct LoginRequest {
     responses(
         (status = 200, description = "Signed in", body = Tokens),
         (status = 400, description = "Invalid input or unknown clientId", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Wrong email or password (one answer for both), or missing API key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong email or password (one answer for both), or missing API key; or, for a user with two-step sign-in on and the right password, `/problems/mfa-required` carrying `session` (an opaque handle) and `expiresIn` (seconds): send it with a code of the authenticator app to `POST /auth/login/mfa`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Password reset required; the API key lacks the `auth` scope; or the key is not bound to the app client (`clientId`, or the default client when none is named): `/problems/client-not-allowed`", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Throttled or locked out; see Retry-After", body = Problem, content_type = "application/problem+json"),
@@ -45,7 +45,8 @@ pub struct LoginRequest {
     security(("apiKey" = []))
 )]
 /// `POST /auth/login`: tokens for email and password. An unknown account and a wrong password
-/// get the same answer.
+/// get the same answer. A user with two-step sign-in on gets 401 `/problems/mfa-required` with
+/// a challenge handle instead of tokens.
 pub async fn login(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -60,9 +61,22 @@ pub async fn login(
         password,
         client_id: client_id.to_owned(),
     };
-    let tokens = state.login.sign_in(&command).await?;
-    tracing::info!(caller = %caller.name, client_id, "signed in");
-    Ok(Json(tokens))
+    match state.login.sign_in(&command, &caller).await? {
+        LoginOutcome::Tokens(tokens) => {
+            tracing::info!(caller = %caller.name, client_id, "signed in");
+            Ok(Json(tokens))
+        }
+        LoginOutcome::MfaRequired {
+            session,
+            expires_in,
+        } => {
+            tracing::info!(caller = %caller.name, client_id, "second factor required");
+            Err(AuthError::MfaRequired {
+                session,
+                expires_in,
+            })
+        }
+    }
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
