@@ -14,6 +14,15 @@ const CORRELATION_HEADER: &str = "x-correlation-id";
 const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 const PROBLEM_JSON: &str = "application/problem+json";
 const MERGE_PATCH_JSON: &str = "application/merge-patch+json";
+const MFA_REQUIRED: &str = "/problems/mfa-required";
+
+/// What a `/problems/mfa-required` answer adds to a problem.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MfaChallenge {
+    session: String,
+    expires_in: u64,
+}
 
 /// What can go wrong with a call.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +43,11 @@ pub enum Error {
     /// The base URL given to the client is not an absolute http(s) URL.
     #[error("not a base URL: {0}")]
     BaseUrl(String),
+    /// The password was right and the user has two-step sign-in on: call
+    /// [`AuthApi::login_mfa`] with `session` and a code of the user's authenticator app within
+    /// `expires_in` seconds. (The API's 401 `/problems/mfa-required`.)
+    #[error("a second factor is required")]
+    MfaRequired { session: String, expires_in: u64 },
 }
 
 impl Error {
@@ -41,6 +55,7 @@ impl Error {
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Error::Api { status, .. } | Error::Unexpected { status, .. } => Some(*status),
+            Error::MfaRequired { .. } => Some(StatusCode::UNAUTHORIZED),
             _ => None,
         }
     }
@@ -49,6 +64,7 @@ impl Error {
     pub fn problem_type(&self) -> Option<&str> {
         match self {
             Error::Api { problem, .. } => Some(&problem.kind),
+            Error::MfaRequired { .. } => Some(MFA_REQUIRED),
             _ => None,
         }
     }
@@ -101,9 +117,18 @@ const fn op(
 }
 
 /// Every operation of both APIs, with the method that calls it.
-pub const OPERATIONS: [Operation; 24] = [
+pub const OPERATIONS: [Operation; 28] = [
     op("auth", "POST", "/auth/register", "AuthApi::register"),
     op("auth", "POST", "/auth/login", "AuthApi::login"),
+    op("auth", "POST", "/auth/login/mfa", "AuthApi::login_mfa"),
+    op("auth", "POST", "/auth/mfa/totp", "AuthApi::start_totp"),
+    op(
+        "auth",
+        "POST",
+        "/auth/mfa/totp/confirm",
+        "AuthApi::confirm_totp",
+    ),
+    op("auth", "DELETE", "/auth/mfa/totp", "AuthApi::disable_totp"),
     op("auth", "POST", "/auth/token/refresh", "AuthApi::refresh"),
     op("auth", "POST", "/auth/logout", "AuthApi::logout"),
     op("auth", "POST", "/auth/token/verify", "AuthApi::verify"),
@@ -275,6 +300,15 @@ async fn send(request: RequestBuilder) -> Result<Response, Error> {
         .is_some_and(|value| value.starts_with(PROBLEM_JSON));
     let body = response.bytes().await?;
     match serde_json::from_slice::<Problem>(&body) {
+        Ok(problem) if is_problem && problem.kind == MFA_REQUIRED => {
+            match serde_json::from_slice::<MfaChallenge>(&body) {
+                Ok(challenge) => Err(Error::MfaRequired {
+                    session: challenge.session,
+                    expires_in: challenge.expires_in,
+                }),
+                Err(_) => Err(Error::Api { status, problem }),
+            }
+        }
         Ok(problem) if is_problem => Err(Error::Api { status, problem }),
         _ => Err(Error::Unexpected {
             status,
@@ -372,11 +406,66 @@ impl AuthApi {
         json(call).await
     }
 
-    /// `POST /auth/login`.
+    /// `POST /auth/login`. A user with two-step sign-in on gets [`Error::MfaRequired`]
+    /// instead of tokens: finish with [`AuthApi::login_mfa`].
     pub async fn login(&self, request: &LoginRequest) -> Result<Tokens, Error> {
         json(
             self.base
                 .keyed(Method::POST, &["auth", "login"])
+                .json(request),
+        )
+        .await
+    }
+
+    /// `POST /auth/login/mfa`: the session of [`Error::MfaRequired`] and the app's current
+    /// code for the tokens. A wrong code is 400 `/problems/invalid-code` and the session
+    /// stands; an expired or foreign session is 401 `/problems/invalid-mfa-session`.
+    pub async fn login_mfa(&self, request: &MfaLoginRequest) -> Result<Tokens, Error> {
+        json(
+            self.base
+                .keyed(Method::POST, &["auth", "login", "mfa"])
+                .json(request),
+        )
+        .await
+    }
+
+    /// `POST /auth/mfa/totp`, as the signed-in user: a new authenticator key, pending until
+    /// [`AuthApi::confirm_totp`].
+    pub async fn start_totp(&self, access_token: &str) -> Result<TotpEnrolment, Error> {
+        json(
+            self.base
+                .bearer(Method::POST, &["auth", "mfa", "totp"], access_token),
+        )
+        .await
+    }
+
+    /// `POST /auth/mfa/totp/confirm`: turns two-step sign-in on with the app's current code.
+    pub async fn confirm_totp(
+        &self,
+        access_token: &str,
+        request: &TotpConfirmRequest,
+    ) -> Result<(), Error> {
+        empty(
+            self.base
+                .bearer(
+                    Method::POST,
+                    &["auth", "mfa", "totp", "confirm"],
+                    access_token,
+                )
+                .json(request),
+        )
+        .await
+    }
+
+    /// `DELETE /auth/mfa/totp`: turns two-step sign-in off; the current password is asked.
+    pub async fn disable_totp(
+        &self,
+        access_token: &str,
+        request: &TotpDisableRequest,
+    ) -> Result<(), Error> {
+        empty(
+            self.base
+                .bearer(Method::DELETE, &["auth", "mfa", "totp"], access_token)
                 .json(request),
         )
         .await

@@ -211,6 +211,66 @@ pub struct ChangeRequest {
     pub new_password: String,
 }
 
+/// The answer to `POST /auth/mfa/totp`: the key to put into an authenticator app. Keep it out
+/// of logs; show it to the user once.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TotpEnrolment {
+    /// The key, base32, for typing into the app.
+    pub secret: String,
+    /// `otpauth://totp/Roster:<email>?secret=...&issuer=Roster`, for a QR code.
+    pub otpauth_uri: String,
+}
+
+impl std::fmt::Debug for TotpEnrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TotpEnrolment(<redacted>)")
+    }
+}
+
+/// `POST /auth/mfa/totp/confirm`: the app's current code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TotpConfirmRequest {
+    /// 6 digits.
+    pub code: String,
+}
+
+/// `DELETE /auth/mfa/totp`: the user's current password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct TotpDisableRequest {
+    pub password: String,
+}
+
+/// `POST /auth/login/mfa`: the second step of a sign-in that answered
+/// [`crate::Error::MfaRequired`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct MfaLoginRequest {
+    /// The handle [`crate::Error::MfaRequired`] carried.
+    pub session: String,
+    /// The app's current code: 6 digits.
+    pub code: String,
+    /// If named, the app client the sign-in used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+impl MfaLoginRequest {
+    pub fn new(session: impl Into<String>, code: impl Into<String>) -> Self {
+        Self {
+            session: session.into(),
+            code: code.into(),
+            client_id: None,
+        }
+    }
+}
+
 /// A user, as every User API route that answers with one shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
