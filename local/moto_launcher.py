@@ -164,6 +164,152 @@ def refuse_unknown_tokens_and_users_as_cognito_does() -> None:
     cognitoidp.CognitoIdpBackend.confirm_forgot_password = known_user
 
 
+def totp_codes(secret: str, at: float, window: int = 1) -> set:
+    """The RFC 6238 codes (HMAC-SHA1, 6 digits, 30-second steps: Cognito's software tokens) of
+    the base32 `secret` for the step of `at` and `window` steps either side."""
+    import base64
+    import hashlib
+    import hmac
+    import struct
+
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8), casefold=True)
+    step = int(at) // 30
+    codes = set()
+    for counter in range(step - window, step + window + 1):
+        digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+        offset = digest[-1] & 0x0F
+        number = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
+        codes.add(f"{number % 1_000_000:06d}")
+    return codes
+
+
+def software_tokens_as_cognito_does() -> None:
+    """Gives TOTP multi-factor sign-in Cognito's behaviour.
+
+    moto hands every user the same fixed key ("asdfasdfasdf"), accepts any code unless an
+    environment variable is set (and then checks it against that shared key, in one 30-second
+    step only), lets VerifySoftwareToken succeed without an AssociateSoftwareToken first,
+    keeps a sign-in's challenge session forever, and answers a challenge for whichever user
+    the response names, whatever user the session was opened for. Cognito:
+    - AssociateSoftwareToken makes a new random key per user (32 base32 characters), pending
+      until VerifySoftwareToken proves a code of it; a pool without software-token MFA
+      refuses both (SoftwareTokenMFANotFoundException);
+    - codes are RFC 6238 (HMAC-SHA1, 6 digits, 30 s), checked against the user's own key with
+      a step of clock drift either side; a wrong one is CodeMismatchException and leaves a
+      sign-in's challenge standing;
+    - a challenge session lasts the app client's AuthSessionValidity (3 minutes by default),
+      is spent once answered, belongs to the app client and the user it was opened for:
+      anything else is NotAuthorizedException.
+    """
+    import secrets
+    import time
+
+    from moto.cognitoidp.exceptions import (
+        CodeMismatchException,
+        NotAuthorizedError,
+    )
+    from moto.core.exceptions import JsonRESTError
+
+    class SoftwareTokenMFANotFoundException(JsonRESTError):
+        def __init__(self) -> None:
+            super().__init__(
+                "SoftwareTokenMFANotFoundException",
+                "Software Token MFA is not enabled for the user pool.",
+            )
+
+    class EnableSoftwareTokenMFAException(JsonRESTError):
+        def __init__(self) -> None:
+            super().__init__(
+                "EnableSoftwareTokenMFAException",
+                "Code mismatch and fail enable Software Token MFA",
+            )
+
+    backend_class = cognitoidp.CognitoIdpBackend
+    # Challenge sessions: session -> (opened at, client id, username).
+    opened: dict = {}
+
+    def user_of_token(backend, access_token):
+        for pool in backend.user_pools.values():
+            if access_token in pool.access_tokens:
+                _, username = pool.access_tokens[access_token]
+                return pool, backend.admin_get_user(pool.id, username)
+        raise NotAuthorizedError("Invalid Access Token")
+
+    def software_tokens_enabled(pool):
+        return (pool.token_mfa_config or {}).get("Enabled") is True
+
+    def associate(backend, access_token, session):
+        if session:
+            raise NotAuthorizedError("Invalid session for the user.")
+        pool, user = user_of_token(backend, access_token)
+        if not software_tokens_enabled(pool):
+            raise SoftwareTokenMFANotFoundException()
+        user.roster_pending_totp = base64_key(secrets.token_bytes(20))
+        return {"SecretCode": user.roster_pending_totp}
+
+    def base64_key(raw):
+        import base64
+
+        return base64.b32encode(raw).decode("ascii").rstrip("=")
+
+    def verify(backend, access_token, session, user_code, friendly_device_name):
+        if session:
+            raise NotAuthorizedError("Invalid session for the user.")
+        pool, user = user_of_token(backend, access_token)
+        if not software_tokens_enabled(pool):
+            raise SoftwareTokenMFANotFoundException()
+        pending = getattr(user, "roster_pending_totp", None)
+        if not pending:
+            raise EnableSoftwareTokenMFAException()
+        if user_code not in totp_codes(pending, time.time()):
+            raise EnableSoftwareTokenMFAException()
+        user.roster_totp = pending
+        user.roster_pending_totp = None
+        user.token_verified = True
+        return {"Status": "SUCCESS"}
+
+    admin_initiate = backend_class.admin_initiate_auth
+
+    def initiate(backend, user_pool_id, client_id, auth_flow, auth_parameters):
+        result = admin_initiate(backend, user_pool_id, client_id, auth_flow, auth_parameters)
+        if result and result.get("ChallengeName") == "SOFTWARE_TOKEN_MFA":
+            pool = backend.describe_user_pool(user_pool_id)
+            user = pool._get_user(auth_parameters.get("USERNAME"))
+            opened[result["Session"]] = (time.time(), client_id, user.username)
+            result["ChallengeParameters"] = {"USER_ID_FOR_SRP": user.username}
+        return result
+
+    respond = backend_class.respond_to_auth_challenge
+
+    def answered(backend, session, client_id, challenge_name, challenge_responses):
+        if challenge_name != "SOFTWARE_TOKEN_MFA":
+            return respond(backend, session, client_id, challenge_name, challenge_responses)
+        if session not in opened or session not in backend.sessions:
+            raise NotAuthorizedError("Invalid session for the user.")
+        at, session_client, username = opened[session]
+        _, pool = backend.sessions[session]
+        client = pool.clients.get(session_client)
+        validity = (client.extended_config.get("AuthSessionValidity") if client else None) or 3
+        if time.time() - at > validity * 60:
+            opened.pop(session, None)
+            backend.sessions.pop(session, None)
+            raise NotAuthorizedError("Invalid session for the user, session is expired.")
+        named = pool._get_user(challenge_responses.get("USERNAME") or "")
+        if client_id != session_client or named is None or named.username != username:
+            raise NotAuthorizedError("Invalid session for the user.")
+        secret = getattr(named, "roster_totp", None)
+        code = challenge_responses.get("SOFTWARE_TOKEN_MFA_CODE") or ""
+        if not secret or code not in totp_codes(secret, time.time()):
+            raise CodeMismatchException("Invalid code received for user")
+        opened.pop(session, None)
+        return respond(backend, session, client_id, challenge_name, challenge_responses)
+
+    backend_class.associate_software_token = associate
+    backend_class.verify_software_token = verify
+    backend_class.admin_initiate_auth = initiate
+    backend_class.respond_to_auth_challenge = answered
+
+
 def roll_back_transactions_in_place() -> None:
     """Keeps a table's stream readable after a cancelled TransactWriteItems.
 
@@ -235,6 +381,7 @@ def main() -> None:
     # In this order: the client's WriteAttributes are checked against the whole update.
     hold_email_changes_until_verified()
     refuse_writes_outside_the_clients_write_attributes()
+    software_tokens_as_cognito_does()
     roll_back_transactions_in_place()
     app = SerialiseDynamoDB(DomainDispatcherApplication(create_backend_app))
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)

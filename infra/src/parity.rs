@@ -191,6 +191,17 @@ fn user_pool(resources: &Value, found: &mut Vec<String>) {
     }
     custom_attributes(pool, found);
     update_settings(pool, found);
+    if text(&pool["MfaConfiguration"]) != Some(USER_POOL.mfa_configuration)
+        || strings(&pool["EnabledMfas"]) != USER_POOL.enabled_mfas
+    {
+        found.push(format!(
+            "user pool: MFA is {:?} with {:?}, not {} with {:?} as provisioned locally",
+            text(&pool["MfaConfiguration"]),
+            strings(&pool["EnabledMfas"]),
+            USER_POOL.mfa_configuration,
+            USER_POOL.enabled_mfas
+        ));
+    }
     let groups: BTreeSet<String> = of_type(resources, "AWS::Cognito::UserPoolGroup")
         .iter()
         .filter_map(|(_, group)| group["GroupName"].as_str().map(ToOwned::to_owned))

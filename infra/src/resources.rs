@@ -106,6 +106,10 @@ pub struct UserPoolSpec {
     pub clients: &'static [AppClientSpec],
     /// The pool's custom attributes (`custom:` + name).
     pub custom_attributes: &'static [CustomAttributeSpec],
+    /// Multi-factor sign-in: CloudFormation's `MfaConfiguration` (`OFF`, `OPTIONAL`, `ON`).
+    pub mfa_configuration: &'static str,
+    /// The second factors users may turn on (`EnabledMfas`).
+    pub enabled_mfas: &'static [&'static str],
 }
 
 /// A custom string attribute of the pool's schema.
@@ -193,6 +197,9 @@ pub const USER_POOL: UserPoolSpec = UserPoolSpec {
     },
     groups: &["USER", "ADMIN"],
     custom_attributes: &[REGISTRATION_MARKER],
+    // Each user chooses: two-step sign-in with an authenticator app (TOTP) is opt-in.
+    mfa_configuration: "OPTIONAL",
+    enabled_mfas: &["SOFTWARE_TOKEN_MFA"],
     clients: &[
         AppClientSpec {
             frontend: "account-web",

@@ -349,6 +349,10 @@ pub fn required_actions(operation: &str) -> Vec<String> {
         "GetUser",
         "GlobalSignOut",
         "RevokeToken",
+        // Authorised by the user's access token (two-step sign-in enrolment), not by IAM.
+        "AssociateSoftwareToken",
+        "VerifySoftwareToken",
+        "SetUserMFAPreference",
         "TransactWriteItems",
         "TransactGetItems",
     ];

@@ -5,8 +5,8 @@
 
 use std::path::PathBuf;
 
-use roster_infra::tools::{Stderr, roster_home};
 use roster_infra::supply_chain::{cargo_deny, workspace_metadata};
+use roster_infra::tools::{Stderr, roster_home};
 use serde_json::{Value, json};
 
 const REGISTRY: &str = "registry+https://github.com/rust-lang/crates.io-index";

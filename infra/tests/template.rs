@@ -407,3 +407,24 @@ fn a_function_deployed_from_anything_but_its_packaged_zip_breaks_parity() {
         "{found:?}"
     );
 }
+
+#[test]
+fn a_pool_without_optional_totp_breaks_parity() {
+    let pool = ["Resources", "UserPool", "Properties"];
+    let off = without(template(), &pool, |pool| {
+        pool["MfaConfiguration"] = Value::from("OFF");
+    });
+    let no_totp = without(template(), &pool, |pool| {
+        pool.as_mapping_mut().unwrap().remove("EnabledMfas");
+    });
+    let sms_too = without(template(), &pool, |pool| {
+        pool["EnabledMfas"] = Value::from(vec!["SOFTWARE_TOKEN_MFA", "SMS_MFA"]);
+    });
+    for (what, changed) in [("OFF", off), ("no EnabledMfas", no_totp), ("SMS", sms_too)] {
+        let found = differences(&changed);
+        assert!(
+            found.iter().any(|d| d.starts_with("user pool: MFA is")),
+            "{what}: {found:?}"
+        );
+    }
+}

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use roster_infra::tools::{Quiet, ensure_checkov, ensure_python_tools, roster_home};
 use roster_infra::sam::{api_differences, template_path, transform};
+use roster_infra::tools::{Quiet, ensure_checkov, ensure_python_tools, roster_home};
 use serde_json::Value;
 
 fn scratch(name: &str) -> PathBuf {

@@ -321,6 +321,7 @@ async fn user_pool(client: &cognito::Client, names: &Names) -> Result<String> {
                 .to_owned()
         }
     };
+    mfa_configuration(client, &pool_id).await?;
     for group in USER_POOL.groups {
         let created = client
             .create_group()
@@ -338,6 +339,43 @@ async fn user_pool(client: &cognito::Client, names: &Names) -> Result<String> {
         }
     }
     Ok(pool_id)
+}
+
+/// The pool's second factors, as the template's `MfaConfiguration` and `EnabledMfas` (what
+/// CloudFormation applies with SetUserPoolMfaConfig). Safe to repeat.
+async fn mfa_configuration(client: &cognito::Client, pool_id: &str) -> Result<()> {
+    use cognito::types::{SoftwareTokenMfaConfigType, UserPoolMfaType};
+
+    if !UserPoolMfaType::values().contains(&USER_POOL.mfa_configuration) {
+        return Err(anyhow!(
+            "unknown MfaConfiguration {}",
+            USER_POOL.mfa_configuration
+        ));
+    }
+    let configuration = UserPoolMfaType::from(USER_POOL.mfa_configuration);
+    if USER_POOL
+        .enabled_mfas
+        .iter()
+        .any(|factor| *factor != "SOFTWARE_TOKEN_MFA")
+    {
+        return Err(anyhow!(
+            "only SOFTWARE_TOKEN_MFA is provisioned locally, not {:?}",
+            USER_POOL.enabled_mfas
+        ));
+    }
+    client
+        .set_user_pool_mfa_config()
+        .user_pool_id(pool_id)
+        .mfa_configuration(configuration)
+        .software_token_mfa_configuration(
+            SoftwareTokenMfaConfigType::builder()
+                .enabled(USER_POOL.enabled_mfas.contains(&"SOFTWARE_TOKEN_MFA"))
+                .build(),
+        )
+        .send()
+        .await
+        .with_context(|| format!("setting the MFA configuration of user pool {pool_id}"))?;
+    Ok(())
 }
 
 fn schema_attribute(spec: &CustomAttributeSpec) -> Result<cognito::types::SchemaAttributeType> {

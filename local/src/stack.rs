@@ -353,6 +353,7 @@ pub fn auth_config(provisioned: &Provisioned, endpoint: &str) -> AuthConfig {
         event_bus: provisioned.bus_name.clone(),
         cors: local_cors(DEFAULT_WEB_PORT),
         revocation_refresh: roster_auth_api::revocations::DEFAULT_INTERVAL,
+        mfa_challenge_lifetime: roster_auth_api::mfa::DEFAULT_CHALLENGE_LIFETIME,
     }
 }
 

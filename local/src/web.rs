@@ -1,6 +1,7 @@
 //! The example account page (`examples/web`) on an origin of its own, as the local stack
-//! serves it: the page's files, its `config.json`, and `POST /session`, the page's small
-//! backend for signing in.
+//! serves it: the page's files, its `config.json`, and `POST /session` (with
+//! `POST /session/mfa` for the second step of a two-step sign-in), the page's small backend
+//! for signing in.
 //!
 //! The Auth API's `/auth/login` takes a server-to-server API key, which a browser must never
 //! hold. So the page posts the email and password to its own origin, and this backend calls
@@ -77,6 +78,13 @@ struct SignIn {
     password: String,
 }
 
+/// The second step of a two-step sign-in: the challenge's session and the app's code.
+#[derive(Deserialize)]
+struct SecondStep {
+    session: String,
+    code: String,
+}
+
 /// What the page gets back from signing in: the access token and nothing longer-lived.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -115,6 +123,7 @@ pub fn router(config: WebConfig, http: Client) -> Router {
         .route("/style.css", get(|| file("text/css; charset=utf-8", STYLE)))
         .route("/config.json", get(page_config))
         .route("/session", post(sign_in))
+        .route("/session/mfa", post(second_step))
         .fallback(|| async { Problem::not_found("the account page has no such file") })
         .with_state(state)
 }
@@ -152,8 +161,10 @@ async fn page_config(State(state): State<WebState>) -> Response {
 }
 
 /// `POST /session`: the Auth API's login with the server's key. The Auth API's refusals
-/// (wrong password, bad input) reach the page as they are; a backend that cannot reach the
-/// Auth API is a 502.
+/// (wrong password, bad input) reach the page as they are; a two-step sign-in's challenge
+/// (401 `/problems/mfa-required`) becomes `200 {"mfaRequired": true, "session", "expiresIn"}`,
+/// and the page sends the sealed session back with a code to `POST /session/mfa`; a backend
+/// that cannot reach the Auth API is a 502.
 async fn sign_in(State(state): State<WebState>, body: axum::body::Bytes) -> Response {
     let Ok(SignIn { email, password }) = serde_json::from_slice(&body) else {
         return Problem::new(
@@ -164,15 +175,41 @@ async fn sign_in(State(state): State<WebState>, body: axum::body::Bytes) -> Resp
         .with_detail("send {\"email\": ..., \"password\": ...}")
         .into_response();
     };
+    let request = serde_json::json!({
+        "email": email,
+        "password": password,
+        "clientId": state.config.client_id,
+    });
+    signed_in(&state, "/auth/login", &request).await
+}
+
+/// `POST /session/mfa`: the Auth API's `/auth/login/mfa` with the server's key.
+async fn second_step(State(state): State<WebState>, body: axum::body::Bytes) -> Response {
+    let Ok(SecondStep { session, code }) = serde_json::from_slice(&body) else {
+        return Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-sign-in",
+            "Invalid sign-in",
+        )
+        .with_detail("send {\"session\": ..., \"code\": ...}")
+        .into_response();
+    };
+    let request = serde_json::json!({
+        "session": session,
+        "code": code,
+        "clientId": state.config.client_id,
+    });
+    signed_in(&state, "/auth/login/mfa", &request).await
+}
+
+/// Calls the Auth API's `path` with the key; a success becomes the page's [`Session`], a
+/// refusal is passed on as it is.
+async fn signed_in(state: &WebState, path: &str, request: &Value) -> Response {
     let answer = state
         .http
-        .post(format!("{}/auth/login", state.config.auth_url))
+        .post(format!("{}{path}", state.config.auth_url))
         .header(API_KEY_HEADER, &state.config.api_key)
-        .json(&serde_json::json!({
-            "email": email,
-            "password": password,
-            "clientId": state.config.client_id,
-        }))
+        .json(request)
         .send()
         .await;
     let answer = match answer {
@@ -190,6 +227,15 @@ async fn sign_in(State(state): State<WebState>, body: axum::body::Bytes) -> Resp
     let status = answer.status();
     let content_type = answer.headers().get(header::CONTENT_TYPE).cloned();
     let body: Value = answer.json().await.unwrap_or(Value::Null);
+    if status == StatusCode::UNAUTHORIZED && body["type"] == "/problems/mfa-required" {
+        // Not a failure for the page: the password was right, a code comes next.
+        return axum::Json(serde_json::json!({
+            "mfaRequired": true,
+            "session": body["session"],
+            "expiresIn": body["expiresIn"],
+        }))
+        .into_response();
+    }
     if !status.is_success() {
         let mut response = (status, axum::Json(body)).into_response();
         if let Some(content_type) = content_type {

@@ -6,7 +6,8 @@
 //!   chosen AWS calls;
 //! - [`forged`]: the pool's fixture keys and the forged-token corpus;
 //! - [`openapi`]: what both APIs' OpenAPI documents must be, asserted once;
-//! - [`probes`]: waiting, seeding and reading the AWS resources behind a test stack.
+//! - [`probes`]: waiting, seeding and reading the AWS resources behind a test stack;
+//! - [`totp`]: RFC 6238 codes, as a user's authenticator app shows them.
 
 #[cfg(feature = "stack")]
 pub mod faults;
@@ -16,3 +17,4 @@ pub mod harness;
 pub mod openapi;
 #[cfg(feature = "stack")]
 pub mod probes;
+pub mod totp;
