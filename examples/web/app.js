@@ -5,11 +5,19 @@
 // key. The page keeps only the access token (in sessionStorage) and calls the User API's
 // /public/user/me routes and the Auth API's /auth/logout directly, cross-origin, with it as a
 // Bearer token. Those calls work only from an origin on the APIs' CORS allow-list.
+//
+// Two-step sign-in: a user with an authenticator app gets a challenge instead of a token
+// (its backend answers {mfaRequired, session}: the Auth API's /problems/mfa-required with a
+// sealed session); the page asks for the app's code and sends both to POST /session/mfa. The "Enable two-factor sign-in" section calls the
+// Auth API's /auth/mfa/totp routes with the access token; the key is shown once and never
+// stored.
 "use strict";
 
 const AVATARS = ["01", "02", "03", "04", "05", "06"];
 const TOKEN = "roster.accessToken";
 let config;
+// The pending challenge of a two-step sign-in (kept in memory only).
+let challenge = null;
 
 const $ = (id) => document.getElementById(id);
 
@@ -82,9 +90,18 @@ async function loadProfile() {
 
 function signedOut(message = "") {
   sessionStorage.removeItem(TOKEN);
+  challenge = null;
   $("account").hidden = true;
+  $("sign-in-code").hidden = true;
   $("sign-in").hidden = false;
   showError(message);
+}
+
+async function signedIn(session) {
+  sessionStorage.setItem(TOKEN, session.accessToken);
+  challenge = null;
+  $("sign-in-code").hidden = true;
+  await loadProfile();
 }
 
 async function signIn(event) {
@@ -96,11 +113,77 @@ async function signIn(event) {
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ email: form.email.value, password: form.password.value }),
   });
-  if (!response.ok) return showError(await failure(response));
-  const session = await response.json();
-  sessionStorage.setItem(TOKEN, session.accessToken);
   form.password.value = "";
-  await loadProfile();
+  if (!response.ok) return showError(await failure(response));
+  const answer = await response.json();
+  if (answer.mfaRequired) {
+    challenge = answer.session;
+    $("sign-in").hidden = true;
+    $("sign-in-code").hidden = false;
+    $("sign-in-code").code.focus();
+    return;
+  }
+  await signedIn(answer);
+}
+
+async function signInWithCode(event) {
+  event.preventDefault();
+  showError("");
+  const form = event.target;
+  const response = await fetch("session/mfa", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ session: challenge, code: form.code.value }),
+  });
+  form.code.value = "";
+  if (response.status === 401) {
+    // Expired or spent: start again with the password.
+    return signedOut(await failure(response));
+  }
+  if (!response.ok) return showError(await failure(response));
+  await signedIn(await response.json());
+}
+
+async function startTwoFactor() {
+  showError("");
+  const response = await call(`${config.authUrl}/auth/mfa/totp`, { method: "POST" });
+  if (!response.ok) return showError(await failure(response));
+  const enrolment = await response.json();
+  $("mfa-secret").textContent = enrolment.secret;
+  $("mfa-uri").href = enrolment.otpauthUri;
+  $("mfa-on").hidden = true;
+  $("mfa-off").hidden = true;
+  $("mfa-confirm").hidden = false;
+}
+
+async function confirmTwoFactor(event) {
+  event.preventDefault();
+  showError("");
+  const form = event.target;
+  const response = await call(`${config.authUrl}/auth/mfa/totp/confirm`, {
+    method: "POST",
+    body: JSON.stringify({ code: form.code.value }),
+  });
+  form.code.value = "";
+  if (!response.ok) return showError(await failure(response));
+  $("mfa-secret").textContent = "";
+  $("mfa-uri").href = "#";
+  form.hidden = true;
+  $("mfa-on").hidden = false;
+}
+
+async function disableTwoFactor(event) {
+  event.preventDefault();
+  showError("");
+  const form = event.target;
+  const response = await call(`${config.authUrl}/auth/mfa/totp`, {
+    method: "DELETE",
+    body: JSON.stringify({ password: form.password.value }),
+  });
+  form.password.value = "";
+  if (!response.ok) return showError(await failure(response));
+  $("mfa-on").hidden = true;
+  $("mfa-off").hidden = false;
 }
 
 async function save(event) {
@@ -148,6 +231,10 @@ async function start() {
   });
   $("avatars").append(...choices);
   $("sign-in").addEventListener("submit", guard(signIn));
+  $("sign-in-code").addEventListener("submit", guard(signInWithCode));
+  $("mfa-start").addEventListener("click", guard(startTwoFactor));
+  $("mfa-confirm").addEventListener("submit", guard(confirmTwoFactor));
+  $("mfa-disable").addEventListener("submit", guard(disableTwoFactor));
   $("settings").addEventListener("submit", guard(save));
   $("sign-out").addEventListener("click", guard(signOut));
   if (sessionStorage.getItem(TOKEN)) await loadProfile();

@@ -1,12 +1,37 @@
 // node account.mjs CHROMIUM ALLOWED_PAGE BLOCKED_PAGE EMAIL PASSWORD
 // The example account page in a real browser, twice: served from an origin on the APIs' CORS
-// allow-list (sign in, see the profile, change language, currency and avatar, reload, sign
-// out), and from one that is not (the sign-in reaches the page's own backend, but the
-// browser refuses the cross-origin profile call at its preflight).
+// allow-list (sign in, see the profile, change language, currency and avatar, reload, turn
+// on two-factor sign-in with a code computed from the shown key as an authenticator app
+// would, sign out, sign in with password and code, turn it off, sign out), and from one that
+// is not (the sign-in reaches the page's own backend, but the browser refuses the
+// cross-origin profile call at its preflight).
+import { createHmac } from "node:crypto";
 import { launch, report } from "./browser.mjs";
 
 const [executablePath, allowedPage, blockedPage, email, password] = process.argv.slice(2);
 const WAIT = { timeout: 30_000 };
+
+// RFC 6238: HMAC-SHA1, 6 digits, 30-second steps, of a base32 key.
+function totp(secret, at = Date.now()) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of secret.replace(/=+$/, "").toUpperCase()) {
+    bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
+  }
+  const key = Buffer.from(bits.match(/.{8}/g).map((byte) => parseInt(byte, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 30_000)));
+  const digest = createHmac("sha1", key).update(counter).digest();
+  const offset = digest[19] & 0x0f;
+  return String((digest.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, "0");
+}
+
+// A code that stays current for a few seconds more.
+async function freshCode(secret) {
+  const left = 30_000 - (Date.now() % 30_000);
+  if (left < 4_000) await new Promise((resolve) => setTimeout(resolve, left + 500));
+  return totp(secret);
+}
 
 async function open(browser, url) {
   const page = await browser.newPage();
@@ -64,9 +89,35 @@ report(async () => {
     await page.locator("#account").waitFor({ state: "visible", ...WAIT });
     const reloaded = await shown(page);
 
+    // Two-factor sign-in: set up, confirm with the app's code, sign out and in with a code.
+    await page.click("#mfa-start");
+    await page.locator("#mfa-confirm").waitFor({ state: "visible", ...WAIT });
+    const secret = await page.textContent("#mfa-secret");
+    const uri = await page.getAttribute("#mfa-uri", "href");
+    await page.fill("#mfa-confirm input[name=code]", await freshCode(secret));
+    await page.click("#mfa-confirm button[type=submit]");
+    await page.locator("#mfa-on").waitFor({ state: "visible", ...WAIT });
+    const keyShownAfterConfirm = await page.textContent("#mfa-secret");
+    await page.click("#sign-out");
+    await page.locator("#sign-in").waitFor({ state: "visible", ...WAIT });
+    await signIn(page);
+    await page.locator("#sign-in-code").waitFor({ state: "visible", ...WAIT });
+    const askedForCode = !(await page.isVisible("#account"));
+    await page.fill("#sign-in-code input[name=code]", await freshCode(secret));
+    await page.click("#sign-in-code button[type=submit]");
+    await page.locator("#account").waitFor({ state: "visible", ...WAIT });
+    const nameAfterCode = await page.textContent("#name");
+    await page.fill("#mfa-disable input[name=password]", password);
+    await page.click("#mfa-disable button[type=submit]");
+    await page.locator("#mfa-off").waitFor({ state: "visible", ...WAIT });
+
     await page.click("#sign-out");
     await page.locator("#sign-in").waitFor({ state: "visible", ...WAIT });
     const tokenAfterSignOut = await page.evaluate(() => sessionStorage.getItem("roster.accessToken"));
+    // Off again: the password alone signs in.
+    await signIn(page);
+    await page.locator("#account").waitFor({ state: "visible", ...WAIT });
+    const codeAskedAfterDisable = await page.isVisible("#sign-in-code");
 
     // From an origin not on the allow-list.
     const blocked = await open(browser, blockedPage);
@@ -78,6 +129,14 @@ report(async () => {
         saved,
         reloaded,
         signedOut: tokenAfterSignOut === null,
+        twoFactor: {
+          uriMatchesKey: uri === `otpauth://totp/Roster:${encodeURIComponent(email)}?secret=${secret}&issuer=Roster`,
+          keyLength: secret.length,
+          keyShownAfterConfirm,
+          askedForCode,
+          nameAfterCode,
+          codeAskedAfterDisable,
+        },
         console: allowed.console,
       },
       blocked: {

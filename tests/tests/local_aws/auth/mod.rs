@@ -1,10 +1,11 @@
-//! The Auth API's flows: registration, sign-in and sessions, tokens, API keys and their bindings, idempotency.
+//! The Auth API's flows: registration, sign-in and sessions, two-step sign-in (TOTP), tokens, API keys and their bindings, idempotency.
 
 mod api_key_bindings;
 mod api_keys;
 mod email_normalisation;
 mod idempotency_scope;
 mod journey;
+mod mfa;
 mod register;
 mod registration_ownership;
 mod sessions;

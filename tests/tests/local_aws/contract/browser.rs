@@ -213,6 +213,13 @@ async fn the_account_page_works_from_an_allowed_origin_and_is_refused_at_the_pre
         assert_eq!(shown["avatarLoaded"], true, "{state}: {report:#}");
     }
     assert_eq!(allowed["signedOut"], true, "{report:#}");
+    let two_factor = &allowed["twoFactor"];
+    assert_eq!(two_factor["uriMatchesKey"], true, "{report:#}");
+    assert_eq!(two_factor["keyLength"], 32, "{report:#}");
+    assert_eq!(two_factor["keyShownAfterConfirm"], "", "{report:#}");
+    assert_eq!(two_factor["askedForCode"], true, "{report:#}");
+    assert_eq!(two_factor["nameAfterCode"], "ada", "{report:#}");
+    assert_eq!(two_factor["codeAskedAfterDisable"], false, "{report:#}");
     let errors: Vec<&Value> = allowed["console"]
         .as_array()
         .unwrap()

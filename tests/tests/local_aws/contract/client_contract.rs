@@ -155,6 +155,25 @@ fn client_bodies() -> BTreeMap<(&'static str, &'static str), Bodies> {
                 vec![("200", Some(schema::<Tokens>))],
             ),
         ),
+        (
+            ("POST", "/auth/login/mfa"),
+            (
+                Some(schema::<MfaLoginRequest>),
+                vec![("200", Some(schema::<Tokens>))],
+            ),
+        ),
+        (
+            ("POST", "/auth/mfa/totp"),
+            (None, vec![("200", Some(schema::<TotpEnrolment>))]),
+        ),
+        (
+            ("POST", "/auth/mfa/totp/confirm"),
+            (Some(schema::<TotpConfirmRequest>), vec![("204", None)]),
+        ),
+        (
+            ("DELETE", "/auth/mfa/totp"),
+            (Some(schema::<TotpDisableRequest>), vec![("204", None)]),
+        ),
         (("POST", "/auth/logout"), (None, vec![("204", None)])),
         (
             ("POST", "/auth/token/verify"),

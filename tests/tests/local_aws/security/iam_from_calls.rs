@@ -4,7 +4,8 @@
 //! (`roster_local::stack::function_sdk`), so the proxy attributes every call to the function
 //! that made it. A flow makes each function do its work: registration (the auth projector
 //! publishes `UserRegistered`, the user subscriber creates the profile), sign-in, every route
-//! that takes a token and each way sessions end; activation (the badge rules award VERIFIED,
+//! that takes a token, two-step sign-in (enrol, a challenged sign-in, turning it off) and each
+//! way sessions end; activation (the badge rules award VERIFIED,
 //! the auth subscriber verifies the email); an avatar upload (PHOTOGENIC); a suspension and a
 //! reinstatement (the auth subscriber disables, signs out and enables); a deletion (the auth
 //! subscriber deletes the Cognito user); the avatar sweeper's run after a deletion with an
@@ -278,6 +279,53 @@ async fn every_function_s_calls_are_allowed_by_its_role_and_its_role_grants_only
         let (status, body) = users.bearer(method, path, &access, body).await;
         assert_eq!(status, StatusCode::OK, "{path}: {body}");
     }
+    // Two-step sign-in: enrolment (authorised by the access token), a challenged sign-in and
+    // its second step (AdminRespondToAuthChallenge), and turning it off (the password checked
+    // by a sign-in that ends in a challenge, GetUser, SetUserMFAPreference).
+    let (status, enrolment) = auth
+        .bearer(Method::POST, "/auth/mfa/totp", &access, None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{enrolment}");
+    let secret = enrolment["secret"].as_str().unwrap().to_owned();
+    let totp = || {
+        let now = chrono::Utc::now().timestamp();
+        let at = if 30 - now.rem_euclid(30) < 3 { now + 3 } else { now };
+        roster_testkit::totp::code_at(&secret, at).unwrap()
+    };
+    let (status, body) = auth
+        .bearer(
+            Method::POST,
+            "/auth/mfa/totp/confirm",
+            &access,
+            Some(json!({"code": totp()})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, challenge) = auth
+        .json(
+            Method::POST,
+            "/auth/login",
+            json!({"email": "iam@example.com", "password": "Iam-Secret-42"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{challenge}");
+    let (status, second) = auth
+        .json(
+            Method::POST,
+            "/auth/login/mfa",
+            json!({"session": challenge["session"], "code": totp()}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    let (status, body) = auth
+        .bearer(
+            Method::DELETE,
+            "/auth/mfa/totp",
+            second["accessToken"].as_str().unwrap(),
+            Some(json!({"password": "Iam-Secret-42"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     let (status, _) = auth
         .json(
             Method::POST,

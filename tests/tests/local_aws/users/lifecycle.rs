@@ -11,7 +11,8 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use roster_client::{
     AuthApi, AvatarChange, AvatarRequest, ChangeRequest, ConfirmRequest, ForgotRequest,
-    LoginRequest, ProfileUpdate, RefreshRequest, RegisterRequest, Status, UploadRequest, UserApi,
+    LoginRequest, MfaLoginRequest, ProfileUpdate, RefreshRequest, RegisterRequest, Status,
+    TotpConfirmRequest, TotpDisableRequest, UploadRequest, UserApi,
 };
 use roster_events::catalog::events;
 use roster_testkit::harness;
@@ -310,6 +311,42 @@ async fn every_flow_across_both_services_with_a_downstream_consumer_validating_e
     })
     .await;
 
+    // Two-step sign-in on and off, so MfaEnabled and MfaDisabled show up downstream.
+    let signed_in = auth.login(&login).await.unwrap();
+    let enrolment = auth.start_totp(&signed_in.access_token).await.unwrap();
+    let totp_code = || {
+        // A code with a few seconds of its step left (the pool checks it a moment later).
+        let now = chrono::Utc::now().timestamp();
+        let at = if 30 - now.rem_euclid(30) < 3 {
+            now + 3
+        } else {
+            now
+        };
+        roster_testkit::totp::code_at(&enrolment.secret, at).unwrap()
+    };
+    auth.confirm_totp(
+        &signed_in.access_token,
+        &TotpConfirmRequest { code: totp_code() },
+    )
+    .await
+    .unwrap();
+    let session = match auth.login(&login).await {
+        Err(roster_client::Error::MfaRequired { session, .. }) => session,
+        other => panic!("expected a challenge, got {other:?}"),
+    };
+    let second = auth
+        .login_mfa(&MfaLoginRequest::new(session, totp_code()))
+        .await
+        .unwrap();
+    auth.disable_totp(
+        &second.access_token,
+        &TotpDisableRequest {
+            password: PASSWORD.into(),
+        },
+    )
+    .await
+    .unwrap();
+
     // A password reset and a change, so the Auth API's password events show up downstream.
     let accepted = auth
         .forgot_password(&ForgotRequest {
@@ -442,6 +479,7 @@ async fn every_flow_across_both_services_with_a_downstream_consumer_validating_e
         );
         for secret in [
             code.as_str(),
+            enrolment.secret.as_str(),
             PASSWORD,
             access.as_str(),
             refresh.as_str(),
