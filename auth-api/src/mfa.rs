@@ -19,8 +19,8 @@ use std::time::Duration;
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use roster_events::Timestamp;
 use roster_events::auth::{MfaDisabled, MfaEnabled};
+use roster_events::{Timestamp, UserId};
 use roster_platform::jwt::VerifiedToken;
 use serde::{Deserialize, Serialize};
 
@@ -256,15 +256,21 @@ impl Mfa {
             .set_totp_preference(access_token, true)
             .await?;
         tracing::info!(sub = %user.sub, "TOTP sign-in enabled");
-        let at = Timestamp::now().to_string();
-        let event = MfaEnabled {
-            user_id: user.sub.clone(),
-            factor: FACTOR.to_owned(),
-            enabled_at: at.clone(),
-        };
-        self.events
-            .emit(&[user.sub.as_str(), at.as_str()], at.clone(), event)
-            .await;
+        // A verified token's `sub` is a user id.
+        match UserId::parse(&user.sub) {
+            Ok(user_id) => {
+                let at = Timestamp::now();
+                let event = MfaEnabled {
+                    user_id,
+                    factor: FACTOR.to_owned(),
+                    enabled_at: at.clone(),
+                };
+                self.events
+                    .emit(&[user.sub.as_str(), at.as_str()], at.clone(), event)
+                    .await;
+            }
+            Err(_) => tracing::warn!("the token's sub is not a user id; MfaEnabled not sent"),
+        }
         Ok(())
     }
 
@@ -292,15 +298,21 @@ impl Mfa {
             .set_totp_preference(access_token, false)
             .await?;
         tracing::info!(sub = %user.sub, "TOTP sign-in disabled");
-        let at = Timestamp::now().to_string();
-        let event = MfaDisabled {
-            user_id: user.sub.clone(),
-            factor: FACTOR.to_owned(),
-            disabled_at: at.clone(),
-        };
-        self.events
-            .emit(&[user.sub.as_str(), at.as_str()], at.clone(), event)
-            .await;
+        // A verified token's `sub` is a user id.
+        match UserId::parse(&user.sub) {
+            Ok(user_id) => {
+                let at = Timestamp::now();
+                let event = MfaDisabled {
+                    user_id,
+                    factor: FACTOR.to_owned(),
+                    disabled_at: at.clone(),
+                };
+                self.events
+                    .emit(&[user.sub.as_str(), at.as_str()], at.clone(), event)
+                    .await;
+            }
+            Err(_) => tracing::warn!("the token's sub is not a user id; MfaDisabled not sent"),
+        }
         Ok(())
     }
 }

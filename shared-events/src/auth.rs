@@ -148,11 +148,11 @@ impl DomainEvent for IdentityDeleted {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MfaEnabled {
-    pub user_id: String,
+    pub user_id: UserId,
     /// The second factor: `TOTP` (an authenticator app). Other values may come.
     pub factor: String,
     /// RFC 3339.
-    pub enabled_at: String,
+    pub enabled_at: Timestamp,
 }
 
 impl DomainEvent for MfaEnabled {
@@ -167,11 +167,11 @@ impl DomainEvent for MfaEnabled {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MfaDisabled {
-    pub user_id: String,
+    pub user_id: UserId,
     /// The second factor turned off: `TOTP`.
     pub factor: String,
     /// RFC 3339.
-    pub disabled_at: String,
+    pub disabled_at: Timestamp,
 }
 
 impl DomainEvent for MfaDisabled {

@@ -289,7 +289,11 @@ async fn every_function_s_calls_are_allowed_by_its_role_and_its_role_grants_only
     let secret = enrolment["secret"].as_str().unwrap().to_owned();
     let totp = || {
         let now = chrono::Utc::now().timestamp();
-        let at = if 30 - now.rem_euclid(30) < 3 { now + 3 } else { now };
+        let at = if 30 - now.rem_euclid(30) < 3 {
+            now + 3
+        } else {
+            now
+        };
         roster_testkit::totp::code_at(&secret, at).unwrap()
     };
     let (status, body) = auth
