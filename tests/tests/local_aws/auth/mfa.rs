@@ -15,7 +15,7 @@ use roster_testkit::harness::{self, TestResources};
 use roster_testkit::totp::{code_now, wrong_code_now};
 use serde_json::{Value, json};
 
-use crate::support::{AuthClient, receive_bodies, seed_user, tap};
+use crate::support::{Api, receive_bodies, seed_user, tap};
 
 const PASSWORD: &str = "Two-Factor-Secret-7";
 
@@ -84,7 +84,7 @@ async fn enrol_then_every_sign_in_asks_for_a_code_until_the_user_turns_it_off() 
     seed_user(&resources, "ada@example.com", PASSWORD).await;
     let (url, key) = harness::auth_api(&resources).await;
     let api = AuthApi::new(&url, &key).unwrap();
-    let raw = AuthClient::new((url.clone(), key.clone()));
+    let raw = Api::new(&url, &key);
     let web = resources.provisioned.client_ids["account-web"].clone();
     let portal = resources.provisioned.client_ids["partner-portal"].clone();
     let login = LoginRequest {
