@@ -235,12 +235,17 @@ fn sign_ins(batch: usize, size: usize, users: usize) -> SqsEvent {
     event.records = (0..size)
         .map(|n| {
             let user = format!("00000000-0000-4000-8000-{:012}", n % users);
-            let at = format!("2026-11-29T10:00:{:02}.{batch:03}Z", n % 60);
+            let at = roster_events::Timestamp::parse(&format!(
+                "2026-11-29T10:00:{:02}.{:03}Z",
+                n % 60,
+                batch % 1000
+            ))
+            .expect("a timestamp");
             let detail = roster_events::Envelope::new(
                 format!("UserLoggedIn-{user}-{batch}-{n}"),
                 at.clone(),
                 UserLoggedIn {
-                    user_id: user,
+                    user_id: roster_events::UserId::parse(&user).expect("a user id"),
                     client_id: "bench".to_owned(),
                     logged_in_at: at,
                 },
