@@ -27,7 +27,7 @@ use tokio::sync::Notify;
 
 /// What one start measured.
 #[derive(Debug, Clone, Copy)]
-pub struct Start {
+pub(crate) struct Start {
     pub to_first_answer: Duration,
     pub peak_rss_kib: u64,
     pub aws_calls_before_first_answer: u32,
@@ -109,7 +109,7 @@ async fn serve(router: Router) -> Result<SocketAddr> {
 }
 
 /// The first invocation each function gets.
-pub fn first_event(function: &str) -> Value {
+pub(crate) fn first_event(function: &str) -> Value {
     match function {
         "auth-api" | "user-api" | "node" => json!({
             "resource": "/{proxy+}", "path": "/health", "httpMethod": "GET",
@@ -165,7 +165,12 @@ fn environment(command: &mut Command, runtime_api: SocketAddr, aws: SocketAddr) 
 }
 
 /// Starts `program` once under a fresh runtime API and measures it.
-pub async fn start_once(program: &Path, args: &[&str], event: Value, extra: u32) -> Result<Start> {
+pub(crate) async fn start_once(
+    program: &Path,
+    args: &[&str],
+    event: Value,
+    extra: u32,
+) -> Result<Start> {
     let runtime = Arc::new(Runtime {
         event: Mutex::new(event),
         served: AtomicU32::new(0),
@@ -223,7 +228,7 @@ fn stop(child: &mut Child) {
 }
 
 /// A function's zip unpacked: its `bootstrap`.
-pub fn unpacked(lambda_dir: &Path, function: &str, into: &Path) -> Result<PathBuf> {
+pub(crate) fn unpacked(lambda_dir: &Path, function: &str, into: &Path) -> Result<PathBuf> {
     let zip = lambda_dir.join(function).join("bootstrap.zip");
     let dir = into.join(function);
     std::fs::create_dir_all(&dir)?;
@@ -244,7 +249,7 @@ pub fn unpacked(lambda_dir: &Path, function: &str, into: &Path) -> Result<PathBu
 }
 
 /// Median of `starts`' first-answer times, and the highest peak memory.
-pub fn summary(starts: &[Start]) -> (Duration, u64, u32) {
+pub(crate) fn summary(starts: &[Start]) -> (Duration, u64, u32) {
     let mut times: Vec<Duration> = starts.iter().map(|s| s.to_first_answer).collect();
     times.sort_unstable();
     let median = times[times.len() / 2];

@@ -342,7 +342,7 @@ fn row(scenario: &str, unit: &str, baseline: (&[f64], usize), new: (&[f64], usiz
     );
 }
 
-pub async fn compare(latency_ms: u64, runs: usize) -> Result<()> {
+pub(crate) async fn compare(latency_ms: u64, runs: usize) -> Result<()> {
     if runs == 0 {
         bail!("--runs must be at least 1");
     }

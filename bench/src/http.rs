@@ -129,7 +129,7 @@ fn free_port() -> Result<u16> {
         .port())
 }
 
-pub async fn compare(seconds: u64, connections: usize, pinned: bool) -> Result<()> {
+pub(crate) async fn compare(seconds: u64, connections: usize, pinned: bool) -> Result<()> {
     let workspace = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
     let node_dir = workspace.join("bench/node");
     if !node_dir.join("node_modules").exists() {
@@ -299,7 +299,7 @@ fn cores() -> usize {
 
 /// `roster-bench serve-auth`: the Auth API's router, configured from the environment exactly
 /// as its Lambda function is, served over HTTP on a free loopback port (printed first).
-pub async fn serve_auth() -> Result<()> {
+pub(crate) async fn serve_auth() -> Result<()> {
     let config = roster_auth_api::config::AuthConfig::from_env()?;
     let sdk = roster_platform::aws::from_env().await;
     let router = roster_auth_api::router(config.deps(&sdk)?);

@@ -125,7 +125,7 @@ impl Op {
 }
 
 #[derive(Debug, Clone)]
-pub struct LoadOptions {
+pub(crate) struct LoadOptions {
     pub seconds: u64,
     pub concurrency: usize,
     pub users: usize,
@@ -258,7 +258,7 @@ fn wait_for_facts(child: &mut Child, state_dir: &Path) -> Result<LocalFacts> {
 }
 
 /// Resident and peak resident memory of a process, in KiB (`/proc/<pid>/status`).
-pub fn memory_kib(pid: u32) -> Option<(u64, u64)> {
+pub(crate) fn memory_kib(pid: u32) -> Option<(u64, u64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let field = |name: &str| {
         status
@@ -547,12 +547,12 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
 }
 
 /// The outcome of a run.
-pub struct Report {
+pub(crate) struct Report {
     pub text: String,
     pub passed: bool,
 }
 
-pub async fn run(options: &LoadOptions, state_dir: PathBuf) -> Result<Report> {
+pub(crate) async fn run(options: &LoadOptions, state_dir: PathBuf) -> Result<Report> {
     eprintln!(
         "load: starting a stack of its own (logs in {})",
         state_dir.join("stack.log").display()

@@ -4,7 +4,7 @@ use reqwest::{Client, Response};
 use roster_events::auth::UserRegistered;
 use roster_events::{Email, Role, Timestamp, UserId, UserStatus};
 use roster_testkit::harness::TestResources;
-pub use roster_testkit::probes::{
+pub(crate) use roster_testkit::probes::{
     auth_items, cognito_emails, eventually, next_message, receive_bodies, seed_pool_user,
     seed_user, tap,
 };
@@ -15,7 +15,7 @@ use serde_json::Value;
 /// or out-of-contract requests) and for reading answers as they are: a base URL and an API
 /// key. Well-formed calls go through `roster-client`.
 #[derive(Clone)]
-pub struct Api {
+pub(crate) struct Api {
     pub url: String,
     pub key: String,
     pub http: Client,
@@ -33,7 +33,7 @@ impl From<(String, String)> for Api {
 }
 
 impl Api {
-    pub fn new(url: &str, key: &str) -> Self {
+    pub(crate) fn new(url: &str, key: &str) -> Self {
         Self {
             url: url.to_owned(),
             key: key.to_owned(),
@@ -42,7 +42,12 @@ impl Api {
     }
 
     /// `POST` with the API key and a JSON body, plus extra headers.
-    pub async fn post_with(&self, path: &str, body: &Value, headers: &[(&str, &str)]) -> Response {
+    pub(crate) async fn post_with(
+        &self,
+        path: &str,
+        body: &Value,
+        headers: &[(&str, &str)],
+    ) -> Response {
         let mut request = self
             .http
             .post(format!("{}{path}", self.url))
@@ -54,16 +59,16 @@ impl Api {
         request.send().await.unwrap()
     }
 
-    pub async fn post(&self, path: &str, body: Value) -> Response {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> Response {
         self.post_with(path, &body, &[]).await
     }
 
-    pub async fn login(&self, email: &str, password: &str) -> Response {
+    pub(crate) async fn login(&self, email: &str, password: &str) -> Response {
         let body = serde_json::json!({"email": email, "password": password});
         self.post("/auth/login", body).await
     }
 
-    pub async fn register(&self, body: Value, idempotency_key: Option<&str>) -> Response {
+    pub(crate) async fn register(&self, body: Value, idempotency_key: Option<&str>) -> Response {
         let headers: Vec<(&str, &str)> = idempotency_key
             .map(|key| vec![("idempotency-key", key)])
             .unwrap_or_default();
@@ -71,7 +76,7 @@ impl Api {
     }
 
     /// `POST` with a Bearer token instead of the API key.
-    pub async fn bearer_post(&self, path: &str, token: &str, body: Value) -> Response {
+    pub(crate) async fn bearer_post(&self, path: &str, token: &str, body: Value) -> Response {
         self.http
             .post(format!("{}{path}", self.url))
             .bearer_auth(token)
@@ -81,21 +86,21 @@ impl Api {
             .unwrap()
     }
 
-    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    pub(crate) fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.http
             .request(method, format!("{}{path}", self.url))
             .header("x-api-key", &self.key)
     }
 
-    pub async fn send(&self, method: reqwest::Method, path: &str) -> Response {
+    pub(crate) async fn send(&self, method: reqwest::Method, path: &str) -> Response {
         self.request(method, path).send().await.unwrap()
     }
 
-    pub async fn get(&self, path: &str) -> (reqwest::StatusCode, Value) {
+    pub(crate) async fn get(&self, path: &str) -> (reqwest::StatusCode, Value) {
         self.call(reqwest::Method::GET, path, None).await
     }
 
-    pub async fn json(
+    pub(crate) async fn json(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -104,7 +109,7 @@ impl Api {
         self.call(method, path, Some(body)).await
     }
 
-    pub async fn call(
+    pub(crate) async fn call(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -117,7 +122,11 @@ impl Api {
         answer(request.send().await.unwrap()).await
     }
 
-    pub async fn merge_patch(&self, path: &str, patch: Value) -> (reqwest::StatusCode, Value) {
+    pub(crate) async fn merge_patch(
+        &self,
+        path: &str,
+        patch: Value,
+    ) -> (reqwest::StatusCode, Value) {
         let response = self
             .request(reqwest::Method::PATCH, path)
             .header("content-type", "application/merge-patch+json")
@@ -129,7 +138,7 @@ impl Api {
     }
 
     /// A call with a Bearer token (and no API key).
-    pub async fn bearer(
+    pub(crate) async fn bearer(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -140,7 +149,7 @@ impl Api {
     }
 
     /// Like [`Api::bearer`], on another base URL.
-    pub async fn bearer_on(
+    pub(crate) async fn bearer_on(
         &self,
         url: &str,
         method: reqwest::Method,
@@ -160,7 +169,7 @@ impl Api {
 }
 
 /// The status and JSON body of a response (`null` for an empty body).
-pub async fn answer(response: Response) -> (reqwest::StatusCode, Value) {
+pub(crate) async fn answer(response: Response) -> (reqwest::StatusCode, Value) {
     let status = response.status();
     let bytes = response.bytes().await.unwrap();
     let body = if bytes.is_empty() {
@@ -174,7 +183,7 @@ pub async fn answer(response: Response) -> (reqwest::StatusCode, Value) {
 
 /// Every file of the repository whose name is `name` (`lifecycle.rs`), for documents that point
 /// at tests.
-pub fn files_named(name: &str) -> Vec<std::path::PathBuf> {
+pub(crate) fn files_named(name: &str) -> Vec<std::path::PathBuf> {
     fn walk(dir: &std::path::Path, name: &str, found: &mut Vec<std::path::PathBuf>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
@@ -201,7 +210,7 @@ pub fn files_named(name: &str) -> Vec<std::path::PathBuf> {
 }
 
 /// Creates a profile the way the subscriber does, from a `UserRegistered`.
-pub async fn seed_profile(profiles: &Profiles, id: &str, name: &str, code_hash: &str) {
+pub(crate) async fn seed_profile(profiles: &Profiles, id: &str, name: &str, code_hash: &str) {
     let registered = UserRegistered {
         user_id: UserId::parse(id).unwrap(),
         email: Email::parse(&format!("{name}@example.com")).unwrap(),
@@ -221,7 +230,7 @@ pub async fn seed_profile(profiles: &Profiles, id: &str, name: &str, code_hash: 
     assert!(created);
 }
 
-pub fn profiles_of(resources: &TestResources) -> Profiles {
+pub(crate) fn profiles_of(resources: &TestResources) -> Profiles {
     roster_local::stack::user_config(&resources.provisioned, "http://assets.invalid")
         .profiles(&resources.sdk)
 }
