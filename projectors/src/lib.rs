@@ -31,6 +31,23 @@ pub struct StreamProjector<P> {
     publisher: EventPublisher,
 }
 
+/// A projector as a DynamoDB Streams-triggered Lambda function: logs as configured, publishes
+/// to the bus `EVENT_BUS_NAME` with the SDK configured from the environment, and serves the
+/// stream's batches until the runtime stops.
+pub async fn serve<P: Projection + Send + Sync + 'static>(
+    name: &'static str,
+    projection: P,
+) -> Result<(), lambda_runtime::Error> {
+    use roster_platform::telemetry::{self, LogFormat};
+    use roster_platform::{aws, config, lambda};
+
+    telemetry::init(LogFormat::from_env());
+    let bus = config::required("EVENT_BUS_NAME")?;
+    let sdk = aws::from_env().await;
+    let publisher = EventPublisher::new(aws_sdk_eventbridge::Client::new(&sdk), bus);
+    lambda::run_stream_handler(StreamProjector::new(name, projection, publisher)).await
+}
+
 impl<P: Projection> StreamProjector<P> {
     pub fn new(name: &'static str, projection: P, publisher: EventPublisher) -> Self {
         Self {
