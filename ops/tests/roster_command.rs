@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode};
 use roster_infra::resources::{BADGE_RULES, Names};
 use roster_local::stack_client::StackClient;
-use roster_testkit::harness;
+use roster_testkit::{harness, probes};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -570,10 +570,11 @@ async fn status_reports_the_plumbing_and_dlq_replays_a_stream_record_a_projector
     );
 
     // A tap on the bus sees what the replay publishes.
-    let tap = tap_bus(
+    let tap = probes::tap(
         &sdk,
         &facts.event_bus,
         &format!("{}-replay-tap", facts.prefix),
+        json!({"source": [{"prefix": "roster."}]}),
     )
     .await;
     let output = roster(&state_dir, &["dlq", "redrive", "users-projector"]);
@@ -587,7 +588,7 @@ async fn status_reports_the_plumbing_and_dlq_replays_a_stream_record_a_projector
         stdout.contains("Not replayed") && stdout.contains("gone from the stream"),
         "{stdout}"
     );
-    let replayed = next_on(&sqs, &tap).await;
+    let replayed = probes::next_message(&sdk, &tap).await;
     assert_eq!(replayed["source"], "roster.user");
     assert_eq!(
         replayed["detail"]["data"]["userId"],
@@ -620,51 +621,6 @@ async fn eventually_json(state_dir: &Path, args: &[&str]) -> Value {
             String::from_utf8_lossy(&output.stderr)
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-/// A queue that receives every Roster event on `bus` from now on.
-async fn tap_bus(sdk: &aws_config::SdkConfig, bus: &str, name: &str) -> String {
-    let sqs = aws_sdk_sqs::Client::new(sdk);
-    let events = aws_sdk_eventbridge::Client::new(sdk);
-    let url = sqs
-        .create_queue()
-        .queue_name(name)
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let rule_arn = events
-        .put_rule()
-        .name(name)
-        .event_bus_name(bus)
-        .event_pattern(r#"{"source":[{"prefix":"roster."}]}"#)
-        .send()
-        .await
-        .unwrap()
-        .rule_arn
-        .unwrap();
-    roster_local::provision::deliver_to_queue(&sqs, &events, bus, name, &rule_arn, &url, "tap")
-        .await
-        .unwrap();
-    url
-}
-
-async fn next_on(sqs: &aws_sdk_sqs::Client, url: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let received = sqs
-            .receive_message()
-            .queue_url(url)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        if let Some(message) = received.messages.unwrap_or_default().into_iter().next() {
-            return serde_json::from_str(message.body().unwrap()).unwrap();
-        }
-        assert!(Instant::now() < deadline, "nothing reached the tap");
     }
 }
 
