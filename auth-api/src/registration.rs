@@ -255,6 +255,7 @@ impl Registrar {
             username: Some(user.username.clone()),
             deleting_since: None,
             identity_gone_at: None,
+            deletion_requested_at: None,
         };
         let mut registered = Registered {
             id: identity.id.clone(),

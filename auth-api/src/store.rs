@@ -200,6 +200,10 @@ pub struct Identity {
     /// user through Cognito, or by an operator).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_gone_at: Option<Timestamp>,
+    /// RFC 3339: the user asked to delete its account (`DELETE /auth/me`); the stream MODIFY
+    /// is published as `UserDeletionRequested`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_requested_at: Option<Timestamp>,
 }
 
 impl Identity {

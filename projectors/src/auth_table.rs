@@ -11,7 +11,8 @@
 use aws_lambda_events::dynamodb::EventRecord;
 use roster_auth_api::store::Identity;
 use roster_events::auth::{
-    IdentityDeleted, PasswordResetRequested, SessionsRevoked, UserRegistered,
+    IdentityDeleted, PasswordResetRequested, SessionsRevoked, UserDeletionRequested,
+    UserRegistered,
 };
 use roster_events::{Email, Envelope, Timestamp, UserId};
 use roster_platform::events::OutgoingEvent;
@@ -90,7 +91,8 @@ fn revocation(image: serde_json::Value) -> Result<Vec<OutgoingEvent>, Projection
     Ok(vec![OutgoingEvent::from_envelope(&envelope)?])
 }
 
-/// A MODIFY of an identity: `IdentityDeleted` when it is newly marked gone, else nothing.
+/// A MODIFY of an identity: `IdentityDeleted` when it is newly marked gone,
+/// `UserDeletionRequested` when the user newly asked for its deletion, else nothing.
 fn identity_changed(record: &EventRecord) -> Result<Vec<OutgoingEvent>, ProjectionError> {
     let new: serde_json::Value = serde_dynamo::from_item(record.change.new_image.clone())?;
     let is_identity =
@@ -99,21 +101,34 @@ fn identity_changed(record: &EventRecord) -> Result<Vec<OutgoingEvent>, Projecti
         return Ok(Vec::new());
     }
     let old: serde_json::Value = serde_dynamo::from_item(record.change.old_image.clone())?;
-    let was_gone = old.get("identityGoneAt").is_some_and(|at| !at.is_null());
+    let had = |field: &str| old.get(field).is_some_and(|at| !at.is_null());
+    let (was_gone, was_requested) = (had("identityGoneAt"), had("deletionRequestedAt"));
     let now: Identity = serde_json::from_value(new)?;
-    let Some(detected_at) = now.identity_gone_at.filter(|_| !was_gone) else {
-        return Ok(Vec::new());
-    };
-    // Once per user: every delivery of this MODIFY gets the same id.
-    let envelope = Envelope::new(
-        format!("IdentityDeleted-{}", now.id),
-        detected_at.clone(),
-        IdentityDeleted {
-            user_id: now.id,
-            detected_at,
-        },
-    );
-    Ok(vec![OutgoingEvent::from_envelope(&envelope)?])
+    let mut events = Vec::new();
+    // Once per user each: every delivery of the MODIFY gets the same ids.
+    if let Some(detected_at) = now.identity_gone_at.filter(|_| !was_gone) {
+        let envelope = Envelope::new(
+            format!("IdentityDeleted-{}", now.id),
+            detected_at.clone(),
+            IdentityDeleted {
+                user_id: now.id.clone(),
+                detected_at,
+            },
+        );
+        events.push(OutgoingEvent::from_envelope(&envelope)?);
+    }
+    if let Some(requested_at) = now.deletion_requested_at.filter(|_| !was_requested) {
+        let envelope = Envelope::new(
+            format!("UserDeletionRequested-{}", now.id),
+            requested_at.clone(),
+            UserDeletionRequested {
+                user_id: now.id,
+                requested_at,
+            },
+        );
+        events.push(OutgoingEvent::from_envelope(&envelope)?);
+    }
+    Ok(events)
 }
 
 impl Projection for AuthTableProjection {
@@ -297,6 +312,33 @@ mod tests {
         assert!(
             AuthTableProjection
                 .project(&modify(identity(), deleting))
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_deletion_newly_requested_is_user_deletion_requested_once() {
+        let mut requested = identity();
+        requested["deletionRequestedAt"] = json!({"S": "2026-11-29T10:00:00.000Z"});
+        let events = AuthTableProjection
+            .project(&modify(identity(), requested.clone()))
+            .unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].detail_type, "UserDeletionRequested");
+        let detail: serde_json::Value = serde_json::from_str(&events[0].detail).unwrap();
+        assert_eq!(detail["eventId"], "UserDeletionRequested-u-1");
+        assert_eq!(
+            detail["data"],
+            json!({"userId": "u-1", "requestedAt": "2026-11-29T10:00:00.000Z"})
+        );
+        assert!(!events[0].detail.contains("ada@example.com"), "no email");
+        // Marked again later (a retry, the deletion under way): nothing more.
+        let mut later = requested.clone();
+        later["deletingSince"] = json!({"S": "2026-11-29T10:00:02.000Z"});
+        assert!(
+            AuthTableProjection
+                .project(&modify(requested, later))
                 .unwrap()
                 .is_empty()
         );

@@ -179,3 +179,23 @@ impl DomainEvent for MfaDisabled {
     const DETAIL_TYPE: &'static str = "MfaDisabled";
     const VERSION: u32 = 1;
 }
+
+/// The user asked to delete its own account (`DELETE /auth/me`), proving its current password
+/// to the Auth API. Published from the auth table's stream (the identity record marked), at
+/// least once; `eventId` is the same on every delivery. The User API deletes the profile as
+/// `DELETE /user/{id}` does (uploads, every version), so `UserDeleted` follows and makes the
+/// Auth API delete the Cognito user and release the email, name and handle. Consumers: erase
+/// what they hold of the user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserDeletionRequested {
+    pub user_id: UserId,
+    /// RFC 3339: when the user asked.
+    pub requested_at: Timestamp,
+}
+
+impl DomainEvent for UserDeletionRequested {
+    const SOURCE: &'static str = source::AUTH;
+    const DETAIL_TYPE: &'static str = "UserDeletionRequested";
+    const VERSION: u32 = 1;
+}

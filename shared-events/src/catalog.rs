@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::auth::UserRegistered;
 use crate::auth::{
     IdentityDeleted, MfaDisabled, MfaEnabled, PasswordChangeKind, PasswordChanged,
-    PasswordResetRequested, SessionsRevoked, UserLoggedIn,
+    PasswordResetRequested, SessionsRevoked, UserDeletionRequested, UserLoggedIn,
 };
 use crate::user::{
     BadgeAwarded, BadgeRevoked, ProfileSettings, UserActivated, UserDataUpdated, UserDeleted,
@@ -80,6 +80,7 @@ pub fn events() -> Vec<EventSpec> {
         spec::<IdentityDeleted>(),
         spec::<MfaEnabled>(),
         spec::<MfaDisabled>(),
+        spec::<UserDeletionRequested>(),
         spec::<UserProfileCreated>(),
         spec::<UserProfileUpdated>(),
         spec::<UserActivated>(),
@@ -160,6 +161,15 @@ impl Example for SessionsRevoked {
             user_id: user(),
             revoked_before: 1_764_064_800,
             reason: "SIGNED_OUT".to_owned(),
+        }
+    }
+}
+
+impl Example for UserDeletionRequested {
+    fn example() -> Self {
+        Self {
+            user_id: user(),
+            requested_at: at(),
         }
     }
 }

@@ -2,13 +2,16 @@
 //! Idempotent: `UserRegistered` creates a profile only where no item of that id exists,
 //! `UserLoggedIn` only ever moves `lastLoginAt` forward, and `SessionsRevoked` only ever moves
 //! the profile's `sessionsRevokedBefore` forward (what `/public/*` checks tokens against).
-//! `IdentityDeleted` (the user's Cognito user was deleted outside Roster) deletes the profile
+//! `IdentityDeleted` (the user's Cognito user was deleted outside Roster) and
+//! `UserDeletionRequested` (the user asked the Auth API to delete its account) delete the profile
 //! as `DELETE /user/{id}` does: its uploads, a tombstone, and so `UserDeleted`, on which the
 //! Auth API releases the identifiers. A profile deleted already is nothing to do; one that does
 //! not exist yet (its `UserRegistered` still on its way) is waited for.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use roster_events::auth::{IdentityDeleted, SessionsRevoked, UserLoggedIn, UserRegistered};
+use roster_events::auth::{
+    IdentityDeleted, SessionsRevoked, UserDeletionRequested, UserLoggedIn, UserRegistered,
+};
 use roster_platform::lambda::BoxFuture;
 use roster_platform::subscriber::{
     EventHandler, EventSubscriber, HandlerError, Outcome, envelope_of,
@@ -95,24 +98,46 @@ impl UserEvents {
         if let Some(envelope) = envelope_of::<IdentityDeleted>(event) {
             let envelope = envelope?;
             let id = envelope.data.user_id.clone();
-            match self.profiles.table.get(&id).await? {
-                None => return Err("the profile does not exist yet".into()),
-                Some(Stored::Deleted) => return Ok(Outcome::Handled),
-                Some(Stored::Profile(_)) => {}
-            }
-            let context = Context {
-                correlation_id: envelope.correlation_id.clone(),
-                if_match: None,
-            };
-            match self.profiles.delete(&id, &context).await {
-                // Deleted meanwhile by another delivery or a caller: done all the same.
-                Ok(_) | Err(UserError::UserNotFound) => {}
-                Err(error) => return Err(error.into()),
-            }
+            self.delete_profile(&id, envelope.correlation_id.clone())
+                .await?;
             tracing::info!(user = %id.as_str(), "identity deleted outside Roster: profile deleted");
             return Ok(Outcome::Handled);
         }
+        if let Some(envelope) = envelope_of::<UserDeletionRequested>(event) {
+            let envelope = envelope?;
+            let id = envelope.data.user_id.clone();
+            self.delete_profile(&id, envelope.correlation_id.clone())
+                .await?;
+            tracing::info!(user = %id.as_str(), "the user asked for its deletion: profile deleted");
+            return Ok(Outcome::Handled);
+        }
         Ok(Outcome::Ignored)
+    }
+}
+
+impl UserEvents {
+    /// Deletes the profile as `DELETE /user/{id}` does (uploads, every version; a tombstone,
+    /// so `UserDeleted` follows). Fails while the profile does not exist yet, so the event is
+    /// retried; a profile deleted already is done.
+    async fn delete_profile(
+        &self,
+        id: &roster_events::UserId,
+        correlation_id: Option<String>,
+    ) -> Result<(), HandlerError> {
+        match self.profiles.table.get(id).await? {
+            None => return Err("the profile does not exist yet".into()),
+            Some(Stored::Deleted) => return Ok(()),
+            Some(Stored::Profile(_)) => {}
+        }
+        let context = Context {
+            correlation_id,
+            if_match: None,
+        };
+        match self.profiles.delete(id, &context).await {
+            // Deleted meanwhile by another delivery or a caller: done all the same.
+            Ok(_) | Err(UserError::UserNotFound) => Ok(()),
+            Err(error) => Err(error.into()),
+        }
     }
 }
 
