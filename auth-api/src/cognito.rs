@@ -82,6 +82,28 @@ impl std::fmt::Debug for TotpKey {
     }
 }
 
+/// What the user pool holds about a user: its username, state and attributes. Passwords are
+/// never readable from the pool (it keeps a verifier, not the password).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PoolRecord {
+    pub username: String,
+    /// Whether the user may sign in.
+    pub enabled: bool,
+    /// Cognito's account status, such as CONFIRMED or FORCE_CHANGE_PASSWORD.
+    pub user_status: Option<String>,
+    /// RFC 3339.
+    pub created_at: Option<String>,
+    /// RFC 3339.
+    pub last_modified_at: Option<String>,
+    /// Every attribute the pool holds: `sub`, `email`, `email_verified`,
+    /// `custom:registrationId` (the registration that created the user), and any other.
+    pub attributes: std::collections::BTreeMap<String, String>,
+    /// The second factors enabled, such as SOFTWARE_TOKEN_MFA.
+    pub mfa_methods: Vec<String>,
+    pub preferred_mfa: Option<String>,
+}
+
 /// What can go wrong talking to the pool, as the routes see it.
 #[derive(Debug, thiserror::Error)]
 pub enum CognitoError {
@@ -475,6 +497,54 @@ impl CognitoDirectory {
                 .send()
                 .await,
         )
+    }
+
+    /// What the pool holds about the user `username` (one AdminGetUser), for its data export;
+    /// `None` when the pool has no such user.
+    pub async fn record(&self, username: &str) -> Result<Option<PoolRecord>, CognitoError> {
+        let output = match self
+            .client
+            .admin_get_user()
+            .user_pool_id(&self.pool_id)
+            .username(username)
+            .send()
+            .await
+        {
+            Ok(output) => output,
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_user_not_found_exception()) =>
+            {
+                return Ok(None);
+            }
+            Err(error) => return Err(classify(error)),
+        };
+        let time = |at: Option<&aws_sdk_cognitoidentityprovider::primitives::DateTime>| {
+            at.and_then(|at| {
+                chrono::DateTime::from_timestamp(at.secs(), at.subsec_nanos())
+                    .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+            })
+        };
+        Ok(Some(PoolRecord {
+            username: output.username().to_owned(),
+            enabled: output.enabled(),
+            user_status: output.user_status().map(|status| status.as_str().to_owned()),
+            created_at: time(output.user_create_date()),
+            last_modified_at: time(output.user_last_modified_date()),
+            attributes: output
+                .user_attributes()
+                .iter()
+                .map(|attribute| {
+                    (
+                        attribute.name().to_owned(),
+                        attribute.value().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect(),
+            mfa_methods: output.user_mfa_setting_list().to_vec(),
+            preferred_mfa: output.preferred_mfa_setting().map(ToOwned::to_owned),
+        }))
     }
 
     /// The email of the user `username`, if there is such a user.

@@ -7,6 +7,7 @@ use roster_platform::config::{ConfigError, parsed_or, required};
 use roster_platform::guards::{ApiKeySettings, TokenSettings};
 use roster_platform::http::CorsSettings;
 
+use crate::account::Account;
 use crate::cognito::CognitoDirectory;
 use crate::events::AuthEvents;
 use crate::login::Login;
@@ -133,6 +134,11 @@ impl AuthConfig {
             self.revocation_refresh,
         ));
         Ok(AuthDeps {
+            account: Account::new(
+                stores.table(sdk),
+                directory.clone(),
+                Arc::clone(&revocations),
+            ),
             registrar,
             login: Login::new(
                 directory.clone(),

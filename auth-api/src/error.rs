@@ -43,6 +43,8 @@ pub enum AuthError {
     InvalidMfaSession,
     #[error(transparent)]
     Register(#[from] crate::registration::RegisterError),
+    #[error("no such identity")]
+    NoIdentity,
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -112,6 +114,18 @@ impl From<crate::mfa::MfaError> for AuthError {
         match error {
             MfaError::WrongPassword => AuthError::WrongPassword,
             MfaError::Directory(error) => error.into(),
+        }
+    }
+}
+
+impl From<crate::account::AccountError> for AuthError {
+    fn from(error: crate::account::AccountError) -> Self {
+        use crate::account::AccountError;
+        match error {
+            AccountError::NoIdentity => AuthError::NoIdentity,
+            AccountError::WrongPassword => AuthError::WrongPassword,
+            AccountError::Directory(error) => error.into(),
+            AccountError::Store(error) => AuthError::Internal(error.to_string()),
         }
     }
 }
@@ -206,6 +220,8 @@ impl IntoResponse for AuthError {
             )
             .with_detail("the sign-in session is not valid or has expired; sign in again"),
             AuthError::Register(error) => return register_problem(error),
+            AuthError::NoIdentity => Problem::new(StatusCode::NOT_FOUND, "not-found", "Not Found")
+                .with_detail("no identity of this user"),
             AuthError::Internal(cause) => {
                 tracing::error!(%cause, "auth request failed");
                 Problem::internal()

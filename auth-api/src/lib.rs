@@ -2,6 +2,7 @@
 //! name and handle. One axum router, hosted by `lambda_http` on AWS and by the local stack on
 //! a laptop; plus the subscriber that applies User API events to Cognito.
 
+pub mod account;
 pub mod cognito;
 pub mod config;
 pub mod domain;
@@ -39,6 +40,9 @@ pub const SERVICE: &str = "auth-api";
 /// The API-key scope of the Auth API's server-to-server routes.
 pub const SCOPE: &str = "auth";
 
+/// The API-key scope of the identity export: the scope that reads profiles reads identities.
+pub const READ_USERS_SCOPE: &str = "users:read";
+
 /// The app clients (one per frontend) tokens may be issued to.
 #[derive(Debug, Clone)]
 pub struct AppClients {
@@ -73,6 +77,7 @@ impl AppClients {
 
 /// Everything the routes need, built once at start-up.
 pub struct AuthDeps {
+    pub account: account::Account,
     pub registrar: registration::Registrar,
     pub login: login::Login,
     pub refresh: refresh::Refresh,
@@ -124,7 +129,8 @@ pub type AppState = Arc<AuthDeps>;
 
 /// The OpenAPI document's frame: the routes add their own paths.
 const SECURITY_SCHEMES: SecuritySchemes = SecuritySchemes {
-    api_key: "A server-to-server API key with the `auth` scope",
+    api_key: "A server-to-server API key with the `auth` scope (`users:read` for the identity \
+              export)",
 };
 
 #[derive(utoipa::OpenApi)]
@@ -152,6 +158,11 @@ fn server_to_server() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::password::confirm))
 }
 
+/// The routes that take an API key with `users:read`, and their documentation.
+fn read_users() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(routes::account::export_user))
+}
+
 /// The routes that take a Bearer access token, and their documentation.
 fn bearer() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -159,12 +170,15 @@ fn bearer() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::password::change))
         .routes(routes!(routes::mfa::start, routes::mfa::disable))
         .routes(routes!(routes::mfa::confirm))
+        .routes(routes!(routes::account::export_me))
+        .routes(routes!(routes::account::delete_me))
 }
 
 /// The Auth API's OpenAPI 3.1 document, generated from the routes.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     OpenApiRouter::<AppState>::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
         .merge(server_to_server())
+        .merge(read_users())
         .merge(bearer())
         .into_openapi()
 }
@@ -173,15 +187,18 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn router(deps: AuthDeps) -> Router {
     let cors = deps.cors.clone();
     let state: AppState = Arc::new(deps);
-    let api_key = from_fn_with_state(
-        RequiredScope {
-            guard: Arc::clone(&state.api_keys),
-            scope: SCOPE,
-        },
-        require_api_key,
-    );
+    let scope = |scope| {
+        from_fn_with_state(
+            RequiredScope {
+                guard: Arc::clone(&state.api_keys),
+                scope,
+            },
+            require_api_key,
+        )
+    };
     let (router, _) = OpenApiRouter::<AppState>::new()
-        .merge(server_to_server().route_layer(api_key))
+        .merge(server_to_server().route_layer(scope(SCOPE)))
+        .merge(read_users().route_layer(scope(READ_USERS_SCOPE)))
         .merge(bearer())
         .split_for_parts();
     let router = with_document(router, openapi()).with_state(state);

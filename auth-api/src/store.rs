@@ -713,6 +713,29 @@ impl AuthTable {
         landed(removed).map(|_| ())
     }
 
+    /// Records that the user asked to delete its account, once: its stream MODIFY is published
+    /// as `UserDeletionRequested`. `Ok(false)` when there is no identity or it was asked
+    /// already (the first request's event stands).
+    pub async fn request_deletion(
+        &self,
+        user_id: &str,
+        at: &Timestamp,
+    ) -> Result<bool, StoreError> {
+        let marked = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&format!("USER#{user_id}"), IDENTITY)))
+            .update_expression("SET deletionRequestedAt = :at")
+            .condition_expression(
+                "attribute_exists(pk) AND attribute_not_exists(deletionRequestedAt)",
+            )
+            .expression_attribute_values(":at", s(at.as_str()))
+            .send()
+            .await;
+        landed(marked)
+    }
+
     /// Records the reconciler's finding that the user's Cognito user is gone, unless the
     /// identity is gone too, was found gone before, or is being deleted. Its stream MODIFY is
     /// published as `IdentityDeleted`. `Ok(false)` when nothing was recorded.

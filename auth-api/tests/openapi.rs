@@ -21,6 +21,9 @@ fn documents_every_route_with_security_and_problem_json_errors() {
             "POST /auth/mfa/totp",
             "POST /auth/mfa/totp/confirm",
             "DELETE /auth/mfa/totp",
+            "GET /auth/me/export",
+            "GET /auth/users/{id}/export",
+            "DELETE /auth/me",
         ],
     );
 }

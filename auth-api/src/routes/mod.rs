@@ -3,6 +3,7 @@
 //! [`crate::password_reset`], [`crate::password_change`]), map the result.
 
 pub mod mfa;
+pub mod account;
 pub mod password;
 pub mod register;
 pub mod session;
