@@ -29,6 +29,17 @@ pub struct Upload {
     pub key: String,
 }
 
+/// One stored version of an uploaded avatar.
+#[derive(Debug, Clone)]
+pub struct UploadVersion {
+    pub key: String,
+    pub version_id: Option<String>,
+    /// The current version of its key (the others are noncurrent: replaced or deleted).
+    pub latest: bool,
+    pub size: i64,
+    pub last_modified: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 impl Assets {
     pub fn new(client: Client, bucket: impl Into<String>, base_url: impl Into<String>) -> Self {
         Self {
@@ -85,6 +96,71 @@ impl Assets {
             headers,
             key: key.to_owned(),
         })
+    }
+
+    /// Every version of every avatar `user_id` uploaded (the bucket is versioned: a replaced or
+    /// deleted avatar stays as a noncurrent version for a day), newest first per key. Delete
+    /// markers hold no data and are left out.
+    pub async fn list_uploads(&self, user_id: &str) -> Result<Vec<UploadVersion>, AssetsError> {
+        let prefix = Self::upload_prefix(user_id);
+        let mut found = Vec::new();
+        let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
+        loop {
+            let page = self
+                .client
+                .list_object_versions()
+                .bucket(&self.bucket)
+                .prefix(&prefix)
+                .set_key_marker(key_marker.take())
+                .set_version_id_marker(version_marker.take())
+                .send()
+                .await
+                .map_err(s3_error)?;
+            for version in page.versions() {
+                // Only what lies under the prefix, whatever the listing returns.
+                let Some(key) = version.key().filter(|key| key.starts_with(&prefix)) else {
+                    continue;
+                };
+                found.push(UploadVersion {
+                    key: key.to_owned(),
+                    version_id: version.version_id().map(str::to_owned),
+                    latest: version.is_latest().unwrap_or(false),
+                    size: version.size().unwrap_or(0),
+                    last_modified: version.last_modified().and_then(|at| {
+                        chrono::DateTime::from_timestamp(at.secs(), at.subsec_nanos())
+                    }),
+                });
+            }
+            if !page.is_truncated().unwrap_or(false) {
+                return Ok(found);
+            }
+            key_marker = page.next_key_marker().map(str::to_owned);
+            version_marker = page.next_version_id_marker().map(str::to_owned);
+            if key_marker.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
+    /// A presigned GET of one version of `key`, valid for `expires_in`.
+    pub async fn presign_download(
+        &self,
+        key: &str,
+        version_id: Option<&str>,
+        expires_in: Duration,
+    ) -> Result<String, AssetsError> {
+        let config = PresigningConfig::expires_in(expires_in)
+            .map_err(|error| AssetsError(error.to_string()))?;
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_version_id(version_id.map(str::to_owned))
+            .presigned(config)
+            .await
+            .map_err(|error| AssetsError(error.to_string()))?;
+        Ok(request.uri().to_owned())
     }
 
     /// Deletes every avatar `user_id` uploaded: every version of every object under the user's

@@ -7,6 +7,7 @@ pub mod badge_rules;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod export;
 pub mod model;
 pub mod profiles;
 pub mod routes;
@@ -67,6 +68,7 @@ fn reads() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::lookup::by_name))
         .routes(routes!(routes::lookup::by_email))
         .routes(routes!(routes::lookup::by_handle))
+        .routes(routes!(routes::lookup::export))
 }
 
 fn writes() -> OpenApiRouter<AppState> {
@@ -84,6 +86,7 @@ fn bearer() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(routes::me::me))
         .routes(routes!(routes::me::update_profile))
+        .routes(routes!(routes::me::export))
 }
 
 /// The User API's OpenAPI 3.1 document, generated from the routes.

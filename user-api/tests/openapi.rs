@@ -10,6 +10,8 @@ fn documents_every_route_with_security_and_problem_json_errors() {
         &[
             "GET /public/user/me",
             "PATCH /public/user/me/profile",
+            "GET /public/user/me/export",
+            "GET /user/{id}/export",
             "GET /user/{id}",
             "DELETE /user/{id}",
             "GET /user/name/{name}",

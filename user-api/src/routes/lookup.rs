@@ -1,6 +1,7 @@
 //! Reading profiles: by id (one GetItem), by name, email or handle (one Query each), and
 //! deleting one.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -11,6 +12,7 @@ use super::{WriteContext, user_id, user_response};
 use crate::AppState;
 use crate::domain::Lookup;
 use crate::error::UserError;
+use crate::export::UserExport;
 use crate::model::User;
 
 #[utoipa::path(
@@ -30,6 +32,26 @@ pub async fn by_id(
 ) -> Result<Response, UserError> {
     let profile = state.profiles.get(&user_id(&id)?).await?;
     Ok(user_response(&state, StatusCode::OK, &profile))
+}
+
+#[utoipa::path(
+    get, path = "/user/{id}/export", tag = "users",
+    params(("id" = String, Path, description = "The user id (Cognito sub)", pattern = r"^[A-Za-z0-9-]{1,64}$")),
+    responses(
+        (status = 200, description = "Everything the User API holds about the user: the profile, its bookkeeping, and every stored version of its uploads with a presigned GET valid for 15 minutes. The identity part is the Auth API's `GET /auth/users/{id}/export`", body = UserExport),
+        (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user (or deleted)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("apiKey" = []))
+)]
+/// `GET /user/{id}/export`: a user's data export (the User API's part), for the services that
+/// answer data-access requests.
+pub async fn export(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<String>,
+) -> Result<Json<UserExport>, UserError> {
+    let profile = state.profiles.get(&user_id(&id)?).await?;
+    Ok(Json(state.profiles.export(&profile).await?))
 }
 
 async fn find(

@@ -3,6 +3,7 @@
 //! then against the profile itself (see `sessions.rs`): a deleted account or a revoked token
 //! is 401, a suspended or archived account 403.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -15,6 +16,7 @@ use super::{WriteContext, user_response};
 use crate::AppState;
 use crate::domain::{self, UserId};
 use crate::error::UserError;
+use crate::export::UserExport;
 use crate::model::User;
 use crate::profiles::SettingsChange;
 
@@ -56,6 +58,27 @@ pub async fn me(
 ) -> Result<Response, UserError> {
     let (_, profile) = caller(&state, &token).await?;
     Ok(user_response(&state, StatusCode::OK, &profile))
+}
+
+#[utoipa::path(
+    get, path = "/public/user/me/export", tag = "me",
+    responses(
+        (status = 200, description = "Everything the User API holds about the caller: the profile, its bookkeeping, and every stored version of its uploads with a presigned GET valid for 15 minutes. The identity part is the Auth API's `GET /auth/me/export`", body = UserExport),
+        (status = 401, description = "Missing, invalid or revoked access token, or a deleted account", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The account is suspended or archived", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The profile does not exist yet", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Tokens cannot be verified right now", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+/// `GET /public/user/me/export`: the caller's data export (the User API's part). Refused as
+/// `GET /public/user/me` is.
+pub async fn export(
+    State(state): State<AppState>,
+    BearerToken(token): BearerToken,
+) -> Result<Json<UserExport>, UserError> {
+    let (_, profile) = caller(&state, &token).await?;
+    Ok(Json(state.profiles.export(&profile).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
