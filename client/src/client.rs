@@ -117,7 +117,7 @@ const fn op(
 }
 
 /// Every operation of both APIs, with the method that calls it.
-pub const OPERATIONS: [Operation; 28] = [
+pub const OPERATIONS: [Operation; 33] = [
     op("auth", "POST", "/auth/register", "AuthApi::register"),
     op("auth", "POST", "/auth/login", "AuthApi::login"),
     op("auth", "POST", "/auth/login/mfa", "AuthApi::login_mfa"),
@@ -156,7 +156,16 @@ pub const OPERATIONS: [Operation; 28] = [
         "/auth/password/change",
         "AuthApi::change_password",
     ),
+    op("auth", "GET", "/auth/me/export", "AuthApi::export_me"),
+    op(
+        "auth",
+        "GET",
+        "/auth/users/{id}/export",
+        "AuthApi::export_user",
+    ),
+    op("auth", "DELETE", "/auth/me", "AuthApi::delete_me"),
     op("users", "GET", "/user/{id}", "UserApi::user"),
+    op("users", "GET", "/user/{id}/export", "UserApi::export"),
     op("users", "GET", "/user/name/{name}", "UserApi::user_by_name"),
     op(
         "users",
@@ -210,6 +219,12 @@ pub const OPERATIONS: [Operation; 28] = [
     ),
     op("users", "POST", "/user/{id}/avatar", "UserApi::avatar"),
     op("users", "GET", "/public/user/me", "UserApi::me"),
+    op(
+        "users",
+        "GET",
+        "/public/user/me/export",
+        "UserApi::export_me",
+    ),
     op(
         "users",
         "PATCH",
@@ -548,6 +563,66 @@ impl AuthApi {
         )
         .await
     }
+
+    /// `GET /auth/me/export`: the Auth API's part of the signed-in user's data export.
+    /// [`export_my_data`] joins it with the User API's part.
+    pub async fn export_me(&self, access_token: &str) -> Result<IdentityExport, Error> {
+        json(
+            self.base
+                .bearer(Method::GET, &["auth", "me", "export"], access_token),
+        )
+        .await
+    }
+
+    /// `GET /auth/users/{id}/export` (API key with `users:read`): the Auth API's part of a
+    /// user's data export. [`export_user`] joins it with the User API's part.
+    pub async fn export_user(&self, id: &str) -> Result<IdentityExport, Error> {
+        json(
+            self.base
+                .keyed(Method::GET, &["auth", "users", id, "export"]),
+        )
+        .await
+    }
+
+    /// `DELETE /auth/me`: the signed-in user deletes its own account, proving its password
+    /// again (403 `/problems/wrong-password` otherwise). Every session ends at once; the
+    /// profile, uploads and sign-in go within seconds, by event.
+    pub async fn delete_me(
+        &self,
+        access_token: &str,
+        request: &DeleteAccountRequest,
+    ) -> Result<DeletionRequested, Error> {
+        json(
+            self.base
+                .bearer(Method::DELETE, &["auth", "me"], access_token)
+                .json(request),
+        )
+        .await
+    }
+}
+
+/// The signed-in user's whole data export: the User API's part (`GET /public/user/me/export`)
+/// and the Auth API's (`GET /auth/me/export`), fetched together. The services never call each
+/// other, so the caller joins them.
+pub async fn export_my_data(
+    auth: &AuthApi,
+    users: &UserApi,
+    access_token: &str,
+) -> Result<DataExport, Error> {
+    Ok(DataExport {
+        profile: users.export_me(access_token).await?,
+        identity: auth.export_me(access_token).await?,
+    })
+}
+
+/// A user's whole data export, for a service answering a data-access request: both APIs'
+/// parts (`GET /user/{id}/export`, `GET /auth/users/{id}/export`; API keys with
+/// `users:read`).
+pub async fn export_user(auth: &AuthApi, users: &UserApi, id: &str) -> Result<DataExport, Error> {
+    Ok(DataExport {
+        profile: users.export(id).await?,
+        identity: auth.export_user(id).await?,
+    })
 }
 
 /// The User API: profiles, status, data, badges and avatars. Its key needs `users:read`,
@@ -724,6 +799,22 @@ impl UserApi {
             value: read(response).await?,
             etag,
         })))
+    }
+
+    /// `GET /user/{id}/export` (`users:read`): the User API's part of a user's data export.
+    pub async fn export(&self, id: &str) -> Result<UserExport, Error> {
+        json(self.base.keyed(Method::GET, &["user", id, "export"])).await
+    }
+
+    /// `GET /public/user/me/export`: the User API's part of the signed-in user's data export,
+    /// upload links valid for 15 minutes.
+    pub async fn export_me(&self, access_token: &str) -> Result<UserExport, Error> {
+        json(self.base.bearer(
+            Method::GET,
+            &["public", "user", "me", "export"],
+            access_token,
+        ))
+        .await
     }
 
     /// `GET /public/user/me`: the profile of the user whose access token this is.

@@ -25,5 +25,8 @@
 mod client;
 mod types;
 
-pub use client::{AuthApi, AvatarChange, Award, Error, OPERATIONS, Operation, UserApi, Versioned};
+pub use client::{
+    AuthApi, AvatarChange, Award, Error, OPERATIONS, Operation, UserApi, Versioned, export_my_data,
+    export_user,
+};
 pub use types::*;

@@ -408,3 +408,150 @@ pub struct ProfileUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
 }
+
+/// `GET /public/user/me/export`, `GET /user/{id}/export`: the User API's part of a user's
+/// data export.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct UserExport {
+    /// RFC 3339.
+    pub exported_at: String,
+    /// The profile, as every route returns it.
+    pub user: User,
+    pub account: AccountRecord,
+    pub status_history: StatusHistory,
+    /// Every stored version of every uploaded avatar, each with a presigned GET.
+    pub uploads: Vec<UploadLink>,
+    /// RFC 3339: when the uploads' links stop working.
+    pub links_expire_at: String,
+    /// Where the identity part is.
+    pub identity: String,
+    /// What the User API holds and does not export, and why.
+    pub withheld: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AccountRecord {
+    #[serde(default)]
+    pub activated_at: Option<String>,
+    #[serde(default)]
+    pub activation_expires_at: Option<String>,
+    pub version: u64,
+    #[serde(default)]
+    pub sessions_revoked_before: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct StatusHistory {
+    /// Roster keeps no history of status changes: always false.
+    pub kept: bool,
+    pub detail: String,
+}
+
+/// One stored version of an uploaded avatar, with a presigned GET (15 minutes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct UploadLink {
+    pub key: String,
+    #[serde(default)]
+    pub version_id: Option<String>,
+    pub current: bool,
+    pub size: i64,
+    #[serde(default)]
+    pub last_modified: Option<String>,
+    pub url: String,
+}
+
+/// `GET /auth/me/export`, `GET /auth/users/{id}/export`: the Auth API's part of a user's data
+/// export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct IdentityExport {
+    pub exported_at: String,
+    pub user_id: String,
+    pub email: String,
+    pub name: String,
+    pub handle: String,
+    pub role: String,
+    pub registered_status: String,
+    #[serde(default)]
+    pub applied_status: Option<String>,
+    pub source_system: String,
+    pub created_at: String,
+    pub registration_id: String,
+    pub username: String,
+    pub reserved: Reserved,
+    #[serde(default)]
+    pub deletion_requested_at: Option<String>,
+    #[serde(default)]
+    pub deleting_since: Option<String>,
+    #[serde(default)]
+    pub identity_gone_at: Option<String>,
+    /// What the user pool holds; `None` when the pool has no such user any more.
+    #[serde(default)]
+    pub pool: Option<PoolRecord>,
+    pub withheld: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Reserved {
+    pub email: String,
+    pub name: String,
+    pub handle: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PoolRecord {
+    pub username: String,
+    pub enabled: bool,
+    #[serde(default)]
+    pub user_status: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub last_modified_at: Option<String>,
+    pub attributes: BTreeMap<String, String>,
+    pub mfa_methods: Vec<String>,
+    #[serde(default)]
+    pub preferred_mfa: Option<String>,
+}
+
+/// A user's whole data export: both services' parts, joined by the client
+/// ([`crate::export_my_data`], [`crate::export_user`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct DataExport {
+    /// The User API's part: profile, bookkeeping, uploads.
+    pub profile: UserExport,
+    /// The Auth API's part: identity record and user pool record.
+    pub identity: IdentityExport,
+}
+
+/// `DELETE /auth/me`: the current password, proven again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteAccountRequest {
+    pub password: String,
+}
+
+/// `DELETE /auth/me`'s answer: the deletion is under way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct DeletionRequested {
+    pub user_id: String,
+    pub requested_at: String,
+}

@@ -78,7 +78,7 @@ enum Group {
     /// Server-to-server API keys (kept hashed in Secrets Manager)
     #[command(subcommand)]
     ApiKeys(ApiKeys),
-    /// Users: look up, delete
+    /// Users: look up, export, delete
     #[command(subcommand)]
     Users(Users),
     /// The event bus
@@ -136,6 +136,9 @@ enum Users {
         #[command(flatten)]
         by: FindBy,
     },
+    /// Everything Roster holds about a user, as one JSON document (a data-access request):
+    /// profile, uploads with links valid for 15 minutes, identity record, user pool attributes
+    Export { id: String },
     /// The profile and its uploads; the sign-in goes too (by event)
     Delete {
         id: String,
@@ -424,6 +427,18 @@ async fn users(ops: &Ops, command: Users, json: bool) -> Result<()> {
                 ops.find(&lookup).await?,
                 format!("no user with {flag} {value}"),
             )
+        }
+        Users::Export { id } => {
+            let Some(export) = ops.export_user(&id).await? else {
+                bail!("no user {id}");
+            };
+            // An export is a JSON document either way: compact with --json, indented without.
+            if json {
+                println!("{}", serde_json::to_string(&export)?);
+            } else {
+                println!("{}", serde_json::to_string_pretty(&export)?);
+            }
+            return Ok(());
         }
         Users::Delete { id, yes } => {
             if !yes {

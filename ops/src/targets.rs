@@ -154,6 +154,49 @@ impl Ops {
     /// Deletes a user as `DELETE /user/{id}` does: profile and uploads gone, `UserDeleted`
     /// published from the table's stream, and the Cognito user removed by the Auth API's
     /// subscriber. Returns the profile as it was, or `None` if there was none.
+    /// Everything Roster holds about a user, as one JSON document: the User API's part (the
+    /// profile, its bookkeeping, every version of its uploads with links valid for 15 minutes)
+    /// and the Auth API's (the identity record and the user pool's record). Read straight from
+    /// the target's tables, bucket and pool with the operator's credentials; either part is
+    /// null when that service holds nothing of the user. `None` when neither does.
+    pub async fn export_user(&self, id: &str) -> Result<Option<Value>> {
+        use roster_auth_api::account::{AccountError, export_identity};
+
+        let profiles = self.profiles()?;
+        let user_id = UserId::parse(id).map_err(|error| anyhow::anyhow!("{error}"))?;
+        let profile = match profiles.get(&user_id).await {
+            Ok(profile) => Some(
+                profiles
+                    .export(&profile)
+                    .await
+                    .map_err(|error| anyhow::anyhow!("{error}"))?,
+            ),
+            Err(UserError::UserNotFound) => None,
+            Err(error) => bail!("{error}"),
+        };
+        let cognito = aws_sdk_cognitoidentityprovider::Client::new(&self.sdk);
+        let pool_name = self.names.user_pool();
+        let pool = roster_local::provision::find_user_pool(&cognito, &pool_name)
+            .await?
+            .with_context(|| format!("no user pool named {pool_name}"))?;
+        let table = roster_auth_api::store::AuthTable::new(
+            aws_sdk_dynamodb::Client::new(&self.sdk),
+            self.names.table(&roster_infra::resources::AUTH_TABLE),
+        );
+        let directory = roster_auth_api::cognito::CognitoDirectory::new(cognito, pool);
+        let identity = match export_identity(&table, &directory, user_id.as_str()).await {
+            Ok(identity) => Some(identity),
+            Err(AccountError::NoIdentity) => None,
+            Err(error) => bail!("{error}"),
+        };
+        if profile.is_none() && identity.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(
+            serde_json::json!({ "profile": profile, "identity": identity }),
+        ))
+    }
+
     pub async fn delete_user(&self, id: &str) -> Result<Option<User>> {
         let profiles = self.profiles()?;
         let id = UserId::parse(id).map_err(|error| anyhow::anyhow!("{error}"))?;

@@ -269,6 +269,32 @@ async fn users_get_find_and_delete_against_the_local_stack() {
         "{human}"
     );
 
+    // The export: both parts, one JSON document; nothing secret in it.
+    let export: Value =
+        serde_json::from_str(&succeed(&state_dir, &["users", "export", &id])).unwrap();
+    assert_eq!(export["profile"]["user"]["id"], id.as_str());
+    assert_eq!(export["profile"]["uploads"], json!([]));
+    assert_eq!(export["profile"]["statusHistory"]["kept"], false);
+    assert_eq!(export["identity"]["userId"], id.as_str());
+    assert_eq!(export["identity"]["email"], "ops.user@example.com");
+    assert_eq!(export["identity"]["pool"]["attributes"]["sub"], id.as_str());
+    let text = export.to_string();
+    assert!(
+        !text.contains("Ops-Password-1") && !text.contains("activationCodeHash"),
+        "{text}"
+    );
+    let missing_export = roster(
+        &state_dir,
+        &["users", "export", "5a0c0a8e-0000-4000-8000-0000000000ff"],
+    );
+    assert!(!missing_export.status.success());
+    assert!(String::from_utf8_lossy(&missing_export.stderr).contains("no user"));
+    assert!(
+        !roster(&state_dir, &["users", "export", "not an id"])
+            .status
+            .success()
+    );
+
     // Refusals: unknown user, bad input, and a delete without --yes.
     let missing = roster(&state_dir, &["users", "get", "no-such-user"]);
     assert!(!missing.status.success());

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use crate::error::UserError;
 use crate::model::User;
 use crate::profiles::Profiles;
-use crate::store::ProfileItem;
+use crate::domain::Profile;
 
 /// How long an export's download links work.
 pub const LINK_SECONDS: u64 = 15 * 60;
@@ -49,7 +49,7 @@ pub struct UserExport {
     pub withheld: Vec<String>,
 }
 
-/// The profile's bookkeeping beyond the user model.
+/// The profile's record beyond the user model.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountRecord {
@@ -57,8 +57,6 @@ pub struct AccountRecord {
     pub activated_at: Option<String>,
     /// RFC 3339: an unused activation code stops working then; null once used.
     pub activation_expires_at: Option<String>,
-    /// RFC 3339: the profile's last change.
-    pub updated_at: String,
     /// The profile's version (its ETag).
     pub version: u64,
     /// RFC 3339: tokens issued at or before it are refused (the last sign-out, password change
@@ -101,7 +99,7 @@ fn epoch(seconds: i64) -> Option<String> {
 impl Profiles {
     /// The User API's part of the data export of the user whose profile this is: one listing
     /// of the upload prefix, and a presigned link per version (no call).
-    pub async fn export(&self, profile: &ProfileItem) -> Result<UserExport, UserError> {
+    pub async fn export(&self, profile: &Profile) -> Result<UserExport, UserError> {
         let now = Utc::now();
         let lifetime = Duration::from_secs(LINK_SECONDS);
         let mut uploads = Vec::new();
@@ -122,7 +120,7 @@ impl Profiles {
         let expire = now + chrono::Duration::seconds(LINK_SECONDS as i64);
         Ok(UserExport {
             exported_at: rfc3339(now),
-            user: User::from_item(profile, &self.assets),
+            user: User::from_profile(profile, &self.assets),
             account: AccountRecord {
                 activated_at: profile.activated_at.as_ref().map(ToString::to_string),
                 activation_expires_at: profile
@@ -130,7 +128,6 @@ impl Profiles {
                     .as_ref()
                     .and(profile.activation_expires_at)
                     .and_then(epoch),
-                updated_at: profile.updated_at.to_string(),
                 version: profile.version,
                 sessions_revoked_before: profile.sessions_revoked_before.and_then(epoch),
             },
