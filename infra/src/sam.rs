@@ -370,6 +370,7 @@ pub fn required_actions(operation: &str) -> Vec<String> {
         "SendMessage" => &["sqs:SendMessage"],
         "PutObject" => &["s3:PutObject"],
         "GetObject" => &["s3:GetObject"],
+        "GetObjectVersion" => &["s3:GetObjectVersion"],
         "DeleteObject" => &["s3:DeleteObject"],
         "ListObjectVersions" => &["s3:ListBucketVersions"],
         "ListObjectsV2" => &["s3:ListBucket"],

@@ -306,6 +306,8 @@ fn s3_operation(parts: &axum::http::request::Parts) -> String {
         "GET" if has("list-type") => "ListObjectsV2",
         "GET" if has("versions") => "ListObjectVersions",
         "POST" if has("delete") => "DeleteObjects",
+        // A GET of a given version needs s3:GetObjectVersion, not s3:GetObject.
+        "GET" if has("versionId") => "GetObjectVersion",
         "GET" => "GetObject",
         "PUT" => "PutObject",
         "DELETE" => "DeleteObject",

@@ -10,6 +10,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use roster_local::demo::{self, DEMO_PASSWORD};
@@ -170,14 +171,44 @@ async fn the_account_page_works_from_an_allowed_origin_and_is_refused_at_the_pre
     ))
     .await;
     assert!(facts.web_url.starts_with("http://localhost:"));
+    // A user who deletes its account on the page.
+    let users = Api::new(&facts.user_url, &facts.api_key);
+    let auth = Api::new(&facts.auth_url, &facts.api_key);
+    let (status, leaver) = auth
+        .json(
+            reqwest::Method::POST,
+            "/auth/register",
+            serde_json::json!({"email": "leaver@example.com", "name": "leaver", "password": DEMO_PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{leaver}");
+    let leaver = leaver["id"].as_str().unwrap().to_owned();
+    crate::support::eventually("the leaver's profile", Duration::from_secs(20), || async {
+        (users.get(&format!("/user/{leaver}")).await.0 == StatusCode::OK).then_some(())
+    })
+    .await;
 
     let report = run(
         "account.mjs",
-        &[&facts.web_url, &blocked, "ada@example.com", DEMO_PASSWORD],
+        &[
+            &facts.web_url,
+            &blocked,
+            "ada@example.com",
+            DEMO_PASSWORD,
+            "leaver@example.com",
+            DEMO_PASSWORD,
+        ],
     )
     .await;
-    let users = Api::new(&facts.user_url, &facts.api_key);
     let (status, ada) = users.get("/user/email/ada@example.com").await;
+    crate::support::eventually(
+        "the leaver's profile deleted",
+        Duration::from_secs(20),
+        || async {
+            (users.get(&format!("/user/{leaver}")).await.0 == StatusCode::NOT_FOUND).then_some(())
+        },
+    )
+    .await;
     stack.stop().await;
     let _ = std::fs::remove_dir_all(state_dir);
 
@@ -220,6 +251,28 @@ async fn the_account_page_works_from_an_allowed_origin_and_is_refused_at_the_pre
     assert_eq!(two_factor["askedForCode"], true, "{report:#}");
     assert_eq!(two_factor["nameAfterCode"], "ada", "{report:#}");
     assert_eq!(two_factor["codeAskedAfterDisable"], false, "{report:#}");
+    let export = &allowed["export"];
+    assert_eq!(export["fileName"], "roster-data-export.json", "{report:#}");
+    assert_eq!(export["email"], "ada@example.com", "{report:#}");
+    assert_eq!(export["identityEmail"], "ada@example.com", "{report:#}");
+    assert_eq!(export["poolSub"], export["userId"], "{report:#}");
+    assert_eq!(export["statusHistoryKept"], false, "{report:#}");
+    let deletion = &report["deletion"];
+    assert!(
+        deletion["wrongPassword"]
+            .as_str()
+            .unwrap()
+            .contains("not your current password"),
+        "{report:#}"
+    );
+    assert_eq!(deletion["stillShown"], true, "{report:#}");
+    assert!(
+        deletion["deleted"]
+            .as_str()
+            .unwrap()
+            .contains("being deleted"),
+        "{report:#}"
+    );
     let errors: Vec<&Value> = allowed["console"]
         .as_array()
         .unwrap()

@@ -201,7 +201,30 @@ fn client_bodies() -> BTreeMap<(&'static str, &'static str), Bodies> {
             ("POST", "/auth/password/change"),
             (Some(schema::<ChangeRequest>), vec![("204", None)]),
         ),
+        (
+            ("GET", "/auth/me/export"),
+            (None, vec![("200", Some(schema::<IdentityExport>))]),
+        ),
+        (
+            ("GET", "/auth/users/{id}/export"),
+            (None, vec![("200", Some(schema::<IdentityExport>))]),
+        ),
+        (
+            ("DELETE", "/auth/me"),
+            (
+                Some(schema::<DeleteAccountRequest>),
+                vec![("202", Some(schema::<DeletionRequested>))],
+            ),
+        ),
         (("GET", "/user/{id}"), (None, vec![("200", user)])),
+        (
+            ("GET", "/user/{id}/export"),
+            (None, vec![("200", Some(schema::<UserExport>))]),
+        ),
+        (
+            ("GET", "/public/user/me/export"),
+            (None, vec![("200", Some(schema::<UserExport>))]),
+        ),
         (("GET", "/user/name/{name}"), (None, vec![("200", user)])),
         (("GET", "/user/email/{email}"), (None, vec![("200", user)])),
         (

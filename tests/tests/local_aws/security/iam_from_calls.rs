@@ -7,7 +7,9 @@
 //! that takes a token, two-step sign-in (enrol, a challenged sign-in, turning it off) and each
 //! way sessions end; activation (the badge rules award VERIFIED,
 //! the auth subscriber verifies the email); an avatar upload (PHOTOGENIC); a suspension and a
-//! reinstatement (the auth subscriber disables, signs out and enables); a deletion (the auth
+//! reinstatement (the auth subscriber disables, signs out and enables); both parts of a data
+//! export, one upload link followed; a user deleting its own account (`DELETE /auth/me`: the
+//! user subscriber deletes the profile on `UserDeletionRequested`); a deletion (the auth
 //! subscriber deletes the Cognito user); the avatar sweeper's run after a deletion with an
 //! upload; the reconciler's run over an abandoned registration and an identity deleted
 //! outside Roster (the user subscriber deletes its profile and avatar).
@@ -422,6 +424,67 @@ async fn every_function_s_calls_are_allowed_by_its_role_and_its_role_grants_only
     })
     .await;
 
+    // The data export, both parts and both ways: the identity record and the pool's record
+    // (the Auth API), the profile and its uploads with presigned links (the User API), one of
+    // which is followed (signed by the User API: a GET of an object version).
+    let tokens = login("Iam-Secret-44").await;
+    let access = tokens["accessToken"].as_str().unwrap().to_owned();
+    let (status, export) = users
+        .bearer(Method::GET, "/public/user/me/export", &access, None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{export}");
+    let link = export["uploads"][0]["url"].as_str().unwrap().to_owned();
+    assert_eq!(
+        reqwest::get(&link).await.unwrap().status(),
+        StatusCode::OK,
+        "{link}"
+    );
+    let (status, body) = auth
+        .bearer(Method::GET, "/auth/me/export", &access, None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for (api, path) in [
+        (&users, format!("/user/{id}/export")),
+        (&auth, format!("/auth/users/{id}/export")),
+    ] {
+        let (status, body) = api.get(&path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    }
+
+    // A user deleting its own account (the password proven again): the auth projector
+    // publishes UserDeletionRequested, the user subscriber deletes the profile, the auth
+    // subscriber the Cognito user.
+    let leaver = register(&auth, &users, "leaver@example.com", "leaver").await;
+    let leaver = leaver["id"].as_str().unwrap().to_owned();
+    let (status, tokens) = auth
+        .json(
+            Method::POST,
+            "/auth/login",
+            json!({"email": "leaver@example.com", "password": "Iam-Secret-42"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let (status, body) = auth
+        .bearer(
+            Method::DELETE,
+            "/auth/me",
+            tokens["accessToken"].as_str().unwrap(),
+            Some(json!({"password": "Iam-Secret-42"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    eventually(
+        "the leaver's Cognito user deleted",
+        Duration::from_secs(20),
+        || async {
+            pool_user(&pool, &pool_id, &leaver)
+                .await
+                .is_none()
+                .then_some(())
+        },
+    )
+    .await;
+
     // A suspension and a reinstatement: the auth subscriber disables the user and signs it
     // out, then enables it.
     for (status, enabled) in [("SUSPENDED", false), ("CONFIRMED", true)] {
@@ -464,7 +527,8 @@ async fn every_function_s_calls_are_allowed_by_its_role_and_its_role_grants_only
         .sweep_deleted_uploads(chrono::Utc::now() + chrono::Duration::hours(1))
         .await
         .unwrap();
-    assert_eq!((swept.swept, swept.failed), (1, 0), "{swept:?}");
+    // Both deleted users: the one that deleted its own account, and this one.
+    assert_eq!((swept.swept, swept.failed), (2, 0), "{swept:?}");
 
     // The reconciler's run: a registration whose rollback could not finish (rolled back), and
     // an identity (with an avatar) whose Cognito user was deleted outside Roster (recorded:

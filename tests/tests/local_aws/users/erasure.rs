@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 
 use crate::support::{eventually, next_message, tap};
 
-const PASSWORD: &str = "Erasure-Secret-1";
+pub(crate) const PASSWORD: &str = "Erasure-Secret-1";
 
 /// What a users-table tombstone may hold: the id, when and why it was deleted, its version,
 /// its expiry, and its place in the uploads sweep. No email, name, handle or data.
@@ -52,7 +52,7 @@ fn s3(sdk: &SdkConfig) -> aws_sdk_s3::Client {
 }
 
 /// Every object version and delete marker under `prefix`, as `key@version`.
-async fn versions_under(sdk: &SdkConfig, bucket: &str, prefix: &str) -> Vec<String> {
+pub(crate) async fn versions_under(sdk: &SdkConfig, bucket: &str, prefix: &str) -> Vec<String> {
     let listed = s3(sdk)
         .list_object_versions()
         .bucket(bucket)
@@ -77,7 +77,7 @@ async fn versions_under(sdk: &SdkConfig, bucket: &str, prefix: &str) -> Vec<Stri
 }
 
 /// Every item of a table, as JSON (all pages).
-async fn items(sdk: &SdkConfig, table: &str) -> Vec<Value> {
+pub(crate) async fn items(sdk: &SdkConfig, table: &str) -> Vec<Value> {
     let client = aws_sdk_dynamodb::Client::new(sdk);
     let mut found = Vec::new();
     let mut start = None;
@@ -101,7 +101,7 @@ async fn items(sdk: &SdkConfig, table: &str) -> Vec<Value> {
 }
 
 /// The personal identifiers of one registered user, lowercased for a case-blind search.
-struct Person {
+pub(crate) struct Person {
     id: String,
     email: String,
     name: String,
@@ -109,7 +109,7 @@ struct Person {
 }
 
 impl Person {
-    fn of(registered: &roster_client::Registered) -> Self {
+    pub(crate) fn of(registered: &roster_client::Registered) -> Self {
         Self {
             id: registered.id.clone(),
             email: registered.email.to_lowercase(),
@@ -122,7 +122,11 @@ impl Person {
 /// Fails unless no item of either table holds `person`'s email, name or handle, and every item
 /// that still names the user's id is a short-lived marker (it has a TTL): in the users table
 /// only the tombstone, with its own few attributes.
-async fn assert_nothing_personal_left(stack: &RunningStack, sdk: &SdkConfig, person: &Person) {
+pub(crate) async fn assert_nothing_personal_left(
+    stack: &RunningStack,
+    sdk: &SdkConfig,
+    person: &Person,
+) {
     let facts = stack.facts();
     for (role, table) in &facts.tables {
         for item in items(sdk, table).await {
@@ -159,7 +163,7 @@ async fn assert_nothing_personal_left(stack: &RunningStack, sdk: &SdkConfig, per
 }
 
 /// PUTs `body` to a presigned upload URL with the headers it was issued with.
-async fn put(upload: &AvatarUpload, body: &[u8]) -> StatusCode {
+pub(crate) async fn put(upload: &AvatarUpload, body: &[u8]) -> StatusCode {
     let mut request = reqwest::Client::new().put(&upload.upload_url);
     for (name, value) in &upload.headers {
         if name != "content-length" {
@@ -169,7 +173,7 @@ async fn put(upload: &AvatarUpload, body: &[u8]) -> StatusCode {
     request.body(body.to_vec()).send().await.unwrap().status()
 }
 
-fn png() -> Vec<u8> {
+pub(crate) fn png() -> Vec<u8> {
     std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../user-api/assets/avatars/x128/05.png"
@@ -184,7 +188,7 @@ fn avatar_request(png: &[u8]) -> AvatarRequest {
     })
 }
 
-async fn upload_url(users: &UserApi, id: &str, png: &[u8]) -> AvatarUpload {
+pub(crate) async fn upload_url(users: &UserApi, id: &str, png: &[u8]) -> AvatarUpload {
     match users.avatar(id, &avatar_request(png)).await.unwrap() {
         AvatarChange::Upload(upload) => upload,
         AvatarChange::Chosen(_) => panic!("an upload asks for an upload URL"),
@@ -192,7 +196,7 @@ async fn upload_url(users: &UserApi, id: &str, png: &[u8]) -> AvatarUpload {
 }
 
 /// Registers a user and waits for the profile the event creates.
-async fn register(
+pub(crate) async fn register(
     auth: &AuthApi,
     users: &UserApi,
     email: &str,

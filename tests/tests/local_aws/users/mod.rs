@@ -1,6 +1,8 @@
-//! The User API's flows: profiles through the bus, bad input, concurrency, erasure.
+//! The User API's flows: profiles through the bus, bad input, concurrency, erasure, the user's
+//! own export and deletion.
 
 mod erasure;
 mod lifecycle;
+mod self_service;
 mod user_concurrency;
 mod user_input;
