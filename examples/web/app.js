@@ -3,8 +3,9 @@
 // Sign-in goes through this page's own backend (POST /session, same origin), which holds the
 // server-to-server API key and calls the Auth API's /auth/login: a browser never sees an API
 // key. The page keeps only the access token (in sessionStorage) and calls the User API's
-// /public/user/me routes and the Auth API's /auth/logout directly, cross-origin, with it as a
-// Bearer token. Those calls work only from an origin on the APIs' CORS allow-list.
+// /public/user/me routes and the Auth API's /auth/logout, /auth/me/export and /auth/me
+// directly, cross-origin, with it as a Bearer token. Those calls work only from an origin on
+// the APIs' CORS allow-list.
 //
 // Two-step sign-in: a user with an authenticator app gets a challenge instead of a token
 // (its backend answers {mfaRequired, session}: the Auth API's /problems/mfa-required with a
@@ -210,6 +211,42 @@ async function signOut() {
   signedOut();
 }
 
+// The data export: each API's part (the services never call each other), joined here into one
+// JSON document the browser saves as a file.
+async function exportData() {
+  showError("");
+  const [profile, identity] = await Promise.all([
+    call(`${config.userUrl}/public/user/me/export`),
+    call(`${config.authUrl}/auth/me/export`),
+  ]);
+  for (const response of [profile, identity]) {
+    if (response.status === 401) return signedOut("Your session has ended; sign in again.");
+    if (!response.ok) return showError(await failure(response));
+  }
+  const document_ = { profile: await profile.json(), identity: await identity.json() };
+  const blob = new Blob([JSON.stringify(document_, null, 2)], { type: "application/json" });
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = "roster-data-export.json";
+  link.click();
+  URL.revokeObjectURL(link.href);
+}
+
+// Deletes the account with the current password proven again (the Auth API checks it).
+async function deleteAccount(event) {
+  event.preventDefault();
+  showError("");
+  const form = event.target;
+  const response = await call(`${config.authUrl}/auth/me`, {
+    method: "DELETE",
+    body: JSON.stringify({ password: form.password.value }),
+  });
+  form.password.value = "";
+  if (response.status === 403) return showError("That is not your current password.");
+  if (!response.ok) return showError(await failure(response));
+  signedOut("Your account is being deleted. Every session has ended.");
+}
+
 function guard(handler) {
   return (event) => handler(event).catch((error) => showError(error.message));
 }
@@ -237,6 +274,8 @@ async function start() {
   $("mfa-disable").addEventListener("submit", guard(disableTwoFactor));
   $("settings").addEventListener("submit", guard(save));
   $("sign-out").addEventListener("click", guard(signOut));
+  $("export").addEventListener("click", guard(exportData));
+  $("delete-account").addEventListener("submit", guard(deleteAccount));
   if (sessionStorage.getItem(TOKEN)) await loadProfile();
   else signedOut();
 }

@@ -1,14 +1,17 @@
-// node account.mjs CHROMIUM ALLOWED_PAGE BLOCKED_PAGE EMAIL PASSWORD
+// node account.mjs CHROMIUM ALLOWED_PAGE BLOCKED_PAGE EMAIL PASSWORD LEAVER_EMAIL LEAVER_PASSWORD
 // The example account page in a real browser, twice: served from an origin on the APIs' CORS
 // allow-list (sign in, see the profile, change language, currency and avatar, reload, turn
 // on two-factor sign-in with a code computed from the shown key as an authenticator app
-// would, sign out, sign in with password and code, turn it off, sign out), and from one that
-// is not (the sign-in reaches the page's own backend, but the browser refuses the
+// would, sign out, sign in with password and code, turn it off, download the data export,
+// sign out; then another user deletes its account, a wrong password first), and from one
+// that is not (the sign-in reaches the page's own backend, but the browser refuses the
 // cross-origin profile call at its preflight).
 import { createHmac } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import { launch, report } from "./browser.mjs";
 
-const [executablePath, allowedPage, blockedPage, email, password] = process.argv.slice(2);
+const [executablePath, allowedPage, blockedPage, email, password, leaverEmail, leaverPassword] =
+  process.argv.slice(2);
 const WAIT = { timeout: 30_000 };
 
 // RFC 6238: HMAC-SHA1, 6 digits, 30-second steps, of a base32 key.
@@ -43,9 +46,9 @@ async function open(browser, url) {
   return { page, console };
 }
 
-async function signIn(page) {
-  await page.fill("#sign-in input[name=email]", email);
-  await page.fill("#sign-in input[name=password]", password);
+async function signIn(page, who = email, secret = password) {
+  await page.fill("#sign-in input[name=email]", who);
+  await page.fill("#sign-in input[name=password]", secret);
   await page.click("#sign-in button[type=submit]");
 }
 
@@ -110,6 +113,12 @@ report(async () => {
     await page.fill("#mfa-disable input[name=password]", password);
     await page.click("#mfa-disable button[type=submit]");
     await page.locator("#mfa-off").waitFor({ state: "visible", ...WAIT });
+    // "Download my data": both parts, saved as one JSON file.
+    const [download] = await Promise.all([
+      page.waitForEvent("download", WAIT),
+      page.click("#export"),
+    ]);
+    const exported = JSON.parse(await readFile(await download.path(), "utf8"));
 
     await page.click("#sign-out");
     await page.locator("#sign-in").waitFor({ state: "visible", ...WAIT });
@@ -118,6 +127,20 @@ report(async () => {
     await signIn(page);
     await page.locator("#account").waitFor({ state: "visible", ...WAIT });
     const codeAskedAfterDisable = await page.isVisible("#sign-in-code");
+
+    // Another user deletes its account: a wrong password first, then the right one.
+    const leaving = await open(browser, allowedPage);
+    await signIn(leaving.page, leaverEmail, leaverPassword);
+    await leaving.page.locator("#account").waitFor({ state: "visible", ...WAIT });
+    await leaving.page.fill("#delete-account input[name=password]", "Not-The-Password-1");
+    await leaving.page.click("#delete-account button[type=submit]");
+    await leaving.page.locator("#error").waitFor({ state: "visible", ...WAIT });
+    const wrongPassword = await leaving.page.textContent("#error");
+    const stillShown = await leaving.page.isVisible("#account");
+    await leaving.page.fill("#delete-account input[name=password]", leaverPassword);
+    await leaving.page.click("#delete-account button[type=submit]");
+    await leaving.page.locator("#sign-in").waitFor({ state: "visible", ...WAIT });
+    const deleted = await leaving.page.textContent("#error");
 
     // From an origin not on the allow-list.
     const blocked = await open(browser, blockedPage);
@@ -137,7 +160,21 @@ report(async () => {
           nameAfterCode,
           codeAskedAfterDisable,
         },
+        export: {
+          fileName: download.suggestedFilename(),
+          userId: exported.profile?.user?.id,
+          email: exported.profile?.user?.email,
+          identityEmail: exported.identity?.email,
+          poolSub: exported.identity?.pool?.attributes?.sub,
+          statusHistoryKept: exported.profile?.statusHistory?.kept,
+        },
         console: allowed.console,
+      },
+      deletion: {
+        wrongPassword,
+        stillShown,
+        deleted,
+        console: leaving.console,
       },
       blocked: {
         error: await blocked.page.textContent("#error"),
