@@ -454,6 +454,38 @@ async fn every_flow_across_both_services_with_a_downstream_consumer_validating_e
     )
     .await;
 
+    // A user deleting its own account, the password proven again: UserDeletionRequested, and
+    // the profile goes as any deletion.
+    let leaver = auth
+        .register(
+            &RegisterRequest::new("leaver@example.com", "leaver", PASSWORD),
+            None,
+        )
+        .await
+        .unwrap();
+    eventually("the leaver's profile", Duration::from_secs(20), || async {
+        users.user(&leaver.id).await.ok()
+    })
+    .await;
+    let tokens = auth
+        .login(&LoginRequest::new("leaver@example.com", PASSWORD))
+        .await
+        .unwrap();
+    auth.delete_me(
+        &tokens.access_token,
+        &roster_client::DeleteAccountRequest {
+            password: PASSWORD.to_owned(),
+        },
+    )
+    .await
+    .unwrap();
+    eventually(
+        "the profile of a user that deleted its account gone",
+        Duration::from_secs(20),
+        || async { users.user(&leaver.id).await.err() },
+    )
+    .await;
+
     // Downstream: every event type arrived, and each one validates against its schema.
     let expected: BTreeSet<&str> = events().iter().map(|event| event.detail_type).collect();
     let mut seen = BTreeSet::new();
