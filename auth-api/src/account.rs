@@ -149,7 +149,11 @@ impl Account {
             .await?
             .ok_or(AccountError::NoIdentity)?;
         let at = Timestamp::now();
-        let requested_at = if self.table.request_deletion(identity.id.as_str(), &at).await? {
+        let requested_at = if self
+            .table
+            .request_deletion(identity.id.as_str(), &at)
+            .await?
+        {
             at
         } else {
             self.table

@@ -529,7 +529,9 @@ impl CognitoDirectory {
         Ok(Some(PoolRecord {
             username: output.username().to_owned(),
             enabled: output.enabled(),
-            user_status: output.user_status().map(|status| status.as_str().to_owned()),
+            user_status: output
+                .user_status()
+                .map(|status| status.as_str().to_owned()),
             created_at: time(output.user_create_date()),
             last_modified_at: time(output.user_last_modified_date()),
             attributes: output

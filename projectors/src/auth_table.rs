@@ -11,8 +11,7 @@
 use aws_lambda_events::dynamodb::EventRecord;
 use roster_auth_api::store::Identity;
 use roster_events::auth::{
-    IdentityDeleted, PasswordResetRequested, SessionsRevoked, UserDeletionRequested,
-    UserRegistered,
+    IdentityDeleted, PasswordResetRequested, SessionsRevoked, UserDeletionRequested, UserRegistered,
 };
 use roster_events::{Email, Envelope, Timestamp, UserId};
 use roster_platform::events::OutgoingEvent;

@@ -11,10 +11,10 @@ use chrono::Utc;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::Profile;
 use crate::error::UserError;
 use crate::model::User;
 use crate::profiles::Profiles;
-use crate::domain::Profile;
 
 /// How long an export's download links work.
 pub const LINK_SECONDS: u64 = 15 * 60;

@@ -2,8 +2,8 @@
 //! case: [`crate::registration`], [`crate::login`], [`crate::refresh`], [`crate::logout`],
 //! [`crate::password_reset`], [`crate::password_change`]), map the result.
 
-pub mod mfa;
 pub mod account;
+pub mod mfa;
 pub mod password;
 pub mod register;
 pub mod session;
