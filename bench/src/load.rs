@@ -16,11 +16,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use reqwest::{Client, Method, StatusCode};
-use serde_json::{Value, json};
+use reqwest::{Client, StatusCode};
+use serde_json::{Map, Value, json};
 
+use roster_client::{
+    AuthApi, LoginRequest, ProfileUpdate, RefreshRequest, RegisterRequest, TokenUse, UserApi,
+    VerifyRequest,
+};
+use roster_local::clients::await_profile;
 use roster_local::stack::LocalFacts;
-use roster_local::stack_client::StackClient;
 
 /// The mix: each operation with its weight (of 100).
 const MIX: [(Op, u32); 18] = [
@@ -108,19 +112,63 @@ impl Op {
     }
 
     /// The answers that are right for this operation under this load. Awards and revokes of
-    /// one badge race between workers, so "already awarded" and "not awarded" are right too.
-    /// A refused registration must be a 409 naming the taken field.
-    fn expected(self, status: StatusCode, answer: &Value) -> bool {
-        if let Some(field) = self.taken() {
-            return status == StatusCode::CONFLICT && answer["field"] == field;
+    /// one badge race between workers, so "already awarded" (the client's `Award` either way)
+    /// and "not awarded" are right too. A refused registration must be a 409 naming the taken
+    /// field.
+    fn expected(self, answer: &Answer) -> bool {
+        if let Some(taken) = self.taken() {
+            return matches!(answer, Answer::Refused { status, field }
+                if *status == StatusCode::CONFLICT && field.as_deref() == Some(taken));
         }
-        match self {
-            Op::VerifyForged => status == StatusCode::UNAUTHORIZED,
-            Op::Register => status == StatusCode::CREATED,
-            Op::Award => status == StatusCode::CREATED || status == StatusCode::OK,
-            Op::Revoke => status == StatusCode::OK || status == StatusCode::NOT_FOUND,
-            _ => status == StatusCode::OK,
+        match (self, answer) {
+            (Op::VerifyForged, Answer::Refused { status, .. }) => {
+                *status == StatusCode::UNAUTHORIZED
+            }
+            (Op::Revoke, Answer::Refused { status, .. }) => *status == StatusCode::NOT_FOUND,
+            (Op::VerifyForged, Answer::Done { .. }) => false,
+            (_, answer) => matches!(answer, Answer::Done { .. }),
         }
+    }
+}
+
+/// What a call answered, as `roster-client` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Answer {
+    /// A success; a registration's new user id.
+    Done { registered: Option<String> },
+    /// A refusal (a problem document), with the `field` a 409 names.
+    Refused {
+        status: StatusCode,
+        field: Option<String>,
+    },
+}
+
+impl Answer {
+    /// The answer of a call: a refusal the API explained is an answer, anything else (no
+    /// answer, an answer the client does not understand) an error of the run.
+    fn of<T>(
+        result: Result<T, roster_client::Error>,
+        registered: impl FnOnce(T) -> Option<String>,
+    ) -> Result<Answer> {
+        match result {
+            Ok(done) => Ok(Answer::Done {
+                registered: registered(done),
+            }),
+            Err(roster_client::Error::Api { status, problem }) => Ok(Answer::Refused {
+                status,
+                field: problem
+                    .extensions
+                    .get("field")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            }),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// A success with nothing to keep.
+    fn done<T>(result: Result<T, roster_client::Error>) -> Result<Answer> {
+        Answer::of(result, |_| None)
     }
 }
 
@@ -167,19 +215,23 @@ struct Tally {
 
 impl Tally {
     /// Records one operation's outcome.
-    fn record(&mut self, op: Op, micros: u32, result: Result<(StatusCode, Value)>) {
+    fn record(&mut self, op: Op, micros: u32, result: Result<Answer>) {
         self.latencies.entry(op).or_default().push(micros);
         match result {
-            Ok((status, answer)) if op.expected(status, &answer) => {
+            Ok(answer) if op.expected(&answer) => {
                 if op.taken().is_some() {
                     self.refused += 1;
                 }
-                if let (Op::Register, Some(id)) = (op, answer["id"].as_str()) {
-                    self.registered.push(id.to_owned());
+                if let Answer::Done {
+                    registered: Some(id),
+                } = answer
+                {
+                    self.registered.push(id);
                 }
             }
-            Ok((status, answer)) => {
-                let field = answer["field"].as_str().map(|field| format!(" ({field})"));
+            Ok(Answer::Done { .. }) => self.unexpected.push(format!("{}: a success", op.route())),
+            Ok(Answer::Refused { status, field }) => {
+                let field = field.map(|field| format!(" ({field})"));
                 self.unexpected.push(format!(
                     "{}: {status}{}",
                     op.route(),
@@ -271,7 +323,8 @@ pub(crate) fn memory_kib(pid: u32) -> Option<(u64, u64)> {
 }
 
 struct Driver {
-    client: StackClient,
+    auth: AuthApi,
+    users: UserApi,
 }
 
 impl Driver {
@@ -279,153 +332,69 @@ impl Driver {
         let email = format!("load{n}-{run}@example.com");
         let name = format!("load{n}_{run}");
         let password = format!("Load-Secret-{n}-{run}");
-        let body = json!({"email": email, "name": name, "password": password});
-        let (status, registered) = self
-            .client
-            .call(
-                Method::POST,
-                self.client.auth("/auth/register"),
-                None,
-                Some(body),
-            )
-            .await?;
-        if status != StatusCode::CREATED {
-            bail!("registering {email}: {status} {registered}");
-        }
-        let id = registered["id"].as_str().context("an id")?.to_owned();
-        let login = json!({"email": email, "password": password});
-        let (status, tokens) = self
-            .client
-            .call(
-                Method::POST,
-                self.client.auth("/auth/login"),
-                None,
-                Some(login),
-            )
-            .await?;
-        if status != StatusCode::OK {
-            bail!("signing in {email}: {status}");
-        }
-        let profile = self
-            .client
-            .new_profile(&id, Duration::from_secs(30))
-            .await?;
-        let text = |value: &Value, name: &str| value[name].as_str().unwrap_or_default().to_owned();
+        let registered = self
+            .auth
+            .register(&RegisterRequest::new(&email, &name, &password), None)
+            .await
+            .with_context(|| format!("registering {email}"))?;
+        let tokens = self
+            .auth
+            .login(&LoginRequest::new(&email, &password))
+            .await
+            .with_context(|| format!("signing in {email}"))?;
+        let profile = await_profile(&self.users, &registered.id, PROFILES_WITHIN).await?;
         Ok(User {
-            id,
+            id: registered.id,
             email,
             name,
-            handle: text(&profile, "handle"),
+            handle: profile.handle,
             password,
-            access: text(&tokens, "accessToken"),
-            id_token: text(&tokens, "idToken"),
-            refresh: text(&tokens, "refreshToken"),
+            access: tokens.access_token,
+            id_token: tokens.id_token,
+            refresh: tokens.refresh_token.context("a sign-in's refresh token")?,
         })
     }
 
-    /// Runs `op` for `user`; the status and the answer.
-    async fn run_op(
-        &self,
-        op: Op,
-        user: &User,
-        worker: usize,
-        n: u64,
-    ) -> Result<(StatusCode, Value)> {
-        let verify = |token: &str, kind: &str| json!({"token": token, "tokenType": kind});
+    /// Runs `op` for `user`: what the API answered.
+    async fn run_op(&self, op: Op, user: &User, worker: usize, n: u64) -> Result<Answer> {
         let id = &user.id;
-        let answer = match op {
-            Op::VerifyAccess | Op::VerifyId | Op::VerifyForged => {
-                let body = match op {
-                    Op::VerifyId => verify(&user.id_token, "id"),
-                    Op::VerifyForged => {
-                        // The user's own token with its signature's last characters changed.
-                        let mut forged = user.access.clone();
-                        forged.truncate(forged.len().saturating_sub(4));
-                        forged.push_str("AAAA");
-                        verify(&forged, "access")
-                    }
-                    _ => verify(&user.access, "access"),
-                };
-                self.client
-                    .call(
-                        Method::POST,
-                        self.client.auth("/auth/token/verify"),
-                        None,
-                        Some(body),
-                    )
-                    .await?
+        match op {
+            Op::VerifyAccess => {
+                let request = VerifyRequest::new(&user.access, TokenUse::Access);
+                Answer::done(self.auth.verify(&request).await)
             }
-            Op::GetById => {
-                self.client
-                    .call(
-                        Method::GET,
-                        self.client.users(&format!("/user/{id}")),
-                        None,
-                        None,
-                    )
-                    .await?
+            Op::VerifyId => {
+                let request = VerifyRequest::new(&user.id_token, TokenUse::Id);
+                Answer::done(self.auth.verify(&request).await)
             }
-            Op::GetByName => {
-                let path = format!("/user/name/{}", user.name);
-                self.client
-                    .call(Method::GET, self.client.users(&path), None, None)
-                    .await?
+            Op::VerifyForged => {
+                // The user's own token with its signature's last characters changed.
+                let mut forged = user.access.clone();
+                forged.truncate(forged.len().saturating_sub(4));
+                forged.push_str("AAAA");
+                let request = VerifyRequest::new(forged, TokenUse::Access);
+                Answer::done(self.auth.verify(&request).await)
             }
-            Op::GetByEmail => {
-                let path = format!("/user/email/{}", user.email);
-                self.client
-                    .call(Method::GET, self.client.users(&path), None, None)
-                    .await?
-            }
-            Op::GetByHandle => {
-                let handle = user.handle.trim_start_matches('@');
-                let path = format!("/user/handle/{handle}");
-                self.client
-                    .call(Method::GET, self.client.users(&path), None, None)
-                    .await?
-            }
-            Op::Me => {
-                self.client
-                    .call(
-                        Method::GET,
-                        self.client.users("/public/user/me"),
-                        Some(&user.access),
-                        None,
-                    )
-                    .await?
-            }
+            Op::GetById => Answer::done(self.users.user(id).await),
+            Op::GetByName => Answer::done(self.users.user_by_name(&user.name).await),
+            Op::GetByEmail => Answer::done(self.users.user_by_email(&user.email).await),
+            Op::GetByHandle => Answer::done(self.users.user_by_handle(&user.handle).await),
+            Op::Me => Answer::done(self.users.me(&user.access).await),
             Op::Login => {
-                let body = json!({"email": user.email, "password": user.password});
-                self.client
-                    .call(
-                        Method::POST,
-                        self.client.auth("/auth/login"),
-                        None,
-                        Some(body),
-                    )
-                    .await?
+                let request = LoginRequest::new(&user.email, &user.password);
+                Answer::done(self.auth.login(&request).await)
             }
             Op::Refresh => {
-                let body = json!({"refreshToken": user.refresh});
-                self.client
-                    .call(
-                        Method::POST,
-                        self.client.auth("/auth/token/refresh"),
-                        None,
-                        Some(body),
-                    )
-                    .await?
+                let request = RefreshRequest {
+                    refresh_token: user.refresh.clone(),
+                    client_id: None,
+                };
+                Answer::done(self.auth.refresh(&request).await)
             }
             Op::MergeData => {
-                let body = json!({ format!("worker{worker}"): n });
-                self.client
-                    .call(
-                        Method::PATCH,
-                        self.client.users(&format!("/user/{id}/data/update")),
-                        None,
-                        Some(body),
-                    )
-                    .await?
+                let mut patch = Map::new();
+                patch.insert(format!("worker{worker}"), json!(n));
+                Answer::done(self.users.merge_data(id, &patch, None).await)
             }
             Op::Settings => {
                 let lang = if n.is_multiple_of(2) {
@@ -433,54 +402,28 @@ impl Driver {
                 } else {
                     "de_de"
                 };
-                self.client
-                    .call(
-                        Method::PATCH,
-                        self.client.users("/public/user/me/profile"),
-                        Some(&user.access),
-                        Some(json!({ "lang": lang })),
-                    )
-                    .await?
-            }
-            Op::Award | Op::Revoke => {
-                let method = if op == Op::Award {
-                    Method::POST
-                } else {
-                    Method::DELETE
+                let update = ProfileUpdate {
+                    lang: Some(lang.to_owned()),
+                    ..ProfileUpdate::default()
                 };
-                let path = format!("/user/{id}/badge/EARLY_ADOPTER");
-                self.client
-                    .call(method, self.client.users(&path), None, None)
-                    .await?
+                Answer::done(self.users.update_my_profile(&user.access, &update).await)
             }
+            Op::Award => Answer::done(self.users.award_badge(id, "EARLY_ADOPTER").await),
+            Op::Revoke => Answer::done(self.users.revoke_badge(id, "EARLY_ADOPTER").await),
             Op::Register => {
-                let run = uuid::Uuid::new_v4().simple().to_string();
-                let body = json!({
-                    "email": format!("new-{}@example.com", &run[..12]),
-                    "name": format!("new_{}", &run[..12]),
-                    "password": format!("New-Secret-{}", &run[..12]),
-                });
-                self.client
-                    .call(
-                        Method::POST,
-                        self.client.auth("/auth/register"),
-                        None,
-                        Some(body),
-                    )
-                    .await?
+                let run = &uuid::Uuid::new_v4().simple().to_string()[..12];
+                let request = RegisterRequest::new(
+                    format!("new-{run}@example.com"),
+                    format!("new_{run}"),
+                    format!("New-Secret-{run}"),
+                );
+                let result = self.auth.register(&request, None).await;
+                Answer::of(result, |registered| Some(registered.id))
             }
             Op::RegisterTakenEmail | Op::RegisterTakenName | Op::RegisterTakenHandle => {
-                self.client
-                    .call(
-                        Method::POST,
-                        self.client.auth("/auth/register"),
-                        None,
-                        Some(taken(op, user)),
-                    )
-                    .await?
+                Answer::done(self.auth.register(&taken(op, user), None).await)
             }
-        };
-        Ok(answer)
+        }
     }
 
     /// The registered users whose profile is not in the User API within [`PROFILES_WITHIN`].
@@ -490,10 +433,10 @@ impl Driver {
         loop {
             let mut still = Vec::new();
             for id in missing {
-                let url = self.client.users(&format!("/user/{id}"));
-                let (status, _) = self.client.call(Method::GET, url, None, None).await?;
-                if status != StatusCode::OK {
-                    still.push(id);
+                match self.users.user(&id).await {
+                    Ok(_) => {}
+                    Err(error) if error.status() == Some(StatusCode::NOT_FOUND) => still.push(id),
+                    Err(error) => return Err(error.into()),
                 }
             }
             missing = still;
@@ -507,7 +450,7 @@ impl Driver {
 
 /// A registration that must be refused: `user`'s email, name or handle (by `op`), everything
 /// else new.
-fn taken(op: Op, user: &User) -> Value {
+fn taken(op: Op, user: &User) -> RegisterRequest {
     let fresh = &uuid::Uuid::new_v4().simple().to_string()[..12];
     let new_email = format!("taken-{fresh}@example.com");
     let (email, name) = match op {
@@ -515,7 +458,7 @@ fn taken(op: Op, user: &User) -> Value {
         Op::RegisterTakenName => (new_email, user.name.to_uppercase()),
         _ => (new_email, user.name.replace('_', "-")),
     };
-    json!({"email": email, "name": name, "password": format!("Taken-Secret-{fresh}")})
+    RegisterRequest::new(email, name, format!("Taken-Secret-{fresh}"))
 }
 
 /// A cheap deterministic generator per worker: which operation and which user next.
@@ -564,13 +507,12 @@ pub(crate) async fn run(options: &LoadOptions, state_dir: PathBuf) -> Result<Rep
 }
 
 async fn drive(options: &LoadOptions, stack: &ChildStack) -> Result<Report> {
+    let http = Client::builder()
+        .pool_max_idle_per_host(options.concurrency)
+        .build()?;
     let driver = Arc::new(Driver {
-        client: StackClient::new(
-            Client::builder()
-                .pool_max_idle_per_host(options.concurrency)
-                .build()?,
-            stack.facts.clone(),
-        ),
+        auth: stack.facts.auth_api(http.clone())?,
+        users: stack.facts.user_api(http)?,
     });
     let run = uuid::Uuid::new_v4().simple().to_string()[..6].to_owned();
     eprintln!(
@@ -775,10 +717,7 @@ mod tests {
             Op::RegisterTakenHandle,
         ] {
             let body = taken(op, &user);
-            let (new_email, new_name) = (
-                body["email"].as_str().unwrap(),
-                body["name"].as_str().unwrap(),
-            );
+            let (new_email, new_name) = (body.email.as_str(), body.name.as_str());
             let same = [
                 ("email", email(new_email) == email(&user.email)),
                 ("name", key(new_name) == key(&user.name)),
@@ -786,9 +725,19 @@ mod tests {
             ];
             // The first field taken is the one the Auth API names (it checks them in this order).
             let first = same.iter().find(|(_, same)| *same).map(|(field, _)| *field);
-            assert_eq!(first, op.taken(), "{body}");
-            assert!(op.expected(StatusCode::CONFLICT, &json!({"field": op.taken()})));
-            assert!(!op.expected(StatusCode::CREATED, &json!({"id": "x"})));
+            assert_eq!(first, op.taken(), "{body:?}");
+            let refused = |field: &str| Answer::Refused {
+                status: StatusCode::CONFLICT,
+                field: Some(field.to_owned()),
+            };
+            assert!(op.expected(&refused(op.taken().unwrap())));
+            for other in ["email", "name", "handle"] {
+                assert_eq!(op.expected(&refused(other)), Some(other) == op.taken());
+            }
+            let registered = Answer::Done {
+                registered: Some("x".to_owned()),
+            };
+            assert!(!op.expected(&registered));
         }
     }
 

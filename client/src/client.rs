@@ -31,7 +31,7 @@ pub enum Error {
     #[error("{status}: {}{}", problem.title, problem.detail.as_deref().map(|detail| format!(" ({detail})")).unwrap_or_default())]
     Api {
         status: StatusCode,
-        problem: Problem,
+        problem: Box<Problem>,
     },
     /// No answer (connection, timeout), or an unreadable one.
     #[error("the call failed: {0}")]
@@ -321,10 +321,16 @@ async fn send(request: RequestBuilder) -> Result<Response, Error> {
                     session: challenge.session,
                     expires_in: challenge.expires_in,
                 }),
-                Err(_) => Err(Error::Api { status, problem }),
+                Err(_) => Err(Error::Api {
+                    status,
+                    problem: Box::new(problem),
+                }),
             }
         }
-        Ok(problem) if is_problem => Err(Error::Api { status, problem }),
+        Ok(problem) if is_problem => Err(Error::Api {
+            status,
+            problem: Box::new(problem),
+        }),
         _ => Err(Error::Unexpected {
             status,
             detail: String::from_utf8_lossy(&body).chars().take(200).collect(),

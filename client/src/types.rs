@@ -18,6 +18,10 @@ pub struct Problem {
     pub detail: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance: Option<String>,
+    /// The problem type's extension members (RFC 9457 section 3.2), such as the `field` a
+    /// 409 `/problems/taken` names.
+    #[serde(flatten)]
+    pub extensions: Map<String, Value>,
 }
 
 /// `POST /auth/register`.

@@ -7,11 +7,15 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use reqwest::{Client, Method, StatusCode};
-use serde_json::{Value, json};
+use reqwest::{Client, StatusCode};
+use roster_client::{
+    AuthApi, AvatarChange, AvatarRequest, DefaultAvatar, RegisterRequest, Status, UploadRequest,
+    UserApi,
+};
+use serde_json::{Map, Value};
 
+use crate::clients::await_profile;
 use crate::stack::LocalFacts;
-use crate::stack_client::StackClient;
 
 /// Every demo user's password. Local only.
 pub const DEMO_PASSWORD: &str = "Demo-Password-1";
@@ -88,11 +92,12 @@ pub struct DemoUser {
 
 /// Makes the demo users on the stack `facts` describes.
 pub async fn seed(facts: &LocalFacts) -> Result<Vec<DemoUser>> {
-    let client = StackClient::new(Client::new(), facts.clone());
+    let http = Client::new();
+    let (auth, users) = (facts.auth_api(http.clone())?, facts.user_api(http.clone())?);
     let mut made = Vec::new();
     for plan in &PLANS {
         made.push(
-            make(&client, plan)
+            make(&auth, &users, &http, plan)
                 .await
                 .with_context(|| format!("demo user {}", plan.name))?,
         );
@@ -100,102 +105,57 @@ pub async fn seed(facts: &LocalFacts) -> Result<Vec<DemoUser>> {
     Ok(made)
 }
 
-async fn make(client: &StackClient, plan: &Plan) -> Result<DemoUser> {
+async fn make(auth: &AuthApi, users: &UserApi, http: &Client, plan: &Plan) -> Result<DemoUser> {
     let email = format!("{}@example.com", plan.name);
-    let body = json!({"email": email, "name": plan.name, "password": DEMO_PASSWORD});
-    let (status, registered) = client
-        .call(
-            Method::POST,
-            client.auth("/auth/register"),
-            None,
-            Some(body),
-        )
-        .await?;
-    if status == StatusCode::CONFLICT {
-        let existing = client
-            .succeed(
-                Method::GET,
-                client.users(&format!("/user/email/{email}")),
-                None,
-            )
-            .await?;
-        let id = existing["id"].as_str().context("an id")?.to_owned();
-        return Ok(DemoUser {
-            email,
-            id,
-            created: false,
-        });
-    }
-    if status != StatusCode::CREATED {
-        bail!("registering: {status} {registered}");
-    }
-    let id = registered["id"].as_str().context("an id")?.to_owned();
-    let code = registered["activationCode"]
-        .as_str()
-        .context("a code")?
-        .to_owned();
-    client.new_profile(&id, Duration::from_secs(20)).await?;
+    let request = RegisterRequest::new(&email, plan.name, DEMO_PASSWORD);
+    let registered = match auth.register(&request, None).await {
+        Ok(registered) => registered,
+        Err(error) if error.status() == Some(StatusCode::CONFLICT) => {
+            let existing = users.user_by_email(&email).await?.into_inner();
+            return Ok(DemoUser {
+                email,
+                id: existing.id,
+                created: false,
+            });
+        }
+        Err(error) => return Err(error).context("registering"),
+    };
+    let id = registered.id;
+    await_profile(users, &id, Duration::from_secs(20)).await?;
     if plan.activate {
-        client
-            .succeed(
-                Method::GET,
-                client.users(&format!("/user/activate/{code}")),
-                None,
-            )
-            .await?;
+        let code = registered
+            .activation_code
+            .context("the registration's activation code")?;
+        users.activate_in_path(&code).await?;
     }
     if plan.suspend {
-        client
-            .succeed(
-                Method::PATCH,
-                client.users(&format!("/user/{id}/status/SUSPENDED")),
-                None,
-            )
-            .await?;
+        users.set_status(&id, Status::Suspended, None).await?;
     }
     for badge in plan.badges {
-        client
-            .succeed(
-                Method::POST,
-                client.users(&format!("/user/{id}/badge/{badge}")),
-                None,
-            )
-            .await?;
+        users.award_badge(&id, badge).await?;
     }
     if let Some(data) = plan.data {
-        let data: Value = serde_json::from_str(data)?;
-        client
-            .succeed(
-                Method::PUT,
-                client.users(&format!("/user/{id}/data/update")),
-                Some(data),
-            )
-            .await?;
+        let data: Map<String, Value> = serde_json::from_str(data)?;
+        users.replace_data(&id, &data, None).await?;
     }
     match plan.avatar {
         Avatar::Default(avatar) => {
-            client
-                .succeed(
-                    Method::POST,
-                    client.users(&format!("/user/{id}/avatar")),
-                    Some(json!({"default": avatar})),
-                )
-                .await?;
+            let request = AvatarRequest::Default(DefaultAvatar {
+                default: avatar.to_owned(),
+            });
+            users.avatar(&id, &request).await?;
         }
         Avatar::Photo => {
-            let body = json!({"contentType": "image/png", "contentLength": PHOTO.len()});
-            let upload = client
-                .succeed(
-                    Method::POST,
-                    client.users(&format!("/user/{id}/avatar")),
-                    Some(body),
-                )
-                .await?;
-            let mut put = Client::new()
-                .put(upload["uploadUrl"].as_str().context("an upload URL")?)
-                .body(PHOTO);
-            for (name, value) in upload["headers"].as_object().into_iter().flatten() {
-                put = put.header(name, value.as_str().unwrap_or_default());
+            let request = AvatarRequest::Upload(UploadRequest {
+                content_type: "image/png".to_owned(),
+                content_length: PHOTO.len() as u64,
+            });
+            let AvatarChange::Upload(upload) = users.avatar(&id, &request).await? else {
+                bail!("asked to upload a photo, the User API chose a default avatar");
+            };
+            let mut put = http.put(&upload.upload_url).body(PHOTO);
+            for (name, value) in &upload.headers {
+                put = put.header(name, value);
             }
             let status = put.send().await?.status();
             if !status.is_success() {

@@ -6,13 +6,13 @@
 //! - [`plumbing`]: what AWS runs between the functions (stream polling, queue draining);
 //! - [`stack`]: all of it together, plus both APIs on loopback ports;
 //! - [`web`]: the example account page on an origin of its own;
-//! - [`demo`]: demo users for a fresh stack; [`stack_client`]: a small client of a running stack.
+//! - [`demo`]: demo users for a fresh stack; [`clients`]: its two APIs as a caller sees them.
 
 pub mod cli;
+pub mod clients;
 pub mod demo;
 pub mod endpoint;
 pub mod plumbing;
 pub mod provision;
 pub mod stack;
-pub mod stack_client;
 pub mod web;

@@ -14,9 +14,11 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
+use roster_client::{AuthApi, LoginRequest, RegisterRequest, UserApi};
 use roster_infra::resources::{BADGE_RULES, Names};
-use roster_local::stack_client::StackClient;
+use roster_local::clients::await_profile;
+use roster_local::stack::LocalFacts;
 use roster_testkit::{harness, probes};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -41,25 +43,28 @@ fn succeed(state_dir: &Path, args: &[&str]) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
+/// Both APIs of the stack, as a caller with the development key sees them.
+fn clients(facts: &LocalFacts) -> (AuthApi, UserApi) {
+    let http = reqwest::Client::new();
+    (
+        facts.auth_api(http.clone()).unwrap(),
+        facts.user_api(http).unwrap(),
+    )
+}
+
 /// Registers a user and waits for the profile; returns the id and the activation code.
 async fn register(
-    client: &StackClient,
+    (auth, users): &(AuthApi, UserApi),
     email: &str,
     name: &str,
     password: &str,
 ) -> (String, String) {
-    let body = json!({"email": email, "name": name, "password": password});
-    let registered = client
-        .succeed(Method::POST, client.auth("/auth/register"), Some(body))
+    let request = RegisterRequest::new(email, name, password);
+    let registered = auth.register(&request, None).await.unwrap();
+    await_profile(users, &registered.id, Duration::from_secs(20))
         .await
         .unwrap();
-    let id = registered["id"].as_str().unwrap().to_owned();
-    client
-        .new_profile(&id, Duration::from_secs(20))
-        .await
-        .unwrap();
-    let code = registered["activationCode"].as_str().unwrap().to_owned();
-    (id, code)
+    (registered.id, registered.activation_code.unwrap())
 }
 
 fn keys(state_dir: &Path, args: &[&str]) -> Value {
@@ -237,7 +242,7 @@ async fn api_keys_are_created_bound_to_frontends_and_source_systems() {
 async fn users_get_find_and_delete_against_the_local_stack() {
     let (stack, state_dir) = harness::running_stack().await.unwrap();
     let facts = stack.facts().clone();
-    let client = StackClient::new(reqwest::Client::new(), facts.clone());
+    let client = clients(&facts);
     let (id, _) = register(
         &client,
         "Ops.User@Example.com",
@@ -303,36 +308,31 @@ async fn users_get_find_and_delete_against_the_local_stack() {
     assert!(!bad.status.success());
     let unconfirmed = roster(&state_dir, &["users", "delete", &id]);
     assert!(String::from_utf8_lossy(&unconfirmed.stderr).contains("add --yes"));
-    let profile_status = || async {
-        let url = client.users(&format!("/user/{id}"));
-        client.call(Method::GET, url, None, None).await.unwrap().0
-    };
-    assert_eq!(profile_status().await, StatusCode::OK);
+    client.1.user(&id).await.unwrap();
 
     let deleted = succeed(&state_dir, &["users", "delete", &id, "--yes"]);
     assert!(
         deleted.starts_with(&format!("deleted {id} (ops_user, ops.user@example.com)")),
         "{deleted}"
     );
-    assert_eq!(profile_status().await, StatusCode::NOT_FOUND);
+    let gone = client.1.user(&id).await.unwrap_err();
+    assert_eq!(gone.status(), Some(StatusCode::NOT_FOUND), "{gone}");
     // The Auth API's subscriber removes the sign-in: the password no longer works.
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let (status, _) = client
-            .call(
-                Method::POST,
-                client.auth("/auth/login"),
-                None,
-                Some(json!({"email": "ops.user@example.com", "password": "Ops-Password-1"})),
-            )
+        let login = LoginRequest::new("ops.user@example.com", "Ops-Password-1");
+        let status = client
+            .0
+            .login(&login)
             .await
-            .unwrap();
-        if status == StatusCode::UNAUTHORIZED {
+            .err()
+            .and_then(|error| error.status());
+        if status == Some(StatusCode::UNAUTHORIZED) {
             break;
         }
         assert!(
             Instant::now() < deadline,
-            "the sign-in outlived the deleted user: {status}"
+            "the sign-in outlived the deleted user: {status:?}"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -361,17 +361,10 @@ async fn events_tail_prints_each_event_live_and_cleans_up_when_stopped() {
     assert!(banner.starts_with("Tailing the bus"), "{banner}");
     let mut lines = BufReader::new(tail.stdout.take().unwrap()).lines();
 
-    let client = StackClient::new(reqwest::Client::new(), facts.clone());
+    let client = clients(&facts);
     let (id, code) = register(&client, "tail@example.com", "tail_user", "Tail-Password-1").await;
     let (id, code) = (id.as_str(), code.as_str());
-    client
-        .succeed(
-            Method::GET,
-            client.users(&format!("/user/activate/{code}")),
-            None,
-        )
-        .await
-        .unwrap();
+    client.1.activate_in_path(code).await.unwrap();
 
     let mut seen = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -531,7 +524,7 @@ fn failure_record(stream_arn: &str, shard: &str, sequence: &str) -> String {
 async fn status_reports_the_plumbing_and_dlq_replays_a_stream_record_a_projector_gave_up_on() {
     let (stack, state_dir) = harness::running_stack().await.unwrap();
     let facts = stack.facts().clone();
-    let client = StackClient::new(reqwest::Client::new(), facts.clone());
+    let client = clients(&facts);
     let sdk = harness::sdk().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
 

@@ -23,10 +23,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use reqwest::{Method, StatusCode};
+use roster_client::{AuthApi, RegisterRequest, UserApi};
+use roster_local::clients::await_profile;
 use roster_local::stack::LocalFacts;
-use roster_local::stack_client::StackClient;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// README commands this test does not run, each with the reason. An entry covers the command
@@ -720,7 +720,7 @@ async fn health(stack: &Stack) -> Result<(), String> {
             .await
             .map_err(|error| format!("{url}/health: {error}"))?
             .status();
-        if status != StatusCode::OK {
+        if status != reqwest::StatusCode::OK {
             return Err(format!("{url}/health: {status}"));
         }
     }
@@ -739,16 +739,12 @@ async fn demo_users(stack: &Stack) -> Result<(), String> {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let client = StackClient::new(reqwest::Client::new(), stack.facts.clone());
+    let (_, users) = clients(&stack.facts)?;
     for name in ["ada", "grace", "alan", "katherine", "linus"] {
-        let url = client.users(&format!("/user/email/{name}@example.com"));
-        let (status, _) = client
-            .call(Method::GET, url, None, None)
+        users
+            .user_by_email(&format!("{name}@example.com"))
             .await
-            .map_err(|error| error.to_string())?;
-        if status != StatusCode::OK {
-            return Err(format!("demo user {name}: {status}"));
-        }
+            .map_err(|error| format!("demo user {name}: {error}"))?;
     }
     Ok(())
 }
@@ -850,7 +846,7 @@ async fn run_stack(args: &[String]) -> Result<Option<Stack>, String> {
 /// What the `roster` commands run against and fill their placeholders with.
 struct Tour {
     stack: Stack,
-    client: StackClient,
+    client: (AuthApi, UserApi),
     values: BTreeMap<&'static str, String>,
 }
 
@@ -868,39 +864,45 @@ fn roster_command(tour_dir: &Path, args: &[String]) -> tokio::process::Command {
     command
 }
 
+/// Both APIs of the stack, as a caller with the development key sees them.
+fn clients(facts: &LocalFacts) -> Result<(AuthApi, UserApi), String> {
+    let http = reqwest::Client::new();
+    let auth = facts.auth_api(http.clone());
+    let users = facts.user_api(http);
+    auth.and_then(|auth| Ok((auth, users?)))
+        .map_err(|error| error.to_string())
+}
+
 /// Registers a user as the tour does (and activates it if asked); its id once its profile is
 /// there.
 async fn register(
-    client: &StackClient,
+    (auth, users): &(AuthApi, UserApi),
     email: &str,
     name: &str,
     activate: bool,
 ) -> Result<String, String> {
-    let body = json!({"email": email, "name": name, "password": "Tour-Password-1"});
-    let registered = client
-        .succeed(Method::POST, client.auth("/auth/register"), Some(body))
+    let request = RegisterRequest::new(email, name, "Tour-Password-1");
+    let registered = auth
+        .register(&request, None)
         .await
         .map_err(|error| error.to_string())?;
-    let id = registered["id"].as_str().unwrap_or_default().to_owned();
-    client
-        .new_profile(&id, Duration::from_secs(30))
+    await_profile(users, &registered.id, Duration::from_secs(30))
         .await
         .map_err(|error| error.to_string())?;
     if activate {
-        let code = registered["activationCode"].as_str().unwrap_or_default();
-        let url = client.users(&format!("/user/activate/{code}"));
-        client
-            .succeed(Method::GET, url, None)
+        let code = registered.activation_code.unwrap_or_default();
+        users
+            .activate_in_path(&code)
             .await
             .map_err(|error| error.to_string())?;
     }
-    Ok(id)
+    Ok(registered.id)
 }
 
 /// The tour's stack with what its commands refer to: the tour's own user (`tour@example.com`,
 /// registered and activated as its step 3 does), a user for `<ID>` and a key for `<KEY_ID>`.
 async fn tour(stack: Stack) -> Result<Tour, String> {
-    let client = StackClient::new(reqwest::Client::new(), stack.facts.clone());
+    let client = clients(&stack.facts)?;
     register(&client, "tour@example.com", "tour_user", true).await?;
     let id = register(&client, "readme@example.com", "readme_user", false).await?;
     let args = ["--json", "api-keys", "create", "--caller", "readme-test"]
