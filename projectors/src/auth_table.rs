@@ -5,66 +5,46 @@
 //! its Cognito user deleted outside Roster: a MODIFY) becomes `IdentityDeleted`. Reservations,
 //! pending registrations and idempotency records are bookkeeping and publish nothing.
 //!
-//! An identity's images are read as the Auth API's own record
-//! ([`roster_auth_api::store::Identity`]): the table's owner declares its items once.
+//! Every image is read as the Auth API's own record ([`roster_auth_api::store::Identity`],
+//! [`Revocation`], [`ResetRequest`]): the table's owner declares its items once, and this
+//! projection parses their ids, emails and times into the contract's types.
 
 use aws_lambda_events::dynamodb::EventRecord;
-use roster_auth_api::store::Identity;
+use roster_auth_api::store::{Identity, ResetRequest, Revocation};
 use roster_events::auth::{
     IdentityDeleted, PasswordResetRequested, SessionsRevoked, UserDeletionRequested, UserRegistered,
 };
 use roster_events::{Email, Envelope, Timestamp, UserId};
 use roster_platform::events::OutgoingEvent;
-use serde::Deserialize;
 
 use crate::{Projection, ProjectionError};
-
-/// The fields of a revocation record this projection reads.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RevocationImage {
-    sub: UserId,
-    revoked_at: i64,
-    reason: String,
-    #[serde(default)]
-    registered: bool,
-}
 
 #[derive(Debug, Clone, Default)]
 pub struct AuthTableProjection;
 
-/// The fields of a password-reset request record this projection reads.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ResetImage {
-    #[serde(default)]
-    user_id: Option<UserId>,
-    #[serde(default)]
-    email: Option<Email>,
-    requested_at: Timestamp,
-}
-
 fn reset_request(image: serde_json::Value) -> Result<Vec<OutgoingEvent>, ProjectionError> {
-    let record: ResetImage = serde_json::from_value(image)?;
+    let record: ResetRequest = serde_json::from_value(image)?;
     // A request for an address that is no user's: nothing happened to anyone.
     let (Some(user_id), Some(email)) = (record.user_id, record.email) else {
         return Ok(Vec::new());
     };
-    let event_id = format!("PasswordResetRequested-{user_id}-{}", record.requested_at);
+    let (user_id, email) = (UserId::parse(&user_id)?, Email::parse(&email)?);
+    let requested_at = Timestamp::parse(&record.requested_at)?;
+    let event_id = format!("PasswordResetRequested-{user_id}-{requested_at}");
     let envelope = Envelope::new(
         event_id,
-        record.requested_at.clone(),
+        requested_at.clone(),
         PasswordResetRequested {
             user_id,
             email,
-            requested_at: record.requested_at,
+            requested_at,
         },
     );
     Ok(vec![OutgoingEvent::from_envelope(&envelope)?])
 }
 
 fn revocation(image: serde_json::Value) -> Result<Vec<OutgoingEvent>, ProjectionError> {
-    let record: RevocationImage = serde_json::from_value(image)?;
+    let record: Revocation = serde_json::from_value(image)?;
     // A user Roster did not register (an operator made in the pool) has no profile, and no
     // subscriber has anything to do with its sessions.
     if !record.registered {
@@ -82,7 +62,7 @@ fn revocation(image: serde_json::Value) -> Result<Vec<OutgoingEvent>, Projection
         event_id,
         occurred_at,
         SessionsRevoked {
-            user_id: record.sub,
+            user_id: UserId::parse(&record.sub)?,
             revoked_before: record.revoked_at,
             reason: record.reason,
         },

@@ -49,7 +49,8 @@ async fn tables_have_their_keys_indexes_and_new_and_old_image_streams() {
         assert!(stream.stream_enabled());
         assert_eq!(
             stream.stream_view_type(),
-            Some(&StreamViewType::NewAndOldImages)
+            Some(&StreamViewType::from(spec.stream_view.as_str())),
+            "{name}: the stream view its owner declares"
         );
         assert!(table.latest_stream_arn().is_some());
 
