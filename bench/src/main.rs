@@ -5,6 +5,7 @@ mod cold_start;
 mod events;
 mod http;
 mod load;
+mod propagation;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -61,6 +62,18 @@ enum Command {
         #[arg(long, default_value_t = 3)]
         runs: usize,
     },
+    /// End-to-end propagation on a whole local stack with --latency-ms added to every AWS
+    /// call, alternating with none: registration until the profile is readable, activation
+    /// until the VERIFIED badge, suspension until the sign-in is refused; p50 and p99 per run
+    /// of --users users, next to each path's floor (its hops times the latency).
+    Propagation {
+        #[arg(long, default_value_t = 15)]
+        latency_ms: u64,
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(2..))]
+        users: u64,
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
+        runs: u64,
+    },
     /// The Auth API alone on a loopback port (the http benchmark's server process).
     #[command(hide = true)]
     ServeAuth,
@@ -108,6 +121,11 @@ async fn run(args: Args) -> Result<()> {
             cold_starts(runs, extra, &lambda_dir).await
         }
         Command::Events { latency_ms, runs } => events::compare(latency_ms, runs).await,
+        Command::Propagation {
+            latency_ms,
+            users,
+            runs,
+        } => propagation::compare(latency_ms, users as usize, runs as usize).await,
         Command::ServeAuth => http::serve_auth().await,
         Command::ServeStack(args) => {
             roster_platform::telemetry::init(roster_platform::telemetry::LogFormat::from_env());

@@ -69,7 +69,22 @@ pub struct Fault {
     pub kind: Kind,
 }
 
+/// The operation of a rule that applies to every call.
+pub const EVERY_OPERATION: &str = "*";
+
 impl Fault {
+    /// Delays the answer to every call, of any operation, by `latency` until cleared: an AWS
+    /// region's round trip added to a local endpoint's.
+    pub fn latency(latency: Duration) -> Self {
+        Self {
+            operation: EVERY_OPERATION,
+            skip: 0,
+            times: u32::MAX,
+            when: When::Before,
+            kind: Kind::Delay(latency),
+        }
+    }
+
     /// Fails every call of `operation` (the SDK's retries included) until cleared.
     pub fn always(operation: &'static str, when: When) -> Self {
         Self {
@@ -338,7 +353,7 @@ fn fault_for(rules: &Mutex<Rules>, call: Call) -> Option<Fault> {
         .faults
         .iter()
         .find(|fault| {
-            fault.operation == operation
+            (fault.operation == operation || fault.operation == EVERY_OPERATION)
                 && number > fault.skip
                 && u64::from(number) <= u64::from(fault.skip) + u64::from(fault.times)
         })
