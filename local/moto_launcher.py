@@ -310,42 +310,98 @@ def software_tokens_as_cognito_does() -> None:
     backend_class.respond_to_auth_challenge = answered
 
 
-def roll_back_transactions_in_place() -> None:
-    """Keeps a table's stream readable after a cancelled TransactWriteItems.
+def roll_back_transactions_item_by_item() -> None:
+    """Rolls a cancelled TransactWriteItems back item by item, in constant time.
 
-    moto rolls a cancelled transaction back by putting a deep copy of each table it touched in
-    the table's place, stream shard included. Every shard iterator handed out before then
-    points into the replaced shard, so a reader that follows its NextShardIterator chain never
-    sees another record (the stall of issue 15). DynamoDB never replaces a stream; a cancelled
-    transaction simply leaves no record. So: after moto's rollback, the restored table gets the
-    original shard back, with the records the cancelled transaction's earlier items had
-    appended removed. No reader can have seen those records, because the streams API is
-    serialised with the writes (see SerialiseDynamoDB).
+    moto backs every transaction up by deep-copying each table it touches, items and stream
+    records included, and on failure puts the copy in the table's place. Two faults follow:
+    - every transaction costs time in proportion to everything the table and its stream ever
+      held, and DynamoDB's requests are serialised (SerialiseDynamoDB), so the whole local
+      stack slows down as it is used (a registration took over a second after a few hundred);
+    - the replaced table comes with a copy of its stream shard, so every shard iterator
+      handed out before points into a shard nothing writes to any more: a reader following
+      its NextShardIterator chain never sees another record (the stall of issue 15).
+    DynamoDB does neither: a cancelled transaction leaves no trace and the stream stays. So
+    the table is never copied (moto's backup step is handed the table itself) and each item
+    the transaction names is remembered as it was; on any failure they are put back as they
+    were, without stream records, and the records the transaction's earlier items appended
+    are removed. No reader can have seen those records, because the streams API is
+    serialised with the writes.
     """
+    import moto.dynamodb.models as models
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
 
     transact = DynamoDBBackend.transact_write_items
+    real_copy = models.copy
 
-    def in_place(backend, transact_items):
-        tables = dict(backend.tables)
-        shards = {
-            name: (table.stream_shard, len(table.stream_shard.items))
-            for name, table in tables.items()
-            if table.stream_shard is not None
-        }
+    class TablesAreNotCopied:
+        """`copy` as moto's transaction sees it: tables are kept, anything else is copied."""
+
+        @staticmethod
+        def deepcopy(value, memo=None):
+            if isinstance(value, Table):
+                return value
+            return real_copy.deepcopy(value, memo)
+
+        copy = staticmethod(real_copy.copy)
+
+    def key_of(table, attributes):
+        if table.hash_key_attr not in attributes:
+            return None
+        hash_value = DynamoType(attributes[table.hash_key_attr])
+        if table.range_key_attr is None:
+            return hash_value, None
+        if table.range_key_attr not in attributes:
+            return None
+        return hash_value, DynamoType(attributes[table.range_key_attr])
+
+    def put_back(table, hash_value, range_value, previous):
+        if range_value is None:
+            if previous is None:
+                table.items.pop(hash_value, None)
+            else:
+                table.items[hash_value] = previous
+            return
+        bucket = table.items[hash_value]
+        if previous is None:
+            bucket.pop(range_value, None)
+            if not bucket:
+                table.items.pop(hash_value, None)
+        else:
+            bucket[range_value] = previous
+
+    def item_by_item(backend, transact_items):
+        before = []
+        shards = {}
+        for entry in transact_items:
+            if not isinstance(entry, dict) or len(entry) != 1:
+                continue
+            _, op = next(iter(entry.items()))
+            table = backend.tables.get(op.get("TableName")) if isinstance(op, dict) else None
+            if table is None:
+                continue
+            key = key_of(table, op.get("Item") or op.get("Key") or {})
+            if key is None:
+                continue
+            previous = table.get_item(*key)
+            before.append((table, key, real_copy.deepcopy(previous)))
+            if table.stream_shard is not None and table.name not in shards:
+                shards[table.name] = (table.stream_shard, len(table.stream_shard.items))
+        models.copy = TablesAreNotCopied
         try:
             return transact(backend, transact_items)
-        finally:
-            for name, table in tables.items():
-                restored = backend.tables.get(name)
-                if restored is None or restored is table or name not in shards:
-                    continue
-                shard, length = shards[name]
+        except Exception:
+            for table, (hash_value, range_value), previous in reversed(before):
+                put_back(table, hash_value, range_value, previous)
+            for shard, length in shards.values():
                 del shard.items[length:]
-                shard.table = restored
-                restored.stream_shard = shard
+            raise
+        finally:
+            models.copy = real_copy
 
-    DynamoDBBackend.transact_write_items = in_place
+    DynamoDBBackend.transact_write_items = item_by_item
 
 
 class SerialiseDynamoDB:
@@ -382,7 +438,7 @@ def main() -> None:
     hold_email_changes_until_verified()
     refuse_writes_outside_the_clients_write_attributes()
     software_tokens_as_cognito_does()
-    roll_back_transactions_in_place()
+    roll_back_transactions_item_by_item()
     app = SerialiseDynamoDB(DomainDispatcherApplication(create_backend_app))
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
     bound = server.server_address[1]
