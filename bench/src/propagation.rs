@@ -61,7 +61,10 @@ impl Path {
 /// One timed path: how long it took and how many AWS calls were made one after the other.
 struct Sample {
     path: Path,
+    /// From the request to the first read that shows its result.
     took: Duration,
+    /// The request alone, until its answer.
+    request: Duration,
     hops: usize,
 }
 
@@ -92,11 +95,13 @@ impl Stack {
         self.calls_by("");
         let started = Instant::now();
         let registered = self.auth.register(&request, None).await?;
+        let answered = started.elapsed();
         let (request_calls, _) = self.calls_by("auth-api");
         await_profile(&self.users, &registered.id, GIVE_UP_AFTER).await?;
         let registered_path = Sample {
             path: Path::Registered,
             took: started.elapsed(),
+            request: answered,
             hops: request_calls + self.calls_by("").1 + 2,
         };
 
@@ -105,6 +110,7 @@ impl Stack {
             .context("the registration's activation code")?;
         let started = Instant::now();
         self.users.activate(&code).await?;
+        let answered = started.elapsed();
         let (request_calls, _) = self.calls_by("user-api");
         self.until(|| async {
             let user = self.users.user(&registered.id).await?.into_inner();
@@ -118,6 +124,7 @@ impl Stack {
         let activated_path = Sample {
             path: Path::Activated,
             took: started.elapsed(),
+            request: answered,
             hops: request_calls + self.calls_by("").1 + 2,
         };
 
@@ -128,6 +135,7 @@ impl Stack {
         self.users
             .set_status(&registered.id, Status::Suspended, None)
             .await?;
+        let answered = started.elapsed();
         let (request_calls, _) = self.calls_by("user-api");
         self.until(|| async {
             match self.auth.login(&login).await {
@@ -147,6 +155,7 @@ impl Stack {
         let suspended_path = Sample {
             path: Path::Suspended,
             took: started.elapsed(),
+            request: answered,
             hops: request_calls + self.calls_by("").1 + 2,
         };
         Ok([registered_path, activated_path, suspended_path])
@@ -168,8 +177,9 @@ impl Stack {
     }
 }
 
-/// One run of one path at one latency: p50 and p99 in ms, and the median of its hops.
-type RunResult = (f64, f64, usize);
+/// One run of one path at one latency: p50 and p99 in ms, the median of its hops, and the
+/// p50 of its request alone in ms.
+type RunResult = (f64, f64, usize, f64);
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
@@ -224,10 +234,17 @@ pub(crate) async fn compare(latency_ms: u64, users: usize, runs: usize) -> Resul
                         .map(|sample| sample.hops)
                         .collect();
                     hops.sort_unstable();
+                    let mut requests: Vec<f64> = samples
+                        .iter()
+                        .filter(|sample| sample.path == path)
+                        .map(|sample| sample.request.as_secs_f64() * 1000.0)
+                        .collect();
+                    requests.sort_by(f64::total_cmp);
                     table.entry((latency, path)).or_default().push((
                         percentile(&took, 50.0),
                         percentile(&took, 99.0),
                         hops[hops.len() / 2],
+                        percentile(&requests, 50.0),
                     ));
                 }
                 eprintln!(
@@ -249,8 +266,8 @@ pub(crate) async fn compare(latency_ms: u64, users: usize, runs: usize) -> Resul
          (below 100 samples, p99 is the slowest); floor = hops x latency, before the pollers' waits\n"
     );
     println!(
-        "{:<32} {:>7} {:>5} {:>8} {:>26} {:>26}",
-        "path", "latency", "hops", "floor", "p50 per run", "p99 per run"
+        "{:<32} {:>7} {:>5} {:>8} {:>22} {:>22} {:>22}",
+        "path", "latency", "hops", "floor", "p50 per run", "p99 per run", "request p50 per run"
     );
     for ((latency, path), runs) in &table {
         let join = |pick: fn(&RunResult) -> f64| {
@@ -263,13 +280,14 @@ pub(crate) async fn compare(latency_ms: u64, users: usize, runs: usize) -> Resul
         hops.sort_unstable();
         let hops = hops[hops.len() / 2];
         println!(
-            "{:<32} {:>5} ms {:>5} {:>5} ms {:>26} {:>26}",
+            "{:<32} {:>5} ms {:>5} {:>5} ms {:>22} {:>22} {:>22}",
             path.name(),
             latency,
             hops,
             hops as u64 * latency,
             join(|run| run.0),
             join(|run| run.1),
+            join(|run| run.3),
         );
     }
     Ok(())
