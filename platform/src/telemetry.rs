@@ -1,6 +1,6 @@
 //! Structured logs: JSON under Lambda (CloudWatch), readable text on a laptop.
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt;
 use tracing_subscriber::prelude::*;
 
@@ -38,11 +38,8 @@ impl LogFormat {
 pub fn init(format: LogFormat) {
     let directives = std::env::var("RUST_LOG")
         .or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL").map(|level| level.to_lowercase()))
-        .unwrap_or_else(|_| "info".to_owned());
-    let filter = EnvFilter::try_new(format!(
-        "{directives},aws_smithy_runtime=warn,aws_config=warn,hyper=warn"
-    ))
-    .unwrap_or_else(|_| EnvFilter::new("info"));
+        .ok();
+    let filter = filter(directives.as_deref());
     let registry = tracing_subscriber::registry().with(filter);
     let _ = match format {
         LogFormat::Json => registry
@@ -60,9 +57,42 @@ pub fn init(format: LogFormat) {
     };
 }
 
+/// What is logged: `info` and above, the AWS SDK's internals from `warn`, then `directives`
+/// (`RUST_LOG`'s `level` and `target=level` forms; no span or field filters, which would need
+/// a regular-expression engine in every Lambda binary). Directives that do not parse leave
+/// the default.
+fn filter(directives: Option<&str>) -> Targets {
+    const DEFAULT: &str = "info,aws_smithy_runtime=warn,aws_config=warn,hyper=warn";
+    directives
+        .and_then(|directives| format!("{DEFAULT},{directives}").parse().ok())
+        .unwrap_or_else(|| DEFAULT.parse().expect("the default directives parse"))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::LogFormat;
+    use super::{LogFormat, filter};
+    use tracing::Level;
+
+    #[test]
+    fn info_by_default_the_sdk_from_warn_and_rust_log_on_top() {
+        let default = filter(None);
+        assert!(default.would_enable("roster_auth_api", &Level::INFO));
+        assert!(!default.would_enable("roster_auth_api", &Level::DEBUG));
+        assert!(!default.would_enable("aws_smithy_runtime::client", &Level::INFO));
+        assert!(default.would_enable("aws_smithy_runtime::client", &Level::WARN));
+
+        let debug = filter(Some("debug"));
+        assert!(debug.would_enable("roster_auth_api", &Level::DEBUG));
+        assert!(!debug.would_enable("aws_smithy_runtime", &Level::INFO));
+
+        let targeted = filter(Some("roster_platform=trace"));
+        assert!(targeted.would_enable("roster_platform::jwt", &Level::TRACE));
+        assert!(!targeted.would_enable("roster_auth_api", &Level::DEBUG));
+
+        let unreadable = filter(Some("[span{field=1}]=debug"));
+        assert!(unreadable.would_enable("roster_auth_api", &Level::INFO));
+        assert!(!unreadable.would_enable("roster_auth_api", &Level::DEBUG));
+    }
 
     #[test]
     fn json_on_lambda_and_text_on_a_laptop_unless_asked_otherwise() {

@@ -46,7 +46,7 @@ async fn no_secret_reaches_any_log_line() {
     let _general_path = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
     let capture = Capture::default();
     let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("debug")
+        .with_max_level(tracing::Level::DEBUG)
         .with_writer(capture.clone())
         .with_ansi(false)
         .finish();
