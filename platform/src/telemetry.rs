@@ -89,6 +89,9 @@ mod tests {
         assert!(targeted.would_enable("roster_platform::jwt", &Level::TRACE));
         assert!(!targeted.would_enable("roster_auth_api", &Level::DEBUG));
 
+        let sdk = filter(Some("aws_smithy_runtime=debug"));
+        assert!(sdk.would_enable("aws_smithy_runtime::client", &Level::DEBUG));
+
         let unreadable = filter(Some("[span{field=1}]=debug"));
         assert!(unreadable.would_enable("roster_auth_api", &Level::INFO));
         assert!(!unreadable.would_enable("roster_auth_api", &Level::DEBUG));
