@@ -133,7 +133,7 @@ pub(crate) fn first_event(function: &str) -> Value {
 }
 
 /// The configuration every function reads (each takes what it needs).
-fn environment(command: &mut Command, runtime_api: SocketAddr, aws: SocketAddr) {
+pub(crate) fn environment(command: &mut Command, runtime_api: SocketAddr, aws: SocketAddr) {
     command
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())

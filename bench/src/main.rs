@@ -2,6 +2,7 @@
 //! BENCHMARKS.md and `roster-bench --help`.
 
 mod cold_start;
+mod cpu_share;
 mod events;
 mod http;
 mod load;
@@ -74,6 +75,11 @@ enum Command {
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
         runs: u64,
     },
+    /// Each Lambda zip in --lambda-dir and the Node.js reference under the runtime-API stub,
+    /// init unconstrained, then each invocation at a memory size's CPU share (a cgroup v1 CFS
+    /// quota of MB/1769 of one CPU, and none for reference): the first invocation and --warm
+    /// more, --runs times (run as root).
+    CpuShare(cpu_share::Options),
     /// The Auth API alone on a loopback port (the http benchmark's server process).
     #[command(hide = true)]
     ServeAuth,
@@ -121,6 +127,7 @@ async fn run(args: Args) -> Result<()> {
             cold_starts(runs, extra, &lambda_dir).await
         }
         Command::Events { latency_ms, runs } => events::compare(latency_ms, runs).await,
+        Command::CpuShare(options) => cpu_share::run(options).await,
         Command::Propagation {
             latency_ms,
             users,
