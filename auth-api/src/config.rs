@@ -6,6 +6,7 @@ use aws_config::SdkConfig;
 use roster_platform::config::{ConfigError, parsed_or, required};
 use roster_platform::guards::{ApiKeySettings, TokenSettings};
 use roster_platform::http::CorsSettings;
+use roster_platform::openapi::DocsUi;
 
 use crate::account::Account;
 use crate::cognito::CognitoDirectory;
@@ -65,6 +66,8 @@ pub struct AuthConfig {
     pub event_bus: String,
     /// The frontends' browser origins.
     pub cors: CorsSettings,
+    /// Where the docs page loads Swagger UI from (the assets bucket's public URL).
+    pub docs_ui: DocsUi,
     /// How often an instance reads new revocation records, at most.
     pub revocation_refresh: std::time::Duration,
     /// How long a sign-in's two-step challenge can be answered (Cognito's sessions last 3
@@ -74,8 +77,8 @@ pub struct AuthConfig {
 
 impl AuthConfig {
     /// The pool's settings (see [`TokenSettings::from_env`]), the API keys' (see
-    /// [`ApiKeySettings::from_env`]), `AUTH_TABLE`, `SERVER_KEY_SECRET`, `EVENT_BUS_NAME` and
-    /// the optional `CORS_ALLOWED_ORIGINS`, `REVOCATION_REFRESH_SECONDS` (1) and
+    /// [`ApiKeySettings::from_env`]), `AUTH_TABLE`, `SERVER_KEY_SECRET`, `EVENT_BUS_NAME`,
+    /// `ASSETS_BASE_URL` and the optional `CORS_ALLOWED_ORIGINS`, `REVOCATION_REFRESH_SECONDS` (1) and
     /// `MFA_CHALLENGE_SECONDS` (180).
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
@@ -85,6 +88,7 @@ impl AuthConfig {
             server_key_secret: required("SERVER_KEY_SECRET")?,
             event_bus: required("EVENT_BUS_NAME")?,
             cors: CorsSettings::from_env()?,
+            docs_ui: DocsUi::new(&required("ASSETS_BASE_URL")?)?,
             revocation_refresh: std::time::Duration::from_secs(parsed_or(
                 "REVOCATION_REFRESH_SECONDS",
                 crate::revocations::DEFAULT_INTERVAL.as_secs(),
@@ -159,6 +163,7 @@ impl AuthConfig {
             revocations,
             api_keys: Arc::new(api_keys),
             cors: self.cors.clone(),
+            docs_ui: self.docs_ui.clone(),
             clients: AppClients::new(
                 self.tokens.client_ids[0].clone(),
                 self.tokens.client_ids.clone(),

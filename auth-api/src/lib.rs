@@ -28,7 +28,7 @@ use axum::middleware::from_fn_with_state;
 use roster_platform::api_key_guard::{ApiKeyGuard, RequiredScope, require_api_key};
 use roster_platform::http::{CorsSettings, with_common_routes, with_cors};
 use roster_platform::jwt::JwtVerifier;
-use roster_platform::openapi::{SecuritySchemes, with_document};
+use roster_platform::openapi::{DocsUi, SecuritySchemes, with_document};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -91,6 +91,8 @@ pub struct AuthDeps {
     pub api_keys: Arc<ApiKeyGuard>,
     pub clients: AppClients,
     pub cors: CorsSettings,
+    /// Where the docs page loads Swagger UI from.
+    pub docs_ui: DocsUi,
 }
 
 impl AuthDeps {
@@ -185,7 +187,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The Auth API's routes, with its OpenAPI document at `/openapi.json`.
 pub fn router(deps: AuthDeps) -> Router {
-    let cors = deps.cors.clone();
+    let (cors, docs_ui) = (deps.cors.clone(), deps.docs_ui.clone());
     let state: AppState = Arc::new(deps);
     let scope = |scope| {
         from_fn_with_state(
@@ -201,6 +203,6 @@ pub fn router(deps: AuthDeps) -> Router {
         .merge(read_users().route_layer(scope(READ_USERS_SCOPE)))
         .merge(bearer())
         .split_for_parts();
-    let router = with_document(router, openapi()).with_state(state);
+    let router = with_document(router, openapi(), &docs_ui).with_state(state);
     with_cors(with_common_routes(router, SERVICE), &cors)
 }

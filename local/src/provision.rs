@@ -11,6 +11,7 @@ use aws_sdk_eventbridge as eventbridge;
 use aws_sdk_s3 as s3;
 use aws_sdk_secretsmanager as secretsmanager;
 use aws_sdk_sqs as sqs;
+use roster_platform::openapi::DOCS_UI_ASSETS;
 use serde::Serialize;
 
 use roster_infra::resources::{
@@ -813,17 +814,24 @@ async fn bucket(client: &s3::Client, names: &Names, region: &str) -> Result<Stri
         .send()
         .await
         .with_context(|| format!("opening {bucket}/{PUBLIC_PREFIX} to anonymous reads"))?;
-    for asset in ASSETS {
+    // The badge icons and default avatars, and Swagger UI for the APIs' docs pages.
+    let docs_ui = DOCS_UI_ASSETS
+        .iter()
+        .map(|asset| (asset.key, asset.content_type, asset.body));
+    let assets = ASSETS
+        .iter()
+        .map(|asset| (asset.key, asset.content_type, asset.body));
+    for (key, content_type, body) in assets.chain(docs_ui) {
         client
             .put_object()
             .bucket(&bucket)
-            .key(asset.key)
-            .content_type(asset.content_type)
+            .key(key)
+            .content_type(content_type)
             .cache_control("public, max-age=86400")
-            .body(s3::primitives::ByteStream::from_static(asset.body))
+            .body(s3::primitives::ByteStream::from_static(body))
             .send()
             .await
-            .with_context(|| format!("uploading {}", asset.key))?;
+            .with_context(|| format!("uploading {key}"))?;
     }
     Ok(bucket)
 }

@@ -13,6 +13,7 @@ use roster_platform::api_keys::{self, KeyAdmin};
 use roster_platform::events::EventPublisher;
 use roster_platform::guards::{ApiKeySettings, TokenSettings};
 use roster_platform::http::CorsSettings;
+use roster_platform::openapi::DocsUi;
 use roster_projectors::StreamProjector;
 use roster_projectors::auth_table::AuthTableProjection;
 use roster_projectors::users_table::UsersTableProjection;
@@ -352,6 +353,8 @@ pub fn auth_config(provisioned: &Provisioned, endpoint: &str) -> AuthConfig {
         server_key_secret: provisioned.server_key_secret.clone(),
         event_bus: provisioned.bus_name.clone(),
         cors: local_cors(DEFAULT_WEB_PORT),
+        docs_ui: DocsUi::new(&local_assets_url(endpoint, &provisioned.bucket))
+            .expect("the local endpoint's URL is an http URL"),
         revocation_refresh: roster_auth_api::revocations::DEFAULT_INTERVAL,
         mfa_challenge_lifetime: roster_auth_api::mfa::DEFAULT_CHALLENGE_LIFETIME,
     }

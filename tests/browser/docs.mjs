@@ -1,9 +1,11 @@
-// node docs.mjs CHROMIUM API_URL...
+// node docs.mjs CHROMIUM ASSETS_URL API_URL...
 // Opens each API's /docs page and reports every operation the page lists, the page's title,
-// any request that left the API's own origin, and any console error.
+// any request to an origin other than the API's own and the assets bucket's (Swagger UI's
+// script and stylesheet), and any console error.
 import { launch, report } from "./browser.mjs";
 
-const [executablePath, ...apis] = process.argv.slice(2);
+const [executablePath, assets, ...apis] = process.argv.slice(2);
+const assetsOrigin = new URL(assets).origin;
 
 report(async () => {
   const browser = await launch(executablePath);
@@ -16,7 +18,8 @@ report(async () => {
       const errors = [];
       page.on("request", (request) => {
         const url = request.url();
-        if (!url.startsWith("data:") && new URL(url).origin !== origin) foreign.push(url);
+        const from = url.startsWith("data:") ? origin : new URL(url).origin;
+        if (from !== origin && from !== assetsOrigin) foreign.push(url);
       });
       page.on("console", (message) => {
         if (message.type() === "error") errors.push(message.text());

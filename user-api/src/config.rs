@@ -6,6 +6,7 @@ use aws_config::SdkConfig;
 use roster_platform::config::{ConfigError, required};
 use roster_platform::guards::{ApiKeySettings, TokenSettings};
 use roster_platform::http::CorsSettings;
+use roster_platform::openapi::DocsUi;
 
 use crate::UserDeps;
 use crate::assets::Assets;
@@ -65,6 +66,7 @@ impl UserConfig {
             verifier: tokens.verifier()?,
             api_keys: Arc::new(api_keys.guard(sdk)),
             cors: self.cors.clone(),
+            docs_ui: DocsUi::new(&self.assets_base_url)?,
         })
     }
 }

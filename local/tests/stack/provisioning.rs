@@ -262,6 +262,23 @@ async fn bucket_holds_the_bundled_assets() {
         let body = object.body.collect().await.unwrap().into_bytes();
         assert_eq!(&body[..], asset.body, "{}", asset.key);
     }
+    // Swagger UI for the docs pages, read as a browser reads it: anonymously, over HTTP.
+    for asset in roster_platform::openapi::DOCS_UI_ASSETS {
+        let url = format!(
+            "{}/{}/{}",
+            harness::endpoint_url().await,
+            stack.provisioned.bucket,
+            asset.key
+        );
+        let response = reqwest::get(&url).await.unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::OK, "{url}");
+        assert_eq!(
+            response.headers()["content-type"].to_str().unwrap(),
+            asset.content_type,
+            "{url}"
+        );
+        assert_eq!(&response.bytes().await.unwrap()[..], asset.body, "{url}");
+    }
 }
 
 #[tokio::test]

@@ -3,7 +3,8 @@
 //! with `npm ci` from its lock file.
 //!
 //! - Each API's `/docs` page lists every operation of its OpenAPI document and loads nothing
-//!   from another origin; its "Try it out" calls the API it was served by.
+//!   from anywhere but the API and the assets bucket (Swagger UI); its "Try it out" calls the
+//!   API it was served by.
 //! - The example account page (`examples/web`) works end to end from an origin on the CORS
 //!   allow-list, and from another origin the browser refuses the API call at its preflight.
 
@@ -121,7 +122,8 @@ async fn run(script: &str, args: &[&str]) -> Value {
 async fn each_docs_page_lists_every_operation_and_loads_nothing_from_elsewhere() {
     let (stack, state_dir) = harness::running_stack().await.unwrap();
     let facts = stack.facts().clone();
-    let report = run("docs.mjs", &[&facts.auth_url, &facts.user_url]).await;
+    let assets = facts.assets_url();
+    let report = run("docs.mjs", &[&assets, &facts.auth_url, &facts.user_url]).await;
     stack.stop().await;
     let _ = std::fs::remove_dir_all(state_dir);
 
