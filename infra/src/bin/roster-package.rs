@@ -2,10 +2,13 @@
 //!
 //! Installs the pinned cargo-lambda (with zig, from PyPI) into `.roster/tools` on first use,
 //! builds each binary in release mode for Amazon Linux 2023 and writes
-//! `target/lambda/<binary>/bootstrap.zip`, the layout `sam deploy` takes. Prints each zip's
-//! size.
+//! `target/lambda/<binary>/bootstrap.zip`, the layout `sam deploy` takes, then compresses each
+//! zip again with Zopfli (the same deflate format, about 3% smaller: what kept the APIs under
+//! 5 MB). Prints each zip's size.
 
-use std::path::PathBuf;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
@@ -43,9 +46,9 @@ fn main() -> ExitCode {
 }
 
 fn run(Args { arch, lambda_dir }: Args) -> Result<()> {
-    let (arch, arch_flag) = match arch {
-        Arch::Arm64 => ("arm64", "--arm64"),
-        Arch::X86_64 => ("x86_64", "--x86-64"),
+    let (arch, arch_flag, triple) = match arch {
+        Arch::Arm64 => ("arm64", "--arm64", "aarch64-unknown-linux-gnu"),
+        Arch::X86_64 => ("x86_64", "--x86-64", "x86_64-unknown-linux-gnu"),
     };
     let tools = ensure_python_tools(&roster_home(), &Stderr)?;
     let path = std::env::join_paths(std::iter::once(tools.clone()).chain(std::env::split_paths(
@@ -75,13 +78,47 @@ fn run(Args { arch, lambda_dir }: Args) -> Result<()> {
     if !status.success() {
         bail!("cargo lambda build failed ({status})");
     }
-    println!("{:<18} {:>10}", "function", "zip bytes");
+    let built = target_dir().join(triple).join("release");
+    eprintln!("recompressing each zip with Zopfli…");
+    println!("{:<18} {:>10} {:>10}", "function", "zip bytes", "before");
     for binary in LAMBDA_BINARIES {
         let zip = lambda_dir.join(binary).join("bootstrap.zip");
-        let bytes = std::fs::metadata(&zip)
+        let before = std::fs::metadata(&zip)
             .with_context(|| format!("{} was not written", zip.display()))?
             .len();
-        println!("{binary:<18} {bytes:>10}");
+        recompress(&built.join(binary), &zip)
+            .with_context(|| format!("recompressing {}", zip.display()))?;
+        let bytes = std::fs::metadata(&zip)?.len();
+        println!("{binary:<18} {bytes:>10} {before:>10}");
     }
+    Ok(())
+}
+
+/// Where cargo (and so cargo-lambda) writes the builds.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+}
+
+/// Writes `zip` anew: one entry, `bootstrap`, executable, holding `binary` (the file
+/// cargo-lambda zipped), deflated by Zopfli. Written beside it, then renamed over it.
+fn recompress(binary: &Path, zip: &Path) -> Result<()> {
+    use zip::write::SimpleFileOptions;
+
+    let partial = zip.with_extension("zip.partial");
+    let mut writer = zip::ZipWriter::new(BufWriter::new(File::create(&partial)?));
+    let options = SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        // Above 9 is Zopfli, with (level - 9) iterations: one is most of the gain.
+        .compression_level(Some(10))
+        .unix_permissions(0o755);
+    writer.start_file("bootstrap", options)?;
+    std::io::copy(
+        &mut File::open(binary).with_context(|| format!("reading {}", binary.display()))?,
+        &mut writer,
+    )?;
+    writer.finish()?;
+    std::fs::rename(&partial, zip)?;
     Ok(())
 }
