@@ -62,6 +62,8 @@ impl Target {
                     bucket: facts.bucket.clone(),
                     assets_base_url: facts.assets_url(),
                     cors: Default::default(),
+                    // The operator lists in process, with no cursor to seal.
+                    key_secret: None,
                 };
                 Ok(Ops {
                     sdk,
@@ -92,6 +94,7 @@ impl Target {
                         assets_base_url: format!("https://{bucket}.s3.{region}.amazonaws.com"),
                         bucket,
                         cors: Default::default(),
+                        key_secret: None,
                     }
                 });
                 Ok(Ops { sdk, names, users })
