@@ -456,7 +456,7 @@ impl Profiles {
                 index: query.index(),
                 range: &range,
                 descending: query.descending,
-                after: after.map(|position| (position.sort.as_str(), &position.id)),
+                after: after.map(|position| position.sort.as_str()),
                 shards: &shards,
                 limit: i32::try_from(per_shard_limit(limit)).unwrap_or(i32::MAX),
             })
@@ -472,6 +472,7 @@ mod tests {
     use roster_events::Email;
 
     use super::*;
+    use crate::store::{KeyCondition, key_condition};
 
     fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
@@ -855,6 +856,77 @@ mod tests {
             &"c1.".repeat(1000),
         ] {
             assert_eq!(open_cursor(&key, &query, invented), None, "{invented:?}");
+        }
+    }
+
+    /// What a Query with `condition` returns of `keys`, in the listing's order (the index's
+    /// byte order of UTF-8, as Rust's `str` compares).
+    fn read(keys: &[&str], condition: &KeyCondition, descending: bool) -> Vec<String> {
+        let mut found: Vec<String> = keys
+            .iter()
+            .filter(|key| match condition {
+                KeyCondition::Any => true,
+                KeyCondition::Above(low) => **key > low.as_str(),
+                KeyCondition::Below(high) => **key < high.as_str(),
+                KeyCondition::AtLeast(low) => **key >= low.as_str(),
+                KeyCondition::AtMost(high) => **key <= high.as_str(),
+                KeyCondition::Between(low, high) => {
+                    assert!(low <= high, "DynamoDB refuses BETWEEN {low:?} AND {high:?}");
+                    (low.as_str()..=high.as_str()).contains(*key)
+                }
+                KeyCondition::BeginsWith(prefix) => key.starts_with(prefix.as_str()),
+            })
+            .map(|key| (*key).to_owned())
+            .collect();
+        found.sort();
+        if descending {
+            found.reverse();
+        }
+        found
+    }
+
+    #[test]
+    fn each_key_condition_resumes_just_after_the_position_in_every_range_and_order() {
+        let keys = [
+            "ab",
+            "ab~",
+            "abc",
+            "abc\u{e9}",
+            "abd",
+            "ac",
+            "b",
+            "b\u{10FFFF}",
+            "ba",
+        ];
+        let ranges = [
+            SortRange::All,
+            SortRange::From("abc".to_owned()),
+            SortRange::To("b".to_owned()),
+            SortRange::Between("ab~".to_owned(), "ba".to_owned()),
+            SortRange::Prefix("ab".to_owned()),
+            SortRange::Prefix("abc".to_owned()),
+            SortRange::Prefix("b".to_owned()),
+        ];
+        for range in &ranges {
+            for descending in [false, true] {
+                let (first, skip) = key_condition(range, None, descending);
+                assert_eq!(skip, None);
+                let whole = read(&keys, &first, descending);
+                assert!(!whole.is_empty(), "{range:?}");
+                // From every position the listing reaches: exactly the rest of it.
+                for (index, position) in whole.iter().enumerate() {
+                    let (condition, skip) = key_condition(range, Some(position), descending);
+                    let rest: Vec<String> = read(&keys, &condition, descending)
+                        .into_iter()
+                        .filter(|key| skip.as_deref() != Some(key.as_str()))
+                        .collect();
+                    assert_eq!(
+                        rest,
+                        whole[index + 1..],
+                        "{range:?} from {position:?}, descending {descending}"
+                    );
+                }
+            }
         }
     }
 

@@ -1139,14 +1139,14 @@ pub struct ShardPage {
     pub more: bool,
 }
 
-/// One listing read: the same Query of every shard in `shards`, each from just after `after`
-/// (a sort key and a user id; from the start when none) for at most `limit` items.
+/// One listing read: the same Query of every shard in `shards`, each from just after the sort
+/// key `after` (from the start when none) for at most `limit` items.
 #[derive(Debug, Clone)]
 pub struct ShardQueries<'a> {
     pub index: ListIndex,
     pub range: &'a SortRange,
     pub descending: bool,
-    pub after: Option<(&'a str, &'a UserId)>,
+    pub after: Option<&'a str>,
     pub shards: &'a [u32],
     pub limit: i32,
 }
@@ -1164,9 +1164,7 @@ impl UsersTable {
             let index = queries.index;
             let range = queries.range.clone();
             let descending = queries.descending;
-            let after = queries
-                .after
-                .map(|(sort, id)| (sort.to_owned(), id.clone()));
+            let after = queries.after.map(str::to_owned);
             let limit = queries.limit;
             tasks.spawn(async move {
                 table
@@ -1188,87 +1186,147 @@ impl UsersTable {
         shard: u32,
         range: &SortRange,
         descending: bool,
-        after: Option<(String, UserId)>,
+        after: Option<String>,
         limit: i32,
     ) -> Result<ShardPage, StoreError> {
         let spec = index.spec();
         let sort_key = spec.sort_key.unwrap_or_default();
-        let partition = index.partition(shard);
+        let (condition, skip) = key_condition(range, after.as_deref(), descending);
         let text = |value: &str| AttributeValue::S(value.to_owned());
         let mut names = HashMap::from([("#pk".to_owned(), spec.partition_key.to_owned())]);
-        let mut values = HashMap::from([(":pk".to_owned(), text(&partition))]);
-        let condition = match range {
-            SortRange::All => "#pk = :pk",
-            SortRange::From(low) => {
+        let mut values = HashMap::from([(":pk".to_owned(), text(&index.partition(shard)))]);
+        let expression = match &condition {
+            KeyCondition::Any => "#pk = :pk",
+            KeyCondition::Above(low) => {
+                values.insert(":lo".to_owned(), text(low));
+                "#pk = :pk AND #sk > :lo"
+            }
+            KeyCondition::Below(high) => {
+                values.insert(":hi".to_owned(), text(high));
+                "#pk = :pk AND #sk < :hi"
+            }
+            KeyCondition::AtLeast(low) => {
                 values.insert(":lo".to_owned(), text(low));
                 "#pk = :pk AND #sk >= :lo"
             }
-            SortRange::To(high) => {
+            KeyCondition::AtMost(high) => {
                 values.insert(":hi".to_owned(), text(high));
                 "#pk = :pk AND #sk <= :hi"
             }
-            SortRange::Between(low, high) => {
+            KeyCondition::Between(low, high) => {
                 values.insert(":lo".to_owned(), text(low));
                 values.insert(":hi".to_owned(), text(high));
                 "#pk = :pk AND #sk BETWEEN :lo AND :hi"
             }
-            SortRange::Prefix(prefix) => {
+            KeyCondition::BeginsWith(prefix) => {
                 values.insert(":prefix".to_owned(), text(prefix));
                 "#pk = :pk AND begins_with(#sk, :prefix)"
             }
         };
-        if *range != SortRange::All {
+        if condition != KeyCondition::Any {
             names.insert("#sk".to_owned(), sort_key.to_owned());
         }
-        let mut request = self
+        // The position itself is read again where the condition includes it: one more item,
+        // so that the shard's page still holds `limit` after it.
+        let limit = if skip.is_some() {
+            limit.saturating_add(1)
+        } else {
+            limit
+        };
+        let output = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(spec.name)
-            .key_condition_expression(condition)
+            .key_condition_expression(expression)
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
             .scan_index_forward(!descending)
-            .limit(limit);
-        if let Some((sort, id)) = after {
-            // A position, not necessarily an item of this shard: the Query goes on from the
-            // first item after it in the index's order.
-            request = request.set_exclusive_start_key(Some(HashMap::from([
-                ("id".to_owned(), AttributeValue::S(id.to_string())),
-                (spec.partition_key.to_owned(), AttributeValue::S(partition)),
-                (sort_key.to_owned(), AttributeValue::S(sort)),
-            ])));
-        }
-        let output = request.send().await?;
+            .limit(limit)
+            .send()
+            .await?;
         let more = output.last_evaluated_key.is_some();
-        let items = output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(|item| {
-                let sort = item
-                    .get(sort_key)
-                    .and_then(|value| value.as_s().ok())
-                    .cloned()
-                    .ok_or_else(|| {
-                        StoreError::Unreadable(format!(
-                            "an item of {} without {sort_key}",
-                            spec.name
-                        ))
-                    })?;
-                let listed: ListedItem = serde_dynamo::from_item(item)?;
-                Ok(Listed {
-                    id: listed.id,
-                    name: listed.name,
-                    handle: listed.handle,
-                    email: listed.email,
-                    status: listed.status,
-                    created_at: listed.created_at,
-                    sort,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+        let mut items = Vec::new();
+        for item in output.items.unwrap_or_default() {
+            let sort = item
+                .get(sort_key)
+                .and_then(|value| value.as_s().ok())
+                .cloned()
+                .ok_or_else(|| {
+                    StoreError::Unreadable(format!("an item of {} without {sort_key}", spec.name))
+                })?;
+            if skip.as_deref() == Some(sort.as_str()) {
+                continue;
+            }
+            let listed: ListedItem = serde_dynamo::from_item(item)?;
+            items.push(Listed {
+                id: listed.id,
+                name: listed.name,
+                handle: listed.handle,
+                email: listed.email,
+                status: listed.status,
+                created_at: listed.created_at,
+                sort,
+            });
+        }
         Ok(ShardPage { shard, items, more })
+    }
+}
+
+/// A condition on a listing index's sort key, as a Query's key condition takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyCondition {
+    Any,
+    Above(String),
+    Below(String),
+    AtLeast(String),
+    AtMost(String),
+    Between(String, String),
+    BeginsWith(String),
+}
+
+/// Above every string that starts with a given prefix, when appended to it: the highest code
+/// point, whose UTF-8 (`F4 8F BF BF`) is above that of any other character.
+const ABOVE_ANY_CHARACTER: char = '\u{10FFFF}';
+
+/// The key condition that reads `range` in the listing's order from just after the position
+/// `after` (a sort key the listing reached, so inside `range`; sort keys are unique in a
+/// listing index). A key condition takes one comparison of the sort key, so a range with an
+/// end on the far side becomes a `BETWEEN` that includes the position: the position's sort
+/// key is returned too, to skip (the second value). Positions are sort keys, not items: the
+/// conditions hold in every shard, whether or not it holds the position's user.
+pub fn key_condition(
+    range: &SortRange,
+    after: Option<&str>,
+    descending: bool,
+) -> (KeyCondition, Option<String>) {
+    use KeyCondition as K;
+    let Some(after) = after else {
+        let condition = match range {
+            SortRange::All => K::Any,
+            SortRange::From(low) => K::AtLeast(low.clone()),
+            SortRange::To(high) => K::AtMost(high.clone()),
+            SortRange::Between(low, high) => K::Between(low.clone(), high.clone()),
+            SortRange::Prefix(prefix) => K::BeginsWith(prefix.clone()),
+        };
+        return (condition, None);
+    };
+    let at = after.to_owned();
+    let skip = Some(at.clone());
+    match (range, descending) {
+        (SortRange::All | SortRange::From(_), false) => (K::Above(at), None),
+        (SortRange::All | SortRange::To(_), true) => (K::Below(at), None),
+        (SortRange::To(high) | SortRange::Between(_, high), false) => {
+            (K::Between(at, high.clone()), skip)
+        }
+        (SortRange::From(low) | SortRange::Between(low, _), true) => {
+            (K::Between(low.clone(), at), skip)
+        }
+        (SortRange::Prefix(prefix), false) => (
+            K::Between(at, format!("{prefix}{ABOVE_ANY_CHARACTER}")),
+            skip,
+        ),
+        (SortRange::Prefix(prefix), true) => (K::Between(prefix.clone(), at), skip),
     }
 }
 
