@@ -346,7 +346,7 @@ async fn users_get_find_and_delete_against_the_local_stack() {
 async fn users_list_lists_and_searches_as_get_users_does_against_the_local_stack() {
     let (stack, state_dir) = harness::running_stack().await.unwrap();
     let facts = stack.facts().clone();
-    let client = StackClient::new(reqwest::Client::new(), facts.clone());
+    let client = clients(&facts);
     let mut ids = Vec::new();
     for n in 0..4 {
         let (id, _) = register(
@@ -358,12 +358,11 @@ async fn users_list_lists_and_searches_as_get_users_does_against_the_local_stack
         .await;
         ids.push(id);
     }
-    let suspend = client.users(&format!("/user/{}/status/SUSPENDED", ids[2]));
-    let (status, _) = client
-        .call(Method::PATCH, suspend, None, None)
+    client
+        .1
+        .set_status(&ids[2], roster_client::Status::Suspended, None)
         .await
         .unwrap();
-    assert_eq!(status, StatusCode::OK);
 
     let list = |args: &[&str]| -> Vec<Value> {
         let args = [&["--json", "users", "list"], args].concat();
