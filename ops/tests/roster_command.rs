@@ -777,7 +777,7 @@ fn bad_invocations_are_refused_with_a_reason() {
     for (args, reason) in [
         (&["users"][..], "Usage: roster users"),
         (&["frobnicate"][..], "unrecognized subcommand 'frobnicate'"),
-        (&["users", "list"][..], "unrecognized subcommand 'list'"),
+        (&["users", "search"][..], "unrecognized subcommand 'search'"),
         (
             &["users", "find", "--email", "a@b.c", "--name", "x"][..],
             "cannot be used with",
