@@ -29,7 +29,7 @@ use aws_sdk_dynamodb::types::{
 use serde::{Deserialize, Serialize};
 
 use roster_events::{Email, Role, Timestamp, UserId, UserStatus};
-use roster_platform::table::{IndexSpec, StreamView, TableSpec};
+use roster_platform::table::{IndexSpec, Projection, StreamView, TableSpec};
 
 use crate::domain::uniqueness_key;
 
@@ -38,6 +38,7 @@ pub const PENDING_INDEX: IndexSpec = IndexSpec {
     name: "pending",
     partition_key: "pendingShard",
     sort_key: Some("pendingSince"),
+    projection: Projection::All,
 };
 
 /// This table, as the template declares it and local provisioning creates it: identity

@@ -153,6 +153,7 @@ pub(crate) fn environment(command: &mut Command, runtime_api: SocketAddr, aws: S
         .env("APP_CLIENT_IDS", "web-client")
         .env("API_KEY_SECRET", "bench/api-keys")
         .env("SERVER_KEY_SECRET", "bench/server-key")
+        .env("USER_KEY_SECRET", "bench/user-key")
         .env("EVENT_BUS_NAME", "bench-bus")
         .env("ASSETS_BUCKET", "bench-assets")
         .env("ASSETS_BASE_URL", "https://assets.example.com")

@@ -117,7 +117,7 @@ const fn op(
 }
 
 /// Every operation of both APIs, with the method that calls it.
-pub const OPERATIONS: [Operation; 33] = [
+pub const OPERATIONS: [Operation; 34] = [
     op("auth", "POST", "/auth/register", "AuthApi::register"),
     op("auth", "POST", "/auth/login", "AuthApi::login"),
     op("auth", "POST", "/auth/login/mfa", "AuthApi::login_mfa"),
@@ -166,6 +166,7 @@ pub const OPERATIONS: [Operation; 33] = [
     op("auth", "DELETE", "/auth/me", "AuthApi::delete_me"),
     op("users", "GET", "/user/{id}", "UserApi::user"),
     op("users", "GET", "/user/{id}/export", "UserApi::export"),
+    op("users", "GET", "/users", "UserApi::list_users"),
     op("users", "GET", "/user/name/{name}", "UserApi::user_by_name"),
     op(
         "users",
@@ -807,6 +808,31 @@ impl UserApi {
         })))
     }
 
+    /// `GET /users` (`users:read`): one page of the listing `query`, from its start or from
+    /// `cursor` (the previous page's [`UserList::next_cursor`], which works only with the same
+    /// query). [`Self::pages`] follows the cursors for you.
+    pub async fn list_users(
+        &self,
+        query: &ListUsers,
+        cursor: Option<&str>,
+    ) -> Result<UserList, Error> {
+        let mut params = query.params();
+        if let Some(cursor) = cursor {
+            params.push(("cursor", cursor.to_owned()));
+        }
+        json(self.base.keyed(Method::GET, &["users"]).query(&params)).await
+    }
+
+    /// The pages of the listing `query`, one call per [`UserPages::next_page`].
+    pub fn pages(&self, query: ListUsers) -> UserPages {
+        UserPages {
+            api: self.clone(),
+            query,
+            cursor: None,
+            done: false,
+        }
+    }
+
     /// `GET /user/{id}/export` (`users:read`): the User API's part of a user's data export.
     pub async fn export(&self, id: &str) -> Result<UserExport, Error> {
         json(self.base.keyed(Method::GET, &["user", id, "export"])).await
@@ -848,6 +874,61 @@ impl UserApi {
                 .json(update),
         )
         .await
+    }
+}
+
+/// The pages of a listing, fetched one at a time: each page is one `GET /users` with the
+/// previous page's cursor.
+///
+/// ```no_run
+/// # async fn demo(users: roster_client::UserApi) -> Result<(), roster_client::Error> {
+/// use roster_client::{ListUsers, Status};
+///
+/// let mut pages = users.pages(ListUsers { status: Some(Status::Suspended), ..Default::default() });
+/// while let Some(page) = pages.next_page().await? {
+///     for user in page {
+///         println!("{} {}", user.id, user.email);
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct UserPages {
+    api: UserApi,
+    query: ListUsers,
+    cursor: Option<String>,
+    done: bool,
+}
+
+impl UserPages {
+    /// The next page's users (possibly fewer than the limit, even none, while more follow);
+    /// `None` once the listing is complete.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<UserSummary>>, Error> {
+        if self.done {
+            return Ok(None);
+        }
+        let page = self
+            .api
+            .list_users(&self.query, self.cursor.as_deref())
+            .await?;
+        self.cursor = page.next_cursor;
+        self.done = self.cursor.is_none();
+        Ok(Some(page.users))
+    }
+
+    /// The cursor the next page starts from (`None` before the first page and after the
+    /// last), to resume the listing later with [`UserApi::list_users`].
+    pub fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
+    /// Every remaining user of the listing.
+    pub async fn collect_all(mut self) -> Result<Vec<UserSummary>, Error> {
+        let mut users = Vec::new();
+        while let Some(page) = self.next_page().await? {
+            users.extend(page);
+        }
+        Ok(users)
     }
 }
 

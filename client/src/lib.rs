@@ -26,7 +26,7 @@ mod client;
 mod types;
 
 pub use client::{
-    AuthApi, AvatarChange, Award, Error, OPERATIONS, Operation, UserApi, Versioned, export_my_data,
-    export_user,
+    AuthApi, AvatarChange, Award, Error, OPERATIONS, Operation, UserApi, UserPages, Versioned,
+    export_my_data, export_user,
 };
 pub use types::*;

@@ -348,6 +348,78 @@ impl Status {
     }
 }
 
+/// A user as `GET /users` lists it. The whole user is [`crate::UserApi::user`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct UserSummary {
+    pub id: String,
+    pub name: String,
+    pub handle: String,
+    pub email: String,
+    /// UNCONFIRMED, CONFIRMED, SUSPENDED or ARCHIVED.
+    pub status: String,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+/// One page of `GET /users`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct UserList {
+    /// At most the page's limit, in the listing's order; a page may hold fewer while more
+    /// follow.
+    pub users: Vec<UserSummary>,
+    /// The next page's cursor; `None` once the listing is complete.
+    #[serde(default)]
+    pub next_cursor: Option<String>,
+}
+
+/// The filters and order of a listing (`GET /users`). A status and a creation window
+/// combine; a prefix of name, email or handle lists on its own (the API refuses other
+/// combinations with 400).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListUsers {
+    pub status: Option<Status>,
+    /// RFC 3339, exclusive.
+    pub created_after: Option<String>,
+    /// RFC 3339, exclusive.
+    pub created_before: Option<String>,
+    pub name_prefix: Option<String>,
+    pub email_prefix: Option<String>,
+    /// With or without `@`.
+    pub handle_prefix: Option<String>,
+    /// Newest first (or Z to A for a prefix) instead of oldest first.
+    pub descending: bool,
+    /// Users per page, 1 to 100 (the API's default, 50, when `None`).
+    pub limit: Option<u32>,
+}
+
+impl ListUsers {
+    /// The query string's parameters, without the cursor.
+    pub(crate) fn params(&self) -> Vec<(&'static str, String)> {
+        let mut params = Vec::new();
+        let mut add = |name: &'static str, value: Option<String>| {
+            if let Some(value) = value {
+                params.push((name, value));
+            }
+        };
+        add(
+            "status",
+            self.status.map(|status| status.as_str().to_owned()),
+        );
+        add("createdAfter", self.created_after.clone());
+        add("createdBefore", self.created_before.clone());
+        add("namePrefix", self.name_prefix.clone());
+        add("emailPrefix", self.email_prefix.clone());
+        add("handlePrefix", self.handle_prefix.clone());
+        add("order", self.descending.then(|| "desc".to_owned()));
+        add("limit", self.limit.map(|limit| limit.to_string()));
+        params
+    }
+}
+
 /// `POST /user/activate`: the code the Auth API returned at registration, in the body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

@@ -96,6 +96,16 @@ fn key_schema(value: &Value) -> Key {
     (key("HASH"), key("RANGE"))
 }
 
+/// A projection as one comparable text: `ALL`, `KEYS_ONLY`, `INCLUDE createdAt,email`.
+fn projection_text(kind: &str, mut attributes: Vec<String>) -> String {
+    attributes.sort_unstable();
+    if attributes.is_empty() {
+        kind.to_owned()
+    } else {
+        format!("{kind} {}", attributes.join(","))
+    }
+}
+
 fn tables(resources: &Value, local_tables: &[(&str, &TableSpec)], found: &mut Vec<String>) {
     for &(id, spec) in local_tables {
         let table = &resources[id]["Properties"];
@@ -132,17 +142,21 @@ fn tables(resources: &Value, local_tables: &[(&str, &TableSpec)], found: &mut Ve
         );
         let ttl = table["TimeToLiveSpecification"]["AttributeName"].as_str();
         check("TTL attribute", ttl == spec.ttl_attribute);
-        let template_indexes: BTreeSet<(String, Key)> = table["GlobalSecondaryIndexes"]
+        // An index is its name, its key and its projection (type and sorted non-key
+        // attributes): a projection changed on one side only is an index missing on both.
+        let template_indexes: BTreeSet<(String, Key, String)> = table["GlobalSecondaryIndexes"]
             .as_sequence()
             .into_iter()
             .flatten()
             .filter_map(|index| {
                 let name = index["IndexName"].as_str()?.to_owned();
-                let all = index["Projection"]["ProjectionType"].as_str() == Some("ALL");
-                all.then(|| (name, key_schema(&index["KeySchema"])))
+                let kind = index["Projection"]["ProjectionType"].as_str()?;
+                let projection =
+                    projection_text(kind, strings(&index["Projection"]["NonKeyAttributes"]));
+                Some((name, key_schema(&index["KeySchema"]), projection))
             })
             .collect();
-        let local_indexes: BTreeSet<(String, Key)> = spec
+        let local_indexes: BTreeSet<(String, Key, String)> = spec
             .indexes
             .iter()
             .map(|index| {
@@ -151,6 +165,15 @@ fn tables(resources: &Value, local_tables: &[(&str, &TableSpec)], found: &mut Ve
                     (
                         Some(index.partition_key.to_owned()),
                         index.sort_key.map(ToOwned::to_owned),
+                    ),
+                    projection_text(
+                        index.projection.type_name(),
+                        index
+                            .projection
+                            .non_key_attributes()
+                            .iter()
+                            .map(|attribute| (*attribute).to_owned())
+                            .collect(),
                     ),
                 )
             })

@@ -71,9 +71,14 @@ impl Names {
     pub fn server_key_secret(&self) -> String {
         format!("{}/auth-server-key", self.prefix)
     }
+
+    /// The User API's own key (it seals list cursors).
+    pub fn user_key_secret(&self) -> String {
+        format!("{}/user-server-key", self.prefix)
+    }
 }
 
-pub use roster_platform::table::{IndexSpec, StreamView, TableSpec};
+pub use roster_platform::table::{IndexSpec, Projection, StreamView, TableSpec};
 
 /// The Auth API's table, as its adapter declares it.
 pub const AUTH_TABLE: TableSpec = roster_auth_api::store::TABLE;

@@ -132,6 +132,71 @@ fn a_gsi_missing_on_either_side_breaks_parity() {
 }
 
 #[test]
+fn a_listing_index_projecting_other_attributes_breaks_parity() {
+    // The template's list-by-email holding every attribute (each sign-in would write it).
+    let all = without(
+        template(),
+        &[
+            "Resources",
+            "UsersTable",
+            "Properties",
+            "GlobalSecondaryIndexes",
+        ],
+        |indexes| {
+            let index = indexes
+                .as_sequence_mut()
+                .unwrap()
+                .iter_mut()
+                .find(|index| index["IndexName"].as_str() == Some("list-by-email"))
+                .unwrap();
+            index["Projection"] = serde_yaml::from_str("{ ProjectionType: ALL }").unwrap();
+        },
+    );
+    let found = differences(&all);
+    assert!(
+        found
+            .iter()
+            .any(|d| d
+                .contains("index list-by-email is provisioned locally but not in the template")),
+        "{found:?}"
+    );
+
+    // The local declaration including one attribute more than the template.
+    let wider: Vec<IndexSpec> = USERS_TABLE
+        .indexes
+        .iter()
+        .map(|index| match index.name {
+            "list-by-name" => IndexSpec {
+                projection: roster_infra::resources::Projection::Include(&[
+                    "name",
+                    "handle",
+                    "email",
+                    "status",
+                    "createdAt",
+                    "lastLoginAt",
+                ]),
+                ..index.clone()
+            },
+            _ => index.clone(),
+        })
+        .collect();
+    let local = TableSpec {
+        indexes: wider.leak(),
+        ..USERS_TABLE
+    };
+    let found = differences_with(
+        &template(),
+        &[("AuthTable", &AUTH_TABLE), ("UsersTable", &local)],
+    );
+    assert!(
+        found.iter().any(
+            |d| d.contains("index list-by-name is provisioned locally but not in the template")
+        ),
+        "{found:?}"
+    );
+}
+
+#[test]
 fn a_changed_client_rule_or_stream_breaks_parity() {
     let no_client = without(template(), &["Resources"], |resources| {
         resources

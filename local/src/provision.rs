@@ -37,6 +37,7 @@ pub struct Provisioned {
     pub bucket: String,
     pub api_key_secret: String,
     pub server_key_secret: String,
+    pub user_key_secret: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -96,7 +97,18 @@ pub async fn provision(sdk: &SdkConfig, names: &Names) -> Result<Provisioned> {
     let stream_failures_queue_url = queue(&sqs, &names.stream_failures_queue(), Vec::new()).await?;
     let bucket = bucket(&s3, names, &region).await?;
     let api_key_secret = api_key_secret(&secrets, names).await?;
-    let server_key_secret = server_key_secret(&secrets, names).await?;
+    let server_key_secret = key_secret(
+        &secrets,
+        names.server_key_secret(),
+        "Roster Auth API server key",
+    )
+    .await?;
+    let user_key_secret = key_secret(
+        &secrets,
+        names.user_key_secret(),
+        "Roster User API key (seals list cursors)",
+    )
+    .await?;
     Ok(Provisioned {
         prefix: names.prefix().to_owned(),
         region,
@@ -110,6 +122,7 @@ pub async fn provision(sdk: &SdkConfig, names: &Names) -> Result<Provisioned> {
         bucket,
         api_key_secret,
         server_key_secret,
+        user_key_secret,
     })
 }
 
@@ -164,7 +177,17 @@ async fn table(client: &dynamodb::Client, names: &Names, spec: &TableSpec) -> Re
                 .set_key_schema(Some(key_schema(index.partition_key, index.sort_key)?))
                 .projection(
                     Projection::builder()
-                        .projection_type(ProjectionType::All)
+                        .projection_type(ProjectionType::from(index.projection.type_name()))
+                        .set_non_key_attributes(
+                            (!index.projection.non_key_attributes().is_empty()).then(|| {
+                                index
+                                    .projection
+                                    .non_key_attributes()
+                                    .iter()
+                                    .map(|attribute| (*attribute).to_owned())
+                                    .collect()
+                            }),
+                        )
                         .build(),
                 )
                 .build()?)
@@ -881,18 +904,17 @@ async fn api_key_secret(client: &secretsmanager::Client, names: &Names) -> Resul
     .await
 }
 
-/// The Auth API's own key (activation codes, request fingerprints): 32 random bytes, made once.
-async fn server_key_secret(client: &secretsmanager::Client, names: &Names) -> Result<String> {
+/// A service's own key: 32 random bytes, made once. The Auth API's derives activation codes
+/// and keys request fingerprints; the User API's seals list cursors.
+async fn key_secret(
+    client: &secretsmanager::Client,
+    name: String,
+    description: &str,
+) -> Result<String> {
     let mut key = [0u8; 32];
     getrandom::fill(&mut key).map_err(|error| anyhow!("no randomness: {error}"))?;
     let value = serde_json::json!({ "serverKey": hex::encode(key) }).to_string();
-    secret(
-        client,
-        names.server_key_secret(),
-        "Roster Auth API server key",
-        value,
-    )
-    .await
+    secret(client, name, description, value).await
 }
 
 /// Creates a secret with an initial value, or leaves an existing one as it is.

@@ -376,6 +376,7 @@ pub fn user_config(provisioned: &Provisioned, endpoint: &str) -> UserConfig {
         bucket: provisioned.bucket.clone(),
         assets_base_url: local_assets_url(endpoint, &provisioned.bucket),
         cors: local_cors(DEFAULT_WEB_PORT),
+        key_secret: Some(provisioned.user_key_secret.clone()),
     }
 }
 

@@ -12,7 +12,7 @@ use roster_infra::tools::roster_home;
 use roster_ops::dead_letters;
 use roster_ops::targets::{self, Ops, Tail, Target};
 use roster_platform::api_keys::{ApiKeyRecord, Bindings, IssuedKey, KeyAdmin};
-use roster_user_api::model::User;
+use roster_user_api::model::{User, UserSummary};
 use serde_json::Value;
 
 /// Operating Roster: the running local stack (the default target) or a stage deployed to AWS.
@@ -78,7 +78,7 @@ enum Group {
     /// Server-to-server API keys (kept hashed in Secrets Manager)
     #[command(subcommand)]
     ApiKeys(ApiKeys),
-    /// Users: look up, export, delete
+    /// Users: list and search, look up, export, delete
     #[command(subcommand)]
     Users(Users),
     /// The event bus
@@ -129,6 +129,9 @@ enum ApiKeys {
 
 #[derive(Debug, Subcommand)]
 enum Users {
+    /// Users by creation (optionally of one status, in a window), or by a prefix of their
+    /// name, email or handle, as GET /users lists them
+    List(ListArgs),
     /// A user by id
     Get { id: String },
     /// A user by exactly one of email, name or handle
@@ -146,6 +149,59 @@ enum Users {
         #[arg(long)]
         yes: bool,
     },
+}
+
+/// `GET /users`'s filters: a status and a creation window combine; a prefix lists on its own.
+#[derive(Debug, Args)]
+struct ListArgs {
+    /// UNCONFIRMED, CONFIRMED, SUSPENDED or ARCHIVED
+    #[arg(long)]
+    status: Option<String>,
+    /// Created after this instant (RFC 3339)
+    #[arg(long, value_name = "RFC3339")]
+    created_after: Option<String>,
+    /// Created before this instant (RFC 3339)
+    #[arg(long, value_name = "RFC3339")]
+    created_before: Option<String>,
+    /// Names starting with this, any case; lists by name
+    #[arg(long, value_name = "PREFIX")]
+    name_prefix: Option<String>,
+    /// Emails starting with this, any case; lists by email
+    #[arg(long, value_name = "PREFIX")]
+    email_prefix: Option<String>,
+    /// Handles starting with this, with or without @; lists by handle
+    #[arg(long, value_name = "PREFIX")]
+    handle_prefix: Option<String>,
+    /// Newest first (Z to A for a prefix)
+    #[arg(long)]
+    desc: bool,
+    /// The most users to print
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+    limit: u32,
+    /// Every matching user, however many
+    #[arg(long, conflicts_with = "limit")]
+    all: bool,
+}
+
+impl ListArgs {
+    fn params(&self) -> Vec<(String, String)> {
+        let filters = [
+            ("status", &self.status),
+            ("createdAfter", &self.created_after),
+            ("createdBefore", &self.created_before),
+            ("namePrefix", &self.name_prefix),
+            ("emailPrefix", &self.email_prefix),
+            ("handlePrefix", &self.handle_prefix),
+        ];
+        let mut params: Vec<(String, String)> = filters
+            .into_iter()
+            .filter_map(|(name, value)| value.clone().map(|value| (name.to_owned(), value)))
+            .collect();
+        if self.desc {
+            params.push(("order".to_owned(), "desc".to_owned()));
+        }
+        params
+    }
 }
 
 #[derive(Debug, Args)]
@@ -414,6 +470,22 @@ fn print_issued(issued: &IssuedKey, json: bool) {
 
 async fn users(ops: &Ops, command: Users, json: bool) -> Result<()> {
     let (user, missing) = match command {
+        Users::List(args) => {
+            let max = (!args.all).then_some(args.limit as usize);
+            let (users, more) = ops.list_users(&args.params(), max).await?;
+            if json {
+                println!("{}", serde_json::to_string(&users)?);
+            } else {
+                print_summaries(&users);
+            }
+            if more {
+                eprintln!(
+                    "more users follow: raise --limit, or --all for every one ({} shown)",
+                    users.len()
+                );
+            }
+            return Ok(());
+        }
         Users::Get { id } => (ops.user(&id).await?, format!("no user {id}")),
         Users::Find { by } => {
             let (flag, value) = match (by.email, by.name, by.handle) {
@@ -463,6 +535,23 @@ async fn users(ops: &Ops, command: Users, json: bool) -> Result<()> {
         print_user(&user);
     }
     Ok(())
+}
+
+fn print_summaries(users: &[UserSummary]) {
+    if users.is_empty() {
+        println!("No users.");
+        return;
+    }
+    println!(
+        "{:<36}  {:<11}  {:<24}  {:<24}  {:<24}  EMAIL",
+        "ID", "STATUS", "CREATED", "NAME", "HANDLE"
+    );
+    for user in users {
+        println!(
+            "{:<36}  {:<11}  {:<24}  {:<24}  {:<24}  {}",
+            user.id, user.status, user.created_at, user.name, user.handle, user.email
+        );
+    }
 }
 
 fn print_user(user: &User) {

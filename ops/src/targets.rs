@@ -11,7 +11,8 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use roster_user_api::config::UserConfig;
 use roster_user_api::domain::{Lookup, UserId};
 use roster_user_api::error::UserError;
-use roster_user_api::model::User;
+use roster_user_api::listing::{ListRequest, MAX_LIMIT};
+use roster_user_api::model::{User, UserSummary};
 use roster_user_api::profiles::{Context, Profiles};
 use serde_json::Value;
 
@@ -62,6 +63,8 @@ impl Target {
                     bucket: facts.bucket.clone(),
                     assets_base_url: facts.assets_url(),
                     cors: Default::default(),
+                    // The operator lists in process, with no cursor to seal.
+                    key_secret: None,
                 };
                 Ok(Ops {
                     sdk,
@@ -92,6 +95,7 @@ impl Target {
                         assets_base_url: format!("https://{bucket}.s3.{region}.amazonaws.com"),
                         bucket,
                         cors: Default::default(),
+                        key_secret: None,
                     }
                 });
                 Ok(Ops { sdk, names, users })
@@ -195,6 +199,36 @@ impl Ops {
         Ok(Some(
             serde_json::json!({ "profile": profile, "identity": identity }),
         ))
+    }
+
+    /// Users of a listing (`GET /users`'s parameters, with its rules), read straight from the
+    /// target's listing indexes a page at a time: at most `max` (every one when `None`).
+    /// Returns them, and whether more follow.
+    pub async fn list_users(
+        &self,
+        params: &[(String, String)],
+        max: Option<usize>,
+    ) -> Result<(Vec<UserSummary>, bool)> {
+        let profiles = self.profiles()?;
+        let request = ListRequest::parse(params).map_err(|error| anyhow::anyhow!("{error}"))?;
+        let mut users = Vec::new();
+        let mut after = None;
+        loop {
+            let limit = match max {
+                Some(max) => (max - users.len()).clamp(1, MAX_LIMIT),
+                None => MAX_LIMIT,
+            };
+            let page = profiles
+                .list(&request.query, after.as_ref(), limit)
+                .await
+                .map_err(|error| anyhow::anyhow!("{error}"))?;
+            users.extend(page.items.into_iter().map(UserSummary::from));
+            after = page.next;
+            let full = max.is_some_and(|max| users.len() >= max);
+            if after.is_none() || full {
+                return Ok((users, after.is_some()));
+            }
+        }
     }
 
     pub async fn delete_user(&self, id: &str) -> Result<Option<User>> {

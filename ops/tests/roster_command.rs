@@ -2,7 +2,8 @@
 //! - `api-keys`: create prints a key once, list shows its record without it, rotate and
 //!   revoke change the stored set; `--clients` and `--source-systems` bind a key (frontends by
 //!   name), keys without bindings are listed as `any` with a warning, a rotation keeps them;
-//! - `users`: get and find show a profile, delete removes it and (by event) its sign-in;
+//! - `users`: list pages through a listing with `GET /users`'s filters and refusals, get and
+//!   find show a profile, delete removes it and (by event) its sign-in;
 //! - `events tail`: every event on the bus is printed live, and its rule and queue are gone
 //!   once it stops;
 //! - `dlq`: a dead letter is listed (which event, never its data), redriven to its
@@ -335,6 +336,99 @@ async fn users_get_find_and_delete_against_the_local_stack() {
             "the sign-in outlived the deleted user: {status:?}"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    stack.stop().await;
+    let _ = std::fs::remove_dir_all(state_dir);
+}
+
+#[tokio::test]
+async fn users_list_lists_and_searches_as_get_users_does_against_the_local_stack() {
+    let (stack, state_dir) = harness::running_stack().await.unwrap();
+    let facts = stack.facts().clone();
+    let client = clients(&facts);
+    let mut ids = Vec::new();
+    for n in 0..4 {
+        let (id, _) = register(
+            &client,
+            &format!("lister{n}@example.com"),
+            &format!("lister_{n}"),
+            "Ops-Password-1",
+        )
+        .await;
+        ids.push(id);
+    }
+    client
+        .1
+        .set_status(&ids[2], roster_client::Status::Suspended, None)
+        .await
+        .unwrap();
+
+    let list = |args: &[&str]| -> Vec<Value> {
+        let args = [&["--json", "users", "list"], args].concat();
+        serde_json::from_str(&succeed(&state_dir, &args)).unwrap()
+    };
+    let listed_ids = |users: &[Value]| -> Vec<String> {
+        users
+            .iter()
+            .map(|user| user["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // By creation, oldest first, and newest first.
+    assert_eq!(listed_ids(&list(&[])), ids);
+    let mut newest_first = ids.clone();
+    newest_first.reverse();
+    assert_eq!(listed_ids(&list(&["--desc"])), newest_first);
+    // A limit, with a word on stderr that more follow; --all pages through everyone.
+    let output = roster(&state_dir, &["--json", "users", "list", "--limit", "3"]);
+    assert!(output.status.success());
+    let first: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(listed_ids(&first), ids[..3]);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("more users follow"));
+    assert_eq!(listed_ids(&list(&["--all"])), ids);
+    // Filters.
+    let suspended = list(&["--status", "SUSPENDED"]);
+    assert_eq!(listed_ids(&suspended), ids[2..3]);
+    assert_eq!(suspended[0]["email"], "lister2@example.com");
+    assert_eq!(listed_ids(&list(&["--name-prefix", "LISTER_1"])), ids[1..2]);
+    assert_eq!(
+        listed_ids(&list(&["--email-prefix", "lister3@"])),
+        ids[3..4]
+    );
+    assert_eq!(
+        listed_ids(&list(&["--handle-prefix", "@lister0"])),
+        ids[..1]
+    );
+    let created = suspended[0]["createdAt"].as_str().unwrap();
+    assert_eq!(
+        listed_ids(&list(&["--created-after", created])),
+        ids[3..],
+        "strictly after"
+    );
+    let human = succeed(&state_dir, &["users", "list", "--status", "SUSPENDED"]);
+    assert!(
+        human.starts_with("ID") && human.contains("lister_2") && human.contains("SUSPENDED"),
+        "{human}"
+    );
+    assert_eq!(
+        succeed(&state_dir, &["users", "list", "--name-prefix", "nobody"]).trim(),
+        "No users."
+    );
+    // The API's refusals are the command's.
+    for (args, says) in [
+        (
+            &["--name-prefix", "lister", "--status", "CONFIRMED"][..],
+            "combine",
+        ),
+        (&["--status", "asleep"], "unknown status"),
+        (&["--created-after", "yesterday"], "RFC 3339"),
+        (&["--limit", "0"], "invalid value"),
+        (&["--all", "--limit", "5"], "cannot be used with"),
+    ] {
+        let output = roster(&state_dir, &[&["users", "list"], args].concat());
+        assert!(!output.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
 
     stack.stop().await;
@@ -683,7 +777,7 @@ fn bad_invocations_are_refused_with_a_reason() {
     for (args, reason) in [
         (&["users"][..], "Usage: roster users"),
         (&["frobnicate"][..], "unrecognized subcommand 'frobnicate'"),
-        (&["users", "list"][..], "unrecognized subcommand 'list'"),
+        (&["users", "search"][..], "unrecognized subcommand 'search'"),
         (
             &["users", "find", "--email", "a@b.c", "--name", "x"][..],
             "cannot be used with",

@@ -40,10 +40,44 @@ impl StreamView {
     }
 }
 
-/// A global secondary index projecting all attributes.
+/// A global secondary index.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexSpec {
     pub name: &'static str,
     pub partition_key: &'static str,
     pub sort_key: Option<&'static str>,
+    /// Which attributes the index holds besides the keys.
+    pub projection: Projection,
+}
+
+/// What an index holds of each item besides the table's and the index's keys. Every index
+/// write costs as much as the projected item is large, and an update of a projected
+/// attribute is an index write: project only what the index's readers need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Projection {
+    /// The whole item.
+    All,
+    /// The keys only.
+    KeysOnly,
+    /// The keys and these attributes.
+    Include(&'static [&'static str]),
+}
+
+impl Projection {
+    /// The name DynamoDB and CloudFormation give it (`ProjectionType`).
+    pub fn type_name(self) -> &'static str {
+        match self {
+            Self::All => "ALL",
+            Self::KeysOnly => "KEYS_ONLY",
+            Self::Include(_) => "INCLUDE",
+        }
+    }
+
+    /// The non-key attributes of an `INCLUDE` projection (none for the others).
+    pub fn non_key_attributes(self) -> &'static [&'static str] {
+        match self {
+            Self::Include(attributes) => attributes,
+            Self::All | Self::KeysOnly => &[],
+        }
+    }
 }

@@ -303,6 +303,9 @@ mod tests {
             registered_event_id: "UserRegistered-u-1".into(),
             last_write_id: None,
             sessions_revoked_before: None,
+            list_shard: Some("07".into()),
+            status_shard: Some("UNCONFIRMED#07".into()),
+            created_key: Some("2026-11-25T10:00:00.000Z#u-1".into()),
         }
     }
 

@@ -10,8 +10,10 @@ use roster_platform::openapi::DocsUi;
 
 use crate::UserDeps;
 use crate::assets::Assets;
+use crate::listing::ListCursors;
 use crate::profiles::Profiles;
 use crate::store::UsersTable;
+use roster_platform::secret_key::SecretKey;
 
 /// Settings of the User API and its subscribers.
 #[derive(Debug, Clone)]
@@ -25,17 +27,21 @@ pub struct UserConfig {
     pub assets_base_url: String,
     /// The frontends' browser origins.
     pub cors: CorsSettings,
+    /// The secret holding the User API's own key (it seals list cursors); only the API's
+    /// function reads it, the subscribers need none.
+    pub key_secret: Option<String>,
 }
 
 impl UserConfig {
     /// `USERS_TABLE`, `ASSETS_BUCKET`, `ASSETS_BASE_URL` and the optional
-    /// `CORS_ALLOWED_ORIGINS`.
+    /// `CORS_ALLOWED_ORIGINS` and `USER_KEY_SECRET` (the API needs it: [`Self::deps`]).
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
             table: required("USERS_TABLE")?,
             bucket: required("ASSETS_BUCKET")?,
             assets_base_url: required("ASSETS_BASE_URL")?,
             cors: CorsSettings::from_env()?,
+            key_secret: required("USER_KEY_SECRET").ok(),
         })
     }
 
@@ -54,15 +60,24 @@ impl UserConfig {
         )
     }
 
-    /// The routes' dependencies. No network: the JWKS and the API keys load on first use.
+    /// The routes' dependencies. No network: the JWKS, the API keys and the User API's key
+    /// load on first use.
     pub fn deps(
         &self,
         sdk: &SdkConfig,
         tokens: &TokenSettings,
         api_keys: &ApiKeySettings,
     ) -> Result<UserDeps, ConfigError> {
+        let key_secret = self
+            .key_secret
+            .clone()
+            .ok_or(ConfigError::Missing("USER_KEY_SECRET"))?;
         Ok(UserDeps {
             profiles: self.profiles(sdk),
+            cursors: ListCursors::new(SecretKey::new(
+                aws_sdk_secretsmanager::Client::new(sdk),
+                key_secret,
+            )),
             verifier: tokens.verifier()?,
             api_keys: Arc::new(api_keys.guard(sdk)),
             cors: self.cors.clone(),

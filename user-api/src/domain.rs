@@ -40,6 +40,28 @@ pub enum InputError {
     AvatarSize,
     #[error("If-Match must be one ETag, as returned by a read")]
     IfMatch,
+    #[error(
+        "unknown query parameter {0:?}: GET /users takes status, createdAfter, createdBefore, \
+         namePrefix, emailPrefix, handlePrefix, order, limit and cursor"
+    )]
+    ListParameter(String),
+    #[error("the query parameter {0:?} is given more than once")]
+    ListParameterTwice(String),
+    #[error("limit must be a whole number from 1 to {max}", max = crate::listing::MAX_LIMIT)]
+    ListLimit,
+    #[error("order must be asc or desc")]
+    ListOrder,
+    #[error("{0} must be an RFC 3339 timestamp, such as 2026-11-25T10:00:00Z")]
+    ListTime(&'static str),
+    #[error("createdAfter must be earlier than createdBefore (compared to the millisecond)")]
+    ListWindow,
+    #[error("{0}")]
+    ListPrefix(&'static str),
+    #[error(
+        "namePrefix, emailPrefix and handlePrefix each list on their own, with no other filter: \
+         only status, createdAfter and createdBefore combine"
+    )]
+    ListCombination,
     #[error(transparent)]
     Value(ValueError),
 }

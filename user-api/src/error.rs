@@ -41,6 +41,10 @@ pub enum UserError {
     AccountDisabled,
     #[error("throttled")]
     Throttled,
+    #[error("the cursor is not one this API issued for this query")]
+    InvalidCursor,
+    #[error("the User API's key is unavailable: {0}")]
+    KeyUnavailable(String),
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -149,6 +153,24 @@ impl IntoResponse for UserError {
                     Problem::new(StatusCode::SERVICE_UNAVAILABLE, "throttled", "Service Unavailable")
                         .with_detail("the profile store is busy; retry shortly"),
                     "1",
+                );
+            }
+            UserError::InvalidCursor => Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-cursor",
+                "Invalid Cursor",
+            )
+            .with_detail(
+                "the cursor was not issued for this query (same filters and order) or was altered; \
+                 send the query's parameters with the cursor of its previous page, or start again \
+                 without one",
+            ),
+            UserError::KeyUnavailable(cause) => {
+                tracing::error!(%cause, "the User API's key is unavailable");
+                return retry_after(
+                    Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service Unavailable")
+                        .with_detail("listings cannot be paged right now; retry shortly"),
+                    "5",
                 );
             }
             UserError::Internal(cause) => {

@@ -8,6 +8,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod export;
+pub mod listing;
 pub mod model;
 pub mod profiles;
 pub mod routes;
@@ -26,6 +27,7 @@ use roster_platform::openapi::{DocsUi, SecuritySchemes, with_document};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::listing::ListCursors;
 use crate::profiles::Profiles;
 
 /// Name of this service in logs and health answers.
@@ -39,6 +41,8 @@ pub const WRITE_SCOPE: &str = "users:write";
 /// Everything the routes need, built once at start-up.
 pub struct UserDeps {
     pub profiles: Profiles,
+    /// Seals and opens the cursors of `GET /users`.
+    pub cursors: ListCursors,
     pub verifier: JwtVerifier,
     pub api_keys: Arc<ApiKeyGuard>,
     pub cors: CorsSettings,
@@ -71,6 +75,7 @@ fn reads() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::lookup::by_email))
         .routes(routes!(routes::lookup::by_handle))
         .routes(routes!(routes::lookup::export))
+        .routes(routes!(routes::listing::list))
 }
 
 fn writes() -> OpenApiRouter<AppState> {

@@ -100,3 +100,47 @@ impl User {
         }
     }
 }
+
+/// A user as listings show it: who, and where in its lifecycle. The whole user model is
+/// `GET /user/{id}`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({
+    "id": "7c1e4a2e-5b7d-4f0a-9a53-2f1d8e6b3c90", "name": "cortney_gutkowski67",
+    "handle": "@CortneyGutkowski67", "email": "cortney@example.com", "status": "CONFIRMED",
+    "createdAt": "2026-11-25T10:00:00.000Z"
+}))]
+pub struct UserSummary {
+    pub id: String,
+    pub name: String,
+    pub handle: String,
+    pub email: String,
+    /// UNCONFIRMED, CONFIRMED, SUSPENDED or ARCHIVED.
+    pub status: String,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+impl From<crate::store::Listed> for UserSummary {
+    fn from(listed: crate::store::Listed) -> Self {
+        Self {
+            id: listed.id.to_string(),
+            name: listed.name,
+            handle: listed.handle,
+            email: listed.email.to_string(),
+            status: listed.status.to_string(),
+            created_at: listed.created_at.to_string(),
+        }
+    }
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserList {
+    /// At most `limit` users, in the listing's order. A page may hold fewer while more follow.
+    pub users: Vec<UserSummary>,
+    /// The next page's `cursor`, to send with the same filters and order; null once the
+    /// listing is complete.
+    pub next_cursor: Option<String>,
+}

@@ -21,7 +21,8 @@ use serde::{Deserialize, Serialize};
 use roster_events::{Email, Role, Timestamp, UserId, UserStatus};
 
 use crate::domain::{Lookup, Profile, Settings};
-use roster_platform::table::{IndexSpec, StreamView, TableSpec};
+use roster_platform::table::{IndexSpec, Projection, StreamView, TableSpec};
+use sha2::{Digest, Sha256};
 
 /// One index per lookup (each a single round trip), keyed by the lowercase key the lookup
 /// gives.
@@ -29,35 +30,87 @@ pub const BY_NAME: IndexSpec = IndexSpec {
     name: "by-name",
     partition_key: "nameKey",
     sort_key: None,
+    projection: Projection::All,
 };
 pub const BY_EMAIL: IndexSpec = IndexSpec {
     name: "by-email",
     partition_key: "emailKey",
     sort_key: None,
+    projection: Projection::All,
 };
 pub const BY_HANDLE: IndexSpec = IndexSpec {
     name: "by-handle",
     partition_key: "handleKey",
     sort_key: None,
+    projection: Projection::All,
 };
 /// Sparse: profiles whose activation code is unused.
 pub const BY_ACTIVATION_CODE: IndexSpec = IndexSpec {
     name: "by-activation-code",
     partition_key: "activationCodeHash",
     sort_key: None,
+    projection: Projection::All,
 };
 /// Sparse: tombstones whose uploads are still to be swept, by deletion time.
 pub const UPLOADS_SWEEP: IndexSpec = IndexSpec {
     name: "uploads-sweep",
     partition_key: "sweepShard",
     sort_key: Some("deletedAt"),
+    projection: Projection::All,
+};
+
+/// How many partitions each listing index spreads its users over: a user's is a hash of its
+/// id ([`list_shard`]), and a page of a listing takes one Query per shard. 32 keeps every
+/// partition-key value under 63% of DynamoDB's 1,000 writes a second at 10,000 registrations
+/// and as many activations a second (README, "Listing users at scale"; ADR 8). Changing it
+/// moves every user to another shard: a reindex.
+pub const LIST_SHARDS: u32 = 32;
+
+/// What the listing indexes hold besides their keys: the summary `GET /users` answers with,
+/// nothing that changes on a sign-in, a data write or a badge.
+pub const LISTED: &[&str] = &["name", "handle", "email", "status", "createdAt"];
+
+/// Every profile by creation: `listShard` / `createdKey` (`<createdAt, UTC, ms>#<id>`).
+pub const LIST_BY_CREATED: IndexSpec = IndexSpec {
+    name: "list-by-created",
+    partition_key: "listShard",
+    sort_key: Some("createdKey"),
+    projection: Projection::Include(LISTED),
+};
+/// Profiles of one status by creation: `statusShard` (`<status>#<listShard>`) / `createdKey`.
+pub const LIST_BY_STATUS: IndexSpec = IndexSpec {
+    name: "list-by-status",
+    partition_key: "statusShard",
+    sort_key: Some("createdKey"),
+    projection: Projection::Include(LISTED),
+};
+/// Profiles by name (its lowercase key): `listShard` / `nameKey`, for prefixes.
+pub const LIST_BY_NAME: IndexSpec = IndexSpec {
+    name: "list-by-name",
+    partition_key: "listShard",
+    sort_key: Some("nameKey"),
+    projection: Projection::Include(LISTED),
+};
+/// Profiles by normalised email: `listShard` / `emailKey`, for prefixes.
+pub const LIST_BY_EMAIL: IndexSpec = IndexSpec {
+    name: "list-by-email",
+    partition_key: "listShard",
+    sort_key: Some("emailKey"),
+    projection: Projection::Include(LISTED),
+};
+/// Profiles by handle (`@` and lowercase): `listShard` / `handleKey`, for prefixes.
+pub const LIST_BY_HANDLE: IndexSpec = IndexSpec {
+    name: "list-by-handle",
+    partition_key: "listShard",
+    sort_key: Some("handleKey"),
+    projection: Projection::Include(LISTED),
 };
 
 /// This table, as the template declares it and local provisioning creates it: one profile per
-/// user keyed by the Cognito `sub`, with one index per lookup. Profiles never expire; the TTL
-/// only removes the tombstones deleted profiles leave (they guard against a late
-/// `UserRegistered`). Its stream carries both images: the projector publishes what changed
-/// between them.
+/// user keyed by the Cognito `sub`, with one index per lookup and one per listing order.
+/// Profiles never expire; the TTL only removes the tombstones deleted profiles leave (they
+/// guard against a late `UserRegistered`). Its stream carries both images: the projector
+/// publishes what changed between them.
 pub const TABLE: TableSpec = TableSpec {
     name: "users",
     partition_key: "id",
@@ -68,10 +121,42 @@ pub const TABLE: TableSpec = TableSpec {
         BY_HANDLE,
         BY_ACTIVATION_CODE,
         UPLOADS_SWEEP,
+        LIST_BY_CREATED,
+        LIST_BY_STATUS,
+        LIST_BY_NAME,
+        LIST_BY_EMAIL,
+        LIST_BY_HANDLE,
     ],
     ttl_attribute: Some("expiresAt"),
     stream_view: StreamView::NewAndOldImages,
 };
+
+/// The listing shard of a user: the first four bytes of the SHA-256 of its id, modulo
+/// [`LIST_SHARDS`], as two digits.
+pub fn list_shard(id: &UserId) -> String {
+    format!("{:02}", shard_number(id))
+}
+
+fn shard_number(id: &UserId) -> u32 {
+    let digest = Sha256::digest(id.as_str().as_bytes());
+    u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % LIST_SHARDS
+}
+
+/// The partition of `list-by-status` holding users of `status` in `shard`.
+pub fn status_shard(status: UserStatus, shard: &str) -> String {
+    format!("{}#{shard}", status.as_str())
+}
+
+/// A creation time as the created-order indexes sort it: UTC with milliseconds, fixed width.
+pub fn created_sort_time(at: &Timestamp) -> String {
+    at.to_datetime()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// The sort key of the created-order indexes: unique, so a position in them is exact.
+pub fn created_key(at: &Timestamp, id: &UserId) -> String {
+    format!("{}#{}", created_sort_time(at), id.as_str())
+}
 
 /// How long a tombstone outlives the profile: longer than a live delivery of `UserRegistered`
 /// can take (a day in the auth table's stream, a day of the bus's retries, 14 days in the
@@ -126,6 +211,15 @@ pub struct ProfileItem {
     /// Epoch seconds: the user's tokens issued at or before it are refused (`SessionsRevoked`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sessions_revoked_before: Option<i64>,
+    /// The listing indexes' keys ([`list_shard`], [`status_shard`], [`created_key`]), written
+    /// with the profile; `statusShard` changes with the status. Absent on a profile written
+    /// before the listing indexes existed, which they do not list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list_shard: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_shard: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -299,6 +393,9 @@ impl ProfileItem {
             registered_event_id: registered_event_id.to_owned(),
             last_write_id: None,
             sessions_revoked_before: profile.sessions_revoked_before,
+            list_shard: Some(list_shard(&profile.id)),
+            status_shard: Some(status_shard(profile.status, &list_shard(&profile.id))),
+            created_key: Some(created_key(&profile.created_at, &profile.id)),
         }
     }
 }
@@ -402,6 +499,16 @@ impl Change {
         let path = self.path(path);
         self.sets.push(format!("{path} = {placeholder}"));
         self.value(placeholder, value)
+    }
+
+    /// `SET status`, and the `list-by-status` partition that goes with it.
+    fn status(&mut self, id: &UserId, to: UserStatus) -> &mut Self {
+        self.set("status", ":to", AttributeValue::S(to.as_str().to_owned()))
+            .set(
+                "statusShard",
+                ":toShard",
+                AttributeValue::S(status_shard(to, &list_shard(id))),
+            )
     }
 
     fn remove(&mut self, path: &str) -> &mut Self {
@@ -730,11 +837,7 @@ impl UsersTable {
     ) -> Result<Updated, StoreError> {
         let mut change = revision.change();
         change
-            .set(
-                "status",
-                ":to",
-                AttributeValue::S(UserStatus::Confirmed.as_str().to_owned()),
-            )
+            .status(id, UserStatus::Confirmed)
             .set(
                 "activatedAt",
                 ":at",
@@ -762,7 +865,7 @@ impl UsersTable {
         revision: Revision<'_>,
     ) -> Result<Updated, StoreError> {
         let mut change = revision.change();
-        change.set("status", ":to", AttributeValue::S(to.as_str().to_owned()));
+        change.status(id, to);
         if drop_activation_code {
             change
                 .remove("activationCodeHash")
@@ -956,6 +1059,274 @@ impl UsersTable {
             }
             Err(error) => Err(error.into()),
         }
+    }
+}
+
+/// The listing index a listing reads ([`LIST_BY_CREATED`], ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListIndex {
+    /// Every profile, by creation.
+    Created,
+    /// The profiles of one status, by creation.
+    Status(UserStatus),
+    Name,
+    Email,
+    Handle,
+}
+
+impl ListIndex {
+    pub fn spec(self) -> &'static IndexSpec {
+        match self {
+            Self::Created => &LIST_BY_CREATED,
+            Self::Status(_) => &LIST_BY_STATUS,
+            Self::Name => &LIST_BY_NAME,
+            Self::Email => &LIST_BY_EMAIL,
+            Self::Handle => &LIST_BY_HANDLE,
+        }
+    }
+
+    /// The partition-key value of `shard` in this index.
+    fn partition(self, shard: u32) -> String {
+        let shard = format!("{shard:02}");
+        match self {
+            Self::Status(status) => status_shard(status, &shard),
+            _ => shard,
+        }
+    }
+}
+
+/// The condition on a listing index's sort key, the same in every shard. Bounds are
+/// inclusive, written as the sort key is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SortRange {
+    All,
+    From(String),
+    To(String),
+    Between(String, String),
+    Prefix(String),
+}
+
+/// A profile as a listing index holds it: the summary, and where it sorts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub id: UserId,
+    pub name: String,
+    pub handle: String,
+    pub email: Email,
+    pub status: UserStatus,
+    pub created_at: Timestamp,
+    /// The item's sort key in the index it was read from.
+    pub sort: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListedItem {
+    id: UserId,
+    name: String,
+    handle: String,
+    email: Email,
+    status: UserStatus,
+    created_at: Timestamp,
+}
+
+/// What one shard's Query returned: its items in the listing's order, and whether it may hold
+/// more after them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardPage {
+    pub shard: u32,
+    pub items: Vec<Listed>,
+    pub more: bool,
+}
+
+/// One listing read: the same Query of every shard in `shards`, each from just after the sort
+/// key `after` (from the start when none) for at most `limit` items.
+#[derive(Debug, Clone)]
+pub struct ShardQueries<'a> {
+    pub index: ListIndex,
+    pub range: &'a SortRange,
+    pub descending: bool,
+    pub after: Option<&'a str>,
+    pub shards: &'a [u32],
+    pub limit: i32,
+}
+
+impl UsersTable {
+    /// Reads one page of each shard of a listing index, all shards at once: one Query per
+    /// shard, eventually consistent (an index can be read no other way).
+    pub async fn list_shards(
+        &self,
+        queries: &ShardQueries<'_>,
+    ) -> Result<Vec<ShardPage>, StoreError> {
+        let mut tasks = tokio::task::JoinSet::new();
+        for &shard in queries.shards {
+            let table = self.clone();
+            let index = queries.index;
+            let range = queries.range.clone();
+            let descending = queries.descending;
+            let after = queries.after.map(str::to_owned);
+            let limit = queries.limit;
+            tasks.spawn(async move {
+                table
+                    .list_shard(index, shard, &range, descending, after, limit)
+                    .await
+            });
+        }
+        let mut pages = Vec::with_capacity(queries.shards.len());
+        while let Some(page) = tasks.join_next().await {
+            pages.push(page.map_err(|error| StoreError::Unavailable(error.to_string()))??);
+        }
+        pages.sort_by_key(|page| page.shard);
+        Ok(pages)
+    }
+
+    async fn list_shard(
+        &self,
+        index: ListIndex,
+        shard: u32,
+        range: &SortRange,
+        descending: bool,
+        after: Option<String>,
+        limit: i32,
+    ) -> Result<ShardPage, StoreError> {
+        let spec = index.spec();
+        let sort_key = spec.sort_key.unwrap_or_default();
+        let (condition, skip) = key_condition(range, after.as_deref(), descending);
+        let text = |value: &str| AttributeValue::S(value.to_owned());
+        let mut names = HashMap::from([("#pk".to_owned(), spec.partition_key.to_owned())]);
+        let mut values = HashMap::from([(":pk".to_owned(), text(&index.partition(shard)))]);
+        let expression = match &condition {
+            KeyCondition::Any => "#pk = :pk",
+            KeyCondition::Above(low) => {
+                values.insert(":lo".to_owned(), text(low));
+                "#pk = :pk AND #sk > :lo"
+            }
+            KeyCondition::Below(high) => {
+                values.insert(":hi".to_owned(), text(high));
+                "#pk = :pk AND #sk < :hi"
+            }
+            KeyCondition::AtLeast(low) => {
+                values.insert(":lo".to_owned(), text(low));
+                "#pk = :pk AND #sk >= :lo"
+            }
+            KeyCondition::AtMost(high) => {
+                values.insert(":hi".to_owned(), text(high));
+                "#pk = :pk AND #sk <= :hi"
+            }
+            KeyCondition::Between(low, high) => {
+                values.insert(":lo".to_owned(), text(low));
+                values.insert(":hi".to_owned(), text(high));
+                "#pk = :pk AND #sk BETWEEN :lo AND :hi"
+            }
+            KeyCondition::BeginsWith(prefix) => {
+                values.insert(":prefix".to_owned(), text(prefix));
+                "#pk = :pk AND begins_with(#sk, :prefix)"
+            }
+        };
+        if condition != KeyCondition::Any {
+            names.insert("#sk".to_owned(), sort_key.to_owned());
+        }
+        // The position itself is read again where the condition includes it: one more item,
+        // so that the shard's page still holds `limit` after it.
+        let limit = if skip.is_some() {
+            limit.saturating_add(1)
+        } else {
+            limit
+        };
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(spec.name)
+            .key_condition_expression(expression)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .scan_index_forward(!descending)
+            .limit(limit)
+            .send()
+            .await?;
+        let more = output.last_evaluated_key.is_some();
+        let mut items = Vec::new();
+        for item in output.items.unwrap_or_default() {
+            let sort = item
+                .get(sort_key)
+                .and_then(|value| value.as_s().ok())
+                .cloned()
+                .ok_or_else(|| {
+                    StoreError::Unreadable(format!("an item of {} without {sort_key}", spec.name))
+                })?;
+            if skip.as_deref() == Some(sort.as_str()) {
+                continue;
+            }
+            let listed: ListedItem = serde_dynamo::from_item(item)?;
+            items.push(Listed {
+                id: listed.id,
+                name: listed.name,
+                handle: listed.handle,
+                email: listed.email,
+                status: listed.status,
+                created_at: listed.created_at,
+                sort,
+            });
+        }
+        Ok(ShardPage { shard, items, more })
+    }
+}
+
+/// A condition on a listing index's sort key, as a Query's key condition takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyCondition {
+    Any,
+    Above(String),
+    Below(String),
+    AtLeast(String),
+    AtMost(String),
+    Between(String, String),
+    BeginsWith(String),
+}
+
+/// Above every string that starts with a given prefix, when appended to it: the highest code
+/// point, whose UTF-8 (`F4 8F BF BF`) is above that of any other character.
+const ABOVE_ANY_CHARACTER: char = '\u{10FFFF}';
+
+/// The key condition that reads `range` in the listing's order from just after the position
+/// `after` (a sort key the listing reached, so inside `range`; sort keys are unique in a
+/// listing index). A key condition takes one comparison of the sort key, so a range with an
+/// end on the far side becomes a `BETWEEN` that includes the position: the position's sort
+/// key is returned too, to skip (the second value). Positions are sort keys, not items: the
+/// conditions hold in every shard, whether or not it holds the position's user.
+pub fn key_condition(
+    range: &SortRange,
+    after: Option<&str>,
+    descending: bool,
+) -> (KeyCondition, Option<String>) {
+    use KeyCondition as K;
+    let Some(after) = after else {
+        let condition = match range {
+            SortRange::All => K::Any,
+            SortRange::From(low) => K::AtLeast(low.clone()),
+            SortRange::To(high) => K::AtMost(high.clone()),
+            SortRange::Between(low, high) => K::Between(low.clone(), high.clone()),
+            SortRange::Prefix(prefix) => K::BeginsWith(prefix.clone()),
+        };
+        return (condition, None);
+    };
+    let at = after.to_owned();
+    let skip = Some(at.clone());
+    match (range, descending) {
+        (SortRange::All | SortRange::From(_), false) => (K::Above(at), None),
+        (SortRange::All | SortRange::To(_), true) => (K::Below(at), None),
+        (SortRange::To(high) | SortRange::Between(_, high), false) => {
+            (K::Between(at, high.clone()), skip)
+        }
+        (SortRange::From(low) | SortRange::Between(low, _), true) => {
+            (K::Between(low.clone(), at), skip)
+        }
+        (SortRange::Prefix(prefix), false) => (
+            K::Between(at, format!("{prefix}{ABOVE_ANY_CHARACTER}")),
+            skip,
+        ),
+        (SortRange::Prefix(prefix), true) => (K::Between(prefix.clone(), at), skip),
     }
 }
 

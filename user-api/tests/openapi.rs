@@ -12,6 +12,7 @@ fn documents_every_route_with_security_and_problem_json_errors() {
             "PATCH /public/user/me/profile",
             "GET /public/user/me/export",
             "GET /user/{id}/export",
+            "GET /users",
             "GET /user/{id}",
             "DELETE /user/{id}",
             "GET /user/name/{name}",

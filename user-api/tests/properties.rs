@@ -96,3 +96,41 @@ proptest! {
         }
     }
 }
+
+fn list_parameter() -> impl Strategy<Value = (String, String)> {
+    let name = prop_oneof![
+        Just("status".to_owned()),
+        Just("createdAfter".to_owned()),
+        Just("createdBefore".to_owned()),
+        Just("namePrefix".to_owned()),
+        Just("emailPrefix".to_owned()),
+        Just("handlePrefix".to_owned()),
+        Just("order".to_owned()),
+        Just("limit".to_owned()),
+        Just("cursor".to_owned()),
+        ".{0,12}",
+    ];
+    (name, ".{0,40}")
+}
+
+proptest! {
+    /// Whatever the query string holds, `GET /users` either refuses it or reads one listing
+    /// index with a page of 1 to 100: never a panic, never a scan.
+    #[test]
+    fn any_listing_query_is_refused_or_bounded(params in prop::collection::vec(list_parameter(), 0..6)) {
+        use roster_user_api::listing::{ListRequest, MAX_LIMIT};
+        if let Ok(request) = ListRequest::parse(&params) {
+            prop_assert!((1..=MAX_LIMIT).contains(&request.limit));
+            let index = request.query.index().spec();
+            prop_assert!(index.name.starts_with("list-by-"));
+            // Accepted only with known parameters, each at most once: a misspelt or repeated
+            // filter never lists everyone.
+            let known = ["status", "createdAfter", "createdBefore", "namePrefix", "emailPrefix",
+                "handlePrefix", "order", "limit", "cursor"];
+            let names: Vec<&str> = params.iter().map(|(name, _)| name.as_str()).collect();
+            prop_assert!(names.iter().all(|name| known.contains(name)));
+            let unique: std::collections::BTreeSet<&&str> = names.iter().collect();
+            prop_assert_eq!(unique.len(), names.len());
+        }
+    }
+}

@@ -54,18 +54,20 @@ async fn tables_have_their_keys_indexes_and_new_and_old_image_streams() {
         );
         assert!(table.latest_stream_arn().is_some());
 
+        // Each index with its keys and its projection (type, and the attributes it includes).
         let mut indexes: Vec<_> = table
             .global_secondary_indexes()
             .iter()
             .map(|index| {
-                assert_eq!(
-                    index.projection().unwrap().projection_type(),
-                    Some(&ProjectionType::All)
-                );
+                let projection = index.projection().unwrap();
+                let mut included = projection.non_key_attributes().to_vec();
+                included.sort();
                 (
                     index.index_name().unwrap().to_owned(),
                     key_of(index.key_schema(), KeyType::Hash).unwrap(),
                     key_of(index.key_schema(), KeyType::Range),
+                    projection.projection_type().cloned(),
+                    included,
                 )
             })
             .collect();
@@ -74,10 +76,19 @@ async fn tables_have_their_keys_indexes_and_new_and_old_image_streams() {
             .indexes
             .iter()
             .map(|index| {
+                let mut included: Vec<String> = index
+                    .projection
+                    .non_key_attributes()
+                    .iter()
+                    .map(|attribute| (*attribute).to_owned())
+                    .collect();
+                included.sort();
                 (
                     index.name.to_owned(),
                     index.partition_key.to_owned(),
                     index.sort_key.map(ToOwned::to_owned),
+                    Some(ProjectionType::from(index.projection.type_name())),
+                    included,
                 )
             })
             .collect();

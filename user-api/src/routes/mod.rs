@@ -5,6 +5,7 @@ pub mod activation;
 pub mod avatar;
 pub mod badges;
 pub mod data;
+pub mod listing;
 pub mod lookup;
 pub mod me;
 pub mod status;

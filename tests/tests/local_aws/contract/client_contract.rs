@@ -218,6 +218,10 @@ fn client_bodies() -> BTreeMap<(&'static str, &'static str), Bodies> {
         ),
         (("GET", "/user/{id}"), (None, vec![("200", user)])),
         (
+            ("GET", "/users"),
+            (None, vec![("200", Some(schema::<UserList>))]),
+        ),
+        (
             ("GET", "/user/{id}/export"),
             (None, vec![("200", Some(schema::<UserExport>))]),
         ),

@@ -6,7 +6,8 @@
 //! publishes `UserRegistered`, the user subscriber creates the profile), sign-in, every route
 //! that takes a token, two-step sign-in (enrol, a challenged sign-in, turning it off) and each
 //! way sessions end; activation (the badge rules award VERIFIED,
-//! the auth subscriber verifies the email); an avatar upload (PHOTOGENIC); a suspension and a
+//! the auth subscriber verifies the email); an avatar upload (PHOTOGENIC); a listing of users
+//! a page at a time; a suspension and a
 //! reinstatement (the auth subscriber disables, signs out and enables); both parts of a data
 //! export, one upload link followed; a user deleting its own account (`DELETE /auth/me`: the
 //! user subscriber deletes the profile on `UserDeletionRequested`); a deletion (the auth
@@ -456,6 +457,15 @@ async fn every_function_s_calls_are_allowed_by_its_role_and_its_role_grants_only
     // subscriber the Cognito user.
     let leaver = register(&auth, &users, "leaver@example.com", "leaver").await;
     let leaver = leaver["id"].as_str().unwrap().to_owned();
+    // A listing of the two users a page at a time: the Queries of its index, and the User
+    // API's key, read to seal the cursor.
+    let (status, page) = users.get("/users?limit=1").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let cursor = page["nextCursor"].as_str().unwrap();
+    // A cursor is URL-safe base64 after its `c1.`: it goes into a query string as it is.
+    let (status, page) = users.get(&format!("/users?limit=1&cursor={cursor}")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["users"].as_array().unwrap().len(), 1);
     let (status, tokens) = auth
         .json(
             Method::POST,

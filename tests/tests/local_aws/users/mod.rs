@@ -1,8 +1,9 @@
 //! The User API's flows: profiles through the bus, bad input, concurrency, erasure, the user's
-//! own export and deletion.
+//! own export and deletion, listing and searching users.
 
 mod erasure;
 mod lifecycle;
+mod listing;
 mod self_service;
 mod user_concurrency;
 mod user_input;
