@@ -224,10 +224,7 @@ impl Activation {
         let generation = seen_generation
             .checked_add(1)
             .ok_or_else(|| ResendError::Unavailable("no generation left".to_owned()))?;
-        let code = self
-            .codes
-            .code(&found.registration_id, generation)
-            .await?;
+        let code = self.codes.code(&found.registration_id, generation).await?;
         Ok(Reissue {
             user_id: found.id.as_str().to_owned(),
             seen_generation,

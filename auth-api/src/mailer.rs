@@ -61,7 +61,9 @@ impl ActivationLink {
             return Err(format!("the activation link {template:?} has no {{code}}"));
         }
         if !(template.starts_with("https://") || template.starts_with("http://")) {
-            return Err(format!("the activation link {template:?} is not an http(s) URL"));
+            return Err(format!(
+                "the activation link {template:?} is not an http(s) URL"
+            ));
         }
         Ok(Some(Self(template.to_owned())))
     }
@@ -258,11 +260,7 @@ impl ActivationMailer {
         let message_id = self.sender.send(identity.email.as_str(), &mail).await?;
         tracing::info!(user = %user_id, generation, %message_id, "activation mail sent");
         roster_platform::metrics::count(roster_platform::metrics::Count::ActivationMails, 1);
-        if let Err(error) = self
-            .table
-            .mark_activation_mailed(user_id, generation)
-            .await
-        {
+        if let Err(error) = self.table.mark_activation_mailed(user_id, generation).await {
             // Sent all the same: a redelivery may send a second copy, nothing worse.
             tracing::warn!(user = %user_id, generation, %error, "could not record the mail as sent");
         }
@@ -327,20 +325,12 @@ mod tests {
             assert!(body.contains("2026-12-02 10:00"), "{body}");
             assert!(!body.contains("{{"), "every placeholder filled: {body}");
         }
-        assert!(
-            !format!("{mail:?}").contains("0011"),
-            "Debug shows no code"
-        );
+        assert!(!format!("{mail:?}").contains("0011"), "Debug shows no code");
     }
 
     #[test]
     fn without_a_link_the_link_section_goes() {
-        let mail = render(
-            "ada",
-            "00112233445566778899aabbccddeeff",
-            None,
-            &expires(),
-        );
+        let mail = render("ada", "00112233445566778899aabbccddeeff", None, &expires());
         assert!(!mail.text.contains("open this link"), "{}", mail.text);
         assert!(!mail.html.contains("<a "), "{}", mail.html);
         assert!(!mail.text.contains("{{"), "{}", mail.text);

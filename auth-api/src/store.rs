@@ -1232,7 +1232,10 @@ const RESEND: &str = "RESEND";
 /// named).
 fn resend_pk(key: &str) -> String {
     use sha2::Digest as _;
-    format!("RESEND#{}", hex::encode(sha2::Sha256::digest(key.as_bytes())))
+    format!(
+        "RESEND#{}",
+        hex::encode(sha2::Sha256::digest(key.as_bytes()))
+    )
 }
 
 /// A new activation code to record on an identity: its generation, its hash, when it stops
@@ -1283,9 +1286,11 @@ impl AuthTable {
             record: next,
             expires_at: next.window_start + 24 * 60 * 60 + 60,
         };
-        let mut put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item(&resend_pk(limit_key), RESEND, &stored)?));
+        let mut put = Put::builder().table_name(&self.table).set_item(Some(item(
+            &resend_pk(limit_key),
+            RESEND,
+            &stored,
+        )?));
         put = match seen {
             None => put.condition_expression("attribute_not_exists(pk)"),
             Some(seen) => put

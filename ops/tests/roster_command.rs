@@ -52,9 +52,11 @@ fn clients(facts: &LocalFacts) -> (AuthApi, UserApi) {
     )
 }
 
-/// Registers a user and waits for the profile; returns the id and the activation code.
+/// Registers a user and waits for the profile; returns the id and the activation code its
+/// mail carries.
 async fn register(
     (auth, users): &(AuthApi, UserApi),
+    facts: &LocalFacts,
     email: &str,
     name: &str,
     password: &str,
@@ -64,7 +66,10 @@ async fn register(
     await_profile(users, &registered.id, Duration::from_secs(20))
         .await
         .unwrap();
-    (registered.id, registered.activation_code.unwrap())
+    let code = roster_local::mailbox::activation_code(facts, email, Duration::from_secs(20))
+        .await
+        .unwrap();
+    (registered.id, code)
 }
 
 fn keys(state_dir: &Path, args: &[&str]) -> Value {
@@ -245,6 +250,7 @@ async fn users_get_find_and_delete_against_the_local_stack() {
     let client = clients(&facts);
     let (id, _) = register(
         &client,
+        &facts,
         "Ops.User@Example.com",
         "ops_user",
         "Ops-Password-1",
@@ -362,7 +368,14 @@ async fn events_tail_prints_each_event_live_and_cleans_up_when_stopped() {
     let mut lines = BufReader::new(tail.stdout.take().unwrap()).lines();
 
     let client = clients(&facts);
-    let (id, code) = register(&client, "tail@example.com", "tail_user", "Tail-Password-1").await;
+    let (id, code) = register(
+        &client,
+        &facts,
+        "tail@example.com",
+        "tail_user",
+        "Tail-Password-1",
+    )
+    .await;
     let (id, code) = (id.as_str(), code.as_str());
     client.1.activate_in_path(code).await.unwrap();
 
@@ -531,6 +544,7 @@ async fn status_reports_the_plumbing_and_dlq_replays_a_stream_record_a_projector
     // A healthy stack: every stream caught up, every queue drained, no dead letter.
     let (id, _) = register(
         &client,
+        &facts,
         "status@example.com",
         "status_user",
         "Status-Secret-1",

@@ -5,8 +5,8 @@ use serde_json::Value;
 
 use crate::auth::UserRegistered;
 use crate::auth::{
-    ActivationCodeReissued, IdentityDeleted, MfaDisabled, MfaEnabled, PasswordChangeKind, PasswordChanged,
-    PasswordResetRequested, SessionsRevoked, UserDeletionRequested, UserLoggedIn,
+    ActivationCodeReissued, IdentityDeleted, MfaDisabled, MfaEnabled, PasswordChangeKind,
+    PasswordChanged, PasswordResetRequested, SessionsRevoked, UserDeletionRequested, UserLoggedIn,
 };
 use crate::user::{
     BadgeAwarded, BadgeRevoked, ProfileSettings, UserActivated, UserDataUpdated, UserDeleted,
