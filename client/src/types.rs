@@ -184,14 +184,34 @@ pub struct ForgotRequest {
     pub client_id: Option<String>,
 }
 
-/// `POST /auth/activation/resend`: whose activation code to send again, by id or by email.
+/// `POST /auth/activation/resend`: whose activation code to send again, by id or by email
+/// (exactly one of the two: [`ResendRequest::user_id`], [`ResendRequest::email`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-pub enum ResendRequest {
-    /// The user's id.
-    UserId(String),
-    Email(String),
+pub struct ResendRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+impl ResendRequest {
+    /// The user of this id.
+    pub fn user_id(id: impl Into<String>) -> Self {
+        Self {
+            user_id: Some(id.into()),
+            email: None,
+        }
+    }
+
+    /// The user of this email address.
+    pub fn email(email: impl Into<String>) -> Self {
+        Self {
+            user_id: None,
+            email: Some(email.into()),
+        }
+    }
 }
 
 /// The answer to a reset request (or an activation resend), the same whether or not the

@@ -224,7 +224,7 @@ async fn a_resend_mails_a_new_code_and_the_old_one_stops_working() {
 
     // Through roster-client, by user id.
     let accepted = client
-        .resend_activation(&ResendRequest::UserId(registered.id.clone()))
+        .resend_activation(&ResendRequest::user_id(registered.id.clone()))
         .await
         .unwrap();
     assert_eq!(accepted.status, "accepted");
