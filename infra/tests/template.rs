@@ -445,7 +445,7 @@ fn mail_from_another_identity_or_by_another_function_breaks_parity() {
                 .as_sequence_mut()
                 .unwrap();
             for statement in statements {
-                if statement["Action"] == Value::from("ses:SendEmail") {
+                if statement["Action"].as_str() == Some("ses:SendEmail") {
                     statement["Resource"] = Value::from("*");
                 }
             }
