@@ -552,10 +552,10 @@ async fn status_reports_the_plumbing_and_dlq_replays_a_stream_record_a_projector
     .await;
     let status = eventually_json(&state_dir, &["--json", "status"]).await;
     assert_eq!(status["streams"].as_array().unwrap().len(), 2, "{status}");
-    assert_eq!(status["queues"].as_array().unwrap().len(), 3, "{status}");
+    assert_eq!(status["queues"].as_array().unwrap().len(), 4, "{status}");
     assert_eq!(
         status["deadLetters"].as_array().unwrap().len(),
-        4,
+        5,
         "{status}"
     );
     assert!(succeed(&state_dir, &["status"]).contains("No stall."));
@@ -565,8 +565,8 @@ async fn status_reports_the_plumbing_and_dlq_replays_a_stream_record_a_projector
         .await
         .unwrap();
     let depths = roster_ops::targets::queue_status(&ops).await.unwrap();
-    assert_eq!(depths.queues.len(), 3, "{depths:?}");
-    assert_eq!(depths.dead_letters.len(), 4, "{depths:?}");
+    assert_eq!(depths.queues.len(), 4, "{depths:?}");
+    assert_eq!(depths.dead_letters.len(), 5, "{depths:?}");
     assert!(depths.dead_letters.iter().all(|queue| queue.messages == 0));
 
     // The projector gave up on the users table's first record (the profile's creation).
