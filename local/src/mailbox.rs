@@ -169,7 +169,6 @@ fn with_links(text: &str) -> String {
 }
 
 fn when(sent_at: Option<f64>) -> String {
-    #[allow(clippy::cast_possible_truncation)]
     let at = sent_at.and_then(|seconds| chrono::DateTime::from_timestamp(seconds as i64, 0));
     at.map_or_else(String::new, |at| {
         at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
