@@ -404,6 +404,176 @@ def roll_back_transactions_item_by_item() -> None:
     DynamoDBBackend.transact_write_items = item_by_item
 
 
+def keep_every_part_of_sent_mail() -> None:
+    """Keeps both bodies of a mail sent with SES v2 `SendEmail` (`Simple` content), and when.
+
+    moto keeps one body per message (the HTML one when there are both) and no time; the
+    mailbox (see `Mailbox`) shows the text body and the HTML body, newest last.
+    """
+    import time
+
+    from moto.ses.models import SESBackend
+    from moto.sesv2.responses import SESV2Response
+
+    for method in ("send_email", "send_raw_email"):
+        original = getattr(SESBackend, method)
+
+        def timed(backend, *args, _original=original, **kwargs):
+            message = _original(backend, *args, **kwargs)
+            message.roster_sent_at = time.time()
+            return message
+
+        setattr(SESBackend, method, timed)
+
+    send = SESV2Response.send_email
+
+    def both_bodies(response):
+        answer = send(response)
+        simple = (json.loads(response.body).get("Content") or {}).get("Simple")
+        if simple:
+            message_id = json.loads(answer)["MessageId"]
+            body = simple.get("Body") or {}
+            for message in reversed(response.sesv2_backend.core_backend.sent_messages):
+                if message.id == message_id:
+                    message.roster_text = (body.get("Text") or {}).get("Data")
+                    message.roster_html = (body.get("Html") or {}).get("Data")
+                    break
+        return answer
+
+    SESV2Response.send_email = both_bodies
+
+
+def cognito_mail_through_ses() -> None:
+    """Sends Cognito's own mail (a password-reset code) through the pool's SES identity, as
+    Cognito does for a pool whose `EmailConfiguration` is `DEVELOPER` with a `SourceArn`.
+
+    moto sends nothing and hands the code back in a response header. Here the code is also
+    mailed, from the identity the pool names (refused like any SES mail if that identity is
+    not verified), so it shows in the local mailbox. The code is moto's own
+    (`moto-confirmation-code:NNNNNN`), which its ConfirmForgotPassword checks exactly.
+    """
+    from moto.ses.models import ses_backends
+
+    backend_class = cognitoidp.CognitoIdpBackend
+    forgot = backend_class.forgot_password
+
+    def mailed(backend, client_id, username):
+        code, response = forgot(backend, client_id, username)
+        if not code:
+            return code, response
+        for pool in backend.user_pools.values():
+            if client_id not in pool.clients:
+                continue
+            config = pool.extended_config.get("EmailConfiguration") or {}
+            source_arn = config.get("SourceArn") or ""
+            user = pool._get_user(username)
+            email = next(
+                (a["Value"] for a in (user.attributes if user else []) if a["Name"] == "email"),
+                None,
+            )
+            if config.get("EmailSendingAccount") != "DEVELOPER" or not source_arn or not email:
+                break
+            _, _, _, region, account, identity = source_arn.split(":", 5)
+            sender = config.get("From") or "no-reply@" + identity.split("/", 1)[-1]
+            ses_backends[account][region].send_email(
+                source=sender,
+                subject="Your password reset code",
+                body=f"Your password reset code is {code}",
+                destinations={"ToAddresses": [email]},
+            )
+            break
+        return code, response
+
+    backend_class.forgot_password = mailed
+
+
+class Mailbox:
+    """`GET /_roster/mailbox` (read-only): every mail SES accepted on this endpoint, oldest
+    first, as JSON `{"messages": [{"id", "from", "to", "subject", "text", "html", "sentAt",
+    "region"}]}`; `?to=ADDRESS` keeps the mail to that address (compared without case). SES on
+    moto sends nothing anywhere: this is how the local stack shows what would have been sent.
+    """
+
+    PATH = "/_roster/mailbox"
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") != self.PATH:
+            return self.app(environ, start_response)
+        if environ.get("REQUEST_METHOD") != "GET":
+            start_response("405 Method Not Allowed", [("Allow", "GET")])
+            return [b""]
+        from urllib.parse import parse_qs
+
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        wanted = (query.get("to") or [""])[0].strip().lower()
+        messages = [
+            message
+            for message in self.messages()
+            if not wanted or wanted in [address.lower() for address in message["to"]]
+        ]
+        body = json.dumps({"messages": messages}).encode("utf-8")
+        start_response(
+            "200 OK",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
+
+    @staticmethod
+    def messages():
+        import email
+        from email.utils import getaddresses
+
+        from moto.ses.models import ses_backends
+
+        found = []
+        for _, regions in list(ses_backends.items()):
+            for region, backend in list(regions.items()):
+                for message in list(backend.sent_messages):
+                    found.append(Mailbox.describe(message, region, email, getaddresses))
+        found.sort(key=lambda message: message["sentAt"] or 0)
+        return found
+
+    @staticmethod
+    def describe(message, region, email, getaddresses):
+        raw = getattr(message, "raw_data", None)
+        text = getattr(message, "roster_text", None)
+        html = getattr(message, "roster_html", None)
+        subject = getattr(message, "subject", None)
+        if raw is not None:
+            parsed = email.message_from_string(raw)
+            subject = parsed.get("Subject")
+            for part in parsed.walk():
+                kind = part.get_content_type()
+                if kind in ("text/plain", "text/html"):
+                    content = part.get_payload(decode=True).decode(
+                        part.get_content_charset() or "utf-8", "replace"
+                    )
+                    if kind == "text/plain" and text is None:
+                        text = content
+                    if kind == "text/html" and html is None:
+                        html = content
+            destinations = message.destinations
+        else:
+            destinations = [
+                address for addresses in message.destinations.values() for address in addresses
+            ]
+            if text is None and html is None:
+                text = message.body
+        return {
+            "id": message.id,
+            "from": message.source,
+            "to": [address for _, address in getaddresses(destinations) if address],
+            "subject": subject,
+            "text": text,
+            "html": html,
+            "sentAt": getattr(message, "roster_sent_at", None),
+            "region": region,
+        }
+
+
 class SerialiseDynamoDB:
     """Runs DynamoDB requests one at a time.
 
@@ -439,7 +609,9 @@ def main() -> None:
     refuse_writes_outside_the_clients_write_attributes()
     software_tokens_as_cognito_does()
     roll_back_transactions_item_by_item()
-    app = SerialiseDynamoDB(DomainDispatcherApplication(create_backend_app))
+    keep_every_part_of_sent_mail()
+    cognito_mail_through_ses()
+    app = Mailbox(SerialiseDynamoDB(DomainDispatcherApplication(create_backend_app)))
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
     bound = server.server_address[1]
     os.environ["MOTO_PORT"] = str(bound)

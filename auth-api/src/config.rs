@@ -9,10 +9,12 @@ use roster_platform::http::CorsSettings;
 use roster_platform::openapi::DocsUi;
 
 use crate::account::Account;
+use crate::activation::{Activation, ActivationCodes, ResendLimits};
 use crate::cognito::CognitoDirectory;
 use crate::events::AuthEvents;
 use crate::login::Login;
 use crate::logout::Logout;
+use crate::mailer::{ActivationLink, ActivationMailer, MailSender};
 use crate::mfa::{ChallengeHandles, Mfa};
 use crate::password_change::PasswordChange;
 use crate::password_reset::PasswordReset;
@@ -52,6 +54,53 @@ impl Stores {
     }
 }
 
+/// Settings of the `activation-mailer` subscriber.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailerConfig {
+    pub table: String,
+    /// The secret holding the Auth API's own key, from which the codes are derived.
+    pub server_key_secret: String,
+    /// The sender: an address of the SES identity, optionally with a name.
+    pub mail_from: String,
+    /// Where the mail's link leads, with `{code}` for the code; none: the code only.
+    pub activation_link: Option<ActivationLink>,
+}
+
+impl MailerConfig {
+    /// `AUTH_TABLE`, `SERVER_KEY_SECRET`, `MAIL_FROM` and the optional `ACTIVATION_LINK`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            table: required("AUTH_TABLE")?,
+            server_key_secret: required("SERVER_KEY_SECRET")?,
+            mail_from: required("MAIL_FROM")?,
+            activation_link: ActivationLink::parse(
+                &std::env::var("ACTIVATION_LINK").unwrap_or_default(),
+            )
+            .map_err(|reason| ConfigError::Invalid {
+                name: "ACTIVATION_LINK",
+                reason,
+            })?,
+        })
+    }
+
+    /// The subscriber, with the SDK configured as `sdk` (no network until the first event).
+    pub fn subscriber(
+        &self,
+        sdk: &SdkConfig,
+    ) -> roster_platform::subscriber::EventSubscriber<ActivationMailer> {
+        let key = Arc::new(ServerKey::new(
+            aws_sdk_secretsmanager::Client::new(sdk),
+            self.server_key_secret.clone(),
+        ));
+        crate::mailer::subscriber(ActivationMailer::new(
+            AuthTable::new(aws_sdk_dynamodb::Client::new(sdk), self.table.clone()),
+            ActivationCodes::new(key),
+            MailSender::new(aws_sdk_sesv2::Client::new(sdk), self.mail_from.clone()),
+            self.activation_link.clone(),
+        ))
+    }
+}
+
 /// Settings of the Auth API.
 #[derive(Debug, Clone)]
 pub struct AuthConfig {
@@ -73,13 +122,16 @@ pub struct AuthConfig {
     /// How long a sign-in's two-step challenge can be answered (Cognito's sessions last 3
     /// minutes: longer is pointless).
     pub mfa_challenge_lifetime: std::time::Duration,
+    /// How often one user's activation code can be sent again.
+    pub resend_limits: ResendLimits,
 }
 
 impl AuthConfig {
     /// The pool's settings (see [`TokenSettings::from_env`]), the API keys' (see
     /// [`ApiKeySettings::from_env`]), `AUTH_TABLE`, `SERVER_KEY_SECRET`, `EVENT_BUS_NAME`,
-    /// `ASSETS_BASE_URL` and the optional `CORS_ALLOWED_ORIGINS`, `REVOCATION_REFRESH_SECONDS` (1) and
-    /// `MFA_CHALLENGE_SECONDS` (180).
+    /// `ASSETS_BASE_URL` and the optional `CORS_ALLOWED_ORIGINS`, `REVOCATION_REFRESH_SECONDS`
+    /// (1), `MFA_CHALLENGE_SECONDS` (180), `ACTIVATION_RESEND_INTERVAL_SECONDS` (60) and
+    /// `ACTIVATION_RESENDS_PER_DAY` (5).
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
             tokens: TokenSettings::from_env()?,
@@ -97,6 +149,16 @@ impl AuthConfig {
                 "MFA_CHALLENGE_SECONDS",
                 crate::mfa::DEFAULT_CHALLENGE_LIFETIME.as_secs(),
             )?),
+            resend_limits: ResendLimits {
+                min_interval: std::time::Duration::from_secs(parsed_or(
+                    "ACTIVATION_RESEND_INTERVAL_SECONDS",
+                    ResendLimits::default().min_interval.as_secs(),
+                )?),
+                per_day: parsed_or(
+                    "ACTIVATION_RESENDS_PER_DAY",
+                    ResendLimits::default().per_day,
+                )?,
+            },
         })
     }
 
@@ -123,6 +185,11 @@ impl AuthConfig {
             directory.clone(),
             Arc::clone(&server_key),
         );
+        let activation = Activation::new(
+            stores.table(sdk),
+            ActivationCodes::new(Arc::clone(&server_key)),
+            self.resend_limits,
+        );
         // The publisher's own bounded retries are the only ones: the SDK's would multiply
         // them and hold a sign-in up for seconds while the bus is failing.
         let events = AuthEvents::new(EventPublisher::new(
@@ -144,6 +211,7 @@ impl AuthConfig {
                 Arc::clone(&revocations),
             ),
             registrar,
+            activation,
             login: Login::new(
                 directory.clone(),
                 events.clone(),

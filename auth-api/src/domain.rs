@@ -30,6 +30,8 @@ pub enum InputError {
     TotpCode,
     #[error("session must be the handle a sign-in answered with (1 to 4096 characters)")]
     MfaSession,
+    #[error("name the user by exactly one of userId and email")]
+    ResendTarget,
     #[error(transparent)]
     Value(ValueError),
 }

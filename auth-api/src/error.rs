@@ -45,6 +45,9 @@ pub enum AuthError {
     Register(#[from] crate::registration::RegisterError),
     #[error("no such identity")]
     NoIdentity,
+    /// Too many activation code resends for one target: retry after this many seconds.
+    #[error("resend limit reached")]
+    ResendLimited { retry_after: u64 },
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -126,6 +129,16 @@ impl From<crate::account::AccountError> for AuthError {
             AccountError::WrongPassword => AuthError::WrongPassword,
             AccountError::Directory(error) => error.into(),
             AccountError::Store(error) => AuthError::Internal(error.to_string()),
+        }
+    }
+}
+
+impl From<crate::activation::ResendError> for AuthError {
+    fn from(error: crate::activation::ResendError) -> Self {
+        use crate::activation::ResendError;
+        match error {
+            ResendError::Limited { retry_after } => AuthError::ResendLimited { retry_after },
+            ResendError::Unavailable(cause) => AuthError::Internal(cause),
         }
     }
 }
@@ -222,6 +235,25 @@ impl IntoResponse for AuthError {
             AuthError::Register(error) => return register_problem(error),
             AuthError::NoIdentity => Problem::new(StatusCode::NOT_FOUND, "not-found", "Not Found")
                 .with_detail("no identity of this user"),
+            AuthError::ResendLimited { retry_after } => {
+                let mut response = Problem::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "resend-limited",
+                    "Too Many Resends",
+                )
+                .with_detail(format!(
+                    "the activation code of this target was sent again too recently or too \
+                     often today; retry in {retry_after} s"
+                ))
+                .with_extension("retryAfter", retry_after)
+                .into_response();
+                response.headers_mut().insert(
+                    "retry-after",
+                    HeaderValue::from_str(&retry_after.to_string())
+                        .unwrap_or(HeaderValue::from_static("60")),
+                );
+                return response;
+            }
             AuthError::Internal(cause) => {
                 tracing::error!(%cause, "auth request failed");
                 Problem::internal()

@@ -3,6 +3,7 @@
 //! a laptop; plus the subscriber that applies User API events to Cognito.
 
 pub mod account;
+pub mod activation;
 pub mod cognito;
 pub mod config;
 pub mod domain;
@@ -10,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod login;
 pub mod logout;
+pub mod mailer;
 pub mod mfa;
 pub mod password_change;
 pub mod password_reset;
@@ -79,6 +81,7 @@ impl AppClients {
 pub struct AuthDeps {
     pub account: account::Account,
     pub registrar: registration::Registrar,
+    pub activation: activation::Activation,
     pub login: login::Login,
     pub refresh: refresh::Refresh,
     pub logout: logout::Logout,
@@ -151,6 +154,7 @@ struct ApiDoc;
 fn server_to_server() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(routes::register::register))
+        .routes(routes!(routes::activation::resend))
         .routes(routes!(routes::session::login))
         .routes(routes!(routes::mfa::login_mfa))
         .routes(routes!(routes::session::refresh))

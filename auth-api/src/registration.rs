@@ -23,7 +23,8 @@ use std::sync::Arc;
 use chrono::Utc;
 use roster_events::{Role, Timestamp, UserId, UserStatus};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+
+use crate::activation::{ActivationCodes, code_hash};
 
 use crate::cognito::{CognitoDirectory, CognitoError, Creation, Deletion, Presence};
 use crate::domain::{Email, IdempotencyKey, Name, NewPassword, SourceSystem};
@@ -49,8 +50,9 @@ pub struct RegisterCommand {
     pub correlation_id: Option<String>,
 }
 
-/// The 201 body. `activationCode` is the only time the code is seen: only its hash is kept.
-#[derive(Clone, Serialize, Deserialize, utoipa::ToSchema)]
+/// The 201 body. No activation code: it goes to the user's address only (an activation mail
+/// follows the registration), so activating proves the address.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Registered {
     #[schema(value_type = String)]
@@ -66,18 +68,6 @@ pub struct Registered {
     #[schema(value_type = String)]
     pub created_at: Timestamp,
     pub source_system: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub activation_code: Option<String>,
-}
-
-impl std::fmt::Debug for Registered {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registered")
-            .field("id", &self.id)
-            .field("email", &self.email)
-            .field("activation_code", &"<redacted>")
-            .finish()
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -119,6 +109,7 @@ pub struct Registrar {
     table: AuthTable,
     directory: CognitoDirectory,
     key: Arc<ServerKey>,
+    codes: ActivationCodes,
 }
 
 impl Registrar {
@@ -126,6 +117,7 @@ impl Registrar {
         Self {
             table,
             directory,
+            codes: ActivationCodes::new(Arc::clone(&key)),
             key,
         }
     }
@@ -153,15 +145,9 @@ impl Registrar {
                 Claim::Run {
                     registration_id: claimed,
                 } => registration_id = claimed,
-                Claim::Replay {
-                    registration_id,
-                    response,
-                } => {
-                    let mut registered: Registered = serde_json::from_str(&response)
-                        .map_err(|error| RegisterError::Unavailable(error.to_string()))?;
-                    registered.activation_code =
-                        Some(self.activation_code(&registration_id).await?);
-                    return Ok(registered);
+                Claim::Replay { response, .. } => {
+                    return serde_json::from_str(&response)
+                        .map_err(|error| RegisterError::Unavailable(error.to_string()));
                 }
                 Claim::Mismatch => return Err(RegisterError::IdempotencyMismatch),
                 Claim::InProgress => return Err(RegisterError::InProgress),
@@ -237,7 +223,11 @@ impl Registrar {
         let sub = UserId::parse(&user.sub).map_err(|error| {
             RegisterError::Unavailable(format!("the pool's sub {:?}: {error}", user.sub))
         })?;
-        let code = self.activation_code(&pending.registration_id).await?;
+        let code = self
+            .codes
+            .code(&pending.registration_id, 0)
+            .await
+            .map_err(|error| RegisterError::Unavailable(error.to_string()))?;
         let identity = Identity {
             id: sub.clone(),
             email: pending.email.clone(),
@@ -247,7 +237,7 @@ impl Registrar {
             status: UserStatus::Unconfirmed,
             created_at: Timestamp::now(),
             source_system: pending.source_system.clone(),
-            activation_code_hash: hex::encode(Sha256::digest(code.as_bytes())),
+            activation_code_hash: code_hash(&code),
             registration_id: pending.registration_id.clone(),
             correlation_id: command.correlation_id.clone(),
             applied_status: None,
@@ -256,8 +246,13 @@ impl Registrar {
             deleting_since: None,
             identity_gone_at: None,
             deletion_requested_at: None,
+            activation_generation: None,
+            activation_expires_at: None,
+            activation_reissued_at: None,
+            activation_mailed_generation: None,
+            activated_at: None,
         };
-        let mut registered = Registered {
+        let registered = Registered {
             id: identity.id.clone(),
             email: identity.email.clone(),
             name: identity.name.clone(),
@@ -266,7 +261,6 @@ impl Registrar {
             status: identity.status,
             created_at: identity.created_at.clone(),
             source_system: identity.source_system.clone(),
-            activation_code: None,
         };
         let stored_response = serde_json::to_string(&registered)
             .map_err(|error| RegisterError::Unavailable(error.to_string()))?;
@@ -292,18 +286,7 @@ impl Registrar {
             }
         }
         tracing::info!(user = %sub, registration = %pending.registration_id, "registered");
-        registered.activation_code = Some(code);
         Ok(registered)
-    }
-
-    /// The activation code of a registration: derived, never stored (only its hash is).
-    async fn activation_code(&self, registration_id: &str) -> Result<String, RegisterError> {
-        let mac = self
-            .key
-            .mac(&[b"activation-code", registration_id.as_bytes()])
-            .await
-            .map_err(|error| RegisterError::Unavailable(error.to_string()))?;
-        Ok(hex::encode(&mac[..16]))
     }
 
     /// A keyed fingerprint of the request, so that a stored one reveals nothing about it.

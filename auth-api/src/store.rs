@@ -205,6 +205,28 @@ pub struct Identity {
     /// is published as `UserDeletionRequested`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_requested_at: Option<Timestamp>,
+    /// The generation of the current activation code (absent: 0, the registration's). Each
+    /// resend raises it by one with a conditional write, and the code is derived from the
+    /// server key, the registration id and it ([`crate::activation::ActivationCodes`]): nothing
+    /// stores a code. The stream MODIFY that raises it is published as `ActivationCodeReissued`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation_generation: Option<u32>,
+    /// RFC 3339: when the current code stops working, for a code a resend issued (the
+    /// registration's stops [`roster_events::auth::ACTIVATION_CODE_LIFETIME_SECONDS`] after
+    /// `createdAt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation_expires_at: Option<Timestamp>,
+    /// RFC 3339: when the current code was issued by a resend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation_reissued_at: Option<Timestamp>,
+    /// The newest generation whose activation mail SES accepted: a redelivered or replayed
+    /// event of that generation sends nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation_mailed_generation: Option<u32>,
+    /// RFC 3339: the User API reported the user activated (`UserActivated`): no activation
+    /// mail and no resend any more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activated_at: Option<Timestamp>,
 }
 
 impl Identity {
@@ -217,6 +239,35 @@ impl Identity {
     /// way before, or the reconciler found it deleted outside Roster.
     pub fn known_gone(&self) -> bool {
         self.deleting_since.is_some() || self.identity_gone_at.is_some()
+    }
+
+    /// The generation of the current activation code.
+    pub fn activation_generation(&self) -> u32 {
+        self.activation_generation.unwrap_or(0)
+    }
+
+    /// Whether an activation code still means anything for this user: it is not activated
+    /// (nor confirmed, suspended or archived by an operator, which the applied status tells),
+    /// and it is neither being deleted, nor asked to be, nor gone.
+    pub fn awaits_activation(&self) -> bool {
+        self.activated_at.is_none()
+            && self
+                .applied_status
+                .is_none_or(|status| status == UserStatus::Unconfirmed)
+            && self.deletion_requested_at.is_none()
+            && !self.known_gone()
+    }
+
+    /// When the current activation code stops working.
+    pub fn activation_expiry(&self) -> Timestamp {
+        self.activation_expires_at.clone().unwrap_or_else(|| {
+            Timestamp::from_datetime(
+                self.created_at.to_datetime()
+                    + chrono::Duration::seconds(
+                        roster_events::auth::ACTIVATION_CODE_LIFETIME_SECONDS,
+                    ),
+            )
+        })
     }
 }
 
@@ -1159,5 +1210,181 @@ impl AuthTable {
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+}
+
+/// The resend limit's record of one user (or of one unknown address or id, so that a resend
+/// answers the same either way): `RESEND#<SHA-256 of the key>` / `RESEND`. Nothing personal in
+/// it; it expires (TTL) a day after its window began.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResendRecord {
+    /// Epoch seconds of the latest resend.
+    pub last_at: i64,
+    /// Epoch seconds: the day's window of resends began then.
+    pub window_start: i64,
+    /// Resends in the window.
+    pub count: u32,
+}
+
+const RESEND: &str = "RESEND";
+
+/// The partition of the resend record of `key` (a user id, or the target an unknown caller
+/// named).
+fn resend_pk(key: &str) -> String {
+    use sha2::Digest as _;
+    format!(
+        "RESEND#{}",
+        hex::encode(sha2::Sha256::digest(key.as_bytes()))
+    )
+}
+
+/// A new activation code to record on an identity: its generation, its hash, when it stops
+/// working and when it was issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reissue {
+    pub user_id: String,
+    /// The generation read from the identity: the write lands only if it is still current.
+    pub seen_generation: u32,
+    pub generation: u32,
+    pub code_hash: String,
+    pub expires_at: Timestamp,
+    pub reissued_at: Timestamp,
+}
+
+impl AuthTable {
+    /// The resend record of `key`, if there is one (a consistent read).
+    pub async fn resend_record(&self, key: &str) -> Result<Option<ResendRecord>, StoreError> {
+        self.read(&resend_pk(key), RESEND)
+            .await?
+            .map(|item| {
+                serde_dynamo::from_item(item).map_err(|error| {
+                    StoreError::Unavailable(format!("reading a resend record: {error}"))
+                })
+            })
+            .transpose()
+    }
+
+    /// Records a resend of `limit_key` as `next` (only if the record is still as it was read:
+    /// `seen`), and with it, in the same transaction, the new code of `reissue`: the identity's
+    /// generation goes up only if it is still the one read and the user still awaits
+    /// activation. [`StoreError::Conflict`] when either changed meanwhile: read again.
+    pub async fn record_resend(
+        &self,
+        limit_key: &str,
+        seen: Option<&ResendRecord>,
+        next: &ResendRecord,
+        reissue: Option<&Reissue>,
+    ) -> Result<(), StoreError> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Stored<'a> {
+            #[serde(flatten)]
+            record: &'a ResendRecord,
+            expires_at: i64,
+        }
+        let stored = Stored {
+            record: next,
+            expires_at: next.window_start + 24 * 60 * 60 + 60,
+        };
+        let mut put = Put::builder().table_name(&self.table).set_item(Some(item(
+            &resend_pk(limit_key),
+            RESEND,
+            &stored,
+        )?));
+        put = match seen {
+            None => put.condition_expression("attribute_not_exists(pk)"),
+            Some(seen) => put
+                .condition_expression("lastAt = :last AND #count = :count")
+                .expression_attribute_names("#count", "count")
+                .expression_attribute_values(":last", AttributeValue::N(seen.last_at.to_string()))
+                .expression_attribute_values(":count", AttributeValue::N(seen.count.to_string())),
+        };
+        let mut writes = vec![
+            TransactWriteItem::builder()
+                .put(put.build().map_err(build_error)?)
+                .build(),
+        ];
+        if let Some(reissue) = reissue {
+            let generation_as_read = if reissue.seen_generation == 0 {
+                "attribute_not_exists(activationGeneration)"
+            } else {
+                "activationGeneration = :seen"
+            };
+            let mut update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(&format!("USER#{}", reissue.user_id), IDENTITY)))
+                .update_expression(
+                    "SET activationGeneration = :generation, activationCodeHash = :hash, \
+                     activationExpiresAt = :expires, activationReissuedAt = :at",
+                )
+                .condition_expression(format!(
+                    "attribute_exists(pk) AND {generation_as_read} \
+                     AND attribute_not_exists(activatedAt) \
+                     AND (attribute_not_exists(appliedStatus) OR appliedStatus = :unconfirmed) \
+                     AND attribute_not_exists(deletionRequestedAt) \
+                     AND attribute_not_exists(deletingSince) \
+                     AND attribute_not_exists(identityGoneAt)"
+                ))
+                .expression_attribute_values(
+                    ":generation",
+                    AttributeValue::N(reissue.generation.to_string()),
+                )
+                .expression_attribute_values(":hash", s(&reissue.code_hash))
+                .expression_attribute_values(":expires", s(reissue.expires_at.as_str()))
+                .expression_attribute_values(":at", s(reissue.reissued_at.as_str()))
+                .expression_attribute_values(":unconfirmed", s(UserStatus::Unconfirmed.as_str()));
+            if reissue.seen_generation != 0 {
+                update = update.expression_attribute_values(
+                    ":seen",
+                    AttributeValue::N(reissue.seen_generation.to_string()),
+                );
+            }
+            writes.push(
+                TransactWriteItem::builder()
+                    .update(update.build().map_err(build_error)?)
+                    .build(),
+            );
+        }
+        self.transact(writes, None).await
+    }
+
+    /// Records that the User API activated the user (once): no activation mail or resend
+    /// after this. `Ok(false)` when there is no identity or it was recorded already.
+    pub async fn mark_activated(&self, user_id: &str, at: &Timestamp) -> Result<bool, StoreError> {
+        let marked = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&format!("USER#{user_id}"), IDENTITY)))
+            .update_expression("SET activatedAt = :at")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(activatedAt)")
+            .expression_attribute_values(":at", s(at.as_str()))
+            .send()
+            .await;
+        landed(marked)
+    }
+
+    /// Records that SES accepted the activation mail of `generation`, unless a mail of that
+    /// or a newer generation was recorded already.
+    pub async fn mark_activation_mailed(
+        &self,
+        user_id: &str,
+        generation: u32,
+    ) -> Result<bool, StoreError> {
+        let marked = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&format!("USER#{user_id}"), IDENTITY)))
+            .update_expression("SET activationMailedGeneration = :generation")
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(activationMailedGeneration) \
+                 OR activationMailedGeneration < :generation)",
+            )
+            .expression_attribute_values(":generation", AttributeValue::N(generation.to_string()))
+            .send()
+            .await;
+        landed(marked)
     }
 }

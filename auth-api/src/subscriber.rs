@@ -1,7 +1,8 @@
 //! The Auth API's EventBridge subscriber: User API events that must reach Cognito and the
 //! Auth API's table. Every reaction is idempotent.
 //!
-//! - `UserActivated` → the pool marks the email verified.
+//! - `UserActivated` → the identity records the activation (no activation mail or resend
+//!   after it) and the pool marks the email verified.
 //! - `UserStatusChanged` to SUSPENDED or ARCHIVED → the user is disabled and signed out
 //!   everywhere (its refresh tokens stop working), and a revocation record makes the verify
 //!   routes refuse its access and id tokens; back to CONFIRMED (or UNCONFIRMED) → enabled.
@@ -65,11 +66,16 @@ impl AuthEvents {
 
     async fn apply(&self, event: &EventBridgeEvent<Value>) -> Result<Outcome, HandlerError> {
         if let Some(envelope) = envelope_of::<UserActivated>(event) {
-            let user_id = envelope?.data.user_id;
-            let user_id = user_id.as_str();
+            let activated = envelope?.data;
+            let user_id = activated.user_id.as_str();
             let Some(identity) = self.table.identity(user_id).await? else {
                 return Ok(Outcome::Ignored);
             };
+            if identity.activated_at.is_none() {
+                self.table
+                    .mark_activated(user_id, &activated.activated_at)
+                    .await?;
+            }
             if self
                 .directory
                 .verify_email(identity.pool_username())

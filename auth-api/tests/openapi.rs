@@ -9,6 +9,7 @@ fn documents_every_route_with_security_and_problem_json_errors() {
         &document,
         &[
             "POST /auth/register",
+            "POST /auth/activation/resend",
             "POST /auth/login",
             "POST /auth/token/refresh",
             "POST /auth/logout",

@@ -119,6 +119,12 @@ const fn op(
 /// Every operation of both APIs, with the method that calls it.
 pub const OPERATIONS: [Operation; 34] = [
     op("auth", "POST", "/auth/register", "AuthApi::register"),
+    op(
+        "auth",
+        "POST",
+        "/auth/activation/resend",
+        "AuthApi::resend_activation",
+    ),
     op("auth", "POST", "/auth/login", "AuthApi::login"),
     op("auth", "POST", "/auth/login/mfa", "AuthApi::login_mfa"),
     op("auth", "POST", "/auth/mfa/totp", "AuthApi::start_totp"),
@@ -426,6 +432,18 @@ impl AuthApi {
             call = call.header(IDEMPOTENCY_KEY_HEADER, key);
         }
         json(call).await
+    }
+
+    /// `POST /auth/activation/resend`: a new activation code for a user awaiting activation,
+    /// mailed to it (the earlier codes stop working). The same [`Accepted`] whoever the target
+    /// is; too soon or too often for one target is a 429 problem with `Retry-After`.
+    pub async fn resend_activation(&self, request: &ResendRequest) -> Result<Accepted, Error> {
+        json(
+            self.base
+                .keyed(Method::POST, &["auth", "activation", "resend"])
+                .json(request),
+        )
+        .await
     }
 
     /// `POST /auth/login`. A user with two-step sign-in on gets [`Error::MfaRequired`]

@@ -54,7 +54,8 @@ impl RegisterRequest {
     }
 }
 
-/// The 201 answer to a registration. `activation_code` is seen this once only.
+/// The 201 answer to a registration. It carries no activation code: the code goes to the
+/// registered address by mail ([`crate::AuthApi::resend_activation`] sends a fresh one).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
@@ -67,8 +68,6 @@ pub struct Registered {
     pub status: String,
     pub created_at: String,
     pub source_system: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub activation_code: Option<String>,
 }
 
 /// `POST /auth/login`.
@@ -185,7 +184,38 @@ pub struct ForgotRequest {
     pub client_id: Option<String>,
 }
 
-/// The answer to a reset request, the same whether or not the account exists.
+/// `POST /auth/activation/resend`: whose activation code to send again, by id or by email
+/// (exactly one of the two: [`ResendRequest::user_id`], [`ResendRequest::email`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ResendRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+impl ResendRequest {
+    /// The user of this id.
+    pub fn user_id(id: impl Into<String>) -> Self {
+        Self {
+            user_id: Some(id.into()),
+            email: None,
+        }
+    }
+
+    /// The user of this email address.
+    pub fn email(email: impl Into<String>) -> Self {
+        Self {
+            user_id: None,
+            email: Some(email.into()),
+        }
+    }
+}
+
+/// The answer to a reset request (or an activation resend), the same whether or not the
+/// account exists.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Accepted {

@@ -9,9 +9,14 @@
 //
 // Two-step sign-in: a user with an authenticator app gets a challenge instead of a token
 // (its backend answers {mfaRequired, session}: the Auth API's /problems/mfa-required with a
-// sealed session); the page asks for the app's code and sends both to POST /session/mfa. The "Enable two-factor sign-in" section calls the
-// Auth API's /auth/mfa/totp routes with the access token; the key is shown once and never
-// stored.
+// sealed session); the page asks for the app's code and sends both to POST /session/mfa. The
+// "Enable two-factor sign-in" section calls the Auth API's /auth/mfa/totp routes with the
+// access token; the key is shown once and never stored.
+//
+// Activation: the activation mail links here with the code in the fragment
+// (#activate=<code>), which a browser never sends to a server. The page takes it out of the
+// address bar and posts it to its own backend (POST /activation), which uses it with the key;
+// the code can also be typed in, and a new one asked for (POST /activation/resend).
 "use strict";
 
 const AVATARS = ["01", "02", "03", "04", "05", "06"];
@@ -79,6 +84,7 @@ function render(user) {
     input.checked = Boolean(current) && input.value === current[1];
   }
   $("sign-in").hidden = true;
+  $("activation").hidden = true;
   $("account").hidden = false;
 }
 
@@ -95,7 +101,50 @@ function signedOut(message = "") {
   $("account").hidden = true;
   $("sign-in-code").hidden = true;
   $("sign-in").hidden = false;
+  $("activation").hidden = false;
   showError(message);
+}
+
+async function activate(code) {
+  showError("");
+  const response = await fetch("activation", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ activationCode: code }),
+  });
+  if (!response.ok) return showError(await failure(response));
+  const answer = await response.json();
+  $("activated").textContent = `${answer.email} is activated. Sign in to see your account.`;
+  $("activated").hidden = false;
+  $("activate").hidden = true;
+  $("resend").hidden = true;
+  $("sign-in").email.value = answer.email;
+}
+
+async function activateWithCode(event) {
+  event.preventDefault();
+  const form = event.target;
+  const code = form.code.value.trim();
+  form.code.value = "";
+  await activate(code);
+}
+
+async function resendCode(event) {
+  event.preventDefault();
+  showError("");
+  $("resent").hidden = true;
+  const form = event.target;
+  const response = await fetch("activation/resend", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ email: form.email.value }),
+  });
+  if (response.status === 429) {
+    const wait = response.headers.get("Retry-After");
+    return showError(`A new code was sent a moment ago; ask again in ${wait} seconds.`);
+  }
+  if (!response.ok) return showError(await failure(response));
+  $("resent").hidden = false;
 }
 
 async function signedIn(session) {
@@ -276,8 +325,17 @@ async function start() {
   $("sign-out").addEventListener("click", guard(signOut));
   $("export").addEventListener("click", guard(exportData));
   $("delete-account").addEventListener("submit", guard(deleteAccount));
+  $("activate").addEventListener("submit", guard(activateWithCode));
+  $("resend").addEventListener("submit", guard(resendCode));
   if (sessionStorage.getItem(TOKEN)) await loadProfile();
   else signedOut();
+  // The activation mail's link: the code is in the fragment. Out of the address bar (and
+  // the history) first, then used.
+  const code = new URLSearchParams(location.hash.slice(1)).get("activate");
+  if (code) {
+    history.replaceState(null, "", location.pathname + location.search);
+    await activate(code);
+  }
 }
 
 start().catch((error) => showError(error.message));

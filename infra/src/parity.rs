@@ -3,7 +3,8 @@
 //! policy, custom attributes, groups, email verification before an update and app clients
 //! (which never expose the registration marker and may write only [`WRITE_ATTRIBUTES`]); the
 //! bus rules, their queues and dead-letter queues; the functions; the bucket's
-//! versioning and lifecycle rule. [`differences`] lists every place where they disagree.
+//! versioning and lifecycle rule; the mail identity that both the activation mailer and the
+//! pool send from. [`differences`] lists every place where they disagree.
 
 use std::collections::BTreeSet;
 
@@ -40,7 +41,88 @@ pub fn differences_with(template: &Value, local_tables: &[(&str, &TableSpec)]) -
     functions(resources, &mut found);
     event_sources(resources, &mut found);
     bucket(resources, &mut found);
+    mail(resources, &mut found);
     found
+}
+
+/// Whether `value` (a `!Sub` text, or any structure holding one) names `${id}`.
+fn names_resource(value: &Value, id: &str) -> bool {
+    let wanted = format!("${{{id}}}");
+    match value {
+        Value::String(text) => text.contains(&wanted),
+        Value::Tagged(tagged) => names_resource(&tagged.value, id),
+        Value::Sequence(items) => items.iter().any(|item| names_resource(item, id)),
+        Value::Mapping(map) => map.iter().any(|(_, item)| names_resource(item, id)),
+        _ => false,
+    }
+}
+
+/// One SES identity, as the local stack verifies its mail domain; the pool sends Cognito's own
+/// mail through it (`DEVELOPER`, its ARN as `SourceArn`), as the local pool does; and the
+/// activation mailer, the only function that may send mail, sends from it only.
+fn mail(resources: &Value, found: &mut Vec<String>) {
+    let identities = of_type(resources, "AWS::SES::EmailIdentity");
+    let [(identity, _)] = identities.as_slice() else {
+        found.push(format!(
+            "{} SES identities in the template, not one",
+            identities.len()
+        ));
+        return;
+    };
+    let through_identity = of_type(resources, "AWS::Cognito::UserPool")
+        .iter()
+        .any(|(_, pool)| {
+            let configuration = &pool["EmailConfiguration"];
+            let branches: Vec<&Value> = match configuration {
+                Value::Tagged(tagged) => tagged.value.as_sequence().into_iter().flatten().collect(),
+                other => vec![other],
+            };
+            branches.iter().any(|branch| {
+                branch["EmailSendingAccount"].as_str() == Some("DEVELOPER")
+                    && names_resource(&branch["SourceArn"], identity)
+            })
+        });
+    if !through_identity {
+        found.push(format!(
+            "user pool: Cognito's mail does not go through {identity} (DEVELOPER, its SourceArn), \
+             as the local pool's does"
+        ));
+    }
+    for (_, function) in of_type_with_metadata(resources, "AWS::Serverless::Function") {
+        let binary = binary_of(function).unwrap_or_default();
+        let sends: Vec<&Value> = function["Properties"]["Policies"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .flat_map(|policy| policy["Statement"].as_sequence().into_iter().flatten())
+            .filter(|statement| {
+                let actions = match &statement["Action"] {
+                    Value::String(action) => vec![action.clone()],
+                    other => strings(other),
+                };
+                actions.iter().any(|action| action.starts_with("ses:"))
+            })
+            .collect();
+        let mailer = binary == "activation-mailer";
+        if mailer && sends.is_empty() {
+            found.push("activation-mailer: may send no mail (ses:SendEmail)".to_owned());
+        }
+        if !mailer && !sends.is_empty() {
+            found.push(format!(
+                "{binary}: may send mail; only the activation-mailer does"
+            ));
+        }
+        for statement in sends {
+            if !names_resource(&statement["Resource"], identity) {
+                found.push(format!(
+                    "{binary}: may send mail from other identities than {identity}"
+                ));
+            }
+        }
+        if mailer && function["Properties"]["Environment"]["Variables"]["MAIL_FROM"].is_null() {
+            found.push("activation-mailer: no MAIL_FROM".to_owned());
+        }
+    }
 }
 
 /// The resources of one type, with their logical ids.

@@ -76,6 +76,18 @@ impl Names {
     pub fn user_key_secret(&self) -> String {
         format!("{}/user-server-key", self.prefix)
     }
+
+    /// The SES identity (a domain) the stack's mail is sent from. On AWS it is the template's
+    /// `MailDomain`; locally a domain of the stack's own under `.test` (reserved, never a real
+    /// address), so that each stack's mail is told apart by its sender.
+    pub fn mail_domain(&self) -> String {
+        format!("{}.roster.test", self.prefix)
+    }
+
+    /// The sender of the stack's mail: an address of [`Self::mail_domain`].
+    pub fn mail_from(&self) -> String {
+        format!("Roster <no-reply@{}>", self.mail_domain())
+    }
 }
 
 pub use roster_platform::table::{IndexSpec, Projection, StreamView, TableSpec};
@@ -261,7 +273,21 @@ pub const BADGE_RULES: SubscriberSpec = SubscriberSpec {
     visibility_timeout_seconds: 60,
 };
 
-pub const SUBSCRIBERS: [&SubscriberSpec; 3] = [&AUTH_SUBSCRIBER, &USER_SUBSCRIBER, &BADGE_RULES];
+/// The activation mailer: the Auth API's own events that call for an activation mail.
+pub const ACTIVATION_MAILER: SubscriberSpec = SubscriberSpec {
+    name: "activation-mailer",
+    sources: &[source::AUTH],
+    detail_types: &["UserRegistered", "ActivationCodeReissued"],
+    max_receive_count: 5,
+    visibility_timeout_seconds: 60,
+};
+
+pub const SUBSCRIBERS: [&SubscriberSpec; 4] = [
+    &AUTH_SUBSCRIBER,
+    &USER_SUBSCRIBER,
+    &BADGE_RULES,
+    &ACTIVATION_MAILER,
+];
 
 impl SubscriberSpec {
     /// The rule's event pattern, as EventBridge expects it.
@@ -275,9 +301,10 @@ impl SubscriberSpec {
 }
 
 /// Every Lambda function's binary: what `infra/package` builds and the template deploys.
-pub const LAMBDA_BINARIES: [&str; 9] = [
+pub const LAMBDA_BINARIES: [&str; 10] = [
     "auth-api",
     "auth-subscriber",
+    "activation-mailer",
     "auth-reconciler",
     "avatar-sweeper",
     "user-api",
@@ -362,6 +389,20 @@ mod tests {
             BADGE_RULES.event_pattern(),
             r#"{"detail-type":["UserActivated","UserProfileUpdated"],"source":["roster.user"]}"#
         );
+    }
+
+    #[test]
+    fn the_mailer_hears_the_events_that_issue_a_code() {
+        use roster_events::DomainEvent;
+        use roster_events::auth::{ActivationCodeReissued, UserRegistered};
+        assert_eq!(
+            ACTIVATION_MAILER.detail_types,
+            [
+                UserRegistered::DETAIL_TYPE,
+                ActivationCodeReissued::DETAIL_TYPE
+            ]
+        );
+        assert_eq!(ACTIVATION_MAILER.sources, [UserRegistered::SOURCE]);
     }
 
     #[test]

@@ -367,6 +367,8 @@ pub fn required_actions(operation: &str) -> Vec<String> {
         "TransactGetItems.Get" => &["dynamodb:GetItem"],
         "GetSecretValue" => &["secretsmanager:GetSecretValue"],
         "PutEvents" => &["events:PutEvents"],
+        // SES v2's SendEmail, authorised by the same action as v1's.
+        "SendEmail" => &["ses:SendEmail"],
         "SendMessage" => &["sqs:SendMessage"],
         "PutObject" => &["s3:PutObject"],
         "GetObject" => &["s3:GetObject"],

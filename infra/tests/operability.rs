@@ -465,7 +465,7 @@ fn secrets_bucket_and_pool_without_their_safety_settings_are_caught() {
             in_resource(
                 &text,
                 "UserPool",
-                "      EmailConfiguration: !If\n        - SesEmail\n        - EmailSendingAccount: DEVELOPER\n          SourceArn: !Ref SesIdentityArn\n          From: !If [SesFrom, !Ref SesFromAddress, !Ref AWS::NoValue]\n        - EmailSendingAccount: COGNITO_DEFAULT\n",
+                "      EmailConfiguration: !If\n        - CognitoMailThroughSes\n        - EmailSendingAccount: DEVELOPER\n          SourceArn: !Sub \"arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${MailIdentity}\"\n          From: !Ref MailFromAddress\n        - EmailSendingAccount: COGNITO_DEFAULT\n",
                 "",
             )
         },

@@ -63,6 +63,7 @@ fn the_dashboard_graphs_every_metric_the_services_emit() {
         Count::Activations,
         Count::PasswordResets,
         Count::RegistrationRollbacks,
+        Count::ActivationMails,
     ]
     .map(Count::name)
     .into_iter()
@@ -492,4 +493,64 @@ fn a_pool_without_optional_totp_breaks_parity() {
             "{what}: {found:?}"
         );
     }
+}
+
+#[test]
+fn mail_from_another_identity_or_by_another_function_breaks_parity() {
+    let pool = ["Resources", "UserPool", "Properties"];
+    let cognito_default = without(template(), &pool, |pool| {
+        pool["EmailConfiguration"] =
+            serde_yaml::from_str("EmailSendingAccount: COGNITO_DEFAULT").expect("a mapping");
+    });
+    let any_identity = without(
+        template(),
+        &["Resources", "ActivationMailerFunction", "Properties"],
+        |function| {
+            let statements = function["Policies"][0]["Statement"]
+                .as_sequence_mut()
+                .unwrap();
+            for statement in statements {
+                if statement["Action"].as_str() == Some("ses:SendEmail") {
+                    statement["Resource"] = Value::from("*");
+                }
+            }
+        },
+    );
+    let subscriber_sends = without(
+        template(),
+        &["Resources", "AuthSubscriberFunction", "Properties"],
+        |function| {
+            let statement: Value =
+                serde_yaml::from_str("{Effect: Allow, Action: ses:SendEmail, Resource: '*'}")
+                    .unwrap();
+            function["Policies"][0]["Statement"]
+                .as_sequence_mut()
+                .unwrap()
+                .push(statement);
+        },
+    );
+    let no_identity = without(template(), &["Resources"], |resources| {
+        resources.as_mapping_mut().unwrap().remove("MailIdentity");
+    });
+    for (what, changed, expected) in [
+        (
+            "COGNITO_DEFAULT only",
+            cognito_default,
+            "Cognito's mail does not go through",
+        ),
+        ("any identity", any_identity, "from other identities"),
+        (
+            "the auth subscriber",
+            subscriber_sends,
+            "auth-subscriber: may send mail",
+        ),
+        ("no identity", no_identity, "0 SES identities"),
+    ] {
+        let found = differences(&changed);
+        assert!(
+            found.iter().any(|d| d.contains(expected)),
+            "{what}: {found:?}"
+        );
+    }
+    assert_eq!(differences(&template()), Vec::<String>::new());
 }

@@ -38,6 +38,10 @@ pub struct Provisioned {
     pub api_key_secret: String,
     pub server_key_secret: String,
     pub user_key_secret: String,
+    /// The verified SES identity (a domain) the stack's mail is sent from.
+    pub mail_domain: String,
+    /// The sender of the activation mail: an address of [`Self::mail_domain`].
+    pub mail_from: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -86,7 +90,8 @@ pub async fn provision(sdk: &SdkConfig, names: &Names) -> Result<Provisioned> {
     for spec in TABLES {
         tables.insert(spec.name, table(&dynamodb, names, spec).await?);
     }
-    let user_pool_id = user_pool(&cognito, names).await?;
+    let mail_identity_arn = mail_identity(&aws_sdk_sesv2::Client::new(sdk), names, &region).await?;
+    let user_pool_id = user_pool(&cognito, names, &mail_identity_arn).await?;
     let client_ids = app_clients(&cognito, names, &user_pool_id).await?;
     let (bus_name, bus_arn) = bus(&eventbridge, names).await?;
     let mut subscribers = BTreeMap::new();
@@ -123,8 +128,44 @@ pub async fn provision(sdk: &SdkConfig, names: &Names) -> Result<Provisioned> {
         api_key_secret,
         server_key_secret,
         user_key_secret,
+        mail_domain: names.mail_domain(),
+        mail_from: names.mail_from(),
     })
 }
+
+/// Verifies the stack's mail domain in SES (on moto a created identity counts as verified,
+/// and SES refuses mail from any other sender); returns its ARN, which the pool's email
+/// configuration names, as on AWS.
+async fn mail_identity(
+    client: &aws_sdk_sesv2::Client,
+    names: &Names,
+    region: &str,
+) -> Result<String> {
+    let domain = names.mail_domain();
+    let exists = client
+        .list_email_identities()
+        .send()
+        .await
+        .context("listing SES identities")?
+        .email_identities()
+        .iter()
+        .any(|identity| identity.identity_name() == Some(domain.as_str()));
+    if !exists {
+        client
+            .create_email_identity()
+            .email_identity(&domain)
+            .send()
+            .await
+            .with_context(|| format!("verifying the SES identity {domain}"))?;
+    }
+    Ok(format!(
+        "arn:aws:ses:{region}:{}:identity/{domain}",
+        LOCAL_ACCOUNT
+    ))
+}
+
+/// The account every resource of the local endpoint belongs to (moto's).
+const LOCAL_ACCOUNT: &str = "123456789012";
 
 async fn table(client: &dynamodb::Client, names: &Names, spec: &TableSpec) -> Result<TableFacts> {
     use dynamodb::types::{
@@ -258,12 +299,16 @@ async fn table(client: &dynamodb::Client, names: &Names, spec: &TableSpec) -> Re
     Ok(TableFacts { name, stream_arn })
 }
 
-async fn user_pool(client: &cognito::Client, names: &Names) -> Result<String> {
+async fn user_pool(
+    client: &cognito::Client,
+    names: &Names,
+    mail_identity_arn: &str,
+) -> Result<String> {
     use cognito::types::{
-        AccountRecoverySettingType, AdminCreateUserConfigType, PasswordPolicyType,
-        RecoveryOptionNameType, RecoveryOptionType, UserAttributeUpdateSettingsType,
-        UserPoolPolicyType, UsernameAttributeType, UsernameConfigurationType,
-        VerifiedAttributeType,
+        AccountRecoverySettingType, AdminCreateUserConfigType, EmailConfigurationType,
+        EmailSendingAccountType, PasswordPolicyType, RecoveryOptionNameType, RecoveryOptionType,
+        UserAttributeUpdateSettingsType, UserPoolPolicyType, UsernameAttributeType,
+        UsernameConfigurationType, VerifiedAttributeType,
     };
 
     let pool_name = names.user_pool();
@@ -323,6 +368,15 @@ async fn user_pool(client: &cognito::Client, names: &Names) -> Result<String> {
                 .admin_create_user_config(
                     AdminCreateUserConfigType::builder()
                         .allow_admin_create_user_only(true)
+                        .build(),
+                )
+                // Cognito's own mail (reset codes) goes through the stack's SES identity, as
+                // the template's EmailConfiguration has it.
+                .email_configuration(
+                    EmailConfigurationType::builder()
+                        .email_sending_account(EmailSendingAccountType::Developer)
+                        .source_arn(mail_identity_arn)
+                        .from(names.mail_from())
                         .build(),
                 )
                 .account_recovery_setting(

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use aws_config::SdkConfig;
-use roster_auth_api::config::{AuthConfig, Stores};
+use roster_auth_api::config::{AuthConfig, MailerConfig, Stores};
 use roster_platform::api_keys::{self, KeyAdmin};
 use roster_platform::events::EventPublisher;
 use roster_platform::guards::{ApiKeySettings, TokenSettings};
@@ -31,7 +31,8 @@ use crate::plumbing::watch::{PlumbingStatus, WatchOptions, Watchdog, WatchedQueu
 use crate::provision::{Provisioned, provision};
 use crate::web::WebConfig;
 use roster_infra::resources::{
-    AUTH_SUBSCRIBER, AUTH_TABLE, BADGE_RULES, Names, USER_SUBSCRIBER, USERS_TABLE,
+    ACTIVATION_MAILER, AUTH_SUBSCRIBER, AUTH_TABLE, BADGE_RULES, Names, USER_SUBSCRIBER,
+    USERS_TABLE,
 };
 use roster_infra::tools::Progress;
 use roster_user_api::config::UserConfig;
@@ -94,6 +95,11 @@ impl LocalFacts {
         local_assets_url(&self.aws_endpoint, &self.bucket)
     }
 
+    /// The domain the stack's mail is sent from (its mailbox shows that mail only).
+    pub fn mail_domain(&self) -> String {
+        Names::new(self.prefix.clone()).mail_domain()
+    }
+
     /// The facts of the stack running from `state_dir`, if one wrote them.
     pub fn read(state_dir: &Path) -> Option<Self> {
         let text = std::fs::read_to_string(state_dir.join("local.json")).ok()?;
@@ -134,6 +140,11 @@ impl RunningStack {
 
         let shutdown = CancellationToken::new();
         let mut tasks = JoinSet::new();
+        // Bound first: the activation mail links to the account page's own origin.
+        let auth = bind(options.auth_addr, "Auth API").await?;
+        let user = bind(options.user_addr, "User API").await?;
+        let web = bind(options.web_addr, "account page").await?;
+        let web_port = web.local_addr()?.port();
         progress.step("starting the event plumbing (stream projectors, subscriber queues)");
         std::fs::create_dir_all(&options.state_dir)
             .with_context(|| format!("creating {}", options.state_dir.display()))?;
@@ -141,6 +152,7 @@ impl RunningStack {
             &sdk,
             &provisioned,
             endpoint.url(),
+            &mailer_config(&provisioned, web_port),
             Some(status_file(&options.state_dir)),
             &shutdown,
             &mut tasks,
@@ -158,10 +170,6 @@ impl RunningStack {
         ));
 
         progress.step("starting the Auth API, the User API and the example account page");
-        let auth = bind(options.auth_addr, "Auth API").await?;
-        let user = bind(options.user_addr, "User API").await?;
-        let web = bind(options.web_addr, "account page").await?;
-        let web_port = web.local_addr()?.port();
         let facts = LocalFacts {
             auth_url: format!("http://{}", auth.local_addr()?),
             user_url: format!("http://{}", user.local_addr()?),
@@ -357,6 +365,23 @@ pub fn auth_config(provisioned: &Provisioned, endpoint: &str) -> AuthConfig {
             .expect("the local endpoint's URL is an http URL"),
         revocation_refresh: roster_auth_api::revocations::DEFAULT_INTERVAL,
         mfa_challenge_lifetime: roster_auth_api::mfa::DEFAULT_CHALLENGE_LIFETIME,
+        resend_limits: roster_auth_api::activation::ResendLimits::default(),
+    }
+}
+
+/// The activation mailer's configuration for a stack on a local endpoint: the stack's own
+/// sender, and a link to the example account page on `web_port`, which activates the code in
+/// its fragment (`#activate=…`, never sent to a server).
+pub fn mailer_config(provisioned: &Provisioned, web_port: u16) -> MailerConfig {
+    MailerConfig {
+        table: provisioned.table(&AUTH_TABLE).name.clone(),
+        server_key_secret: provisioned.server_key_secret.clone(),
+        mail_from: provisioned.mail_from.clone(),
+        activation_link: roster_auth_api::mailer::ActivationLink::parse(&format!(
+            "http://localhost:{web_port}/#activate={{code}}"
+        ))
+        .ok()
+        .flatten(),
     }
 }
 
@@ -412,6 +437,7 @@ fn spawn_plumbing(
     sdk: &SdkConfig,
     provisioned: &Provisioned,
     endpoint: &str,
+    mailer: &MailerConfig,
     status_file: Option<PathBuf>,
     shutdown: &CancellationToken,
     tasks: &mut JoinSet<()>,
@@ -474,7 +500,7 @@ fn spawn_plumbing(
         |function: &str| user_config(provisioned, endpoint).profiles(&function_sdk(sdk, function));
     let auth_stores = auth_stores(provisioned);
     let auth_subscriber = function_sdk(sdk, "auth-subscriber");
-    let subscribers: [(_, Arc<dyn roster_platform::lambda::QueueBatchHandler>); 3] = [
+    let subscribers: [(_, Arc<dyn roster_platform::lambda::QueueBatchHandler>); 4] = [
         (
             &AUTH_SUBSCRIBER,
             Arc::new(roster_auth_api::subscriber::subscriber(
@@ -493,6 +519,10 @@ fn spawn_plumbing(
             Arc::new(roster_user_api::badge_rules::subscriber(profiles(
                 "badge-rules",
             ))),
+        ),
+        (
+            &ACTIVATION_MAILER,
+            Arc::new(mailer.subscriber(&function_sdk(sdk, "activation-mailer"))),
         ),
     ];
     for (spec, subscriber) in subscribers {

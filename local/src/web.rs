@@ -1,7 +1,10 @@
 //! The example account page (`examples/web`) on an origin of its own, as the local stack
 //! serves it: the page's files, its `config.json`, and `POST /session` (with
 //! `POST /session/mfa` for the second step of a two-step sign-in), the page's small backend
-//! for signing in.
+//! for signing in; `POST /activation` and `POST /activation/resend`, its backend for using an
+//! activation code and asking for a new one; and `GET /mailbox`, the local stack's mailbox:
+//! the mail this stack sent (through SES on the local endpoint, which delivers nothing), by
+//! recipient.
 //!
 //! The Auth API's `/auth/login` takes a server-to-server API key, which a browser must never
 //! hold. So the page posts the email and password to its own origin, and this backend calls
@@ -40,6 +43,10 @@ pub struct WebConfig {
     pub api_key: String,
     /// This frontend's app client (`account-web`), named in each sign-in.
     pub client_id: Option<String>,
+    /// The local AWS endpoint, whose SES keeps the mail sent (`/_roster/mailbox`).
+    pub aws_endpoint: String,
+    /// The stack's mail domain: the mailbox shows the mail sent from it only.
+    pub mail_domain: String,
 }
 
 impl WebConfig {
@@ -52,14 +59,16 @@ impl WebConfig {
             assets_url: facts.assets_url(),
             api_key: facts.api_key.clone(),
             client_id: facts.client_ids.get("account-web").cloned(),
+            aws_endpoint: facts.aws_endpoint.clone(),
+            mail_domain: facts.mail_domain(),
         }
     }
 }
 
 #[derive(Clone)]
-struct WebState {
-    config: Arc<WebConfig>,
-    http: Client,
+pub(crate) struct WebState {
+    pub(crate) config: Arc<WebConfig>,
+    pub(crate) http: Client,
     policy: HeaderValue,
 }
 
@@ -93,6 +102,13 @@ struct Session {
     expires_in: Option<u64>,
 }
 
+impl WebState {
+    /// The pages' Content-Security-Policy.
+    pub(crate) fn policy(&self) -> &HeaderValue {
+        &self.policy
+    }
+}
+
 pub fn router(config: WebConfig, http: Client) -> Router {
     let origin = |url: &str| {
         reqwest::Url::parse(url)
@@ -124,6 +140,10 @@ pub fn router(config: WebConfig, http: Client) -> Router {
         .route("/config.json", get(page_config))
         .route("/session", post(sign_in))
         .route("/session/mfa", post(second_step))
+        .route("/activation", post(activate))
+        .route("/activation/resend", post(resend))
+        .route("/mailbox", get(crate::mailbox::page))
+        .route("/mailbox/{id}", get(crate::mailbox::html_body))
         .fallback(|| async { Problem::not_found("the account page has no such file") })
         .with_state(state)
 }
@@ -258,4 +278,96 @@ async fn signed_in(state: &WebState, path: &str, request: &Value) -> Response {
         )
         .into_response(),
     }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Activate {
+    activation_code: String,
+}
+
+#[derive(Deserialize)]
+struct Resend {
+    email: String,
+}
+
+/// `POST /activation`: the User API's `POST /user/activate` with the server's key (a browser
+/// never holds a key). 200 `{"activated": true, "email"}`; the User API's refusals (unknown
+/// or used code 404, expired 410, malformed 400) reach the page as they are.
+async fn activate(State(state): State<WebState>, body: axum::body::Bytes) -> Response {
+    let Ok(Activate { activation_code }) = serde_json::from_slice(&body) else {
+        return Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-activation",
+            "Invalid activation",
+        )
+        .with_detail("send {\"activationCode\": ...}")
+        .into_response();
+    };
+    let request = serde_json::json!({ "activationCode": activation_code });
+    let url = format!("{}/user/activate", state.config.user_url);
+    passed_on(
+        &state,
+        &url,
+        &request,
+        |user| serde_json::json!({"activated": true, "email": user["email"]}),
+    )
+    .await
+}
+
+/// `POST /activation/resend`: the Auth API's `POST /auth/activation/resend` with the server's
+/// key, for an email address. Its answer (202 whoever the address is, 429 with `Retry-After`
+/// when too soon) reaches the page as it is.
+async fn resend(State(state): State<WebState>, body: axum::body::Bytes) -> Response {
+    let Ok(Resend { email }) = serde_json::from_slice(&body) else {
+        return Problem::new(StatusCode::BAD_REQUEST, "invalid-resend", "Invalid resend")
+            .with_detail("send {\"email\": ...}")
+            .into_response();
+    };
+    let request = serde_json::json!({ "email": email });
+    let url = format!("{}/auth/activation/resend", state.config.auth_url);
+    passed_on(&state, &url, &request, Clone::clone).await
+}
+
+/// POSTs `request` to `url` with the key; a success's body becomes `shown(body)`, a refusal is
+/// passed on with its status, type and `Retry-After`.
+async fn passed_on(
+    state: &WebState,
+    url: &str,
+    request: &Value,
+    shown: impl FnOnce(&Value) -> Value,
+) -> Response {
+    let answer = match state
+        .http
+        .post(url)
+        .header(API_KEY_HEADER, &state.config.api_key)
+        .json(request)
+        .send()
+        .await
+    {
+        Ok(answer) => answer,
+        Err(error) => {
+            tracing::warn!(error = %error.without_url(), "an API did not answer the page's backend");
+            return Problem::new(
+                StatusCode::BAD_GATEWAY,
+                "api-unreachable",
+                "The API did not answer",
+            )
+            .into_response();
+        }
+    };
+    let status = answer.status();
+    let headers = answer.headers().clone();
+    let body: Value = answer.json().await.unwrap_or(Value::Null);
+    let mut response = if status.is_success() {
+        (status, axum::Json(shown(&body))).into_response()
+    } else {
+        (status, axum::Json(body)).into_response()
+    };
+    for name in [header::CONTENT_TYPE, header::RETRY_AFTER] {
+        if let Some(value) = headers.get(&name).filter(|_| !status.is_success()) {
+            response.headers_mut().insert(name, value.clone());
+        }
+    }
+    response
 }

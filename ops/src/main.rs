@@ -21,7 +21,7 @@ use serde_json::Value;
     name = "roster",
     version,
     after_help = "Scopes: auth (Auth API), users:read and users:write (User API).\n\
-                  Subscribers: auth-subscriber, user-subscriber, badge-rules.\n\
+                  Subscribers: auth-subscriber, user-subscriber, badge-rules, activation-mailer.\n\
                   Projectors: auth-projector, users-projector."
 )]
 struct Cli {

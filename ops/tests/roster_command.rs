@@ -53,9 +53,11 @@ fn clients(facts: &LocalFacts) -> (AuthApi, UserApi) {
     )
 }
 
-/// Registers a user and waits for the profile; returns the id and the activation code.
+/// Registers a user and waits for the profile; returns the id and the activation code its
+/// mail carries.
 async fn register(
     (auth, users): &(AuthApi, UserApi),
+    facts: &LocalFacts,
     email: &str,
     name: &str,
     password: &str,
@@ -65,7 +67,10 @@ async fn register(
     await_profile(users, &registered.id, Duration::from_secs(20))
         .await
         .unwrap();
-    (registered.id, registered.activation_code.unwrap())
+    let code = roster_local::mailbox::activation_code(facts, email, Duration::from_secs(20))
+        .await
+        .unwrap();
+    (registered.id, code)
 }
 
 fn keys(state_dir: &Path, args: &[&str]) -> Value {
@@ -246,6 +251,7 @@ async fn users_get_find_and_delete_against_the_local_stack() {
     let client = clients(&facts);
     let (id, _) = register(
         &client,
+        &facts,
         "Ops.User@Example.com",
         "ops_user",
         "Ops-Password-1",
@@ -456,7 +462,14 @@ async fn events_tail_prints_each_event_live_and_cleans_up_when_stopped() {
     let mut lines = BufReader::new(tail.stdout.take().unwrap()).lines();
 
     let client = clients(&facts);
-    let (id, code) = register(&client, "tail@example.com", "tail_user", "Tail-Password-1").await;
+    let (id, code) = register(
+        &client,
+        &facts,
+        "tail@example.com",
+        "tail_user",
+        "Tail-Password-1",
+    )
+    .await;
     let (id, code) = (id.as_str(), code.as_str());
     client.1.activate_in_path(code).await.unwrap();
 
@@ -625,6 +638,7 @@ async fn status_reports_the_plumbing_and_dlq_replays_a_stream_record_a_projector
     // A healthy stack: every stream caught up, every queue drained, no dead letter.
     let (id, _) = register(
         &client,
+        &facts,
         "status@example.com",
         "status_user",
         "Status-Secret-1",
@@ -632,10 +646,10 @@ async fn status_reports_the_plumbing_and_dlq_replays_a_stream_record_a_projector
     .await;
     let status = eventually_json(&state_dir, &["--json", "status"]).await;
     assert_eq!(status["streams"].as_array().unwrap().len(), 2, "{status}");
-    assert_eq!(status["queues"].as_array().unwrap().len(), 3, "{status}");
+    assert_eq!(status["queues"].as_array().unwrap().len(), 4, "{status}");
     assert_eq!(
         status["deadLetters"].as_array().unwrap().len(),
-        4,
+        5,
         "{status}"
     );
     assert!(succeed(&state_dir, &["status"]).contains("No stall."));
@@ -645,8 +659,8 @@ async fn status_reports_the_plumbing_and_dlq_replays_a_stream_record_a_projector
         .await
         .unwrap();
     let depths = roster_ops::targets::queue_status(&ops).await.unwrap();
-    assert_eq!(depths.queues.len(), 3, "{depths:?}");
-    assert_eq!(depths.dead_letters.len(), 4, "{depths:?}");
+    assert_eq!(depths.queues.len(), 4, "{depths:?}");
+    assert_eq!(depths.dead_letters.len(), 5, "{depths:?}");
     assert!(depths.dead_letters.iter().all(|queue| queue.messages == 0));
 
     // The projector gave up on the users table's first record (the profile's creation).

@@ -33,6 +33,8 @@ pub enum Count {
     PasswordResets,
     /// A registration rolled back (by its own request or the reconciler).
     RegistrationRollbacks,
+    /// An activation mail SES accepted (a registration's or a resend's).
+    ActivationMails,
 }
 
 impl Count {
@@ -43,6 +45,7 @@ impl Count {
             Self::Activations => "Activations",
             Self::PasswordResets => "PasswordResets",
             Self::RegistrationRollbacks => "RegistrationRollbacks",
+            Self::ActivationMails => "ActivationMails",
         }
     }
 }

@@ -2,7 +2,8 @@
 //! `IDENTITY` item) becomes `UserRegistered`; a revocation record (`REVOKED#…`) becomes
 //! `SessionsRevoked`; a password-reset request of a user (`RESET#…` with a `userId`) becomes
 //! `PasswordResetRequested`; an identity newly marked `identityGoneAt` (the reconciler found
-//! its Cognito user deleted outside Roster: a MODIFY) becomes `IdentityDeleted`. Reservations,
+//! its Cognito user deleted outside Roster: a MODIFY) becomes `IdentityDeleted`; an identity
+//! whose activation generation went up (a resend) becomes `ActivationCodeReissued`. Reservations,
 //! pending registrations and idempotency records are bookkeeping and publish nothing.
 //!
 //! Every image is read as the Auth API's own record ([`roster_auth_api::store::Identity`],
@@ -12,7 +13,8 @@
 use aws_lambda_events::dynamodb::EventRecord;
 use roster_auth_api::store::{Identity, ResetRequest, Revocation};
 use roster_events::auth::{
-    IdentityDeleted, PasswordResetRequested, SessionsRevoked, UserDeletionRequested, UserRegistered,
+    ActivationCodeReissued, IdentityDeleted, PasswordResetRequested, SessionsRevoked,
+    UserDeletionRequested, UserRegistered,
 };
 use roster_events::{Email, Envelope, Timestamp, UserId};
 use roster_platform::events::OutgoingEvent;
@@ -71,7 +73,8 @@ fn revocation(image: serde_json::Value) -> Result<Vec<OutgoingEvent>, Projection
 }
 
 /// A MODIFY of an identity: `IdentityDeleted` when it is newly marked gone,
-/// `UserDeletionRequested` when the user newly asked for its deletion, else nothing.
+/// `UserDeletionRequested` when the user newly asked for its deletion,
+/// `ActivationCodeReissued` when its activation generation went up, else nothing.
 fn identity_changed(record: &EventRecord) -> Result<Vec<OutgoingEvent>, ProjectionError> {
     let new: serde_json::Value = serde_dynamo::from_item(record.change.new_image.clone())?;
     let is_identity =
@@ -82,16 +85,40 @@ fn identity_changed(record: &EventRecord) -> Result<Vec<OutgoingEvent>, Projecti
     let old: serde_json::Value = serde_dynamo::from_item(record.change.old_image.clone())?;
     let had = |field: &str| old.get(field).is_some_and(|at| !at.is_null());
     let (was_gone, was_requested) = (had("identityGoneAt"), had("deletionRequestedAt"));
+    let old_generation = old
+        .get("activationGeneration")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
     let now: Identity = serde_json::from_value(new)?;
     let mut events = Vec::new();
     // Once per user each: every delivery of the MODIFY gets the same ids.
-    if let Some(detected_at) = now.identity_gone_at.filter(|_| !was_gone) {
+    if let Some(detected_at) = now.identity_gone_at.clone().filter(|_| !was_gone) {
         let envelope = Envelope::new(
             format!("IdentityDeleted-{}", now.id),
             detected_at.clone(),
             IdentityDeleted {
                 user_id: now.id.clone(),
                 detected_at,
+            },
+        );
+        events.push(OutgoingEvent::from_envelope(&envelope)?);
+    }
+    let generation = now.activation_generation();
+    if u64::from(generation) > old_generation
+        && let (Some(expires_at), Some(reissued_at)) = (
+            now.activation_expires_at.clone(),
+            now.activation_reissued_at.clone(),
+        )
+    {
+        let envelope = Envelope::new(
+            format!("ActivationCodeReissued-{}-{generation}", now.id),
+            reissued_at.clone(),
+            ActivationCodeReissued {
+                user_id: now.id.clone(),
+                activation_code_hash: now.activation_code_hash.clone(),
+                generation,
+                expires_at,
+                reissued_at,
             },
         );
         events.push(OutgoingEvent::from_envelope(&envelope)?);
@@ -318,6 +345,42 @@ mod tests {
         assert!(
             AuthTableProjection
                 .project(&modify(requested, later))
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_raised_activation_generation_is_activation_code_reissued_with_the_hash_only() {
+        let mut reissued = identity();
+        reissued["activationGeneration"] = json!({"N": "2"});
+        reissued["activationCodeHash"] = json!({"S": "new-hash"});
+        reissued["activationExpiresAt"] = json!({"S": "2026-12-06T10:00:00.000Z"});
+        reissued["activationReissuedAt"] = json!({"S": "2026-11-29T10:00:00.000Z"});
+        let mut before = identity();
+        before["activationGeneration"] = json!({"N": "1"});
+        let events = AuthTableProjection
+            .project(&modify(before, reissued.clone()))
+            .unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].detail_type, "ActivationCodeReissued");
+        let detail: serde_json::Value = serde_json::from_str(&events[0].detail).unwrap();
+        assert_eq!(detail["eventId"], "ActivationCodeReissued-u-1-2");
+        assert_eq!(
+            detail["data"],
+            json!({
+                "userId": "u-1", "activationCodeHash": "new-hash", "generation": 2,
+                "expiresAt": "2026-12-06T10:00:00.000Z",
+                "reissuedAt": "2026-11-29T10:00:00.000Z"
+            })
+        );
+        assert!(!events[0].detail.contains("ada@example.com"), "no email");
+        // The same generation again (another change of the identity): nothing.
+        let mut mailed = reissued.clone();
+        mailed["activationMailedGeneration"] = json!({"N": "2"});
+        assert!(
+            AuthTableProjection
+                .project(&modify(reissued, mailed))
                 .unwrap()
                 .is_empty()
         );

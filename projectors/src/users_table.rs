@@ -288,6 +288,7 @@ mod tests {
             last_login_at: None,
             activation_code_hash: Some("code-hash".into()),
             activation_expires_at: Some(1),
+            activation_generation: None,
             activated_at: None,
             profile_data: ProfileDataItem {
                 lang: "en_us".into(),

@@ -88,9 +88,40 @@ pub struct UserRegistered {
     pub source_system: String,
     /// RFC 3339.
     pub created_at: Timestamp,
-    /// SHA-256 (hex) of the activation code handed to the registering caller. The code itself
-    /// never travels; the User API looks the profile up by this hash when the code is used.
+    /// SHA-256 (hex) of the activation code mailed to the user (generation 0, usable for
+    /// [`ACTIVATION_CODE_LIFETIME_SECONDS`] from `createdAt`). The code itself travels only in
+    /// that mail; the User API looks the profile up by this hash when the code is used.
     pub activation_code_hash: String,
+}
+
+/// How long an activation code can be used: 7 days from its issue (the registration, or the
+/// resend that issued it). Past that the User API answers 410 and a resend issues a new one.
+pub const ACTIVATION_CODE_LIFETIME_SECONDS: i64 = 7 * 24 * 60 * 60;
+
+/// A new activation code was issued for a user not yet activated (`POST
+/// /auth/activation/resend`) and mailed to it: the codes of earlier generations stop working.
+/// Published from the auth table's stream (the identity record's generation raised), at least
+/// once; `eventId` is the same on every delivery. Consumers that keep the code's hash (the
+/// User API) replace it only with a newer `generation`, and only while the user is not
+/// activated. Carries the new code's hash, never the code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivationCodeReissued {
+    pub user_id: UserId,
+    /// SHA-256 (hex) of the new code, as in `UserRegistered`.
+    pub activation_code_hash: String,
+    /// The code's generation: 0 is the registration's, each resend raises it by one.
+    pub generation: u32,
+    /// RFC 3339: when the new code stops working.
+    pub expires_at: Timestamp,
+    /// RFC 3339.
+    pub reissued_at: Timestamp,
+}
+
+impl DomainEvent for ActivationCodeReissued {
+    const SOURCE: &'static str = source::AUTH;
+    const DETAIL_TYPE: &'static str = "ActivationCodeReissued";
+    const VERSION: u32 = 1;
 }
 
 impl DomainEvent for UserRegistered {

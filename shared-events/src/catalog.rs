@@ -5,8 +5,8 @@ use serde_json::Value;
 
 use crate::auth::UserRegistered;
 use crate::auth::{
-    IdentityDeleted, MfaDisabled, MfaEnabled, PasswordChangeKind, PasswordChanged,
-    PasswordResetRequested, SessionsRevoked, UserDeletionRequested, UserLoggedIn,
+    ActivationCodeReissued, IdentityDeleted, MfaDisabled, MfaEnabled, PasswordChangeKind,
+    PasswordChanged, PasswordResetRequested, SessionsRevoked, UserDeletionRequested, UserLoggedIn,
 };
 use crate::user::{
     BadgeAwarded, BadgeRevoked, ProfileSettings, UserActivated, UserDataUpdated, UserDeleted,
@@ -81,6 +81,7 @@ pub fn events() -> Vec<EventSpec> {
         spec::<MfaEnabled>(),
         spec::<MfaDisabled>(),
         spec::<UserDeletionRequested>(),
+        spec::<ActivationCodeReissued>(),
         spec::<UserProfileCreated>(),
         spec::<UserProfileUpdated>(),
         spec::<UserActivated>(),
@@ -120,6 +121,20 @@ impl Example for UserRegistered {
             created_at: at(),
             activation_code_hash:
                 "5f2b9c0e8d7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c".to_owned(),
+        }
+    }
+}
+
+impl Example for ActivationCodeReissued {
+    fn example() -> Self {
+        Self {
+            user_id: user(),
+            activation_code_hash:
+                "9c4e1b7a2f0d8c6e5b3a1f9e7d5c3b1a0f8e6d4c2b0a9f7e5d3c1b9a7f5e3d1c".to_owned(),
+            generation: 1,
+            expires_at: Timestamp::parse("2026-12-02T10:00:00.000Z")
+                .expect("the example time is RFC 3339"),
+            reissued_at: at(),
         }
     }
 }

@@ -261,6 +261,9 @@ fn operation(parts: &axum::http::request::Parts, body: &[u8]) -> String {
     {
         return target.rsplit('.').next().unwrap_or(target).to_owned();
     }
+    if let Some(operation) = sesv2_operation(parts) {
+        return operation.to_owned();
+    }
     std::str::from_utf8(body)
         .ok()
         .and_then(|form| {
@@ -269,6 +272,17 @@ fn operation(parts: &axum::http::request::Parts, body: &[u8]) -> String {
                 .map(ToOwned::to_owned)
         })
         .unwrap_or_else(|| s3_operation(parts))
+}
+
+/// The SES v2 (REST) operations Roster makes, by method and path.
+fn sesv2_operation(parts: &axum::http::request::Parts) -> Option<&'static str> {
+    let path = parts.uri.path();
+    match (parts.method.as_str(), path) {
+        ("POST", "/v2/email/outbound-emails") => Some("SendEmail"),
+        ("POST", "/v2/email/identities") => Some("CreateEmailIdentity"),
+        ("GET", "/v2/email/identities") => Some("ListEmailIdentities"),
+        _ => None,
+    }
 }
 
 /// The access key id a request is signed with: SigV4's `Credential=<id>/<date>/…` in the

@@ -231,3 +231,42 @@ pub async fn queue_attributes(
         .attributes
         .unwrap()
 }
+
+pub use roster_local::mailbox::Mail;
+
+/// The mail sent from the stack whose mail domain is `mail_domain` (its
+/// `Provisioned::mail_domain`) to `to`, oldest first: the local endpoint's mailbox, as the
+/// stack's mailbox page reads it.
+pub async fn mail_to(mail_domain: &str, to: &str) -> Vec<Mail> {
+    roster_local::mailbox::messages(
+        &reqwest::Client::new(),
+        crate::harness::endpoint_url().await,
+        mail_domain,
+        Some(to),
+    )
+    .await
+    .unwrap_or_else(|error| panic!("the mailbox: {error:#}"))
+}
+
+/// Waits until at least `count` mails to `to` have come from the stack of `mail_domain`;
+/// returns them all, oldest first.
+pub async fn wait_for_mail(mail_domain: &str, to: &str, count: usize) -> Vec<Mail> {
+    eventually(
+        &format!("{count} mail(s) to {to}"),
+        Duration::from_secs(30),
+        || async {
+            let mail = mail_to(mail_domain, to).await;
+            (mail.len() >= count).then_some(mail)
+        },
+    )
+    .await
+}
+
+/// The activation code of the `nth` mail (1 for the first) to `to`, waiting for it: the code a
+/// user reads in its mail.
+pub async fn activation_code(mail_domain: &str, to: &str, nth: usize) -> String {
+    let mail = wait_for_mail(mail_domain, to, nth).await;
+    mail[nth - 1]
+        .activation_code()
+        .unwrap_or_else(|| panic!("no activation code in {:?}", mail[nth - 1].text))
+}

@@ -1,17 +1,29 @@
 // node account.mjs CHROMIUM ALLOWED_PAGE BLOCKED_PAGE EMAIL PASSWORD LEAVER_EMAIL LEAVER_PASSWORD
+//   NEWCOMER_EMAIL NEWCOMER_PASSWORD
 // The example account page in a real browser, twice: served from an origin on the APIs' CORS
 // allow-list (sign in, see the profile, change language, currency and avatar, reload, turn
 // on two-factor sign-in with a code computed from the shown key as an authenticator app
 // would, sign out, sign in with password and code, turn it off, download the data export,
-// sign out; then another user deletes its account, a wrong password first), and from one
+// sign out; then another user deletes its account, a wrong password first; a newcomer opens
+// the stack's mailbox, follows its activation mail's link and signs in activated, after the
+// page answered a mistyped code and a resend), and from one
 // that is not (the sign-in reaches the page's own backend, but the browser refuses the
 // cross-origin profile call at its preflight).
 import { createHmac } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { launch, report } from "./browser.mjs";
 
-const [executablePath, allowedPage, blockedPage, email, password, leaverEmail, leaverPassword] =
-  process.argv.slice(2);
+const [
+  executablePath,
+  allowedPage,
+  blockedPage,
+  email,
+  password,
+  leaverEmail,
+  leaverPassword,
+  newcomerEmail,
+  newcomerPassword,
+] = process.argv.slice(2);
 const WAIT = { timeout: 30_000 };
 
 // RFC 6238: HMAC-SHA1, 6 digits, 30-second steps, of a base32 key.
@@ -142,6 +154,40 @@ report(async () => {
     await leaving.page.locator("#sign-in").waitFor({ state: "visible", ...WAIT });
     const deleted = await leaving.page.textContent("#error");
 
+    // A newcomer: a mistyped code and two resends for an address that awaits nothing first
+    // (answered as for anyone: sent, then "too soon"), then its mail, in the stack's mailbox.
+    const newcomer = await open(browser, allowedPage);
+    const arriving = newcomer.page;
+    await arriving.fill("#activate input[name=code]", "0123456789abcdef0123456789abcdef");
+    await arriving.click("#activate button[type=submit]");
+    await arriving.locator("#error").waitFor({ state: "visible", ...WAIT });
+    const wrongCode = await arriving.textContent("#error");
+    await arriving.fill("#resend input[name=email]", "nobody.here@example.com");
+    await arriving.click("#resend button[type=submit]");
+    await arriving.locator("#resent").waitFor({ state: "visible", ...WAIT });
+    const resent = await arriving.isVisible("#resent");
+    await arriving.click("#resend button[type=submit]");
+    await arriving.waitForFunction(() => /ask again in \d+ seconds/.test(
+      document.getElementById("error").textContent));
+    const tooSoon = await arriving.textContent("#error");
+    await arriving.goto(new URL(`/mailbox?to=${encodeURIComponent(newcomerEmail)}`, allowedPage).href);
+    const mail = arriving.locator(".mail").first();
+    await mail.waitFor({ state: "visible", ...WAIT });
+    const mailbox = {
+      recipients: await arriving.$$eval(".recipient", (sections) =>
+        sections.map((section) => section.dataset.recipient)),
+      subject: await mail.locator("h3").textContent(),
+      from: await mail.locator(".meta").textContent(),
+    };
+    await mail.locator("a[href*='#activate=']").click();
+    await arriving.locator("#activated").waitFor({ state: "visible", ...WAIT });
+    const activated = await arriving.textContent("#activated");
+    const addressAfter = arriving.url();
+    await arriving.fill("#sign-in input[name=password]", newcomerPassword);
+    await arriving.click("#sign-in button[type=submit]");
+    await arriving.locator("#account").waitFor({ state: "visible", ...WAIT });
+    const newcomerShown = await shown(arriving);
+
     // From an origin not on the allow-list.
     const blocked = await open(browser, blockedPage);
     await signIn(blocked.page);
@@ -175,6 +221,17 @@ report(async () => {
         stillShown,
         deleted,
         console: leaving.console,
+      },
+      activation: {
+        wrongCode,
+        resent,
+        tooSoon,
+        mailbox,
+        activated,
+        addressAfter,
+        signedInName: newcomerShown.name,
+        signedInStatus: newcomerShown.status,
+        console: newcomer.console,
       },
       blocked: {
         error: await blocked.page.textContent("#error"),

@@ -877,6 +877,7 @@ fn clients(facts: &LocalFacts) -> Result<(AuthApi, UserApi), String> {
 /// there.
 async fn register(
     (auth, users): &(AuthApi, UserApi),
+    facts: &LocalFacts,
     email: &str,
     name: &str,
     activate: bool,
@@ -890,7 +891,10 @@ async fn register(
         .await
         .map_err(|error| error.to_string())?;
     if activate {
-        let code = registered.activation_code.unwrap_or_default();
+        // As the tour's reader does: the code from the user's mail (the stack's mailbox).
+        let code = roster_local::mailbox::activation_code(facts, email, Duration::from_secs(30))
+            .await
+            .map_err(|error| format!("{error:#}"))?;
         users
             .activate_in_path(&code)
             .await
@@ -903,8 +907,15 @@ async fn register(
 /// registered and activated as its step 3 does), a user for `<ID>` and a key for `<KEY_ID>`.
 async fn tour(stack: Stack) -> Result<Tour, String> {
     let client = clients(&stack.facts)?;
-    register(&client, "tour@example.com", "tour_user", true).await?;
-    let id = register(&client, "readme@example.com", "readme_user", false).await?;
+    register(&client, &stack.facts, "tour@example.com", "tour_user", true).await?;
+    let id = register(
+        &client,
+        &stack.facts,
+        "readme@example.com",
+        "readme_user",
+        false,
+    )
+    .await?;
     let args = ["--json", "api-keys", "create", "--caller", "readme-test"]
         .into_iter()
         .chain(["--scopes", "auth"])
@@ -993,7 +1004,14 @@ async fn tail(tour: &Tour, args: &[String]) -> Result<(), String> {
     if !banner.starts_with("Tailing the bus") {
         return Err(format!("it said {banner:?}"));
     }
-    let id = register(&tour.client, "tail@example.com", "tail_user", true).await?;
+    let id = register(
+        &tour.client,
+        &tour.stack.facts,
+        "tail@example.com",
+        "tail_user",
+        true,
+    )
+    .await?;
     let mut lines = BufReader::new(tail.stdout.take().unwrap()).lines();
     let mut printed = Vec::new();
     let kinds = [

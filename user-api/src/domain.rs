@@ -155,7 +155,7 @@ impl ActivationCode {
 
 /// How long an activation code stays usable after registration: 7 days. Past that,
 /// `GET /user/activate/{code}` answers 410 and an operator confirms the user instead.
-pub const ACTIVATION_LIFETIME_SECONDS: i64 = 7 * 24 * 60 * 60;
+pub const ACTIVATION_LIFETIME_SECONDS: i64 = roster_events::auth::ACTIVATION_CODE_LIFETIME_SECONDS;
 
 /// The status machine. A status can only be reached from the statuses listed for it;
 /// UNCONFIRMED is only ever the first status, and ARCHIVED is final.

@@ -180,6 +180,28 @@ impl Profiles {
         }
     }
 
+    /// Replaces the unused activation code by a newer generation's (`ActivationCodeReissued`):
+    /// the earlier codes stop working. Nothing for a profile activated, confirmed, suspended,
+    /// archived or deleted, nor for a generation not newer than the one kept. Fails while the
+    /// profile does not exist yet, so the event is retried. Returns whether it replaced it.
+    pub async fn reissue_activation(
+        &self,
+        id: &UserId,
+        code_hash: &str,
+        generation: u32,
+        expires_at: &Timestamp,
+    ) -> Result<bool, UserError> {
+        match self
+            .table
+            .reissue_activation(id, code_hash, generation, expires_at.timestamp())
+            .await?
+        {
+            Updated::Done(_) => Ok(true),
+            Updated::Refused(Some(_)) => Ok(false),
+            Updated::Refused(None) => Err(UserError::ProfileNotReady),
+        }
+    }
+
     /// Uses an activation code: UNCONFIRMED becomes CONFIRMED and the code is gone.
     pub async fn activate(
         &self,

@@ -190,6 +190,10 @@ pub struct ProfileItem {
     /// Epoch seconds after which the code is refused with 410.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activation_expires_at: Option<i64>,
+    /// The generation of the code whose hash is kept (absent: 0, the registration's): only a
+    /// newer `ActivationCodeReissued` replaces it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation_generation: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activated_at: Option<Timestamp>,
     pub profile_data: ProfileDataItem,
@@ -367,6 +371,7 @@ impl ProfileItem {
             last_login_at: profile.last_login_at.clone(),
             activation_code_hash: profile.activation_code_hash.clone(),
             activation_expires_at: profile.activation_expires_at,
+            activation_generation: None,
             activated_at: profile.activated_at.clone(),
             profile_data: ProfileDataItem {
                 lang: profile.settings.lang.clone(),
@@ -827,6 +832,46 @@ impl UsersTable {
         self.update(id, change).await
     }
 
+    /// Replaces the unused activation code's hash by the one of a newer generation (a resend),
+    /// usable until `expires_at` (epoch seconds): only while the profile is UNCONFIRMED with a
+    /// code, and only with a newer generation than the one kept, so a late or repeated event
+    /// never brings an old code back. Not a change of the profile: the version stays.
+    pub async fn reissue_activation(
+        &self,
+        id: &UserId,
+        code_hash: &str,
+        generation: u32,
+        expires_at: i64,
+    ) -> Result<Updated, StoreError> {
+        let mut change = Change::without_version();
+        change
+            .set(
+                "activationCodeHash",
+                ":hash",
+                AttributeValue::S(code_hash.to_owned()),
+            )
+            .set(
+                "activationExpiresAt",
+                ":expires",
+                AttributeValue::N(expires_at.to_string()),
+            )
+            .set(
+                "activationGeneration",
+                ":generation",
+                AttributeValue::N(generation.to_string()),
+            )
+            .value(
+                ":unconfirmed",
+                AttributeValue::S(UserStatus::Unconfirmed.as_str().to_owned()),
+            );
+        let status = change.path("status");
+        change.condition(format!(
+            "{status} = :unconfirmed AND attribute_exists(#activationCodeHash) \
+             AND (attribute_not_exists(#activationGeneration) OR #activationGeneration < :generation)"
+        ));
+        self.update(id, change).await
+    }
+
     /// Uses the activation code whose hash is `code_hash`: an UNCONFIRMED profile holding it
     /// becomes CONFIRMED, activated at `revision.at`, and the code is gone.
     pub async fn activate(
@@ -845,6 +890,7 @@ impl UsersTable {
             )
             .remove("activationCodeHash")
             .remove("activationExpiresAt")
+            .remove("activationGeneration")
             .value(":hash", AttributeValue::S(code_hash.to_owned()))
             .value(
                 ":from",
@@ -869,7 +915,8 @@ impl UsersTable {
         if drop_activation_code {
             change
                 .remove("activationCodeHash")
-                .remove("activationExpiresAt");
+                .remove("activationExpiresAt")
+                .remove("activationGeneration");
         }
         if from.is_empty() {
             change.condition("attribute_not_exists(id)".to_owned());

@@ -1,7 +1,9 @@
 //! The User API's EventBridge subscriber: Auth API events that create or touch profiles.
 //! Idempotent: `UserRegistered` creates a profile only where no item of that id exists,
 //! `UserLoggedIn` only ever moves `lastLoginAt` forward, and `SessionsRevoked` only ever moves
-//! the profile's `sessionsRevokedBefore` forward (what `/public/*` checks tokens against).
+//! the profile's `sessionsRevokedBefore` forward (what `/public/*` checks tokens against), and
+//! `ActivationCodeReissued` replaces the unused code's hash only with a newer generation and
+//! only while the profile is UNCONFIRMED.
 //! `IdentityDeleted` (the user's Cognito user was deleted outside Roster) and
 //! `UserDeletionRequested` (the user asked the Auth API to delete its account) delete the profile
 //! as `DELETE /user/{id}` does: its uploads, a tombstone, and so `UserDeleted`, on which the
@@ -10,7 +12,8 @@
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use roster_events::auth::{
-    IdentityDeleted, SessionsRevoked, UserDeletionRequested, UserLoggedIn, UserRegistered,
+    ActivationCodeReissued, IdentityDeleted, SessionsRevoked, UserDeletionRequested, UserLoggedIn,
+    UserRegistered,
 };
 use roster_platform::lambda::BoxFuture;
 use roster_platform::subscriber::{
@@ -64,6 +67,34 @@ impl UserEvents {
                 other => {
                     other?;
                 }
+            }
+            return Ok(Outcome::Handled);
+        }
+        if let Some(envelope) = envelope_of::<ActivationCodeReissued>(event) {
+            let reissued = envelope?.data;
+            match self
+                .profiles
+                .reissue_activation(
+                    &reissued.user_id,
+                    &reissued.activation_code_hash,
+                    reissued.generation,
+                    &reissued.expires_at,
+                )
+                .await
+            {
+                // Retried until the profile exists (a resend may beat its creation).
+                Err(UserError::ProfileNotReady) => {
+                    return Err("the profile does not exist yet".into());
+                }
+                Ok(replaced) => {
+                    tracing::info!(
+                        user = %reissued.user_id,
+                        generation = reissued.generation,
+                        replaced,
+                        "ActivationCodeReissued applied"
+                    );
+                }
+                Err(error) => return Err(error.into()),
             }
             return Ok(Outcome::Handled);
         }

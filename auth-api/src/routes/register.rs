@@ -47,7 +47,7 @@ pub struct RegisterRequest {
     request_body = RegisterRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key and body, sent with the same API key, return the first response. Each API key has keys of its own: another API key sending the same value starts a registration of its own")),
     responses(
-        (status = 201, description = "Registered; `activationCode` is shown this once", body = Registered),
+        (status = 201, description = "Registered. No activation code: an activation mail with it goes to the address (`POST /auth/activation/resend` sends a fresh one)", body = Registered),
         (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid API key", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The API key lacks the `auth` scope, or is not bound to the `sourceSystem` (`roster` when none is named): `/problems/source-system-not-allowed`", body = Problem, content_type = "application/problem+json"),
@@ -58,9 +58,9 @@ pub struct RegisterRequest {
     ),
     security(("apiKey" = []))
 )]
-/// Creates an identity: 201 with the user and its activation code (shown this once), 409
-/// naming a taken email, name or handle. With `Idempotency-Key`, a repeat by the same API key
-/// returns the first response and creates nothing.
+/// Creates an identity: 201 with the user (the activation code goes to the address by mail,
+/// never to the caller), 409 naming a taken email, name or handle. With `Idempotency-Key`, a
+/// repeat by the same API key returns the first response and creates nothing.
 pub async fn register(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

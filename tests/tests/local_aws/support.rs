@@ -5,8 +5,8 @@ use roster_events::auth::UserRegistered;
 use roster_events::{Email, Role, Timestamp, UserId, UserStatus};
 use roster_testkit::harness::TestResources;
 pub(crate) use roster_testkit::probes::{
-    auth_items, cognito_emails, eventually, next_message, receive_bodies, seed_pool_user,
-    seed_user, tap,
+    activation_code, auth_items, cognito_emails, eventually, mail_to, next_message, receive_bodies,
+    seed_pool_user, seed_user, tap, wait_for_mail,
 };
 use roster_user_api::profiles::Profiles;
 use serde_json::Value;
@@ -233,4 +233,28 @@ pub(crate) async fn seed_profile(profiles: &Profiles, id: &str, name: &str, code
 pub(crate) fn profiles_of(resources: &TestResources) -> Profiles {
     roster_local::stack::user_config(&resources.provisioned, "http://assets.invalid")
         .profiles(&resources.sdk)
+}
+
+/// The activation code of `generation` of `user_id`'s registration, derived from the server
+/// key as the activation mailer derives it: for tests that run no plumbing (so no mailer) and
+/// still need the code the user would have received.
+pub(crate) async fn derived_activation_code(
+    resources: &TestResources,
+    user_id: &str,
+    generation: u32,
+) -> String {
+    let items = auth_items(resources).await;
+    let identity = items
+        .iter()
+        .find(|item| item["pk"] == format!("USER#{user_id}"))
+        .unwrap_or_else(|| panic!("no identity of {user_id}"));
+    roster_auth_api::activation::ActivationCodes::new(std::sync::Arc::new(
+        roster_auth_api::server_key::ServerKey::new(
+            aws_sdk_secretsmanager::Client::new(&resources.sdk),
+            resources.provisioned.server_key_secret.clone(),
+        ),
+    ))
+    .code(identity["registrationId"].as_str().unwrap(), generation)
+    .await
+    .unwrap()
 }

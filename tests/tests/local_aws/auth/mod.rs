@@ -1,5 +1,7 @@
-//! The Auth API's flows: registration, sign-in and sessions, two-step sign-in (TOTP), tokens, API keys and their bindings, idempotency.
+//! The Auth API's flows: registration and its activation mail, sign-in and sessions, two-step
+//! sign-in (TOTP), tokens, API keys and their bindings, idempotency.
 
+mod activation_mail;
 mod api_key_bindings;
 mod api_keys;
 mod email_normalisation;

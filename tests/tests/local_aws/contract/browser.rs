@@ -6,7 +6,9 @@
 //!   from anywhere but the API and the assets bucket (Swagger UI); its "Try it out" calls the
 //!   API it was served by.
 //! - The example account page (`examples/web`) works end to end from an origin on the CORS
-//!   allow-list, and from another origin the browser refuses the API call at its preflight.
+//!   allow-list, and from another origin the browser refuses the API call at its preflight. A
+//!   newcomer activates its account by following the link of its activation mail in the
+//!   stack's mailbox page.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -185,6 +187,16 @@ async fn the_account_page_works_from_an_allowed_origin_and_is_refused_at_the_pre
         .await;
     assert_eq!(status, StatusCode::CREATED, "{leaver}");
     let leaver = leaver["id"].as_str().unwrap().to_owned();
+    // A newcomer, registered as a BFF would: its activation mail is on its way.
+    let (status, newcomer) = auth
+        .json(
+            reqwest::Method::POST,
+            "/auth/register",
+            serde_json::json!({"email": "Newcomer@Example.com", "name": "newcomer", "password": DEMO_PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{newcomer}");
+    assert!(newcomer.get("activationCode").is_none(), "{newcomer}");
     crate::support::eventually("the leaver's profile", Duration::from_secs(20), || async {
         (users.get(&format!("/user/{leaver}")).await.0 == StatusCode::OK).then_some(())
     })
@@ -199,9 +211,12 @@ async fn the_account_page_works_from_an_allowed_origin_and_is_refused_at_the_pre
             DEMO_PASSWORD,
             "leaver@example.com",
             DEMO_PASSWORD,
+            "newcomer@example.com",
+            DEMO_PASSWORD,
         ],
     )
     .await;
+    let (_, newcomer_now) = users.get("/user/email/newcomer@example.com").await;
     let (status, ada) = users.get("/user/email/ada@example.com").await;
     crate::support::eventually(
         "the leaver's profile deleted",
@@ -288,6 +303,67 @@ async fn the_account_page_works_from_an_allowed_origin_and_is_refused_at_the_pre
     let settings = &ada["profile"]["profileData"];
     assert_eq!(settings["lang"], "de_de");
     assert_eq!(settings["currency"], "EUR");
+
+    let activation = &report["activation"];
+    assert!(
+        activation["wrongCode"]
+            .as_str()
+            .unwrap()
+            .contains("no unused activation code matches"),
+        "{report:#}"
+    );
+    assert_eq!(activation["resent"], true, "{report:#}");
+    assert!(
+        activation["tooSoon"]
+            .as_str()
+            .unwrap()
+            .contains("ask again in"),
+        "{report:#}"
+    );
+    assert_eq!(
+        activation["mailbox"]["recipients"],
+        serde_json::json!(["newcomer@example.com"]),
+        "the mail went to the address in its normal form: {report:#}"
+    );
+    assert_eq!(
+        activation["mailbox"]["subject"], "Activate your account, newcomer",
+        "{report:#}"
+    );
+    assert!(
+        activation["mailbox"]["from"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("no-reply@{}", facts.mail_domain())),
+        "{report:#}"
+    );
+    assert!(
+        activation["activated"]
+            .as_str()
+            .unwrap()
+            .contains("newcomer@example.com is activated"),
+        "{report:#}"
+    );
+    assert!(
+        !activation["addressAfter"]
+            .as_str()
+            .unwrap()
+            .contains("activate="),
+        "the code is out of the address bar: {report:#}"
+    );
+    assert_eq!(activation["signedInName"], "newcomer", "{report:#}");
+    assert_eq!(activation["signedInStatus"], "CONFIRMED", "{report:#}");
+    assert_eq!(newcomer_now["status"], "CONFIRMED", "{newcomer_now}");
+    let errors: Vec<&Value> = activation["console"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|line| {
+            let line = line.as_str().unwrap();
+            // The mistyped code's 404 and the resend's 429 are answers the page shows.
+            line.starts_with("error") && !line.contains("404") && !line.contains("429")
+        })
+        .collect();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
 
     let refused = &report["blocked"];
     assert_eq!(refused["accountShown"], false, "{report:#}");

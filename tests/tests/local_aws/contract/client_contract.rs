@@ -187,6 +187,13 @@ fn client_bodies() -> BTreeMap<(&'static str, &'static str), Bodies> {
             (None, vec![("200", Some(schema::<VerifiedToken>))]),
         ),
         (
+            ("POST", "/auth/activation/resend"),
+            (
+                Some(schema::<ResendRequest>),
+                vec![("202", Some(schema::<Accepted>))],
+            ),
+        ),
+        (
             ("POST", "/auth/password/forgot"),
             (
                 Some(schema::<ForgotRequest>),

@@ -1,7 +1,7 @@
 //! A password-reset request does not tell whether the account exists (issue 14, part 5):
 //! through the counting proxy, an existing and an unknown account make the same AWS calls in
 //! the same order and get byte-identical answers, also when Cognito throttles the existing
-//! one. Afterwards the real reset still works.
+//! one. Afterwards the real reset still works. An activation resend likewise (issue 18).
 
 use reqwest::{Method, StatusCode};
 use roster_testkit::faults::{Fault, FaultProxy, Kind, When};
@@ -120,4 +120,93 @@ async fn a_reset_of_an_existing_and_of_an_unknown_account_makes_the_same_calls_a
         )
         .await;
     assert_eq!(status, StatusCode::OK);
+}
+
+/// Status and body bytes of `POST /auth/activation/resend` for `email`.
+async fn resend(api: &Api, email: &str) -> (StatusCode, Vec<u8>) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/auth/activation/resend", api.url))
+        .header("x-api-key", &api.key)
+        .json(&json!({"email": email}))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.bytes().await.unwrap().to_vec())
+}
+
+#[tokio::test]
+async fn a_resend_for_a_user_awaiting_activation_and_for_an_unknown_address_makes_the_same_calls_and_answer()
+ {
+    let resources = harness::provisioned().await;
+    let proxy = FaultProxy::start(harness::endpoint_url().await).await;
+    let auth = Api::new(
+        &harness::auth_api_for_counting(&resources, proxy.url())
+            .await
+            .0,
+        &harness::test_key(&resources).await,
+    );
+    let (status, registered) = auth
+        .json(
+            Method::POST,
+            "/auth/register",
+            json!({"email": "waiting@example.com", "name": "waiting_user", "password": "Waiting-Secret-1"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    // Warm up (API keys, the server key).
+    resend(&auth, "warm@example.com").await;
+    proxy.take_attributed();
+
+    let mut answers = Vec::new();
+    for email in ["waiting@example.com", "nobody@example.com"] {
+        let answer = resend(&auth, email).await;
+        answers.push((email, answer, proxy.take_attributed()));
+    }
+    let (_, first, calls) = &answers[0];
+    assert_eq!(first.0, StatusCode::ACCEPTED);
+    let operations = |calls: &[roster_testkit::faults::Call]| {
+        calls
+            .iter()
+            .map(|call| call.operation.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        operations(calls),
+        ["GetItem", "GetItem", "GetItem", "TransactWriteItems"],
+        "the email's reservation, the identity, the resend record, the one write"
+    );
+    for (email, answer, journal) in &answers {
+        assert_eq!(answer, first, "{email}: the same status and bytes");
+        assert_eq!(
+            operations(journal),
+            operations(calls),
+            "{email}: the same calls in the same order"
+        );
+    }
+    // Only the user awaiting activation got a new code (the write's second item).
+    assert_eq!(calls[3].items, ["Put", "Update"]);
+    assert_eq!(answers[1].2[3].items, ["Put"]);
+
+    // Within the minute both are refused alike, and the new code is the user's.
+    assert_eq!(
+        resend(&auth, "waiting@example.com").await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        resend(&auth, "nobody@example.com").await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    let id = registered["id"].as_str().unwrap();
+    let identity = crate::support::auth_items(&resources)
+        .await
+        .into_iter()
+        .find(|item| item["pk"] == format!("USER#{id}"))
+        .unwrap();
+    assert_eq!(identity["activationGeneration"], 1);
+    let code = crate::support::derived_activation_code(&resources, id, 1).await;
+    assert_eq!(
+        identity["activationCodeHash"],
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(code.as_bytes()))
+    );
 }

@@ -11,8 +11,8 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use roster_client::{
     AuthApi, AvatarChange, AvatarRequest, ChangeRequest, ConfirmRequest, ForgotRequest,
-    LoginRequest, MfaLoginRequest, ProfileUpdate, RefreshRequest, RegisterRequest, Status,
-    TotpConfirmRequest, TotpDisableRequest, UploadRequest, UserApi,
+    LoginRequest, MfaLoginRequest, ProfileUpdate, RefreshRequest, RegisterRequest, ResendRequest,
+    Status, TotpConfirmRequest, TotpDisableRequest, UploadRequest, UserApi,
 };
 use roster_events::catalog::events;
 use roster_testkit::harness;
@@ -73,7 +73,11 @@ async fn every_flow_across_both_services_with_a_downstream_consumer_validating_e
         .await
         .unwrap();
     let id = registered.id.clone();
-    let code = registered.activation_code.clone().unwrap();
+    // The code comes by mail, to the address as registered in its one normal form.
+    assert_eq!(registered.email, "grace@example.com");
+    let code =
+        crate::support::activation_code(&stack.provisioned().mail_domain, &registered.email, 1)
+            .await;
     let profile = eventually("the profile", Duration::from_secs(10), || async {
         users.user(&id).await.ok()
     })
@@ -143,8 +147,33 @@ async fn every_flow_across_both_services_with_a_downstream_consumer_validating_e
             .ends_with("/x256/04.png")
     );
 
+    // A new code by mail (ActivationCodeReissued); the first one stops working.
+    let first_code = code;
+    auth.resend_activation(&ResendRequest::email("grace@example.com"))
+        .await
+        .unwrap();
+    let code =
+        crate::support::activation_code(&stack.provisioned().mail_domain, "grace@example.com", 2)
+            .await;
+    assert_ne!(code, first_code);
+
     // Activation: CONFIRMED, the email verified in Cognito, VERIFIED awarded by the rule.
-    assert_eq!(users.activate(&code).await.unwrap().status, "CONFIRMED");
+    let activated = eventually(
+        "the resent code in force",
+        Duration::from_secs(10),
+        || async { users.activate(&code).await.ok() },
+    )
+    .await;
+    assert_eq!(activated.status, "CONFIRMED");
+    assert_eq!(
+        users
+            .activate(&first_code)
+            .await
+            .map_err(status_of)
+            .unwrap_err(),
+        Some(StatusCode::NOT_FOUND),
+        "the first code no longer works"
+    );
     assert_eq!(
         users.activate(&code).await.map_err(status_of).unwrap_err(),
         Some(StatusCode::NOT_FOUND),
@@ -366,10 +395,23 @@ async fn every_flow_across_both_services_with_a_downstream_consumer_validating_e
         .await
         .unwrap();
     assert!(!accepted.detail.is_empty());
-    // moto accepts a code of its own choosing (Cognito would email one to the user).
+    // Cognito mails the code through the stack's SES identity (the launcher has moto do so).
+    let reset = eventually("the reset mail", Duration::from_secs(10), || async {
+        crate::support::mail_to(&stack.provisioned().mail_domain, "grace@example.com")
+            .await
+            .into_iter()
+            .find(|mail| mail.subject.as_deref() == Some("Your password reset code"))
+    })
+    .await;
+    let reset_code = reset
+        .text
+        .as_deref()
+        .and_then(|text| text.split_whitespace().last())
+        .unwrap()
+        .to_owned();
     auth.confirm_password(&ConfirmRequest {
         email: "grace@example.com".into(),
-        code: "246813".into(),
+        code: reset_code.clone(),
         new_password: "Journey-Secret-2".into(),
         client_id: None,
     })
@@ -521,6 +563,8 @@ async fn every_flow_across_both_services_with_a_downstream_consumer_validating_e
         );
         for secret in [
             code.as_str(),
+            first_code.as_str(),
+            reset_code.as_str(),
             enrolment.secret.as_str(),
             PASSWORD,
             access.as_str(),

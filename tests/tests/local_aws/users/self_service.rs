@@ -53,10 +53,8 @@ async fn a_users_data_export_holds_everything_about_it_and_no_secret_and_nobody_
 
     let ada = register(&auth, &users, "ada.export@example.com", "ada.export", None).await;
     let bob = register(&auth, &users, "bob.export@example.com", "bob.export", None).await;
-    let code = ada
-        .activation_code
-        .clone()
-        .expect("a new registration's code");
+    let code =
+        crate::support::activation_code(&stack.provisioned().mail_domain, &ada.email, 1).await;
     users.activate(&code).await.unwrap();
     users
         .merge_data(
