@@ -117,7 +117,7 @@ const fn op(
 }
 
 /// Every operation of both APIs, with the method that calls it.
-pub const OPERATIONS: [Operation; 34] = [
+pub const OPERATIONS: [Operation; 35] = [
     op("auth", "POST", "/auth/register", "AuthApi::register"),
     op(
         "auth",

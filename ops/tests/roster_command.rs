@@ -357,6 +357,7 @@ async fn users_list_lists_and_searches_as_get_users_does_against_the_local_stack
     for n in 0..4 {
         let (id, _) = register(
             &client,
+            &facts,
             &format!("lister{n}@example.com"),
             &format!("lister_{n}"),
             "Ops-Password-1",
