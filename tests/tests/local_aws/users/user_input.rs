@@ -267,7 +267,7 @@ async fn every_route_answers_bad_input_with_its_documented_problem() {
             S::FORBIDDEN,
         )
         .header("x-api-key", read_only),
-        case(Method::GET, "/users", S::NOT_FOUND),
+        case(Method::GET, "/users/everyone", S::NOT_FOUND),
         case(Method::PUT, format!("/user/{id}"), S::METHOD_NOT_ALLOWED),
     ];
 
