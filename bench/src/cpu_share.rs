@@ -9,7 +9,9 @@
 //! `--warm` more, `--gap-ms` apart (an instance serving occasional requests, each starting
 //! with its period's budget unspent). Every combination runs `--runs` times, runs interleaved
 //! so that a noisy moment of the machine spreads over all of them; the same runs without a
-//! quota are the reference.
+//! quota are the reference (moved into a group as well). Every group weighs ten times a lone
+//! process (`cpu.shares`), so that other work on a shared machine disturbs the share as little
+//! as it can.
 //!
 //! The period: the kernel refuses a quota under 1 ms, and 128 MB is 7.2% of a CPU, so the
 //! period must be at least 13.8 ms; the default 20 ms gives a 1.45 ms quota at 128 MB. With
@@ -390,12 +392,18 @@ struct CpuGroup {
 }
 
 impl CpuGroup {
-    fn create(name: &str, period_us: u64, quota_us: u64) -> Result<Self> {
+    /// A group with `quota_us` of every `period_us` (no quota: `None`). Its weight is ten
+    /// times a lone process's, so that other work on a shared machine takes as little of the
+    /// share as it can: on Lambda the share is the function's own.
+    fn create(name: &str, period_us: u64, quota_us: Option<u64>) -> Result<Self> {
         let path = Path::new(CGROUP_CPU).join(name);
         std::fs::create_dir(&path).with_context(|| format!("creating {}", path.display()))?;
         let group = Self { path };
-        group.write("cpu.cfs_period_us", &period_us.to_string())?;
-        group.write("cpu.cfs_quota_us", &quota_us.to_string())?;
+        group.write("cpu.shares", "10240")?;
+        if let Some(quota_us) = quota_us {
+            group.write("cpu.cfs_period_us", &period_us.to_string())?;
+            group.write("cpu.cfs_quota_us", &quota_us.to_string())?;
+        }
         Ok(group)
     }
 
@@ -555,7 +563,7 @@ async fn measure(subject: &Subject, limit: Limit, options: &Options, number: u64
         // (`/prod/health`), which the routers do not know: every route would answer 404.
         .env("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH", "true");
     // The group is dropped after the process (declared first, dropped last).
-    let mut group = None;
+    let group;
     let started = Instant::now();
     let process = Process(
         command
@@ -571,15 +579,17 @@ async fn measure(subject: &Subject, limit: Limit, options: &Options, number: u64
             .context("the stub stopped")
     };
     let init = wait_asked().await? - started;
-    if let Limit::Memory(mb) = limit {
-        let created = CpuGroup::create(
-            &format!("{CGROUP_PREFIX}{}-{number}", std::process::id()),
-            options.period_us,
-            quota_us(mb, options.period_us),
-        )?;
-        created.adopt(pid)?;
-        group = Some(created);
-    }
+    // Without a quota the process still moves, into a group of the same weight.
+    let quota = match limit {
+        Limit::Unlimited => None,
+        Limit::Memory(mb) => Some(quota_us(mb, options.period_us)),
+    };
+    group = CpuGroup::create(
+        &format!("{CGROUP_PREFIX}{}-{number}", std::process::id()),
+        options.period_us,
+        quota,
+    )?;
+    group.adopt(pid)?;
     let mut durations = Vec::with_capacity(count);
     let mut first_throttled = 0;
     let mut first_aws_calls = 0;
@@ -588,7 +598,7 @@ async fn measure(subject: &Subject, limit: Limit, options: &Options, number: u64
             wait_asked().await?;
             tokio::time::sleep(Duration::from_millis(options.gap_ms)).await;
         }
-        let throttled_before = group.as_ref().map_or(0, CpuGroup::throttled);
+        let throttled_before = group.throttled();
         let calls_before = stub.aws_calls.load(Ordering::SeqCst);
         *stub.event.lock().expect("event") = event;
         stub.release.add_permits(1);
@@ -605,7 +615,7 @@ async fn measure(subject: &Subject, limit: Limit, options: &Options, number: u64
         check(subject.work, &answer).with_context(|| format!("invocation {n}"))?;
         durations.push(answer.at.saturating_duration_since(handed));
         if n == 0 {
-            first_throttled = group.as_ref().map_or(0, CpuGroup::throttled) - throttled_before;
+            first_throttled = group.throttled().saturating_sub(throttled_before);
             first_aws_calls = stub.aws_calls.load(Ordering::SeqCst) - calls_before;
         }
     }
