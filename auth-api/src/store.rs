@@ -679,16 +679,27 @@ impl AuthTable {
         Ok(output.item)
     }
 
-    /// Whether the identity of `user_id` exists (a consistent read).
-    pub async fn identity(&self, user_id: &str) -> Result<Option<Identity>, StoreError> {
-        self.read(&format!("USER#{user_id}"), IDENTITY)
+    /// The record at `pk`/`sk` as a `T`, if there is one (a consistent read); `what` names it
+    /// in the error when it does not read as one.
+    async fn read_record<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: &str,
+        sk: &str,
+        what: &str,
+    ) -> Result<Option<T>, StoreError> {
+        self.read(pk, sk)
             .await?
             .map(|item| {
-                serde_dynamo::from_item(item).map_err(|error| {
-                    StoreError::Unavailable(format!("reading an identity: {error}"))
-                })
+                serde_dynamo::from_item(item)
+                    .map_err(|error| StoreError::Unavailable(format!("reading {what}: {error}")))
             })
             .transpose()
+    }
+
+    /// Whether the identity of `user_id` exists (a consistent read).
+    pub async fn identity(&self, user_id: &str) -> Result<Option<Identity>, StoreError> {
+        self.read_record(&format!("USER#{user_id}"), IDENTITY, "an identity")
+            .await
     }
 
     /// Records that status `status` of profile version `version` is being applied to the pool,
@@ -1255,14 +1266,8 @@ pub struct Reissue {
 impl AuthTable {
     /// The resend record of `key`, if there is one (a consistent read).
     pub async fn resend_record(&self, key: &str) -> Result<Option<ResendRecord>, StoreError> {
-        self.read(&resend_pk(key), RESEND)
-            .await?
-            .map(|item| {
-                serde_dynamo::from_item(item).map_err(|error| {
-                    StoreError::Unavailable(format!("reading a resend record: {error}"))
-                })
-            })
-            .transpose()
+        self.read_record(&resend_pk(key), RESEND, "a resend record")
+            .await
     }
 
     /// Records a resend of `limit_key` as `next` (only if the record is still as it was read:
