@@ -225,6 +225,7 @@ pub(crate) async fn compare(seconds: u64, connections: usize, pinned: bool) -> R
         )
         .env("SERVER_KEY_SECRET", &provisioned.server_key_secret)
         .env("EVENT_BUS_NAME", &provisioned.bus_name)
+        .env("ASSETS_BASE_URL", "https://assets.example.com")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -1,31 +1,45 @@
-//! The Auth API end to end on a running local stack, as a BFF would use it: register (and see
-//! `UserRegistered` published), log in, verify both tokens, refresh, log out, and find the
-//! refresh token refused. Every call goes through `roster-client`. Each refused request is
-//! followed by a call that must succeed on the same stack, and the journey ends with a new
-//! registration whose event is still published.
+//! The Auth API end to end, as a BFF would use it: register (and see `UserRegistered`
+//! published and the profile readable), log in, verify both tokens, refresh, log out, and find
+//! the refresh token refused. Every call goes through `roster-client`. Each refused request is
+//! followed at once by a call that must succeed on the same stack, and the journey ends with a
+//! new registration whose event is published and whose profile appears.
+//!
+//! It runs on the same stack after the refusals and the fuzzing of
+//! `resilience::refusals::refusals_then_fuzzing_then_the_journey_on_one_running_stack`.
+
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use roster_client::{
-    AuthApi, LoginRequest, RefreshRequest, RegisterRequest, TokenUse, VerifyRequest,
+    AuthApi, Error, LoginRequest, RefreshRequest, RegisterRequest, TokenUse, UserApi, VerifyRequest,
 };
+use roster_local::clients::await_profile;
+use roster_local::stack::RunningStack;
 use roster_testkit::harness;
 use serde_json::json;
 
 use crate::support::{next_message, tap};
 
-#[tokio::test]
-async fn register_login_verify_refresh_logout_on_the_local_stack() {
-    let (stack, state_dir) = harness::running_stack().await.unwrap();
+fn refused(result: Result<impl std::fmt::Debug, Error>, status: StatusCode, what: &str) {
+    let error = result.expect_err(what);
+    assert_eq!(error.status(), Some(status), "{what}: {error}");
+    assert!(error.problem_type().is_some(), "{what}: a problem document");
+}
+
+/// The journey on a running stack.
+pub(crate) async fn journey(stack: &RunningStack) {
     let facts = stack.facts().clone();
     let sdk = harness::sdk().await;
     let tap_queue = tap(
         &sdk,
         &facts.event_bus,
-        &format!("{}-tap", facts.prefix),
+        &format!("{}-journey-tap", facts.prefix),
         json!({"source": ["roster.auth"], "detail-type": ["UserRegistered"]}),
     )
     .await;
     let auth = AuthApi::new(&facts.auth_url, &facts.api_key).unwrap();
+    let users = UserApi::new(&facts.user_url, &facts.api_key).unwrap();
+    let within = Duration::from_secs(20);
 
     let registered = auth
         .register(
@@ -34,34 +48,34 @@ async fn register_login_verify_refresh_logout_on_the_local_stack() {
         )
         .await
         .unwrap();
-    let taken = auth
-        .register(
+    refused(
+        auth.register(
             &RegisterRequest::new("JOURNEY@example.com", "journey_other", "Journey-Secret-1"),
             None,
         )
-        .await
-        .unwrap_err();
-    assert_eq!(taken.status(), Some(StatusCode::CONFLICT), "{taken}");
-
-    // The stack's plumbing publishes the committed identity as UserRegistered.
+        .await,
+        StatusCode::CONFLICT,
+        "the same email again",
+    );
+    // Then: the stack's plumbing publishes the committed identity as UserRegistered, and the
+    // User API has its profile.
     let event = next_message(&sdk, &tap_queue).await;
     assert_eq!(event["detail-type"], "UserRegistered");
     assert_eq!(event["detail"]["data"]["userId"], registered.id.as_str());
     assert_eq!(event["detail"]["data"]["handle"], "@JourneyUser");
+    let profile = await_profile(&users, &registered.id, within).await.unwrap();
+    assert_eq!(profile.handle, "@JourneyUser");
     // The code travels in the user's mail only, never in the event.
     let code =
         crate::support::activation_code(&stack.provisioned().mail_domain, "journey@example.com", 1)
             .await;
     assert!(!event.to_string().contains(&code));
 
-    let wrong_password = auth
-        .login(&LoginRequest::new("journey@example.com", "Wrong-Secret-1"))
-        .await
-        .unwrap_err();
-    assert_eq!(
-        wrong_password.status(),
-        Some(StatusCode::UNAUTHORIZED),
-        "{wrong_password}"
+    refused(
+        auth.login(&LoginRequest::new("journey@example.com", "Wrong-Secret-1"))
+            .await,
+        StatusCode::UNAUTHORIZED,
+        "a wrong password",
     );
     let tokens = auth
         .login(&LoginRequest::new(
@@ -72,11 +86,9 @@ async fn register_login_verify_refresh_logout_on_the_local_stack() {
         .unwrap();
     assert_eq!(tokens.token_type, "Bearer");
     let refresh = tokens.refresh_token.clone().unwrap();
+    let access = VerifyRequest::new(&tokens.access_token, TokenUse::Access);
 
-    let claims = auth
-        .verify(&VerifyRequest::new(&tokens.access_token, TokenUse::Access))
-        .await
-        .unwrap();
+    let claims = auth.verify(&access).await.unwrap();
     assert_eq!(claims.sub, registered.id);
     assert_eq!(claims.token_use, TokenUse::Access);
     assert_eq!(claims.groups, ["USER"]);
@@ -85,64 +97,73 @@ async fn register_login_verify_refresh_logout_on_the_local_stack() {
         .await
         .unwrap();
     assert_eq!(id_claims.email.as_deref(), Some("journey@example.com"));
-    let wrong_use = auth
-        .verify(&VerifyRequest::new(&tokens.id_token, TokenUse::Access))
-        .await
-        .unwrap_err();
+
+    refused(
+        auth.verify(&VerifyRequest::new(&tokens.id_token, TokenUse::Access))
+            .await,
+        StatusCode::UNAUTHORIZED,
+        "an id token as an access token",
+    );
+    assert_eq!(auth.verify(&access).await.unwrap().sub, registered.id);
+
+    refused(
+        auth.verify(&VerifyRequest::new("not.a.token", TokenUse::Access))
+            .await,
+        StatusCode::UNAUTHORIZED,
+        "a token that is none",
+    );
     assert_eq!(
-        wrong_use.status(),
-        Some(StatusCode::UNAUTHORIZED),
-        "{wrong_use}"
+        auth.verify_in_path(TokenUse::Access, &tokens.access_token)
+            .await
+            .unwrap()
+            .sub,
+        registered.id
     );
 
-    let garbage = auth
-        .verify(&VerifyRequest::new("not.a.token", TokenUse::Access))
-        .await
-        .unwrap_err();
-    assert_eq!(
-        garbage.status(),
-        Some(StatusCode::UNAUTHORIZED),
-        "{garbage}"
-    );
     let refresh_request = RefreshRequest {
         refresh_token: refresh,
         client_id: None,
     };
-    let unknown = auth
-        .refresh(&RefreshRequest {
+    refused(
+        auth.refresh(&RefreshRequest {
             refresh_token: "00000000-0000-0000-0000-000000000000".to_owned(),
             client_id: None,
         })
-        .await
-        .unwrap_err();
-    assert_eq!(
-        unknown.status(),
-        Some(StatusCode::UNAUTHORIZED),
-        "{unknown}"
+        .await,
+        StatusCode::UNAUTHORIZED,
+        "an unknown refresh token",
     );
     let refreshed = auth.refresh(&refresh_request).await.unwrap();
     assert!(refreshed.refresh_token.is_none());
 
     auth.logout(&tokens.access_token).await.unwrap();
-    let refused = auth.refresh(&refresh_request).await.unwrap_err();
-    assert_eq!(
-        refused.status(),
-        Some(StatusCode::UNAUTHORIZED),
-        "{refused}"
+    refused(
+        auth.refresh(&refresh_request).await,
+        StatusCode::UNAUTHORIZED,
+        "a refresh token after sign-out",
     );
-    assert!(
-        refused.problem_type().is_some(),
-        "a problem document: {refused}"
-    );
+    // After the sign-out, the user signs in again and the new token verifies.
+    let again = auth
+        .login(&LoginRequest::new(
+            "journey@example.com",
+            "Journey-Secret-1",
+        ))
+        .await
+        .unwrap();
+    let verified = crate::support::eventually(
+        "a token issued after the sign-out's revocation second",
+        within,
+        || async {
+            auth.verify(&VerifyRequest::new(&again.access_token, TokenUse::Access))
+                .await
+                .ok()
+        },
+    )
+    .await;
+    assert_eq!(verified.sub, registered.id);
 
-    // After all those refusals, the same stack signs the user in again and still turns the
-    // next registration into a published UserRegistered.
-    auth.login(&LoginRequest::new(
-        "journey@example.com",
-        "Journey-Secret-1",
-    ))
-    .await
-    .unwrap();
+    // And the same stack still turns the next registration into a published UserRegistered
+    // and a profile.
     let next = auth
         .register(
             &RegisterRequest::new("journey2@example.com", "journey_two", "Journey-Secret-2"),
@@ -152,7 +173,5 @@ async fn register_login_verify_refresh_logout_on_the_local_stack() {
         .unwrap();
     let event = next_message(&sdk, &tap_queue).await;
     assert_eq!(event["detail"]["data"]["userId"], next.id.as_str());
-
-    stack.stop().await;
-    let _ = std::fs::remove_dir_all(state_dir);
+    await_profile(&users, &next.id, within).await.unwrap();
 }

@@ -6,7 +6,7 @@ mod api_key_bindings;
 mod api_keys;
 mod email_normalisation;
 mod idempotency_scope;
-mod journey;
+pub(crate) mod journey;
 mod mfa;
 mod register;
 mod registration_ownership;

@@ -1,7 +1,12 @@
-//! The local stack never silently stops (issue 15): on one running stack, every kind of
-//! refused or failed request the two APIs can produce (each cancelled transaction above all)
-//! is followed by a registration whose profile must appear, and the watchdog sees no stall and
-//! no dead letter at the end.
+//! The local stack never silently stops (issue 15). On one running stack, in sequence:
+//! 1. every kind of refused or failed request the two APIs can produce (each cancelled
+//!    transaction above all) is followed by a registration whose profile must appear;
+//! 2. schemathesis fuzzes both APIs, and a registration afterwards reaches its profile
+//!    (`security::api_fuzz`);
+//! 3. the Auth API's journey runs, each refusal in it followed by a call that succeeds
+//!    (`auth::journey`);
+//!
+//! and the watchdog sees no stall and no dead letter at the end.
 
 use std::time::Duration;
 
@@ -70,9 +75,33 @@ fn patch(key: &str, value: Value) -> Map<String, Value> {
 }
 
 #[tokio::test]
-async fn after_every_refusal_and_cancelled_transaction_the_next_registration_reaches_its_profile() {
+async fn refusals_then_fuzzing_then_the_journey_on_one_running_stack() {
+    harness::sdk().await; // logs with ROSTER_TEST_LOG=1
     let (stack, state_dir) = harness::running_stack().await.unwrap();
-    let mut caller = Caller::new(&stack);
+    after_every_refusal_and_cancelled_transaction_the_next_registration_reaches_its_profile(&stack)
+        .await;
+    crate::security::api_fuzz::fuzz_then_register(&stack).await;
+    crate::auth::journey::journey(&stack).await;
+
+    let status = eventually("a fresh measurement", Duration::from_secs(10), || async {
+        let status = stack.status();
+        (!status.checked_at.is_empty()).then_some(status)
+    })
+    .await;
+    assert!(status.stalls().is_empty(), "{:?}", status.stalls());
+    assert!(
+        status.dead_letters_waiting().is_empty(),
+        "{:?}",
+        status.dead_letters
+    );
+    stack.stop().await;
+    let _ = std::fs::remove_dir_all(state_dir);
+}
+
+async fn after_every_refusal_and_cancelled_transaction_the_next_registration_reaches_its_profile(
+    stack: &RunningStack,
+) {
+    let mut caller = Caller::new(stack);
 
     // The repro: a user, the same email again (a cancelled transaction), then a third user.
     let first = caller.happy_path("nothing").await;
@@ -209,7 +238,4 @@ async fn after_every_refusal_and_cancelled_transaction_the_next_registration_rea
         "{:?}",
         status.dead_letters
     );
-
-    stack.stop().await;
-    let _ = std::fs::remove_dir_all(state_dir);
 }

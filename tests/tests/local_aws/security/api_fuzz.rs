@@ -6,7 +6,9 @@
 //!
 //! After the fuzzing, the same stack must still do the happy path: a new registration reaches
 //! its profile through the event flow, and the user signs in (issue 15: a fuzzer's refused
-//! registrations once stopped the stream for good).
+//! registrations once stopped the stream for good). It runs on one stack between the refusals
+//! and the journey of
+//! `resilience::refusals::refusals_then_fuzzing_then_the_journey_on_one_running_stack`.
 //!
 //! One check is left out: `positive_data_acceptance` (a request the schema allows must
 //! succeed) cannot hold for rules that live in configuration or state rather than in the
@@ -14,37 +16,30 @@
 //! accepts but that is not this user's.
 
 use std::process::Command;
+use std::time::Duration;
 
-use reqwest::{Method, StatusCode};
+use roster_client::{AuthApi, LoginRequest, RegisterRequest, UserApi};
 use roster_infra::tools::{Quiet, ensure_python_tools, roster_home};
-use roster_testkit::harness;
-use serde_json::json;
+use roster_local::clients::await_profile;
+use roster_local::stack::RunningStack;
 
-use crate::support::Api;
-
-#[tokio::test]
-async fn both_apis_survive_schemathesis_with_no_server_error_and_no_schema_violation() {
-    harness::sdk().await; // logs with ROSTER_TEST_LOG=1
-    let (stack, state_dir) = harness::running_stack().await.unwrap();
+/// Fuzzes both APIs of a running stack, then registers a user, waits for its profile and
+/// signs it in.
+pub(crate) async fn fuzz_then_register(stack: &RunningStack) {
     let facts = stack.facts().clone();
-    let auth = Api::new(&facts.auth_url, &facts.api_key);
-    let (status, _) = auth
-        .json(
-            Method::POST,
-            "/auth/register",
-            json!({"email": "fuzz@example.com", "name": "fuzz_user", "password": "Fuzz-Secret-12"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
-    let (status, tokens) = auth
-        .json(
-            Method::POST,
-            "/auth/login",
-            json!({"email": "fuzz@example.com", "password": "Fuzz-Secret-12"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    let access = tokens["accessToken"].as_str().unwrap().to_owned();
+    let auth = AuthApi::new(&facts.auth_url, &facts.api_key).unwrap();
+    let users = UserApi::new(&facts.user_url, &facts.api_key).unwrap();
+    auth.register(
+        &RegisterRequest::new("fuzz@example.com", "fuzz_user", "Fuzz-Secret-12"),
+        None,
+    )
+    .await
+    .unwrap();
+    let access = auth
+        .login(&LoginRequest::new("fuzz@example.com", "Fuzz-Secret-12"))
+        .await
+        .unwrap()
+        .access_token;
 
     let bin = ensure_python_tools(&roster_home(), &Quiet).expect("the Python tools install");
     for url in [&facts.user_url, &facts.auth_url] {
@@ -93,36 +88,22 @@ async fn both_apis_survive_schemathesis_with_no_server_error_and_no_schema_viola
         );
     }
 
-    let (status, registered) = auth
-        .json(
-            Method::POST,
-            "/auth/register",
-            json!({"email": "after-fuzz@example.com", "name": "after_fuzz", "password": "Fuzz-Secret-12"}),
+    let registered = auth
+        .register(
+            &RegisterRequest::new("after-fuzz@example.com", "after_fuzz", "Fuzz-Secret-12"),
+            None,
         )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{registered}");
-    let id = registered["id"].as_str().unwrap().to_owned();
-    let users = Api::new(&facts.user_url, &facts.api_key);
-    crate::support::eventually(
-        "the profile of a registration after fuzzing",
-        std::time::Duration::from_secs(20),
-        || async {
-            let (status, _) = users.call(Method::GET, &format!("/user/{id}"), None).await;
-            (status == StatusCode::OK).then_some(())
-        },
-    )
-    .await;
-    let (status, _) = auth
-        .json(
-            Method::POST,
-            "/auth/login",
-            json!({"email": "after-fuzz@example.com", "password": "Fuzz-Secret-12"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+        .await
+        .unwrap();
+    await_profile(&users, &registered.id, Duration::from_secs(20))
+        .await
+        .expect("the profile of a registration after fuzzing");
+    auth.login(&LoginRequest::new(
+        "after-fuzz@example.com",
+        "Fuzz-Secret-12",
+    ))
+    .await
+    .unwrap();
     let stalls = stack.status().stalls();
     assert!(stalls.is_empty(), "{stalls:?}");
-
-    stack.stop().await;
-    let _ = std::fs::remove_dir_all(state_dir);
 }

@@ -1,6 +1,6 @@
 //! An attacker's view: forged tokens, enumeration, identity takeover, revocation, secrets in logs, CORS, IAM, fuzzing, and SECURITY.md's own references.
 
-mod api_fuzz;
+pub(crate) mod api_fuzz;
 mod cors;
 mod enumeration;
 mod forged_tokens;
