@@ -15,8 +15,15 @@
 //!   made here or a subscriber's name, `[OPTIONAL]` arguments run without and with a value, and `events tail` running
 //!   until the tour's registration and activation have been printed, then stopped by SIGTERM.
 //!
-//! What cannot run here is in [`NOT_RUN`] with its reason; a README command that is neither run
-//! nor listed there fails the test, so a command added to the README is covered at once.
+//! The README's other shell commands (its `sh` blocks' lines that do not start with `cargo`:
+//! the tour's `KEY=…` and `curl` lines) run too, in order, through `bash`, on the tour's stack
+//! ([`run_tour_shell`]): the stack's ports and state directory take the place of `4001`, `4002`
+//! and `.roster`, and `<activationCode>` the code of the tour user's mail. Each `curl` must
+//! answer JSON that is not a problem document.
+//!
+//! What cannot run here is in [`NOT_RUN`] (or [`SHELL_NOT_RUN`]) with its reason; a README
+//! command that is neither run nor listed there fails the test, so a command added to the
+//! README is covered at once.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -99,6 +106,56 @@ fn placeholders(args: &[String]) -> impl Iterator<Item = &str> {
 /// Code blocks whose lines are commands (a block without a language holds either commands or
 /// output; only its lines starting with `cargo ` count).
 const SHELL_BLOCKS: [&str; 5] = ["", "sh", "bash", "shell", "console"];
+
+/// The README's shell commands other than `cargo` ones that this test does not run, each with
+/// the reason (the start of the command).
+const SHELL_NOT_RUN: [(&str, &str); 1] = [(
+    "cd infra && sam deploy",
+    "needs an AWS account; infra/tests/transformed.rs runs the SAM transform, cfn-lint and \
+     checkov on the template it deploys",
+)];
+
+/// The lines of the README's `sh`, `bash` and `shell` blocks that are not `cargo` commands
+/// (continued lines joined, comments stripped), with their line numbers, in order.
+fn shell_commands(readme: &str) -> Vec<(usize, String)> {
+    let mut found = Vec::new();
+    let mut block: Option<String> = None;
+    let mut continued: Option<(usize, String)> = None;
+    for (index, line) in readme.lines().enumerate() {
+        if let Some(info) = line.trim_start().strip_prefix("```") {
+            block = match block {
+                Some(_) => None,
+                None => Some(info.trim().to_owned()),
+            };
+            continued = None;
+            continue;
+        }
+        if !matches!(block.as_deref(), Some("sh" | "bash" | "shell")) {
+            continue;
+        }
+        let (start, mut text) = continued.take().unwrap_or((index + 1, String::new()));
+        let line = line.trim();
+        if let Some(head) = line.strip_suffix('\\') {
+            text.push_str(head);
+            text.push(' ');
+            continued = Some((start, text));
+            continue;
+        }
+        text.push_str(line);
+        let text = match text.find(" #") {
+            Some(comment) => text[..comment].trim_end().to_owned(),
+            None => text,
+        };
+        if !text.is_empty() && !text.starts_with('#') && !text.starts_with("cargo ") {
+            found.push((start, text));
+        }
+    }
+    found
+}
+
+fn readme() -> String {
+    std::fs::read_to_string(workspace().join("README.md")).expect("README.md")
+}
 
 fn workspace() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -512,6 +569,38 @@ fn every_readme_command_is_run_or_listed_with_a_reason() {
     );
 }
 
+#[test]
+fn every_readme_shell_command_is_run_or_listed_with_a_reason() {
+    let commands = shell_commands(&readme());
+    let listed = |text: &str| {
+        SHELL_NOT_RUN
+            .iter()
+            .any(|(start, _)| text.starts_with(start))
+    };
+    let run: Vec<_> = commands.iter().filter(|(_, text)| !listed(text)).collect();
+    // What runs is the tour's: it talks to the local stack.
+    for (line, text) in &run {
+        assert!(
+            text.contains("127.0.0.1:400") || text.contains(".roster/local.json"),
+            "README.md line {line}: `{text}` is neither the tour's (which runs on its stack) \
+             nor listed in SHELL_NOT_RUN with the reason"
+        );
+    }
+    assert!(
+        run.iter()
+            .filter(|(_, text)| text.starts_with("curl "))
+            .count()
+            >= 2,
+        "the tour registers and activates with curl: {commands:#?}"
+    );
+    for (start, _) in SHELL_NOT_RUN {
+        assert!(
+            commands.iter().any(|(_, text)| text.starts_with(start)),
+            "`{start}` is listed as not run, but the README has no such command any more"
+        );
+    }
+}
+
 /// The alias is read, not assumed: a stray `--` after `cargo stack` reaches the binary, which
 /// refuses it, as a reader would see.
 #[test]
@@ -907,7 +996,7 @@ async fn register(
 /// registered and activated as its step 3 does), a user for `<ID>` and a key for `<KEY_ID>`.
 async fn tour(stack: Stack) -> Result<Tour, String> {
     let client = clients(&stack.facts)?;
-    register(&client, &stack.facts, "tour@example.com", "tour_user", true).await?;
+    run_tour_shell(&client, &stack).await?;
     let id = register(
         &client,
         &stack.facts,
@@ -947,6 +1036,100 @@ async fn tour(stack: Stack) -> Result<Tour, String> {
         client,
         values,
     })
+}
+
+/// The README's tour shell commands (see the module's documentation), in order, on `stack`:
+/// variables a line assigns (`KEY=$(…)`) are kept for the lines after it, each `curl` must
+/// answer JSON that is not a problem document, and the tour's user must end activated.
+async fn run_tour_shell((_, users): &(AuthApi, UserApi), stack: &Stack) -> Result<(), String> {
+    let local_json = stack.state_dir.join("local.json");
+    let mut variables: Vec<(String, String)> = Vec::new();
+    let mut registered: Option<Value> = None;
+    let listed = |text: &str| {
+        SHELL_NOT_RUN
+            .iter()
+            .any(|(start, _)| text.starts_with(start))
+    };
+    for (line, documented) in shell_commands(&readme()) {
+        if listed(&documented) {
+            continue;
+        }
+        let mut command = documented
+            .replace("http://127.0.0.1:4001", &stack.facts.auth_url)
+            .replace("http://127.0.0.1:4002", &stack.facts.user_url)
+            .replace(".roster/local.json", &local_json.to_string_lossy());
+        if command.contains("<activationCode>") {
+            let email = registered
+                .as_ref()
+                .and_then(|answer| answer["email"].as_str())
+                .ok_or_else(|| format!("README.md line {line}: no registration before it"))?;
+            let code = roster_local::mailbox::activation_code(
+                &stack.facts,
+                email,
+                Duration::from_secs(30),
+            )
+            .await
+            .map_err(|error| format!("{error:#}"))?;
+            command = command.replace("<activationCode>", &code);
+        }
+        let assigned = command
+            .split_once('=')
+            .filter(|(name, _)| name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+            .map(|(name, _)| name.to_owned());
+        let script = match &assigned {
+            Some(name) => format!("{command}\nprintf %s \"${name}\""),
+            None => command.clone(),
+        };
+        let output = tokio::process::Command::new("bash")
+            .args(["-euo", "pipefail", "-c", &script])
+            .envs(variables.iter().cloned())
+            .current_dir(workspace())
+            .output()
+            .await
+            .map_err(|error| error.to_string())?;
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let place = format!("README.md line {line}: `{documented}`");
+        if !output.status.success() {
+            return Err(format!(
+                "{place}: {}: {stdout}{}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+        if let Some(name) = assigned {
+            variables.push((name, stdout));
+            continue;
+        }
+        if command.starts_with("curl ") {
+            let answer: Value = serde_json::from_str(&stdout)
+                .map_err(|error| format!("{place}: not JSON ({error}): {stdout}"))?;
+            if answer["status"]
+                .as_u64()
+                .is_some_and(|status| status >= 400)
+            {
+                return Err(format!("{place}: refused: {answer}"));
+            }
+            if command.contains("/auth/register") {
+                // The reader opens the mailbox next; by then the profile is there.
+                let id = answer["id"].as_str().unwrap_or_default();
+                await_profile(users, id, Duration::from_secs(30))
+                    .await
+                    .map_err(|error| format!("{place}: {error}"))?;
+                registered = Some(answer);
+            }
+        }
+    }
+    let id = registered
+        .as_ref()
+        .and_then(|answer| answer["id"].as_str())
+        .ok_or("the tour registers nobody")?;
+    let user = await_profile(users, id, Duration::from_secs(30))
+        .await
+        .map_err(|error| error.to_string())?;
+    if user.status != "CONFIRMED" {
+        return Err(format!("the tour's user is {} after the tour", user.status));
+    }
+    Ok(())
 }
 
 /// `args` with each `<PLACEHOLDER>` replaced by its value.
