@@ -8,13 +8,14 @@
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use roster_testkit::harness;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
 
 const USERS: usize = 20;
 const LOGINS_PER_USER: usize = 10;
@@ -25,27 +26,23 @@ struct Run {
     seconds: f64,
     p50_ms: f64,
     p99_ms: f64,
+    /// CPU seconds per second the server's processes used (1.0 is one core kept busy).
+    server_share: f64,
+    /// The same for this load generator.
+    own_share: f64,
 }
 
-/// Sends `{token, tokenType}` requests back to back on `connections` connections.
-async fn drive(
-    url: &str,
-    key: &str,
-    tokens: &[String],
-    seconds: u64,
-    connections: usize,
-) -> Result<Run> {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(connections)
-        .build()?;
-    let bodies: Arc<Vec<String>> = Arc::new(
-        tokens
-            .iter()
-            .map(|token| json!({"token": token, "tokenType": "access"}).to_string())
-            .collect(),
-    );
-    // Warm up: every connection open, every token seen once.
-    for body in bodies.iter() {
+impl Run {
+    fn rate(&self) -> f64 {
+        self.requests as f64 / self.seconds
+    }
+}
+
+/// Checks that `url` verifies every token (a 200 with the token's `sub`): the load below
+/// looks at status codes only.
+async fn check_answers(url: &str, key: &str, bodies: &[String]) -> Result<()> {
+    let client = reqwest::Client::new();
+    for body in bodies {
         let response = client
             .post(url)
             .header("x-api-key", key)
@@ -53,64 +50,181 @@ async fn drive(
             .body(body.clone())
             .send()
             .await?;
-        if response.status() != reqwest::StatusCode::OK {
-            bail!("{url} refused a valid token: {}", response.status());
+        let status = response.status();
+        let answer: Value = response.json().await?;
+        if status != reqwest::StatusCode::OK || answer["sub"].as_str().is_none() {
+            bail!("{url} refused a valid token: {status} {answer}");
         }
     }
-    let latencies = Arc::new(Mutex::new(Vec::new()));
-    let failures = Arc::new(Mutex::new(0_usize));
+    Ok(())
+}
+
+/// One `POST /auth/token/verify` per token, as bytes on the wire (HTTP/1.1, keep-alive).
+fn requests(port: u16, key: &str, bodies: &[String]) -> Arc<Vec<Vec<u8>>> {
+    Arc::new(
+        bodies
+            .iter()
+            .map(|body| {
+                format!(
+                    "POST /auth/token/verify HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\n\
+                     x-api-key: {key}\r\ncontent-type: application/json\r\n\
+                     content-length: {}\r\n\r\n{body}",
+                    body.len()
+                )
+                .into_bytes()
+            })
+            .collect(),
+    )
+}
+
+/// Reads one HTTP/1.1 response from `stream` (a `content-length` or a chunked body); its
+/// status code. `buffer` keeps what was read past it (nothing, without pipelining).
+async fn read_response(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Result<u16> {
+    let head_end = loop {
+        if let Some(end) = buffer.windows(4).position(|window| window == b"\r\n\r\n") {
+            break end + 4;
+        }
+        fill(stream, buffer).await?;
+    };
+    let head = std::str::from_utf8(&buffer[..head_end])?;
+    let status: u16 = head
+        .get(9..12)
+        .and_then(|code| code.parse().ok())
+        .context("a status line")?;
+    let header = |name: &str| {
+        head.split("\r\n").find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.eq_ignore_ascii_case(name).then(|| value.trim())
+        })
+    };
+    if let Some(length) = header("content-length") {
+        let total = head_end + length.parse::<usize>()?;
+        while buffer.len() < total {
+            fill(stream, buffer).await?;
+        }
+        buffer.drain(..total);
+    } else if header("transfer-encoding").is_some_and(|value| value.contains("chunked")) {
+        let mut at = head_end;
+        loop {
+            let line_end = loop {
+                if let Some(end) = buffer[at..].windows(2).position(|window| window == b"\r\n") {
+                    break at + end;
+                }
+                fill(stream, buffer).await?;
+            };
+            let size = usize::from_str_radix(std::str::from_utf8(&buffer[at..line_end])?, 16)?;
+            let next = line_end + 2 + size + 2;
+            while buffer.len() < next {
+                fill(stream, buffer).await?;
+            }
+            at = next;
+            if size == 0 {
+                break;
+            }
+        }
+        buffer.drain(..at);
+    } else {
+        bail!("a response without a length: {head}");
+    }
+    Ok(status)
+}
+
+async fn fill(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Result<()> {
+    let mut chunk = [0_u8; 4096];
+    let read = stream.read(&mut chunk).await?;
+    if read == 0 {
+        bail!("the server closed the connection");
+    }
+    buffer.extend_from_slice(&chunk[..read]);
+    Ok(())
+}
+
+/// CPU seconds (user and system) a process has used so far: `self` or a pid.
+fn cpu_seconds(pid: &str) -> f64 {
+    // Fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 a second on Linux).
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+            let ticks =
+                fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+            Some(ticks / 100.0)
+        })
+        .unwrap_or(f64::NAN)
+}
+
+/// Sends the requests back to back on `connections` keep-alive connections for `seconds`,
+/// with a client that costs next to nothing per request (bytes written as they are, the
+/// answer's status and length read), so that the server is what is measured. Also the CPU
+/// share the server's processes and this load generator used meanwhile.
+async fn drive(
+    port: u16,
+    servers: &[u32],
+    requests: &Arc<Vec<Vec<u8>>>,
+    seconds: u64,
+    connections: usize,
+) -> Result<Run> {
+    let mut streams = Vec::new();
+    for _ in 0..connections {
+        let stream = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).await?;
+        stream.set_nodelay(true)?;
+        streams.push(stream);
+    }
+    let server_cpu = || {
+        servers
+            .iter()
+            .map(|pid| cpu_seconds(&pid.to_string()))
+            .sum::<f64>()
+    };
+    let (server_before, own_before) = (server_cpu(), cpu_seconds("self"));
     let started = Instant::now();
     let deadline = started + Duration::from_secs(seconds);
-    let tasks: Vec<_> = (0..connections)
-        .map(|connection| {
-            let (client, bodies, latencies, failures) = (
-                client.clone(),
-                bodies.clone(),
-                latencies.clone(),
-                failures.clone(),
-            );
-            let (url, key) = (url.to_owned(), key.to_owned());
+    let tasks: Vec<_> = streams
+        .into_iter()
+        .enumerate()
+        .map(|(connection, mut stream)| {
+            let requests = Arc::clone(requests);
             tokio::spawn(async move {
-                let mut mine = Vec::new();
+                let (mut latencies, mut failures) = (Vec::new(), 0_usize);
+                let mut buffer = Vec::with_capacity(4096);
                 let mut next = connection;
                 while Instant::now() < deadline {
-                    next = (next + connections) % bodies.len();
+                    next = (next + connections) % requests.len();
                     let began = Instant::now();
-                    let ok = client
-                        .post(&url)
-                        .header("x-api-key", &key)
-                        .header("content-type", "application/json")
-                        .body(bodies[next].clone())
-                        .send()
-                        .await
-                        .map(|response| response.status() == reqwest::StatusCode::OK)
-                        .unwrap_or(false);
-                    mine.push(began.elapsed().as_micros() as u32);
-                    if !ok {
-                        *failures.lock().expect("failures") += 1;
-                    }
+                    stream.write_all(&requests[next]).await?;
+                    let status = read_response(&mut stream, &mut buffer).await?;
+                    latencies.push(began.elapsed().as_micros() as u32);
+                    failures += usize::from(status != 200);
                 }
-                latencies.lock().expect("latencies").extend(mine);
+                anyhow::Ok((latencies, failures))
             })
         })
         .collect();
+    let (mut latencies, mut failures) = (Vec::new(), 0);
     for task in tasks {
-        task.await?;
+        let (mine, failed) = task.await??;
+        latencies.extend(mine);
+        failures += failed;
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let mut latencies = std::mem::take(&mut *latencies.lock().expect("latencies"));
+    let server_share = (server_cpu() - server_before) / elapsed;
+    let own_share = (cpu_seconds("self") - own_before) / elapsed;
     latencies.sort_unstable();
     let at = |p: f64| f64::from(latencies[((latencies.len() - 1) as f64 * p) as usize]) / 1000.0;
     Ok(Run {
         requests: latencies.len(),
-        failures: *failures.lock().expect("failures"),
+        failures,
         seconds: elapsed,
         p50_ms: at(0.50),
         p99_ms: at(0.99),
+        server_share,
+        own_share,
     })
 }
 
-/// Waits for a child to print its `listening <port>` line; returns the port.
+/// Waits for a child to print its `listening <port>` line; returns the port. What it prints
+/// afterwards (Roster's logs, as its Lambda function writes them) is read and dropped, as the
+/// Lambda runtime's log collector would.
 async fn port_of(child: &mut tokio::process::Child) -> Result<u16> {
     let stdout = child.stdout.take().context("stdout")?;
     let mut lines = BufReader::new(stdout).lines();
@@ -118,6 +232,7 @@ async fn port_of(child: &mut tokio::process::Child) -> Result<u16> {
         .await
         .context("the server did not start within 30 s")??
         .context("the server exited")?;
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     line.strip_prefix("listening ")
         .and_then(|port| port.trim().parse().ok())
         .with_context(|| format!("unexpected first line {line:?}"))
@@ -129,7 +244,12 @@ fn free_port() -> Result<u16> {
         .port())
 }
 
-pub(crate) async fn compare(seconds: u64, connections: usize, pinned: bool) -> Result<()> {
+pub(crate) async fn compare(
+    seconds: u64,
+    connections: usize,
+    pinned: bool,
+    rounds: usize,
+) -> Result<()> {
     let workspace = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
     let node_dir = workspace.join("bench/node");
     if !node_dir.join("node_modules").exists() {
@@ -226,16 +346,15 @@ pub(crate) async fn compare(seconds: u64, connections: usize, pinned: bool) -> R
         .env("SERVER_KEY_SECRET", &provisioned.server_key_secret)
         .env("EVENT_BUS_NAME", &provisioned.bus_name)
         .env("ASSETS_BASE_URL", "https://assets.example.com")
-        .env("RUST_LOG", "warn")
+        // As deployed: the template's ApplicationLogLevel, JSON logs.
+        .env("AWS_LAMBDA_LOG_LEVEL", "INFO")
+        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+        .env_remove("RUST_LOG")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
         .spawn()?;
     let rust_port = port_of(&mut rust).await?;
-    let rust_url = format!("http://127.0.0.1:{rust_port}/auth/token/verify");
-    eprintln!("http: Roster for {seconds} s");
-    let roster = drive(&rust_url, &key, &tokens, seconds, connections).await?;
-    drop(rust);
 
     let node_port = free_port()?;
     let mut node = server(std::path::Path::new("node"))
@@ -258,40 +377,116 @@ pub(crate) async fn compare(seconds: u64, connections: usize, pinned: bool) -> R
         .kill_on_drop(true)
         .spawn()?;
     port_of(&mut node).await?;
-    let node_url = format!("http://127.0.0.1:{node_port}/auth/token/verify");
-    eprintln!("http: Node.js for {seconds} s");
-    let reference = drive(&node_url, &key, &tokens, seconds, connections).await?;
+
+    let bodies: Vec<String> = tokens
+        .iter()
+        .map(|token| json!({"token": token, "tokenType": "access"}).to_string())
+        .collect();
+    let url = |port: u16| format!("http://127.0.0.1:{port}/auth/token/verify");
+    check_answers(&url(rust_port), &key, &bodies).await?;
+    check_answers(&url(node_port), &key, &bodies).await?;
+    let rust_pids = process_tree(rust.id().context("Roster's pid")?);
+    let node_pids = process_tree(node.id().context("Node's pid")?);
+    let (rust_requests, node_requests) = (
+        requests(rust_port, &key, &bodies),
+        requests(node_port, &key, &bodies),
+    );
+    // Warm both up: every connection open, the JIT and caches warm.
+    drive(rust_port, &rust_pids, &rust_requests, 2, connections).await?;
+    drive(node_port, &node_pids, &node_requests, 2, connections).await?;
+
+    // Rounds, the order alternating, so that a change in the machine's load between the two
+    // halves of a round shows as spread rather than as a bias.
+    let mut results = Vec::new();
+    for round in 1..=rounds {
+        eprintln!("http: round {round} of {rounds}, {seconds} s per server");
+        let mut roster = None;
+        let mut reference = None;
+        for rust_now in [round % 2 == 1, round % 2 == 0] {
+            if rust_now {
+                roster =
+                    Some(drive(rust_port, &rust_pids, &rust_requests, seconds, connections).await?);
+            } else {
+                reference =
+                    Some(drive(node_port, &node_pids, &node_requests, seconds, connections).await?);
+            }
+        }
+        results.push((
+            roster.context("Roster's run")?,
+            reference.context("Node's run")?,
+        ));
+    }
+    drop(rust);
     drop(node);
 
     // Pinned, each server had one core.
     let cores = if pinned { 1 } else { cores() };
-    println!("| Server | Requests/s | Per core | p50 | p99 | Failed |\n|---|---|---|---|---|---|");
-    for (name, run) in [
-        ("Roster Auth API (release, one process)", &roster),
-        (
-            "Node.js 20 + aws-jwt-verify (node:cluster, one process per core given)",
-            &reference,
-        ),
-    ] {
-        let rate = run.requests as f64 / run.seconds;
-        println!(
-            "| {name} | {rate:.0} | {:.0} | {:.2} ms | {:.2} ms | {} |",
-            rate / cores as f64,
-            run.p50_ms,
-            run.p99_ms,
-            run.failures
-        );
-    }
     println!(
-        "\n{} distinct tokens, {connections} connections, {seconds} s each; {}.",
+        "| Round | Server | Requests/s | Per core | p50 | p99 | Failed | Server CPU | Load generator CPU |\n\
+         |---|---|---|---|---|---|---|---|---|"
+    );
+    for (round, (roster, reference)) in results.iter().enumerate() {
+        for (name, run) in [
+            ("Roster Auth API", roster),
+            ("Node.js 20 + aws-jwt-verify", reference),
+        ] {
+            println!(
+                "| {} | {name} | {:.0} | {:.0} | {:.2} ms | {:.2} ms | {} | {:.0}% | {:.0}% |",
+                round + 1,
+                run.rate(),
+                run.rate() / cores as f64,
+                run.p50_ms,
+                run.p99_ms,
+                run.failures,
+                100.0 * run.server_share,
+                100.0 * run.own_share,
+            );
+        }
+    }
+    let mut ratios: Vec<f64> = results
+        .iter()
+        .map(|(roster, reference)| roster.rate() / reference.rate())
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "\nRoster / Node.js, per round: {}; median {:.2}x, spread {:.2}x to {:.2}x.",
+        ratios
+            .iter()
+            .map(|ratio| format!("{ratio:.2}x"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        ratios[ratios.len() / 2],
+        ratios[0],
+        ratios[ratios.len() - 1],
+    );
+    println!(
+        "{} distinct tokens, {connections} connections, {seconds} s per server per round; {}.",
         tokens.len(),
         if pinned {
-            "each server pinned to core 0, the load generator to core 1".to_owned()
+            "each server pinned to core 0 (Node.js: one process), the load generator to core 1"
+                .to_owned()
         } else {
-            format!("{cores} cores shared by the server and the load generator")
+            format!("{cores} cores shared by the servers and the load generator")
         }
     );
     Ok(())
+}
+
+/// `pid` and its descendants (Node.js's cluster workers are children of its primary).
+fn process_tree(pid: u32) -> Vec<u32> {
+    let mut tree = vec![pid];
+    let mut at = 0;
+    while at < tree.len() {
+        let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", tree[at]))
+            .unwrap_or_default();
+        tree.extend(
+            children
+                .split_whitespace()
+                .filter_map(|child| child.parse::<u32>().ok()),
+        );
+        at += 1;
+    }
+    tree
 }
 
 fn cores() -> usize {
@@ -301,6 +496,8 @@ fn cores() -> usize {
 /// `roster-bench serve-auth`: the Auth API's router, configured from the environment exactly
 /// as its Lambda function is, served over HTTP on a free loopback port (printed first).
 pub(crate) async fn serve_auth() -> Result<()> {
+    // Logging set up as the Lambda function sets it up (auth-api/src/main.rs).
+    roster_platform::telemetry::init(roster_platform::telemetry::LogFormat::from_env());
     let config = roster_auth_api::config::AuthConfig::from_env()?;
     let sdk = roster_platform::aws::from_env().await;
     let router = roster_auth_api::router(config.deps(&sdk)?);

@@ -43,13 +43,17 @@ enum Command {
     /// the Node.js reference (one process per core), both checking an API key and verifying
     /// the same pool of distinct tokens; fixed connections for N seconds each.
     Http {
-        #[arg(long, default_value_t = 20)]
+        /// Seconds per server per round.
+        #[arg(long, default_value_t = 10)]
         seconds: u64,
         #[arg(long, default_value_t = 32)]
         connections: usize,
         /// Run this under `taskset -c 1`: each server on core 0 alone, one Node process.
         #[arg(long)]
         pinned: bool,
+        /// Rounds of Roster and Node.js side by side (the order alternating).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
     },
     /// The event path with --latency-ms added to every AWS call, each scenario --runs times,
     /// the path as it was and as it is alternating: a stream batch of 100 records through the
@@ -101,9 +105,31 @@ enum Command {
     },
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    match run(Args::parse()).await {
+fn main() -> ExitCode {
+    let args = Args::parse();
+    // The http benchmark's server, pinned to one core, runs one thread as Node.js does (a
+    // multi-threaded runtime there adds a thread that only competes for the core);
+    // ROSTER_BENCH_RUNTIME=multi measures that anyway.
+    let one_thread = matches!(args.command, Command::ServeAuth)
+        && std::thread::available_parallelism().is_ok_and(|cores| cores.get() == 1)
+        && std::env::var("ROSTER_BENCH_RUNTIME").as_deref() != Ok("multi");
+    let runtime = if one_thread {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    };
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("roster-bench: no runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("roster-bench: {error:#}");
@@ -145,7 +171,8 @@ async fn run(args: Args) -> Result<()> {
             seconds,
             connections,
             pinned,
-        } => http::compare(seconds, connections, pinned).await,
+            rounds,
+        } => http::compare(seconds, connections, pinned, rounds).await,
         Command::Load {
             seconds,
             concurrency,

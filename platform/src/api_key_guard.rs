@@ -185,7 +185,7 @@ impl Default for GuardOptions {
 
 #[derive(Default)]
 struct Cache {
-    keys: Arc<HashMap<String, ApiKeyRecord>>,
+    keys: Arc<HashMap<String, Arc<ApiKeyRecord>>>,
     loaded_at: Option<Instant>,
     last_attempt: Option<Instant>,
     /// Last reload caused by an unknown key id.
@@ -216,8 +216,12 @@ impl ApiKeyGuard {
         let id = key_id(presented).ok_or(Rejection::Unauthorized)?;
         let record = self.record(id).await?.ok_or(Rejection::Unauthorized)?;
         let digest = Sha256::digest(presented.as_bytes());
-        let stored = hex::decode(&record.sha256).unwrap_or_default();
-        if !bool::from(digest.as_slice().ct_eq(&stored)) {
+        // A stored hash that is not 32 bytes of hex matches nothing (all zeros is no SHA-256
+        // anyone can find a key for).
+        let mut stored = [0_u8; 32];
+        if hex::decode_to_slice(&record.sha256, &mut stored).is_err()
+            || !bool::from(digest.as_slice().ct_eq(&stored))
+        {
             return Err(Rejection::Unauthorized);
         }
         if let Some(expires_at) = &record.expires_at {
@@ -241,7 +245,7 @@ impl ApiKeyGuard {
         })
     }
 
-    async fn record(&self, id: &str) -> Result<Option<ApiKeyRecord>, Rejection> {
+    async fn record(&self, id: &str) -> Result<Option<Arc<ApiKeyRecord>>, Rejection> {
         let now = Instant::now();
         let for_a_miss = {
             let cache = self.cache.read().await;
@@ -250,7 +254,7 @@ impl ApiKeyGuard {
                 .is_some_and(|at| now.duration_since(at) < self.options.ttl);
             if fresh {
                 if let Some(record) = cache.keys.get(id) {
-                    return Ok(Some(record.clone()));
+                    return Ok(Some(Arc::clone(record)));
                 }
                 let cooling = cache
                     .last_miss_reload
@@ -270,7 +274,7 @@ impl ApiKeyGuard {
         &self,
         asked_at: Instant,
         for_a_miss: bool,
-    ) -> Result<Arc<HashMap<String, ApiKeyRecord>>, Rejection> {
+    ) -> Result<Arc<HashMap<String, Arc<ApiKeyRecord>>>, Rejection> {
         let _one_at_a_time = self.reload.lock().await;
         {
             let cache = self.cache.read().await;
@@ -289,7 +293,7 @@ impl ApiKeyGuard {
                 cache.keys = Arc::new(
                     set.keys
                         .into_iter()
-                        .map(|record| (record.id.clone(), record))
+                        .map(|record| (record.id.clone(), Arc::new(record)))
                         .collect(),
                 );
                 cache.loaded_at = Some(Instant::now());

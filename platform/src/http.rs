@@ -43,7 +43,19 @@ impl CorrelationId {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         });
-        Self(given.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned))
+        Self(given.map_or_else(new_id, str::to_owned))
+    }
+}
+
+/// A random (version 4) UUID from aws-lc's generator, which draws from the kernel only to
+/// seed itself: `Uuid::new_v4` makes a `getrandom` system call for every request.
+fn new_id() -> String {
+    let mut bytes = [0_u8; 16];
+    match aws_lc_rs::rand::fill(&mut bytes) {
+        Ok(()) => uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .to_string(),
+        Err(_) => uuid::Uuid::new_v4().to_string(),
     }
 }
 
