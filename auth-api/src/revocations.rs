@@ -6,7 +6,9 @@
 //! of the last token lifetime in memory and brings them up to date at most once per
 //! [`RevocationSet::interval`], when a request needs them: one Query per shard, for the records
 //! written since the previous refresh (with an overlap for writers' clocks and writes in
-//! flight). So a revocation is seen by every instance within `interval` of its record landing
+//! flight), made by the request that finds the set due while the others answer from the set
+//! as it is. So a revocation is seen by every instance within `interval` (plus one refresh's
+//! duration) of its record landing
 //! (plus the event path's delay for suspension, archive and deletion, which reach the Auth API
 //! as events). The instance that writes a record knows it at once.
 //!
@@ -149,8 +151,16 @@ impl RevocationSet {
         if let Some(result) = settled(&self.read()) {
             return result;
         }
-        // One refresh at a time; the others wait for it and use its result.
-        let _refreshing = self.refreshing.lock().await;
+        // One refresh at a time. While the set is trusted, a request that finds one under way
+        // answers from the set as it is instead of waiting for it: the refresh delays the one
+        // request that makes it, not every request of the instance (which once stalled the
+        // instance for the refresh's four Queries every interval). The staleness bound grows by
+        // the refresh's duration. A set no longer trusted makes everyone wait for the refresh.
+        let _refreshing = match self.refreshing.try_lock() {
+            Ok(refreshing) => refreshing,
+            Err(_) if self.read().trusted() => return Ok(()),
+            Err(_) => self.refreshing.lock().await,
+        };
         if let Some(result) = settled(&self.read()) {
             return result;
         }
