@@ -630,14 +630,7 @@ fn event_sources(resources: &Value, found: &mut Vec<String>) {
             .into_iter()
             .flatten()
             .flat_map(|policy| policy["Statement"].as_sequence().into_iter().flatten());
-        for statement in statements {
-            let actions = match &statement["Action"] {
-                Value::String(action) => vec![action.clone()],
-                other => strings(other),
-            };
-            if !actions.iter().any(|action| action == "events:PutEvents") {
-                continue;
-            }
+        for statement in statements.filter(|statement| grants_put_events(statement)) {
             let source = statement["Condition"]["StringEquals"]["events:source"].as_str();
             let expected = service_source(binary);
             if source != Some(expected) {
@@ -648,6 +641,55 @@ fn event_sources(resources: &Value, found: &mut Vec<String>) {
             }
         }
     }
+}
+
+/// Whether an IAM statement allows `events:PutEvents`: an `Action` naming it or a wildcard
+/// that covers it (`events:*`, `events:Put*`, `*`), or a `NotAction` that does not leave it
+/// out. A `Deny` grants nothing.
+fn grants_put_events(statement: &Value) -> bool {
+    const PUT_EVENTS: &str = "events:PutEvents";
+    if statement["Effect"].as_str() == Some("Deny") {
+        return false;
+    }
+    let patterns = |value: &Value| match value {
+        Value::String(action) => vec![action.clone()],
+        other => strings(other),
+    };
+    let covers = |value: &Value| {
+        patterns(value)
+            .iter()
+            .any(|pattern| action_matches(pattern, PUT_EVENTS))
+    };
+    if !statement["NotAction"].is_null() {
+        return !covers(&statement["NotAction"]);
+    }
+    covers(&statement["Action"])
+}
+
+/// Whether the IAM action `pattern` (`*` any run of characters, `?` one character) matches
+/// `action`, without regard to case, as IAM compares actions.
+fn action_matches(pattern: &str, action: &str) -> bool {
+    let pattern: Vec<char> = pattern.to_ascii_lowercase().chars().collect();
+    let action: Vec<char> = action.to_ascii_lowercase().chars().collect();
+    // The classic two-pointer glob match, backtracking to the last `*`.
+    let (mut p, mut a) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while a < action.len() {
+        if p < pattern.len() && (pattern[p] == '?' || pattern[p] == action[a]) {
+            p += 1;
+            a += 1;
+        } else if p < pattern.len() && pattern[p] == '*' {
+            star = Some((p, a));
+            p += 1;
+        } else if let Some((star_p, star_a)) = star {
+            p = star_p + 1;
+            a = star_a + 1;
+            star = Some((star_p, star_a + 1));
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|&c| c == '*')
 }
 
 /// The binary a function runs: its `CodeUri` is the zip `cargo package-lambdas` writes,
@@ -684,5 +726,38 @@ fn functions(resources: &Value, found: &mut Vec<String>) {
         found.push(format!(
             "functions {binaries:?} differ from the binaries {local:?}"
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::action_matches;
+
+    #[test]
+    fn an_action_pattern_matches_as_iam_compares_actions() {
+        for pattern in [
+            "events:PutEvents",
+            "events:putevents",
+            "events:*",
+            "events:Put*",
+            "events:*Events",
+            "events:P*t*s",
+            "events:?utEvent?",
+            "*:*",
+            "*",
+        ] {
+            assert!(action_matches(pattern, "events:PutEvents"), "{pattern}");
+        }
+        for pattern in [
+            "events:PutEvent",
+            "events:PutEventsX",
+            "events:Put?",
+            "events:Describe*",
+            "event*:Put",
+            "s3:*",
+            "",
+        ] {
+            assert!(!action_matches(pattern, "events:PutEvents"), "{pattern}");
+        }
     }
 }

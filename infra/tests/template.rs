@@ -282,6 +282,57 @@ fn a_changed_client_rule_or_stream_breaks_parity() {
     );
 }
 
+/// A statement need not name `events:PutEvents` to grant it: `events:*`, `events:Put*`, `*`
+/// or a `NotAction` that leaves it out do too (IAM compares actions without case), and each
+/// must carry the `events:source` condition.
+#[test]
+fn a_wildcard_that_covers_put_events_needs_the_source_condition_too() {
+    let policies = [
+        "Resources",
+        "UsersProjectorFunction",
+        "Properties",
+        "Policies",
+    ];
+    // The users projector's policies with one more statement (YAML flow text).
+    let granting = |statement: &str| {
+        let policy: Value = serde_yaml::from_str(&format!("Statement: [{statement}]")).unwrap();
+        without(template(), &policies, move |policies| {
+            policies.as_sequence_mut().unwrap().push(policy);
+        })
+    };
+    let flagged = |template: &Value| {
+        differences(template)
+            .iter()
+            .any(|d| d.contains("users-projector: may publish events of any source"))
+    };
+    for action in [
+        "events:*",
+        "events:Put*",
+        "EVENTS:putevents",
+        "events:?utEvent?",
+        "*",
+    ] {
+        let edited = granting(&format!(
+            "{{Effect: Allow, Action: [\"{action}\"], Resource: \"*\"}}"
+        ));
+        assert!(flagged(&edited), "{action}: {:?}", differences(&edited));
+    }
+    let not_action = granting("{Effect: Allow, NotAction: \"s3:*\", Resource: \"*\"}");
+    assert!(flagged(&not_action), "{:?}", differences(&not_action));
+
+    // Actions that do not cover PutEvents, a NotAction that leaves it out, and a Deny need no
+    // condition.
+    for statement in [
+        "{Effect: Allow, Action: \"events:Describe*\", Resource: \"*\"}",
+        "{Effect: Allow, Action: [events:PutRule, events:PutEventsX], Resource: \"*\"}",
+        "{Effect: Allow, NotAction: \"events:*\", Resource: \"*\"}",
+        "{Effect: Deny, Action: \"events:*\", Resource: \"*\"}",
+    ] {
+        let edited = granting(statement);
+        assert!(!flagged(&edited), "{statement}: {:?}", differences(&edited));
+    }
+}
+
 #[test]
 fn a_stream_view_other_than_the_tables_declaration_breaks_parity() {
     let stream = [
