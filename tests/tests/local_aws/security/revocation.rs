@@ -929,3 +929,74 @@ async fn revocations_that_cannot_be_read_fail_closed_without_a_query_per_request
     let (status, body) = auth.json(Method::POST, "/auth/token/verify", verify).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+/// The request that finds the set due makes the refresh; the others answer from the set as it
+/// is meanwhile (it is trusted), instead of all waiting for the refresh's Queries.
+#[tokio::test]
+async fn a_refresh_under_way_delays_only_the_request_that_makes_it() {
+    use reqwest::Method;
+    use roster_testkit::faults::{Fault, FaultProxy, Kind, When};
+    use std::time::Duration;
+
+    let resources = harness::provisioned().await;
+    let proxy = FaultProxy::start(harness::endpoint_url().await).await;
+    let auth = crate::support::Api::new(
+        &harness::auth_api_through(&resources, proxy.url()).await.0,
+        &harness::test_key(&resources).await,
+    );
+    let (status, _) = auth
+        .json(
+            Method::POST,
+            "/auth/register",
+            serde_json::json!({"email": "unstalled@example.com", "name": "unstalled_user", "password": "Unstalled-Secret-1"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, tokens) = auth
+        .json(
+            Method::POST,
+            "/auth/login",
+            serde_json::json!({"email": "unstalled@example.com", "password": "Unstalled-Secret-1"}),
+        )
+        .await;
+    let verify = serde_json::json!({"token": tokens["accessToken"], "tokenType": "access"});
+    let (status, body) = auth
+        .json(Method::POST, "/auth/token/verify", verify.clone())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // Every revocation Query now takes a second; the set is due again after its interval.
+    proxy.inject(Fault {
+        operation: "Query",
+        skip: 0,
+        times: u32::MAX,
+        when: When::Before,
+        kind: Kind::Delay(Duration::from_secs(1)),
+    });
+    proxy.take_calls();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let refreshing = tokio::spawn({
+        let (auth, verify) = (auth.clone(), verify.clone());
+        async move { auth.json(Method::POST, "/auth/token/verify", verify).await }
+    });
+    crate::support::eventually(
+        "the refresh's first Query",
+        Duration::from_secs(10),
+        || async { (proxy.calls("Query") > 0).then_some(()) },
+    )
+    .await;
+    for _ in 0..5 {
+        let (status, body) = auth
+            .json(Method::POST, "/auth/token/verify", verify.clone())
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    assert!(
+        !refreshing.is_finished(),
+        "the other requests waited for the refresh (its four Queries take four seconds)"
+    );
+    let (status, body) = refreshing.await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(proxy.calls("Query"), 4, "one refresh, a Query per shard");
+    proxy.clear();
+}
