@@ -673,7 +673,7 @@ async fn a_parent_shard_trimmed_from_the_stream_is_left_and_its_child_read() {
     let trimmed = roster_local::endpoint::trim_closed_shards(endpoint, &table)
         .await
         .unwrap();
-    assert_eq!(trimmed, [split.closed.clone()]);
+    assert_eq!(trimmed, std::slice::from_ref(&split.closed));
     assert_eq!(
         lineage(&stack).await,
         [(split.opened.clone(), Some(split.closed.clone()), None)]
