@@ -404,6 +404,141 @@ def roll_back_transactions_item_by_item() -> None:
     DynamoDBBackend.transact_write_items = item_by_item
 
 
+def shard_lineage_as_dynamodb_streams_has_it() -> None:
+    """Gives a table's stream the shard lineage DynamoDB Streams has, so that a split can be
+    made on request (`StreamShards`).
+
+    moto gives every stream one shard, forever. DynamoDB closes a stream's shards (roughly
+    every four hours, and as its partitions split) and opens child shards: the parent keeps its
+    records, readable until they are trimmed 24 hours later; new writes go to the child.
+    `DescribeStream` lists both, the closed one with an `EndingSequenceNumber` and the child
+    with a `ParentShardId`; a `GetRecords` that reaches a closed shard's end answers without a
+    `NextShardIterator`; a shard trimmed from the stream is no longer listed, a
+    `GetShardIterator` for it is `ResourceNotFoundException` and a `GetRecords` with one of its
+    iterators `TrimmedDataAccessException`. Here:
+    - `split_stream_shard` closes a table's open shard at its last record and opens a child
+      whose sequence numbers continue after it;
+    - `trim_closed_shards` takes the closed shards out of the stream;
+    - the streams API (`DescribeStream`, `GetShardIterator`, `GetRecords`) answers for every
+      shard of the lineage as above. A stream never split answers as moto does.
+    """
+    from moto.core.exceptions import JsonRESTError
+    from moto.dynamodb.models.table import StreamShard
+    from moto.dynamodbstreams.models import DynamoDBStreamsBackend, ShardIterator
+
+    to_json = StreamShard.to_json
+
+    def with_lineage(shard):
+        answer = to_json(shard)
+        parent = getattr(shard, "roster_parent", None)
+        if parent is not None:
+            answer["ParentShardId"] = parent
+        ending = getattr(shard, "roster_ending", None)
+        if ending is not None:
+            answer["SequenceNumberRange"]["EndingSequenceNumber"] = str(ending)
+        return answer
+
+    StreamShard.to_json = with_lineage
+
+    describe = DynamoDBStreamsBackend.describe_stream
+
+    def every_shard(backend, arn):
+        stream = describe(backend, arn)
+        table = backend._get_table_from_arn(arn)
+        if table.stream_shard is not None:
+            shards = stream_shards(table)
+            stream["Shards"] = [shard.to_json() for shard in shards]
+            stream["CreationRequestDateTime"] = min(shard.created_on for shard in shards)
+        return stream
+
+    def shard_iterator(backend, arn, shard_id, shard_iterator_type, sequence_number=None):
+        table = backend._get_table_from_arn(arn)
+        shard = next(
+            (shard for shard in stream_shards(table) if shard.id == shard_id),
+            None,
+        )
+        if shard is None:
+            raise JsonRESTError(
+                "ResourceNotFoundException",
+                f"Requested resource not found: Shard {shard_id} does not exist in stream {arn}",
+            )
+        ending = getattr(shard, "roster_ending", None)
+        if sequence_number is not None and (
+            sequence_number < shard.starting_sequence_number
+            or (ending is not None and sequence_number > ending)
+        ):
+            raise JsonRESTError(
+                "ValidationException",
+                f"Invalid SequenceNumber {sequence_number} for shard {shard_id}",
+            )
+        iterator = ShardIterator(backend, shard, shard_iterator_type, sequence_number)
+        backend.shard_iterators[iterator.arn] = iterator
+        return iterator
+
+    get = ShardIterator.get
+
+    def ends_where_the_shard_ends(iterator, limit=1000):
+        shard = iterator.stream_shard
+        if getattr(shard, "roster_trimmed", False):
+            raise JsonRESTError(
+                "TrimmedDataAccessException",
+                f"The records of shard {shard.id} were trimmed from the stream",
+            )
+        answer = get(iterator, limit)
+        ending = getattr(shard, "roster_ending", None)
+        if ending is not None:
+            records = answer["Records"]
+            position = (
+                int(records[-1]["dynamodb"]["SequenceNumber"]) + 1
+                if records
+                else iterator.sequence_number
+            )
+            if position > ending:
+                next_iterator = answer.pop("NextShardIterator", None)
+                iterator.streams_backend.shard_iterators.pop(next_iterator, None)
+        return answer
+
+    DynamoDBStreamsBackend.describe_stream = every_shard
+    DynamoDBStreamsBackend.get_shard_iterator = shard_iterator
+    ShardIterator.get = ends_where_the_shard_ends
+
+
+def stream_shards(table) -> list:
+    """A table's stream shards still in the stream, parents before children."""
+    closed = [s for s in getattr(table, "roster_closed_shards", []) if not s.roster_trimmed]
+    return closed + [table.stream_shard]
+
+
+def split_stream_shard(table) -> dict:
+    """Closes the table's open stream shard at its last record and opens its child."""
+    import time
+
+    from moto.dynamodb.models.table import StreamShard
+
+    parent = table.stream_shard
+    ending = parent.starting_sequence_number + max(len(parent.items), 1) - 1
+    child = StreamShard(table.account_id, table)
+    child.id = f"shardId-{int(time.time() * 1000):020d}-{os.urandom(4).hex()}"
+    child.starting_sequence_number = ending + 1
+    child.roster_parent = parent.id
+    parent.roster_ending = ending
+    parent.roster_trimmed = False
+    table.roster_closed_shards = getattr(table, "roster_closed_shards", []) + [parent]
+    table.stream_shard = child
+    return {"closed": parent.id, "endingSequenceNumber": str(ending), "opened": child.id}
+
+
+def trim_closed_shards(table) -> dict:
+    """Takes the table's closed shards out of its stream, as their trimming does."""
+    trimmed = []
+    for shard in getattr(table, "roster_closed_shards", []):
+        if not shard.roster_trimmed:
+            shard.roster_trimmed = True
+            trimmed.append(shard.id)
+    table.roster_closed_shards = []
+    return {"trimmed": trimmed}
+
+
 def keep_every_part_of_sent_mail() -> None:
     """Keeps both bodies of a mail sent with SES v2 `SendEmail` (`Simple` content), and when.
 
@@ -574,6 +709,55 @@ class Mailbox:
         }
 
 
+class StreamShards:
+    """`POST /_roster/streams/split?table=NAME` closes the open shard of the table's stream and
+    opens its child (`split_stream_shard`): what DynamoDB Streams does every few hours, on
+    demand. `POST /_roster/streams/trim?table=NAME` takes the closed shards out of the stream,
+    as their 24-hour retention does (`trim_closed_shards`). Each answers JSON, one object per
+    table of that name (in any account and region), or 404 if no such table has a stream.
+    Both take the DynamoDB lock (`SerialiseDynamoDB`), so no write or read is cut in two.
+    """
+
+    ACTIONS = {
+        "/_roster/streams/split": split_stream_shard,
+        "/_roster/streams/trim": trim_closed_shards,
+    }
+
+    def __init__(self, app, lock):
+        self.app = app
+        self.lock = lock
+
+    def __call__(self, environ, start_response):
+        action = self.ACTIONS.get(environ.get("PATH_INFO"))
+        if action is None:
+            return self.app(environ, start_response)
+        if environ.get("REQUEST_METHOD") != "POST":
+            start_response("405 Method Not Allowed", [("Allow", "POST")])
+            return [b""]
+        from urllib.parse import parse_qs
+
+        from moto.dynamodb.models import dynamodb_backends
+
+        name = (parse_qs(environ.get("QUERY_STRING", "")).get("table") or [""])[0]
+        with self.lock:
+            tables = [
+                backend.tables[name]
+                for _, regions in list(dynamodb_backends.items())
+                for _, backend in list(regions.items())
+                if name in backend.tables and backend.tables[name].stream_shard is not None
+            ]
+            done = [action(table) for table in tables]
+        status = "200 OK" if done else "404 Not Found"
+        body = json.dumps(
+            {"tables": done} if done else {"message": f"no table {name!r} with a stream"}
+        ).encode("utf-8")
+        start_response(
+            status,
+            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
+
+
 class SerialiseDynamoDB:
     """Runs DynamoDB requests one at a time.
 
@@ -611,7 +795,9 @@ def main() -> None:
     roll_back_transactions_item_by_item()
     keep_every_part_of_sent_mail()
     cognito_mail_through_ses()
-    app = Mailbox(SerialiseDynamoDB(DomainDispatcherApplication(create_backend_app)))
+    shard_lineage_as_dynamodb_streams_has_it()
+    serialised = SerialiseDynamoDB(DomainDispatcherApplication(create_backend_app))
+    app = Mailbox(StreamShards(serialised, serialised.lock))
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
     bound = server.server_address[1]
     os.environ["MOTO_PORT"] = str(bound)

@@ -116,6 +116,79 @@ impl LocalEndpoint {
     }
 }
 
+/// A split of a table's stream shard on the local endpoint ([`split_stream_shard`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShardSplit {
+    /// The shard closed by the split: its records stay readable, up to this sequence number.
+    pub closed: String,
+    pub ending_sequence_number: String,
+    /// Its child, where the table's writes go from now on.
+    pub opened: String,
+}
+
+/// Closes the open shard of `table`'s stream on the local endpoint at `url` and opens its
+/// child, as DynamoDB Streams does every few hours: `DescribeStream` then lists the closed
+/// shard with its `EndingSequenceNumber` and the child with its `ParentShardId`, and a read
+/// that reaches the closed shard's end gets no `NextShardIterator`
+/// (`POST <endpoint>/_roster/streams/split`, served by `moto_launcher.py`).
+pub async fn split_stream_shard(url: &str, table: &str) -> Result<ShardSplit> {
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        tables: Vec<ShardSplit>,
+    }
+    let answer: Answer = post_streams(url, "split", table).await?;
+    answer
+        .tables
+        .into_iter()
+        .next()
+        .context("the endpoint split no shard")
+}
+
+/// Takes the closed shards of `table`'s stream out of the stream on the local endpoint at
+/// `url`, as their 24-hour retention does on AWS: they are no longer listed, and reading them
+/// fails (`POST <endpoint>/_roster/streams/trim`). Returns the ids of the shards taken out.
+pub async fn trim_closed_shards(url: &str, table: &str) -> Result<Vec<String>> {
+    #[derive(serde::Deserialize)]
+    struct Trimmed {
+        trimmed: Vec<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        tables: Vec<Trimmed>,
+    }
+    let answer: Answer = post_streams(url, "trim", table).await?;
+    Ok(answer
+        .tables
+        .into_iter()
+        .flat_map(|table| table.trimmed)
+        .collect())
+}
+
+async fn post_streams<T: serde::de::DeserializeOwned>(
+    url: &str,
+    action: &str,
+    table: &str,
+) -> Result<T> {
+    let response = reqwest::Client::new()
+        .post(format!(
+            "{}/_roster/streams/{action}",
+            url.trim_end_matches('/')
+        ))
+        .query(&[("table", table)])
+        .send()
+        .await
+        .with_context(|| format!("asking the local endpoint to {action} the stream of {table}"))?;
+    let status = response.status();
+    if !status.is_success() {
+        bail!(
+            "the local endpoint answered {status} to a stream {action} of {table}: {}",
+            response.text().await.unwrap_or_default()
+        );
+    }
+    Ok(response.json().await?)
+}
+
 /// Whether something answers HTTP at `url` (any status counts).
 pub async fn answers(url: &str) -> bool {
     let Some(authority) = url

@@ -1,5 +1,6 @@
 //! The `roster-local` command as a person runs it: it reaches "ready", both APIs answer, the
-//! facts file is complete, and a Ctrl-C or SIGTERM stops it with no process left behind.
+//! facts file is complete, a stalled stream shows in its output within seconds (and so does
+//! the recovery), and a Ctrl-C or SIGTERM stops it with no process left behind.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -201,5 +202,151 @@ async fn reset_wipes_a_kept_endpoint_before_provisioning() {
     );
     signal(child.0.id(), "TERM");
     let _ = child.0.wait();
+    let _ = std::fs::remove_dir_all(state_dir);
+}
+
+/// What the command printed, line by line, on standard output and standard error together.
+#[derive(Clone, Default)]
+struct Printed(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Printed {
+    /// Keeps every line `from` prints, on a thread of its own, until it closes.
+    fn read(&self, from: impl std::io::Read + Send + 'static) {
+        use std::io::BufRead as _;
+        let lines = self.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(from).lines() {
+                let Ok(line) = line else { return };
+                lines.0.lock().unwrap().push(line);
+            }
+        });
+    }
+
+    fn lines(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// The index of the first line at or after `from` that contains every one of `parts`.
+    fn find(&self, from: usize, parts: &[&str]) -> Option<usize> {
+        self.lines()
+            .iter()
+            .enumerate()
+            .skip(from)
+            .find(|(_, line)| parts.iter().all(|part| line.contains(part)))
+            .map(|(index, _)| index)
+    }
+}
+
+/// Starts the command on `endpoint` with the user's default logging, its output kept; waits
+/// for it asynchronously (the endpoint may be a proxy served by this test's runtime).
+async fn start_printing(state_dir: &Path, endpoint: &str, prefix: &str) -> (Started, Printed) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_roster-local"))
+        .args(["--auth-port", "0", "--user-port", "0", "--web-port", "0"])
+        .args(["--prefix", prefix])
+        .arg("--state-dir")
+        .arg(state_dir)
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env_remove("RUST_LOG")
+        .env_remove("ROSTER_LOG_FORMAT")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("roster-local starts");
+    let printed = Printed::default();
+    printed.read(child.stdout.take().unwrap());
+    printed.read(child.stderr.take().unwrap());
+    let child = Stack(child);
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        if let Some(facts) = LocalFacts::read(state_dir) {
+            return (Started { child, facts }, printed);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "roster-local never became ready: {:#?}",
+            printed.lines()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+// The proxy is served by this runtime while the test waits on the command: two workers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_stream_prints_a_stall_within_seconds_and_its_recovery_once_the_cause_is_gone() {
+    use roster_client::RegisterRequest;
+    use roster_infra::resources::{AUTH_TABLE, Names};
+    use roster_testkit::faults::{Fault, FaultProxy, When};
+
+    let proxy = FaultProxy::start(roster_testkit::harness::endpoint_url().await).await;
+    let prefix = format!("stall-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let state_dir = std::env::temp_dir().join(format!("roster-command-{prefix}"));
+    let (Started { mut child, facts }, printed) =
+        start_printing(&state_dir, proxy.url(), &prefix).await;
+    let (auth, users) = (
+        facts.auth_api(reqwest::Client::new()).unwrap(),
+        facts.user_api(reqwest::Client::new()).unwrap(),
+    );
+    let stream = format!(
+        "the {} table's stream",
+        Names::new(prefix.clone()).table(&AUTH_TABLE)
+    );
+
+    // A healthy registration: its profile appears, and no stall is printed.
+    let first = auth
+        .register(
+            &RegisterRequest::new("calm@example.com", "calm_user", "Calm-Secret-1"),
+            None,
+        )
+        .await
+        .unwrap();
+    roster_local::clients::await_profile(&users, &first.id, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(printed.find(0, &["STALL"]), None, "{:#?}", printed.lines());
+
+    // The bus refuses every event: the auth table's projector fails on the registration's
+    // record and retries it, and the stream's records wait.
+    proxy.inject(Fault::always("PutEvents", When::Before));
+    let second = auth
+        .register(
+            &RegisterRequest::new("stalled@example.com", "stalled_user", "Stalled-Secret-1"),
+            None,
+        )
+        .await
+        .unwrap();
+    let stall = roster_testkit::probes::eventually(
+        "a STALL line naming the stream",
+        Duration::from_secs(30),
+        || async {
+            printed.find(
+                0,
+                &[
+                    "STALL: ",
+                    &stream,
+                    "has had unprocessed records",
+                    "cargo roster status",
+                ],
+            )
+        },
+    )
+    .await;
+
+    // The bus takes events again: the record goes through, the profile appears, and the
+    // stack says the stream caught up.
+    proxy.clear();
+    roster_testkit::probes::eventually(
+        "the recovery printed after the stall",
+        Duration::from_secs(30),
+        || async { printed.find(stall + 1, &["recovered: ", &stream, "is caught up"]) },
+    )
+    .await;
+    roster_local::clients::await_profile(&users, &second.id, Duration::from_secs(30))
+        .await
+        .unwrap();
+
+    signal(child.0.id(), "INT");
+    let status = child.0.wait().unwrap();
+    assert!(status.success(), "clean exit, got {status}");
     let _ = std::fs::remove_dir_all(state_dir);
 }

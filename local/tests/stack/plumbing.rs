@@ -104,6 +104,8 @@ async fn poll_users_stream_with(
         handler,
         options: StreamPollOptions {
             idle_delay: Duration::from_millis(20),
+            // New shards are looked for often: a test waits for a child shard to be taken up.
+            shard_refresh: Duration::from_millis(200),
             retry_base: Duration::from_millis(20),
             retry_cap: Duration::from_millis(100),
             max_retry_attempts,
@@ -494,6 +496,199 @@ async fn the_stream_poller_leaves_a_dead_or_expired_iterator_chain_and_reads_on_
         attempts.values().all(|count| *count == 1),
         "nothing handled twice: {attempts:?}"
     );
+}
+
+fn attempts(handler: &RecordingStream, id: &str) -> u32 {
+    handler
+        .attempts
+        .lock()
+        .unwrap()
+        .get(id)
+        .copied()
+        .unwrap_or(0)
+}
+
+/// The stream's shards as `DescribeStream` lists them: id, parent, ending sequence number.
+async fn lineage(stack: &TestResources) -> Vec<(String, Option<String>, Option<String>)> {
+    let described = aws_sdk_dynamodbstreams::Client::new(&stack.sdk)
+        .describe_stream()
+        .stream_arn(&stack.provisioned.table(&USERS_TABLE).stream_arn)
+        .send()
+        .await
+        .unwrap();
+    described
+        .stream_description()
+        .unwrap()
+        .shards()
+        .iter()
+        .map(|shard| {
+            (
+                shard.shard_id().unwrap().to_owned(),
+                shard.parent_shard_id().map(ToOwned::to_owned),
+                shard
+                    .sequence_number_range()
+                    .and_then(|range| range.ending_sequence_number())
+                    .map(ToOwned::to_owned),
+            )
+        })
+        .collect()
+}
+
+/// Waits until the poller has listed the stream's shards `times` more times (each listing
+/// would start a shard that is ready to be read).
+async fn shard_listings(proxy: &FaultProxy, times: u32) {
+    let before = proxy.calls("DescribeStream");
+    eventually(
+        "the poller to list the shards again",
+        Duration::from_secs(20),
+        || async { (proxy.calls("DescribeStream") >= before + times).then_some(()) },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_closed_shard_is_read_to_its_end_before_its_child_and_a_child_that_appears_later_is_read_on()
+ {
+    let stack = harness::provisioned().await;
+    let endpoint = harness::endpoint_url().await;
+    let table = stack.names.table(&USERS_TABLE);
+    // Listings are counted through the proxy; nothing is faulted.
+    let proxy = FaultProxy::start(endpoint).await;
+    let handler = Arc::new(RecordingStream {
+        fail_id: Some("b".into()),
+        failures_left: AtomicU32::new(u32::MAX),
+        ..RecordingStream::default()
+    });
+    let (shutdown, progress) =
+        poll_users_stream_with(&stack, handler.clone(), 1_000, Some(proxy.url())).await;
+    put_user(&stack, "a", "a").await;
+    eventually("a handled", Duration::from_secs(20), || async {
+        (handled_ids(&handler) == ["a"]).then_some(())
+    })
+    .await;
+    put_user(&stack, "b", "b").await;
+    eventually("b failing", Duration::from_secs(20), || async {
+        (attempts(&handler, "b") >= 2).then_some(())
+    })
+    .await;
+
+    // The shard closes with b still unhandled in it; c and d go to its child, which appears
+    // while the poller runs. DynamoDB Streams' lineage: the parent closed at its last record.
+    let split = roster_local::endpoint::split_stream_shard(endpoint, &table)
+        .await
+        .unwrap();
+    put_user(&stack, "c", "c").await;
+    put_user(&stack, "d", "d").await;
+    assert_eq!(
+        lineage(&stack).await,
+        [
+            (
+                split.closed.clone(),
+                None,
+                Some(split.ending_sequence_number.clone())
+            ),
+            (split.opened.clone(), Some(split.closed.clone()), None),
+        ]
+    );
+
+    // While its parent has a record left, the child is listed again and again and not read.
+    shard_listings(&proxy, 3).await;
+    assert_eq!(handled_ids(&handler), ["a"]);
+    assert!(
+        !progress.shards().contains_key(&split.opened),
+        "the child was started before its parent was finished: {:?}",
+        progress.shards()
+    );
+
+    // b goes through: the parent is read to its end, then the child from its start.
+    handler.failures_left.store(0, Ordering::SeqCst);
+    eventually("b, then c and d", Duration::from_secs(20), || async {
+        (handled_ids(&handler) == ["a", "b", "c", "d"]).then_some(())
+    })
+    .await;
+    let shards = progress.shards();
+    assert!(shards[&split.closed].finished, "{shards:?}");
+    assert!(!shards[&split.opened].finished, "{shards:?}");
+
+    // The poller has moved on to the child: what is written next is read from it.
+    put_user(&stack, "e", "e").await;
+    eventually("e handled", Duration::from_secs(20), || async {
+        (handled_ids(&handler) == ["a", "b", "c", "d", "e"]).then_some(())
+    })
+    .await;
+
+    // A split while the poller is caught up: its chain on the closed shard ends (no
+    // NextShardIterator), and the grandchild is read.
+    let second = roster_local::endpoint::split_stream_shard(endpoint, &table)
+        .await
+        .unwrap();
+    assert_eq!(second.closed, split.opened);
+    put_user(&stack, "f", "f").await;
+    eventually("f handled", Duration::from_secs(20), || async {
+        (handled_ids(&handler) == ["a", "b", "c", "d", "e", "f"]).then_some(())
+    })
+    .await;
+    shutdown.cancel();
+    let shards = progress.shards();
+    assert!(shards[&second.closed].finished, "{shards:?}");
+    assert!(!shards[&second.opened].finished, "{shards:?}");
+    let attempts = handler.attempts.lock().unwrap().clone();
+    for id in ["a", "c", "d", "e", "f"] {
+        assert_eq!(attempts[id], 1, "{id} handled once: {attempts:?}");
+    }
+    assert_eq!(handled_ids(&handler).len(), 6, "none lost, none twice");
+}
+
+#[tokio::test]
+async fn a_parent_shard_trimmed_from_the_stream_is_left_and_its_child_read() {
+    let stack = harness::provisioned().await;
+    let endpoint = harness::endpoint_url().await;
+    let table = stack.names.table(&USERS_TABLE);
+    let proxy = FaultProxy::start(endpoint).await;
+    // "stuck" fails until its shard is gone: the records of a closed shard live 24 hours.
+    let handler = Arc::new(RecordingStream {
+        fail_id: Some("stuck".into()),
+        failures_left: AtomicU32::new(u32::MAX),
+        ..RecordingStream::default()
+    });
+    let (shutdown, progress) =
+        poll_users_stream_with(&stack, handler.clone(), 1_000, Some(proxy.url())).await;
+    put_user(&stack, "a", "a").await;
+    put_user(&stack, "stuck", "stuck").await;
+    eventually("stuck failing", Duration::from_secs(20), || async {
+        (attempts(&handler, "stuck") >= 2).then_some(())
+    })
+    .await;
+    let split = roster_local::endpoint::split_stream_shard(endpoint, &table)
+        .await
+        .unwrap();
+    put_user(&stack, "c", "c").await;
+    shard_listings(&proxy, 3).await;
+    assert_eq!(
+        handled_ids(&handler),
+        ["a"],
+        "the child waits for its parent"
+    );
+
+    let trimmed = roster_local::endpoint::trim_closed_shards(endpoint, &table)
+        .await
+        .unwrap();
+    assert_eq!(trimmed, std::slice::from_ref(&split.closed));
+    assert_eq!(
+        lineage(&stack).await,
+        [(split.opened.clone(), Some(split.closed.clone()), None)]
+    );
+    eventually("c handled", Duration::from_secs(20), || async {
+        (handled_ids(&handler) == ["a", "c"]).then_some(())
+    })
+    .await;
+    let shards = progress.shards();
+    assert!(
+        shards[&split.closed].finished,
+        "the reader of the gone shard stopped: {shards:?}"
+    );
+    assert_eq!(shards[&split.closed].given_up, 0, "trimmed, not given up");
+    shutdown.cancel();
 }
 
 #[tokio::test]
