@@ -40,6 +40,16 @@ pub trait EventHandler: Send + Sync + 'static {
         &'a self,
         event: &'a EventBridgeEvent<Value>,
     ) -> BoxFuture<'a, Result<Outcome, HandlerError>>;
+
+    /// Whether `event` comes before every other event of its user in a batch, whatever their
+    /// order there: an event a user's life starts with (a registration), which nothing else of
+    /// that user can causally precede. Without it, an event delivered ahead of it (a sign-in
+    /// published at once, while the registration still travels through the table's stream)
+    /// fails ("no profile yet") and holds it back, in every redelivery of the same batch,
+    /// until both reach the dead-letter queue.
+    fn comes_first(&self, _event: &EventBridgeEvent<Value>) -> bool {
+        false
+    }
 }
 
 /// The envelope of `event` when it is a `D` (by source and detail-type): `None` for another
@@ -155,6 +165,14 @@ impl<H: EventHandler> EventSubscriber<H> {
                 }
                 None => groups.push(vec![member]),
             }
+        }
+
+        // What starts a user's life goes first in its group (a stable sort: the rest keeps the
+        // batch's order).
+        for group in &mut groups {
+            group.sort_by_key(|member| {
+                !matches!(member, Ok(delivery) if self.handler.comes_first(&delivery.event))
+            });
         }
 
         let mut running = JoinSet::new();
@@ -381,6 +399,67 @@ mod tests {
         let mut seen = subscriber.handler.seen();
         seen.sort();
         assert_eq!(seen, ["First", "Second", "Third"]);
+    }
+
+    /// Fails an event of a user until that user's `first` event was handled; `first` events
+    /// come first.
+    #[derive(Default)]
+    struct NeedsItsStart {
+        started: Mutex<Vec<String>>,
+        seen: Mutex<Vec<String>>,
+    }
+
+    impl EventHandler for NeedsItsStart {
+        fn handle<'a>(
+            &'a self,
+            event: &'a EventBridgeEvent<Value>,
+        ) -> BoxFuture<'a, Result<Outcome, HandlerError>> {
+            Box::pin(async move {
+                let user = event.detail["data"]["userId"].as_str().unwrap_or_default();
+                let name = event.detail["name"].as_str().unwrap_or_default().to_owned();
+                self.seen.lock().unwrap().push(name);
+                if self.comes_first(event) {
+                    self.started.lock().unwrap().push(user.to_owned());
+                    Ok(Outcome::Handled)
+                } else if self.started.lock().unwrap().iter().any(|u| u == user) {
+                    Ok(Outcome::Handled)
+                } else {
+                    Err("the user does not exist yet".into())
+                }
+            })
+        }
+
+        fn comes_first(&self, event: &EventBridgeEvent<Value>) -> bool {
+            event.detail["first"] == true
+        }
+    }
+
+    #[tokio::test]
+    async fn a_users_first_event_is_handled_before_the_events_delivered_ahead_of_it() {
+        let subscriber = EventSubscriber::new("test", NeedsItsStart::default());
+        let first = |user: &str, name: &str| {
+            message(
+                name,
+                &envelope(serde_json::json!({
+                    "eventId": name, "name": name, "first": true, "data": {"userId": user}
+                })),
+            )
+        };
+        let response = QueueBatchHandler::handle(
+            &subscriber,
+            batch(vec![
+                of_user("a", "a-login", false),
+                of_user("b", "b-login", false),
+                first("a", "a-registered"),
+                of_user("a", "a-later", false),
+            ]),
+        )
+        .await;
+        // b never started: its event fails alone; a's registration went first.
+        assert_eq!(failed(&response), ["b-login"]);
+        let seen = subscriber.handler.seen.lock().unwrap().clone();
+        let of_a: Vec<&String> = seen.iter().filter(|name| name.starts_with('a')).collect();
+        assert_eq!(of_a, ["a-registered", "a-login", "a-later"]);
     }
 
     #[tokio::test]

@@ -11,6 +11,7 @@
 //! not exist yet (its `UserRegistered` still on its way) is waited for.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
+use roster_events::DomainEvent;
 use roster_events::auth::{
     ActivationCodeReissued, IdentityDeleted, SessionsRevoked, UserDeletionRequested, UserLoggedIn,
     UserRegistered,
@@ -178,6 +179,12 @@ impl EventHandler for UserEvents {
         event: &'a EventBridgeEvent<Value>,
     ) -> BoxFuture<'a, Result<Outcome, HandlerError>> {
         Box::pin(self.apply(event))
+    }
+
+    /// A registration creates the profile every other event of the user needs; a sign-in
+    /// (published at once by the Auth API) often arrives in the same batch ahead of it.
+    fn comes_first(&self, event: &EventBridgeEvent<Value>) -> bool {
+        event.source == UserRegistered::SOURCE && event.detail_type == UserRegistered::DETAIL_TYPE
     }
 }
 

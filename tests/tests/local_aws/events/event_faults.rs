@@ -601,3 +601,58 @@ async fn the_auth_subscriber_finishes_each_change_on_redelivery_after_a_fault() 
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 }
+
+/// A sign-in is published at once while its registration travels through the table's stream,
+/// so one SQS batch can carry the user's `UserLoggedIn` ahead of its `UserRegistered`. The
+/// registration is handled first: neither fails (before, the sign-in failed for want of a
+/// profile and held the registration back in every redelivery, until both were dead letters
+/// and the profile never existed).
+#[tokio::test]
+async fn a_sign_in_ahead_of_its_registration_in_one_batch_holds_nothing_back() {
+    let resources = harness::provisioned().await;
+    let profiles = profiles_of(&resources);
+    let subscriber = roster_user_api::subscriber::subscriber(profiles.clone());
+    let id = "f0f0f0f0-0000-4000-8000-00000000000a";
+    let user_id = UserId::parse(id).unwrap();
+    let registered = bus_event(
+        &format!("UserRegistered-{id}"),
+        UserRegistered {
+            user_id: user_id.clone(),
+            email: Email::parse("ahead@example.com").unwrap(),
+            name: "ahead".to_owned(),
+            handle: "@Ahead".to_owned(),
+            role: Role::User,
+            status: UserStatus::Unconfirmed,
+            source_system: "tests".to_owned(),
+            created_at: Timestamp::now(),
+            activation_code_hash: "hash-ahead".to_owned(),
+        },
+    );
+    let logged_in = bus_event(
+        &format!("UserLoggedIn-{id}"),
+        UserLoggedIn {
+            user_id: user_id.clone(),
+            client_id: "c".to_owned(),
+            logged_in_at: Timestamp::now(),
+        },
+    );
+    let message = |event: &EventBridgeEvent<Value>| {
+        let mut message = aws_lambda_events::sqs::SqsMessage::default();
+        message.message_id = event.id.clone();
+        message.body = Some(serde_json::to_string(event).unwrap());
+        message
+    };
+    let mut batch = aws_lambda_events::sqs::SqsEvent::default();
+    batch.records = vec![message(&logged_in), message(&registered)];
+    let response = QueueBatchHandler::handle(&subscriber, batch).await;
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "{:?}",
+        response.batch_item_failures
+    );
+    let stored = profiles.table.profile(&user_id).await.unwrap().unwrap();
+    assert!(
+        stored.last_login_at.is_some(),
+        "the sign-in was applied after the registration"
+    );
+}
