@@ -232,7 +232,7 @@ def api_invocation_ms(calls, warm, first, init):
     return (1 - FIRST_FRACTION) * (warm + calls * AWS_CALL_MS) + FIRST_FRACTION * (first + init + calls * AWS_CALL_MS)
 
 
-def cost_route(route, *, node=False, projection="ALL", rule_filter=False):
+def cost_route(route, *, node=False, projection="ALL", rule_filter=(), apigw="apigw_rest"):
     """Dollars per request, split into Lambda / API Gateway / DynamoDB / EventBridge / SQS /
     downstream functions. The seed (node=True) makes the same calls and writes (assumed) but has
     no events: it writes the profile in the request (no projector, bus, queue or subscriber)."""
@@ -240,12 +240,17 @@ def cost_route(route, *, node=False, projection="ALL", rule_filter=False):
     mb = NODE_MB if node else ROSTER_MB
     warm, first, init = (NODE_WARM_MS, NODE_FIRST_MS, NODE_INIT_MS) if node else (ROSTER_WARM_MS, ROSTER_FIRST_MS, ROSTER_INIT_MS)
     c = {"lambda": lambda_cost(api_invocation_ms(calls, warm, first, init), mb),
-         "apigw": P["apigw_rest"], "ddb": w * P["ddb_wru"] + r * P["ddb_rru"],
+         "apigw": P[apigw], "ddb": w * P["ddb_wru"] + r * P["ddb_rru"],
          "eventbridge": 0.0, "sqs": 0.0, "downstream": 0.0}
-    if node:
-        if name == "POST /auth/login":  # the seed records lastLoginAt in the request
-            c["ddb"] += profile_write(projection=projection) * P["ddb_wru"]
-            c["lambda"] = lambda_cost(api_invocation_ms(calls + 1, warm, first, init), mb)
+    if node:  # the handled downstream work, done in the request: no bus, queue or projector
+        queue, extra_calls = list(inline) + list(projected), 0
+        while queue:
+            for _sub, handles, dw, dr, dcalls, further in deliveries(queue.pop(0), projection):
+                if handles:
+                    c["ddb"] += dw * P["ddb_wru"] + dr * P["ddb_rru"]
+                    extra_calls += dcalls
+                    queue.extend(further)
+        c["lambda"] = lambda_cost(api_invocation_ms(calls + extra_calls, warm, first, init), mb)
         return c
     c["downstream"] += stream_writes * lambda_cost(SUBSCRIBER_MS + AWS_CALL_MS, ROSTER_MB)  # projector
     queue = list(inline) + list(projected)
@@ -253,7 +258,7 @@ def cost_route(route, *, node=False, projection="ALL", rule_filter=False):
         event = queue.pop(0)
         c["eventbridge"] += P["eventbridge_event"]
         for _sub, handles, dw, dr, dcalls, further in deliveries(event, projection):
-            if rule_filter and not handles:
+            if not handles and _sub in rule_filter:
                 continue
             c["sqs"] += 3 * P["sqs_request"]
             c["downstream"] += lambda_cost(SUBSCRIBER_MS + dcalls * AWS_CALL_MS, ROSTER_MB)
@@ -298,11 +303,11 @@ USAGE = {  # route name -> requests per user per month
 }
 
 
-def per_thousand(node=False, projection="ALL", rule_filter=False):
+def per_thousand(node=False, projection="ALL", rule_filter=(), apigw="apigw_rest"):
     by_route = {r[0]: r for r in routes(projection)}
     total = {k: 0.0 for k in COLS}
     for name, n in USAGE.items():
-        c = cost_route(by_route[name], node=node, projection=projection, rule_filter=rule_filter)
+        c = cost_route(by_route[name], node=node, projection=projection, rule_filter=rule_filter, apigw=apigw)
         for k in COLS:
             total[k] += 1000 * n * c[k]
     total["cognito"] = 1000 * P["cognito_mau"]
@@ -313,24 +318,25 @@ def per_thousand(node=False, projection="ALL", rule_filter=False):
 INSTANCES = 2  # warm Auth API / User API instances kept busy (assumed)
 FIXED = {
     "Secrets Manager: 3 secrets (API keys, server key, user key)": 3 * P["secret_month"],
-    "Secrets Manager: API-key record reads, 60 s TTL, per warm instance of 2 APIs": 2 * INSTANCES * 43_200 * P["secret_call"],
-    "Auth API revocation set: 4 Queries a second while requests arrive, per warm instance (0.5 RRU each)":
+    "Secrets Manager: API-key record reads, 60 s TTL, 2 APIs × 2 warm instances (the server and user keys: once per instance, not counted)": 2 * INSTANCES * 43_200 * P["secret_call"],
+    "Auth API revocation set: 4 Queries a second while requests arrive, 2 warm instances (0.5 RRU each)":
         INSTANCES * 4 * 86_400 * 30 * 0.5 * P["ddb_rru"],
     "SQS: 4 idle queues long-polled by Lambda (about 5 pollers, 3 empty receives a minute each)":
         4 * 5 * 3 * 43_200 * P["sqs_request"],
 }
 
 
-def waste():
-    """The two proposals, per profile write and per 1,000 users a month."""
-    out = []
-    per_write_all = profile_write(projection="ALL")
-    per_write_keys = profile_write(projection="KEYS_ONLY")
-    out.append(("WRU per profile write (no key change): ALL / KEYS_ONLY", per_write_all, per_write_keys))
-    a = per_thousand(projection="ALL")
-    k = per_thousand(projection="KEYS_ONLY")
-    f = per_thousand(rule_filter=True)
-    return per_write_all, per_write_keys, a, k, f
+def per_million(route_name, **kw):
+    route = next(r for r in routes(kw.get("projection", "ALL")) if r[0] == route_name)
+    return sum(cost_route(route, **kw).values()) * 1e6
+
+
+def break_even_lookups():
+    """Lookups per profile write at which KEYS_ONLY stops paying: each write saves 3 index
+    copies; each lookup pays a GetItem (0.5 RRU) and one more wait in the function."""
+    saved = (profile_write(projection="ALL") - profile_write(projection="KEYS_ONLY")) * P["ddb_wru"]
+    extra = R_PROFILE * P["ddb_rru"] + AWS_CALL_MS / 1000 * ROSTER_MB / 1024 * P["lambda_gb_s_arm"]
+    return saved / extra
 
 
 def main():
@@ -338,7 +344,7 @@ def main():
     print("### Prices (us-east-1)\n")
     print("| Item | Price | Source | Date |\n|---|---|---|---|")
     for key, (price, unit, source, date) in PRICES.items():
-        shown = f"${price * 1e6:.3f} per million" if price < 0.001 else f"${price:g}"
+        shown = f"${price * 1e6:g} per million" if unit.startswith("per request") or key in ("ddb_wru", "ddb_rru", "eventbridge_event", "secret_call", "ses_email") else f"${price:.10g}"
         print(f"| {key} | {shown} ({unit}) | {source} | {date} |")
     print(f"\n### Item sizes\n\nProfile item {PROFILE_BYTES} bytes ({W_PROFILE} WRU, {R_PROFILE} RRU eventually consistent),"
           f" with `data` = `{{}}` + {DATA_BYTES} bytes; identity {IDENTITY_BYTES} bytes; a listing-index entry"
@@ -355,25 +361,60 @@ def main():
     print("\n### Fixed monthly costs of a stage\n\n| Item | $ per month |\n|---|---:|")
     for label, dollars in FIXED.items():
         print(f"| {label} | {dollars:.2f} |")
-    pa, pk, a, k, f = waste()
+    base_t = per_thousand()
+    base = sum(base_t.values()) - base_t["cognito"]
+    print("\n### The biggest line items, per 1,000 users a month (Roster)\n")
+    print("| Line | $ | Share of all | Share without Cognito |\n|---|---:|---:|---:|")
+    for key, dollars in sorted(base_t.items(), key=lambda kv: -kv[1]):
+        share = "" if key == "cognito" else f"{dollars / base:.0%}"
+        print(f"| {key} | {dollars:.4f} | {dollars / sum(base_t.values()):.0%} | {share} |")
     print("\n### Waste (proposed, not done)\n")
-    print("| Proposal | DynamoDB per profile write | $ per 1,000 users a month (without Cognito) | Saved |")
-    print("|---|---|---:|---:|")
-    base = sum(a.values()) - a["cognito"]
-    kk = sum(k.values()) - k["cognito"]
-    ff = sum(f.values()) - f["cognito"]
-    print(f"| Today: by-name, by-email, by-handle project ALL | {pa} WRU (${pa * P['ddb_wru'] * 1e6:.3f} per million) | {base:.4f} | |")
-    print(f"| KEYS_ONLY, and a GetItem after each lookup | {pk} WRU (${pk * P['ddb_wru'] * 1e6:.3f} per million); +1 call, +{R_PROFILE} RRU per lookup | {kk:.4f} | {base - kk:.4f} ({(base - kk) / base:.0%}) |")
-    print(f"| AuthSubscriber rule limited to UserActivated, UserStatusChanged, UserDeleted | unchanged | {ff:.4f} | {base - ff:.4f} ({(base - ff) / base:.0%}) |")
+    pa, pk = profile_write(projection="ALL"), profile_write(projection="KEYS_ONLY")
+    k = per_thousand(projection="KEYS_ONLY")
+    f_auth = per_thousand(rule_filter=("auth-subscriber",))
+    f_both = per_thousand(rule_filter=("auth-subscriber", "user-subscriber"))
+    h = per_thousand(apigw="apigw_http")
+    rows = [
+        ("Lookup indexes KEYS_ONLY, a GetItem after each lookup", k),
+        ("AuthSubscriber rule: only UserActivated, UserStatusChanged, UserDeleted", f_auth),
+        ("…and UserSubscriber rule: only the six detail types it handles", f_both),
+        ("HTTP API instead of REST API (not proposed: WAF and the authorizer's scopes)", h),
+    ]
+    print(f"Today: ${base:.4f} per 1,000 users a month without Cognito.\n")
+    print("| Change | $ per 1,000 users a month (without Cognito) | Saved |\n|---|---:|---:|")
+    for label, t in rows:
+        v = sum(t.values()) - t["cognito"]
+        print(f"| {label} | {v:.4f} | {base - v:.4f} ({(base - v) / base:.1%}) |")
+    print(f"\nProfile write (lastLoginAt, data, badge, settings): {pa} WRU with ALL, {pk} with KEYS_ONLY"
+          f" (${pa * P['ddb_wru'] * 1e6:.3f} against ${pk * P['ddb_wru'] * 1e6:.3f} per million writes);"
+          f" a status change {profile_write(status_change=True)} against {profile_write(status_change=True, projection='KEYS_ONLY')}.")
+    big = 8 * 1024
+    print(f"With {big} bytes of `data` a write is {wru(PROFILE_BYTES + big)} WRU, so"
+          f" {4 * wru(PROFILE_BYTES + big)} with ALL against {wru(PROFILE_BYTES + big)}.")
+    print(f"A lookup with KEYS_ONLY: Query then GetItem, +{R_PROFILE} RRU and +{AWS_CALL_MS:g} ms:"
+          f" ${per_million('GET /user/handle/{handle} (and name, email)'):.2f} →"
+          f" ${per_million('GET /user/handle/{handle} (and name, email)', projection='KEYS_ONLY'):.2f} per million."
+          f" KEYS_ONLY pays while there are fewer than {break_even_lookups():.0f} lookups per profile write.")
+    wasted = {"POST /user/{id}/badge/{name}", "PATCH /user/{id}/data/update", "PATCH /public/user/me/profile",
+              "POST /auth/register"}
+    print("Unhandled deliveries to auth-subscriber, $ per million requests saved by the filtered rule: "
+          + "; ".join(f"`{n}` {per_million(n) - per_million(n, rule_filter=('auth-subscriber',)):.2f}"
+                      for n in sorted(wasted)) + ".")
     if check:
         assert W_PROFILE == 1 and PROFILE_BYTES < 1024, PROFILE_BYTES
         assert pa == 4 * W_PROFILE and pk == W_PROFILE
         for route in routes():
             c = cost_route(route)
             assert all(v >= 0 for v in c.values())
-        assert kk < base and ff < base
-        # A lookup pays one more read but the per-user model makes no lookups: only writes change.
-        assert abs((a["ddb"] - k["ddb"]) - 1000 * (USAGE["POST /auth/login"] + USAGE["PATCH /public/user/me/profile"]) * 3 * P["ddb_wru"]) < 0.01
+        for label, t in rows:
+            assert sum(t.values()) - t["cognito"] < base, label
+        # The per-user model makes no lookups: the saving is 3 WRU per profile write, of which a
+        # month has one per sign-in (lastLoginAt), per sign-out (SessionsRevoked), per settings
+        # change, and a few per registration (activation, VERIFIED).
+        writes = USAGE["POST /auth/login"] + USAGE["POST /auth/logout"] + USAGE["PATCH /public/user/me/profile"]
+        saved = base_t["ddb"] - k["ddb"]
+        assert 1000 * writes * 3 * P["ddb_wru"] <= saved <= 1000 * (writes + 0.05 * 4) * 3 * P["ddb_wru"], saved
+        assert per_million("POST /auth/token/verify") < per_million("GET /user/{id}")
         print("\nchecks passed", file=sys.stderr)
 
 
