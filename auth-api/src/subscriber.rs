@@ -21,13 +21,22 @@
 //! delivery fails and is retried: a call that misses its user is never silently a success.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use roster_events::Timestamp;
 use roster_events::user::{UserActivated, UserDeleted, UserStatus, UserStatusChanged};
+use roster_events::{DomainEvent, Timestamp};
 use roster_platform::lambda::BoxFuture;
 use roster_platform::subscriber::{
     EventHandler, EventSubscriber, HandlerError, Outcome, envelope_of,
 };
 use serde_json::Value;
+
+/// The events this subscriber acts on. Its rule delivers only these (`AUTH_SUBSCRIBER` in
+/// `infra/src/resources.rs`, the template's `AuthSubscriberRule`), and it ignores every other
+/// event of its source (`tests/tests/local_aws/events/rule_filters.rs` checks it).
+pub const RULE_EVENTS: [&str; 3] = [
+    UserActivated::DETAIL_TYPE,
+    UserStatusChanged::DETAIL_TYPE,
+    UserDeleted::DETAIL_TYPE,
+];
 
 use crate::cognito::{CognitoDirectory, Presence};
 use crate::store::{AuthTable, Identity, StoreError};

@@ -251,7 +251,7 @@ pub struct SubscriberSpec {
 pub const AUTH_SUBSCRIBER: SubscriberSpec = SubscriberSpec {
     name: "auth-subscriber",
     sources: &[source::USER],
-    detail_types: &[],
+    detail_types: &roster_auth_api::subscriber::RULE_EVENTS,
     max_receive_count: 5,
     visibility_timeout_seconds: 60,
 };
@@ -259,7 +259,7 @@ pub const AUTH_SUBSCRIBER: SubscriberSpec = SubscriberSpec {
 pub const USER_SUBSCRIBER: SubscriberSpec = SubscriberSpec {
     name: "user-subscriber",
     sources: &[source::AUTH],
-    detail_types: &[],
+    detail_types: &roster_user_api::subscriber::RULE_EVENTS,
     max_receive_count: 5,
     visibility_timeout_seconds: 60,
 };
@@ -409,11 +409,11 @@ mod tests {
     fn each_service_hears_the_other_one() {
         assert_eq!(
             AUTH_SUBSCRIBER.event_pattern(),
-            r#"{"source":["roster.user"]}"#
+            r#"{"detail-type":["UserActivated","UserStatusChanged","UserDeleted"],"source":["roster.user"]}"#
         );
         assert_eq!(
             USER_SUBSCRIBER.event_pattern(),
-            r#"{"source":["roster.auth"]}"#
+            r#"{"detail-type":["UserRegistered","UserLoggedIn","ActivationCodeReissued","SessionsRevoked","IdentityDeleted","UserDeletionRequested"],"source":["roster.auth"]}"#
         );
     }
 }

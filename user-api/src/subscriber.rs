@@ -22,6 +22,18 @@ use roster_platform::subscriber::{
 };
 use serde_json::Value;
 
+/// The events this subscriber acts on. Its rule delivers only these (`USER_SUBSCRIBER` in
+/// `infra/src/resources.rs`, the template's `UserSubscriberRule`), and it ignores every other
+/// event of its source (`tests/tests/local_aws/events/rule_filters.rs` checks it).
+pub const RULE_EVENTS: [&str; 6] = [
+    UserRegistered::DETAIL_TYPE,
+    UserLoggedIn::DETAIL_TYPE,
+    ActivationCodeReissued::DETAIL_TYPE,
+    SessionsRevoked::DETAIL_TYPE,
+    IdentityDeleted::DETAIL_TYPE,
+    UserDeletionRequested::DETAIL_TYPE,
+];
+
 use crate::error::UserError;
 use crate::profiles::{Context, Profiles};
 use crate::store::Stored;

@@ -2,3 +2,4 @@
 
 mod event_faults;
 mod publisher;
+mod rule_filters;
