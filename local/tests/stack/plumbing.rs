@@ -237,10 +237,11 @@ impl QueueBatchHandler for RecordingQueue {
     }
 }
 
+/// An event the user subscriber's rule delivers (one of its sources and detail types).
 fn event(source: &str, detail: Value) -> OutgoingEvent {
     OutgoingEvent {
         source: source.to_owned(),
-        detail_type: "PlumbingTested".to_owned(),
+        detail_type: USER_SUBSCRIBER.detail_types[0].to_owned(),
         detail: detail.to_string(),
         resources: vec![],
     }

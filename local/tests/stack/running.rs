@@ -6,7 +6,6 @@ use std::time::Duration;
 use aws_sdk_sqs::types::QueueAttributeName;
 use roster_infra::resources::USER_SUBSCRIBER;
 use roster_local::stack::LocalFacts;
-use roster_platform::events::{EventPublisher, OutgoingEvent};
 use roster_testkit::harness;
 use serde_json::Value;
 
@@ -57,19 +56,25 @@ async fn stack_serves_both_apis_writes_its_facts_runs_the_plumbing_and_stops() {
         assert_eq!(body["service"], service);
     }
 
-    // An event for the User API's subscriber is taken off its queue by the stack's plumbing.
-    EventPublisher::new(
-        aws_sdk_eventbridge::Client::new(&sdk),
-        facts.event_bus.clone(),
-    )
-    .publish(&[OutgoingEvent {
-        source: USER_SUBSCRIBER.sources[0].to_owned(),
-        detail_type: "StackTested".to_owned(),
-        detail: "{}".to_owned(),
-        resources: vec![],
-    }])
-    .await
-    .unwrap();
+    // An event for the User API's subscriber (a registration's UserRegistered, from the Auth
+    // API's table stream) reaches it through its rule and queue, and is consumed: the profile
+    // appears.
+    let auth = facts.auth_api(reqwest::Client::new()).unwrap();
+    let users = facts.user_api(reqwest::Client::new()).unwrap();
+    let registered = auth
+        .register(
+            &roster_client::RegisterRequest::new(
+                "running@example.com",
+                "running_user",
+                "Running-Secret-1",
+            ),
+            None,
+        )
+        .await
+        .unwrap();
+    roster_local::clients::await_profile(&users, &registered.id, Duration::from_secs(20))
+        .await
+        .unwrap();
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let queue = stack.provisioned().subscriber(&USER_SUBSCRIBER).clone();
     eventually(

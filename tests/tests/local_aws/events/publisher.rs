@@ -21,7 +21,8 @@ async fn publishes_every_event_across_several_calls_to_the_matching_rule_only() 
     let events: Vec<_> = (0..25)
         .map(|n| OutgoingEvent {
             source: USER_SUBSCRIBER.sources[0].to_owned(),
-            detail_type: "PublisherTested".to_owned(),
+            // A detail type the rule delivers (the rule filters by detail type).
+            detail_type: USER_SUBSCRIBER.detail_types[0].to_owned(),
             detail: json!({ "n": n }).to_string(),
             resources: vec![],
         })
@@ -33,7 +34,7 @@ async fn publishes_every_event_across_several_calls_to_the_matching_rule_only() 
     let mut received = BTreeSet::new();
     for body in &bodies {
         let envelope: Value = serde_json::from_str(body).unwrap();
-        assert_eq!(envelope["detail-type"], "PublisherTested");
+        assert_eq!(envelope["detail-type"], USER_SUBSCRIBER.detail_types[0]);
         assert_eq!(envelope["source"], USER_SUBSCRIBER.sources[0]);
         received.insert(envelope["detail"]["n"].as_i64().unwrap());
     }

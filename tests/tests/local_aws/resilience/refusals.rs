@@ -68,6 +68,21 @@ fn refused_with(result: Result<impl std::fmt::Debug, Error>, status: StatusCode,
     assert!(error.problem_type().is_some(), "{what}: a problem document");
 }
 
+/// The stack's watchdog, measuring afresh, sees no stall and no dead letter.
+async fn no_stall_and_no_dead_letter(stack: &RunningStack) {
+    let status = eventually("a fresh measurement", Duration::from_secs(10), || async {
+        let status = stack.status();
+        (!status.checked_at.is_empty()).then_some(status)
+    })
+    .await;
+    assert!(status.stalls().is_empty(), "{:?}", status.stalls());
+    assert!(
+        status.dead_letters_waiting().is_empty(),
+        "{:?}",
+        status.dead_letters
+    );
+}
+
 fn patch(key: &str, value: Value) -> Map<String, Value> {
     let mut map = Map::new();
     map.insert(key.to_owned(), value);
@@ -83,17 +98,7 @@ async fn refusals_then_fuzzing_then_the_journey_on_one_running_stack() {
     crate::security::api_fuzz::fuzz_then_register(&stack).await;
     crate::auth::journey::journey(&stack).await;
 
-    let status = eventually("a fresh measurement", Duration::from_secs(10), || async {
-        let status = stack.status();
-        (!status.checked_at.is_empty()).then_some(status)
-    })
-    .await;
-    assert!(status.stalls().is_empty(), "{:?}", status.stalls());
-    assert!(
-        status.dead_letters_waiting().is_empty(),
-        "{:?}",
-        status.dead_letters
-    );
+    no_stall_and_no_dead_letter(&stack).await;
     stack.stop().await;
     let _ = std::fs::remove_dir_all(state_dir);
 }
@@ -227,15 +232,5 @@ async fn after_every_refusal_and_cancelled_transaction_the_next_registration_rea
             .then_some(())
     })
     .await;
-    let status = eventually("a fresh measurement", Duration::from_secs(10), || async {
-        let status = stack.status();
-        (!status.checked_at.is_empty()).then_some(status)
-    })
-    .await;
-    assert!(status.stalls().is_empty(), "{:?}", status.stalls());
-    assert!(
-        status.dead_letters_waiting().is_empty(),
-        "{:?}",
-        status.dead_letters
-    );
+    no_stall_and_no_dead_letter(stack).await;
 }

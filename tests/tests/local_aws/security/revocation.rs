@@ -883,30 +883,9 @@ async fn a_reset_of_an_account_made_outside_roster_revokes_its_tokens() {
 #[tokio::test]
 async fn revocations_that_cannot_be_read_fail_closed_without_a_query_per_request() {
     use reqwest::Method;
-    use roster_testkit::faults::{Fault, FaultProxy, When};
+    use roster_testkit::faults::{Fault, When};
 
-    let resources = harness::provisioned().await;
-    let proxy = FaultProxy::start(harness::endpoint_url().await).await;
-    let auth = crate::support::Api::new(
-        &harness::auth_api_through(&resources, proxy.url()).await.0,
-        &harness::test_key(&resources).await,
-    );
-    let (status, _) = auth
-        .json(
-            Method::POST,
-            "/auth/register",
-            serde_json::json!({"email": "closed@example.com", "name": "closed_user", "password": "Closed-Secret-1"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
-    let (_, tokens) = auth
-        .json(
-            Method::POST,
-            "/auth/login",
-            serde_json::json!({"email": "closed@example.com", "password": "Closed-Secret-1"}),
-        )
-        .await;
-    let verify = serde_json::json!({"token": tokens["accessToken"], "tokenType": "access"});
+    let (proxy, auth, verify) = signed_in_through_proxy("closed").await;
 
     // A cold instance whose table does not answer: nothing to trust yet.
     proxy.inject(Fault::always("Query", When::Before));
@@ -935,31 +914,10 @@ async fn revocations_that_cannot_be_read_fail_closed_without_a_query_per_request
 #[tokio::test]
 async fn a_refresh_under_way_delays_only_the_request_that_makes_it() {
     use reqwest::Method;
-    use roster_testkit::faults::{Fault, FaultProxy, Kind, When};
+    use roster_testkit::faults::{Fault, Kind, When};
     use std::time::Duration;
 
-    let resources = harness::provisioned().await;
-    let proxy = FaultProxy::start(harness::endpoint_url().await).await;
-    let auth = crate::support::Api::new(
-        &harness::auth_api_through(&resources, proxy.url()).await.0,
-        &harness::test_key(&resources).await,
-    );
-    let (status, _) = auth
-        .json(
-            Method::POST,
-            "/auth/register",
-            serde_json::json!({"email": "unstalled@example.com", "name": "unstalled_user", "password": "Unstalled-Secret-1"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
-    let (_, tokens) = auth
-        .json(
-            Method::POST,
-            "/auth/login",
-            serde_json::json!({"email": "unstalled@example.com", "password": "Unstalled-Secret-1"}),
-        )
-        .await;
-    let verify = serde_json::json!({"token": tokens["accessToken"], "tokenType": "access"});
+    let (proxy, auth, verify) = signed_in_through_proxy("unstalled").await;
     let (status, body) = auth
         .json(Method::POST, "/auth/token/verify", verify.clone())
         .await;
@@ -999,4 +957,41 @@ async fn a_refresh_under_way_delays_only_the_request_that_makes_it() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(proxy.calls("Query"), 4, "one refresh, a Query per shard");
     proxy.clear();
+}
+
+/// An Auth API whose AWS calls go through a fault proxy, a user `<who>@example.com` registered
+/// and signed in there, and the body that verifies its access token.
+async fn signed_in_through_proxy(
+    who: &str,
+) -> (
+    roster_testkit::faults::FaultProxy,
+    crate::support::Api,
+    serde_json::Value,
+) {
+    use reqwest::Method;
+    let resources = harness::provisioned().await;
+    let proxy = roster_testkit::faults::FaultProxy::start(harness::endpoint_url().await).await;
+    let auth = crate::support::Api::new(
+        &harness::auth_api_through(&resources, proxy.url()).await.0,
+        &harness::test_key(&resources).await,
+    );
+    let (email, password) = (format!("{who}@example.com"), format!("{who}-Secret-1"));
+    let (status, body) = auth
+        .json(
+            Method::POST,
+            "/auth/register",
+            serde_json::json!({"email": email, "name": format!("{who}_user"), "password": password}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, tokens) = auth
+        .json(
+            Method::POST,
+            "/auth/login",
+            serde_json::json!({"email": email, "password": password}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let verify = serde_json::json!({"token": tokens["accessToken"], "tokenType": "access"});
+    (proxy, auth, verify)
 }
