@@ -29,6 +29,9 @@ use roster_platform::subscriber::{
 };
 use serde_json::Value;
 
+use crate::cognito::{CognitoDirectory, Presence};
+use crate::store::{AuthTable, Identity, StoreError};
+
 /// The events this subscriber acts on. Its rule delivers only these (`AUTH_SUBSCRIBER` in
 /// `infra/src/resources.rs`, the template's `AuthSubscriberRule`), and it ignores every other
 /// event of its source (`tests/tests/local_aws/events/rule_filters.rs` checks it).
@@ -37,9 +40,6 @@ pub const RULE_EVENTS: [&str; 3] = [
     UserStatusChanged::DETAIL_TYPE,
     UserDeleted::DETAIL_TYPE,
 ];
-
-use crate::cognito::{CognitoDirectory, Presence};
-use crate::store::{AuthTable, Identity, StoreError};
 
 #[derive(Clone)]
 pub struct AuthEvents {

@@ -216,8 +216,7 @@ impl ApiKeyGuard {
         let id = key_id(presented).ok_or(Rejection::Unauthorized)?;
         let record = self.record(id).await?.ok_or(Rejection::Unauthorized)?;
         let digest = Sha256::digest(presented.as_bytes());
-        // A stored hash that is not 32 bytes of hex matches nothing (all zeros is no SHA-256
-        // anyone can find a key for).
+        // A stored hash that is not 32 bytes of hex matches no key.
         let mut stored = [0_u8; 32];
         if hex::decode_to_slice(&record.sha256, &mut stored).is_err()
             || !bool::from(digest.as_slice().ct_eq(&stored))

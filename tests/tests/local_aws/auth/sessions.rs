@@ -336,18 +336,27 @@ async fn the_served_openapi_document_matches_the_router() {
     }
 }
 
-/// Every event on the User API subscriber's queue (the rule for `roster.auth`), as raw text.
-async fn auth_events(resources: &TestResources, expected: usize) -> Vec<String> {
-    let queue = &resources
-        .provisioned
-        .subscriber(&roster_infra::resources::USER_SUBSCRIBER)
-        .queue_url;
-    receive_bodies(&resources.sdk, queue, expected, Duration::from_secs(10)).await
+/// A queue of its own that every `roster.auth` event reaches (the subscribers' rules take
+/// only the detail types each handles, so their queues are no tap).
+async fn auth_tap(resources: &TestResources) -> String {
+    crate::support::tap(
+        &resources.sdk,
+        &resources.provisioned.bus_name,
+        &format!("{}-auth-tap", resources.provisioned.prefix),
+        serde_json::json!({"source": ["roster.auth"]}),
+    )
+    .await
+}
+
+/// The events on `tap`, as raw text.
+async fn auth_events(resources: &TestResources, tap: &str, expected: usize) -> Vec<String> {
+    receive_bodies(&resources.sdk, tap, expected, Duration::from_secs(10)).await
 }
 
 #[tokio::test]
 async fn sign_ins_and_password_flows_publish_events_without_secrets() {
     let resources = harness::provisioned().await;
+    let tap = auth_tap(&resources).await;
     seed(&resources, "eve@example.com").await;
     let api = start(&resources).await;
     let tokens: Value = api
@@ -397,7 +406,7 @@ async fn sign_ins_and_password_flows_publish_events_without_secrets() {
 
     // PasswordResetRequested comes from the table's stream, which no projector reads here;
     // `lifecycle.rs` sees it arrive on a running stack.
-    let bodies = auth_events(&resources, 4).await;
+    let bodies = auth_events(&resources, &tap, 4).await;
     let mut seen: Vec<(String, Value)> = bodies
         .iter()
         .map(|body| {
