@@ -7,8 +7,8 @@
 //! [`RevocationSet::interval`], when a request needs them: one Query per shard, for the records
 //! written since the previous refresh (with an overlap for writers' clocks and writes in
 //! flight), made by the request that finds the set due while the others answer from the set
-//! as it is. So a revocation is seen by every instance within `interval` (plus one refresh's
-//! duration) of its record landing
+//! as it is, for at most [`ANSWER_WHILE_REFRESHING`] past the interval. So a revocation is seen
+//! by every instance within `interval` plus that of its record landing
 //! (plus the event path's delay for suspension, archive and deletion, which reach the Auth API
 //! as events). The instance that writes a record knows it at once.
 //!
@@ -32,6 +32,11 @@ pub const MAX_STALENESS: Duration = Duration::from_secs(30);
 /// its second before it is sent and takes at most the SDK's operation timeout (10 s, retries
 /// included; `roster_platform::aws::timeouts`) to land; 5 s more cover the writers' clocks.
 const OVERLAP_SECONDS: i64 = 15;
+
+/// While another request refreshes the set, a request answers from the set as it is only if
+/// the set was brought up to date at most this long past the interval; an older set (a slow
+/// refresh, one cancelled with its request, a table that answers slowly) makes it wait.
+pub const ANSWER_WHILE_REFRESHING: Duration = Duration::from_secs(2);
 
 /// The default refresh interval.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
@@ -151,14 +156,19 @@ impl RevocationSet {
         if let Some(result) = settled(&self.read()) {
             return result;
         }
-        // One refresh at a time. While the set is trusted, a request that finds one under way
-        // answers from the set as it is instead of waiting for it: the refresh delays the one
-        // request that makes it, not every request of the instance (which once stalled the
-        // instance for the refresh's four Queries every interval). The staleness bound grows by
-        // the refresh's duration. A set no longer trusted makes everyone wait for the refresh.
+        // One refresh at a time. A request that finds one under way answers from the set as it
+        // is while the set is at most the interval plus ANSWER_WHILE_REFRESHING old: the
+        // refresh delays the one request that makes it, not every request of the instance
+        // (which once stalled the instance for the refresh's four Queries every interval).
+        // An older set (the refresh is slow, or keeps being cancelled with its request) makes
+        // everyone wait for the refresh, so no token is accepted from a set older than that.
+        let recent = |seen: &Seen| {
+            seen.refreshed
+                .is_some_and(|at| at.elapsed() < self.interval + ANSWER_WHILE_REFRESHING)
+        };
         let _refreshing = match self.refreshing.try_lock() {
             Ok(refreshing) => refreshing,
-            Err(_) if self.read().trusted() => return Ok(()),
+            Err(_) if recent(&self.read()) => return Ok(()),
             Err(_) => self.refreshing.lock().await,
         };
         if let Some(result) = settled(&self.read()) {

@@ -910,7 +910,8 @@ async fn revocations_that_cannot_be_read_fail_closed_without_a_query_per_request
 }
 
 /// The request that finds the set due makes the refresh; the others answer from the set as it
-/// is meanwhile (it is trusted), instead of all waiting for the refresh's Queries.
+/// is meanwhile, instead of all waiting for the refresh's Queries, but only while the set is at
+/// most the interval and 2 s old: past that they wait too.
 #[tokio::test]
 async fn a_refresh_under_way_delays_only_the_request_that_makes_it() {
     use reqwest::Method;
@@ -923,13 +924,13 @@ async fn a_refresh_under_way_delays_only_the_request_that_makes_it() {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
-    // Every revocation Query now takes a second; the set is due again after its interval.
+    // Every revocation Query now takes two seconds; the set is due again after its interval.
     proxy.inject(Fault {
         operation: "Query",
         skip: 0,
         times: u32::MAX,
         when: When::Before,
-        kind: Kind::Delay(Duration::from_secs(1)),
+        kind: Kind::Delay(Duration::from_secs(2)),
     });
     proxy.take_calls();
     tokio::time::sleep(Duration::from_millis(1100)).await;
@@ -951,7 +952,20 @@ async fn a_refresh_under_way_delays_only_the_request_that_makes_it() {
     }
     assert!(
         !refreshing.is_finished(),
-        "the other requests waited for the refresh (its four Queries take four seconds)"
+        "the other requests waited for the refresh (its four Queries take eight seconds)"
+    );
+    // But not from a set more than the interval and 2 s old: a request then waits for the
+    // refresh (its answer comes after the fourth Query began, 6 s into the refresh).
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(proxy.calls("Query") < 4, "the refresh is still under way");
+    let (status, body) = auth
+        .json(Method::POST, "/auth/token/verify", verify.clone())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        proxy.calls("Query"),
+        4,
+        "a request on a set past the bound answered before the refresh"
     );
     let (status, body) = refreshing.await.unwrap();
     assert_eq!(status, StatusCode::OK, "{body}");
