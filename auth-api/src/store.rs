@@ -784,19 +784,8 @@ impl AuthTable {
         user_id: &str,
         at: &Timestamp,
     ) -> Result<bool, StoreError> {
-        let marked = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(&format!("USER#{user_id}"), IDENTITY)))
-            .update_expression("SET deletionRequestedAt = :at")
-            .condition_expression(
-                "attribute_exists(pk) AND attribute_not_exists(deletionRequestedAt)",
-            )
-            .expression_attribute_values(":at", s(at.as_str()))
-            .send()
-            .await;
-        landed(marked)
+        self.stamp_identity_once(user_id, "deletionRequestedAt", "", at)
+            .await
     }
 
     /// Records the reconciler's finding that the user's Cognito user is gone, unless the
@@ -807,20 +796,13 @@ impl AuthTable {
         user_id: &str,
         at: &Timestamp,
     ) -> Result<bool, StoreError> {
-        let marked = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(&format!("USER#{user_id}"), IDENTITY)))
-            .update_expression("SET identityGoneAt = :at")
-            .condition_expression(
-                "attribute_exists(pk) AND attribute_not_exists(identityGoneAt) \
-                 AND attribute_not_exists(deletingSince)",
-            )
-            .expression_attribute_values(":at", s(at.as_str()))
-            .send()
-            .await;
-        landed(marked)
+        self.stamp_identity_once(
+            user_id,
+            "identityGoneAt",
+            " AND attribute_not_exists(deletingSince)",
+            at,
+        )
+        .await
     }
 
     /// The identities of one segment of the table (a parallel-scan segment: `segment` of
@@ -1357,13 +1339,29 @@ impl AuthTable {
     /// Records that the User API activated the user (once): no activation mail or resend
     /// after this. `Ok(false)` when there is no identity or it was recorded already.
     pub async fn mark_activated(&self, user_id: &str, at: &Timestamp) -> Result<bool, StoreError> {
+        self.stamp_identity_once(user_id, "activatedAt", "", at)
+            .await
+    }
+
+    /// Sets the identity's `attribute` to `at` once: only if the identity exists, the attribute
+    /// is not set yet, and `also` (more of the condition, `" AND …"`, or empty) holds.
+    /// `Ok(false)` when nothing was written.
+    async fn stamp_identity_once(
+        &self,
+        user_id: &str,
+        attribute: &str,
+        also: &str,
+        at: &Timestamp,
+    ) -> Result<bool, StoreError> {
         let marked = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(&format!("USER#{user_id}"), IDENTITY)))
-            .update_expression("SET activatedAt = :at")
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(activatedAt)")
+            .update_expression(format!("SET {attribute} = :at"))
+            .condition_expression(format!(
+                "attribute_exists(pk) AND attribute_not_exists({attribute}){also}"
+            ))
             .expression_attribute_values(":at", s(at.as_str()))
             .send()
             .await;
