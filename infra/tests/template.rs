@@ -87,6 +87,18 @@ fn without(mut template: Value, path: &[&str], remove: impl FnOnce(&mut Value)) 
     template
 }
 
+/// The parity check's findings against a local stack whose users table has `indexes`.
+fn differences_with_users_indexes(indexes: Vec<IndexSpec>) -> Vec<String> {
+    let local = TableSpec {
+        indexes: indexes.leak(),
+        ..USERS_TABLE
+    };
+    differences_with(
+        &template(),
+        &[("AuthTable", &AUTH_TABLE), ("UsersTable", &local)],
+    )
+}
+
 #[test]
 fn a_gsi_missing_on_either_side_breaks_parity() {
     let template_lacks_it = without(
@@ -116,14 +128,7 @@ fn a_gsi_missing_on_either_side_breaks_parity() {
         .filter(|index| index.name != "by-handle")
         .cloned()
         .collect();
-    let local_lacks_it = TableSpec {
-        indexes: fewer.leak(),
-        ..USERS_TABLE
-    };
-    let found = differences_with(
-        &template(),
-        &[("AuthTable", &AUTH_TABLE), ("UsersTable", &local_lacks_it)],
-    );
+    let found = differences_with_users_indexes(fewer);
     assert!(
         found
             .iter()
@@ -181,14 +186,7 @@ fn a_listing_index_projecting_other_attributes_breaks_parity() {
             _ => index.clone(),
         })
         .collect();
-    let local = TableSpec {
-        indexes: wider.leak(),
-        ..USERS_TABLE
-    };
-    let found = differences_with(
-        &template(),
-        &[("AuthTable", &AUTH_TABLE), ("UsersTable", &local)],
-    );
+    let found = differences_with_users_indexes(wider);
     assert!(
         found.iter().any(
             |d| d.contains("index list-by-name is provisioned locally but not in the template")

@@ -133,18 +133,8 @@ fn shell_commands(readme: &str) -> Vec<(usize, String)> {
         if !matches!(block.as_deref(), Some("sh" | "bash" | "shell")) {
             continue;
         }
-        let (start, mut text) = continued.take().unwrap_or((index + 1, String::new()));
-        let line = line.trim();
-        if let Some(head) = line.strip_suffix('\\') {
-            text.push_str(head);
-            text.push(' ');
-            continued = Some((start, text));
+        let Some((start, text)) = shell_line(&mut continued, index + 1, line) else {
             continue;
-        }
-        text.push_str(line);
-        let text = match text.find(" #") {
-            Some(comment) => text[..comment].trim_end().to_owned(),
-            None => text,
         };
         if !text.is_empty() && !text.starts_with('#') && !text.starts_with("cargo ") {
             found.push((start, text));
@@ -187,6 +177,29 @@ fn normalise(command: &str) -> String {
     command.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// A code block's `line` (number `number`) added to the shell command `continued` holds: the
+/// whole command with its first line's number once it no longer ends in `\`, its `# comment`
+/// stripped; `None` while it goes on.
+fn shell_line(
+    continued: &mut Option<(usize, String)>,
+    number: usize,
+    line: &str,
+) -> Option<(usize, String)> {
+    let (start, mut text) = continued.take().unwrap_or((number, String::new()));
+    let line = line.trim();
+    if let Some(head) = line.strip_suffix('\\') {
+        text.push_str(head);
+        text.push(' ');
+        *continued = Some((start, text));
+        return None;
+    }
+    text.push_str(line);
+    if let Some(comment) = text.find(" #") {
+        text.truncate(comment);
+    }
+    Some((start, text.trim_end().to_owned()))
+}
+
 /// Every `cargo` command in `readme`, once each (the first place it appears), in order.
 fn documented_commands(readme: &str) -> Vec<Documented> {
     let mut found: Vec<Documented> = Vec::new();
@@ -222,20 +235,9 @@ fn documented_commands(readme: &str) -> Vec<Documented> {
         }
         match &block {
             Some(info) if SHELL_BLOCKS.contains(&info.as_str()) => {
-                let (start, mut text) = continued.take().unwrap_or((number, String::new()));
-                let line = line.trim();
-                if let Some(head) = line.strip_suffix('\\') {
-                    text.push_str(head);
-                    text.push(' ');
-                    continued = Some((start, text));
-                    continue;
+                if let Some((start, command)) = shell_line(&mut continued, number, line) {
+                    push(start, &command, false);
                 }
-                text.push_str(line);
-                let command = match text.find(" #") {
-                    Some(comment) => &text[..comment],
-                    None => text.as_str(),
-                };
-                push(start, command, false);
             }
             Some(_) => {}
             None => {
