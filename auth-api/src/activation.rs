@@ -19,17 +19,17 @@ use roster_events::{Timestamp, UserId};
 use sha2::{Digest, Sha256};
 
 use crate::domain::Email;
-use crate::server_key::{ServerKey, ServerKeyError};
+use roster_platform::secret_key::{SecretKey, SecretKeyError};
 use crate::store::{AuthTable, Identity, Reissue, ResendRecord, StoreError};
 
 /// Derives activation codes from the server key.
 #[derive(Clone)]
 pub struct ActivationCodes {
-    key: Arc<ServerKey>,
+    key: Arc<SecretKey>,
 }
 
 impl ActivationCodes {
-    pub fn new(key: Arc<ServerKey>) -> Self {
+    pub fn new(key: Arc<SecretKey>) -> Self {
         Self { key }
     }
 
@@ -38,7 +38,7 @@ impl ActivationCodes {
         &self,
         registration_id: &str,
         generation: u32,
-    ) -> Result<String, ServerKeyError> {
+    ) -> Result<String, SecretKeyError> {
         let mac = self
             .key
             .mac(&[
@@ -129,8 +129,8 @@ impl From<StoreError> for ResendError {
     }
 }
 
-impl From<ServerKeyError> for ResendError {
-    fn from(error: ServerKeyError) -> Self {
+impl From<SecretKeyError> for ResendError {
+    fn from(error: SecretKeyError) -> Self {
         ResendError::Unavailable(error.to_string())
     }
 }

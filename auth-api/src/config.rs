@@ -21,7 +21,7 @@ use crate::password_reset::PasswordReset;
 use crate::refresh::Refresh;
 use crate::registration::Registrar;
 use crate::revocations::RevocationSet;
-use crate::server_key::ServerKey;
+use roster_platform::secret_key::SecretKey;
 use crate::store::AuthTable;
 use crate::{AppClients, AuthDeps};
 use roster_platform::events::EventPublisher;
@@ -88,7 +88,7 @@ impl MailerConfig {
         &self,
         sdk: &SdkConfig,
     ) -> roster_platform::subscriber::EventSubscriber<ActivationMailer> {
-        let key = Arc::new(ServerKey::new(
+        let key = Arc::new(SecretKey::new(
             aws_sdk_secretsmanager::Client::new(sdk),
             self.server_key_secret.clone(),
         ));
@@ -169,14 +169,14 @@ impl AuthConfig {
         }
     }
 
-    /// Builds the routes' dependencies. No network: the JWKS and the API keys load on first
-    /// use.
+    /// Builds the routes' dependencies. No network: the JWKS, the API keys, the revocation set
+    /// and the key load on first use, or before it with [`AuthDeps::load_before_serving`].
     pub fn deps(&self, sdk: &SdkConfig) -> Result<AuthDeps, ConfigError> {
         let verifier = self.tokens.verifier()?;
         let api_keys = self.api_keys.guard(sdk);
         let stores = self.stores();
         let directory = stores.pool(sdk);
-        let server_key = Arc::new(ServerKey::new(
+        let server_key = Arc::new(SecretKey::new(
             aws_sdk_secretsmanager::Client::new(sdk),
             self.server_key_secret.clone(),
         ));
@@ -215,7 +215,7 @@ impl AuthConfig {
             login: Login::new(
                 directory.clone(),
                 events.clone(),
-                ChallengeHandles::new(server_key, self.mfa_challenge_lifetime),
+                ChallengeHandles::new(Arc::clone(&server_key), self.mfa_challenge_lifetime),
             ),
             mfa: Mfa::new(directory.clone(), events.clone()),
             refresh: Refresh::new(directory.clone()),
@@ -230,6 +230,7 @@ impl AuthConfig {
             verifier,
             revocations,
             api_keys: Arc::new(api_keys),
+            server_key,
             cors: self.cors.clone(),
             docs_ui: self.docs_ui.clone(),
             clients: AppClients::new(

@@ -19,7 +19,6 @@ pub mod refresh;
 pub mod registration;
 pub mod revocations;
 pub mod routes;
-pub mod server_key;
 pub mod store;
 pub mod subscriber;
 
@@ -28,7 +27,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::middleware::from_fn_with_state;
 use roster_platform::api_key_guard::{ApiKeyGuard, RequiredScope, require_api_key};
-use roster_platform::http::{CorsSettings, with_common_routes, with_cors};
+use roster_platform::http::{CorsSettings, load_at_startup, with_common_routes, with_cors};
+use roster_platform::secret_key::SecretKey;
 use roster_platform::jwt::JwtVerifier;
 use roster_platform::openapi::{DocsUi, SecuritySchemes, with_document};
 use utoipa_axum::router::OpenApiRouter;
@@ -92,6 +92,8 @@ pub struct AuthDeps {
     /// Tokens revoked since they were issued (sign-out, password, status, deletion).
     pub revocations: Arc<revocations::RevocationSet>,
     pub api_keys: Arc<ApiKeyGuard>,
+    /// The Auth API's own key (activation codes, request fingerprints, challenge handles).
+    pub server_key: Arc<SecretKey>,
     pub clients: AppClients,
     pub cors: CorsSettings,
     /// Where the docs page loads Swagger UI from.
@@ -99,6 +101,18 @@ pub struct AuthDeps {
 }
 
 impl AuthDeps {
+    /// Loads what the first requests would otherwise load, all at once: the pool's JWKS, the
+    /// API keys, the revocation set and the Auth API's key (see
+    /// [`roster_platform::http::load_at_startup`]).
+    pub async fn load_before_serving(&self) {
+        tokio::join!(
+            load_at_startup("the pool's JWKS", self.verifier.load_keys()),
+            load_at_startup("the API keys", self.api_keys.load()),
+            load_at_startup("the revocation set", self.revocations.load()),
+            load_at_startup("the Auth API's key", self.server_key.load()),
+        );
+    }
+
     /// Verifies `token` as a token of use `expected` whose user's tokens were not revoked
     /// after it was issued.
     pub async fn verify_token(

@@ -16,7 +16,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use roster_events::auth::{MfaDisabled, MfaEnabled};
@@ -27,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::cognito::{CognitoDirectory, CognitoError, TotpChallenge};
 use crate::domain::{PresentedPassword, TotpCode};
 use crate::events::AuthEvents;
-use crate::server_key::{ServerKey, ServerKeyError};
+use roster_platform::secret_key::{self, SecretKey, SecretKeyError};
 
 /// How long a sign-in's challenge can be answered: Cognito's sessions last 3 minutes.
 pub const DEFAULT_CHALLENGE_LIFETIME: Duration = Duration::from_secs(180);
@@ -69,17 +68,17 @@ pub enum HandleError {
     #[error("the challenge handle is not valid or has expired")]
     Refused,
     #[error(transparent)]
-    Key(#[from] ServerKeyError),
+    Key(#[from] SecretKeyError),
 }
 
 /// Seals and opens challenge handles.
 pub struct ChallengeHandles {
-    key: Arc<ServerKey>,
+    key: Arc<SecretKey>,
     lifetime: Duration,
 }
 
 impl ChallengeHandles {
-    pub fn new(key: Arc<ServerKey>, lifetime: Duration) -> Self {
+    pub fn new(key: Arc<SecretKey>, lifetime: Duration) -> Self {
         Self { key, lifetime }
     }
 
@@ -88,7 +87,7 @@ impl ChallengeHandles {
         self.lifetime.as_secs()
     }
 
-    async fn aead_key(&self) -> Result<[u8; 32], ServerKeyError> {
+    async fn aead_key(&self) -> Result<[u8; 32], SecretKeyError> {
         self.key.mac(&[KEY_PURPOSE]).await
     }
 
@@ -106,9 +105,7 @@ impl ChallengeHandles {
             key_id: key_id.to_owned(),
             expires_at: now() + i64::try_from(self.lifetime.as_secs()).unwrap_or(i64::MAX / 2),
         };
-        let mut nonce = [0u8; NONCE_LEN];
-        getrandom::fill(&mut nonce).map_err(|error| ServerKeyError::new(error.to_string()))?;
-        Ok(seal_with(&self.aead_key().await?, &sealed, nonce))
+        Ok(seal_with(&self.aead_key().await?, &sealed)?)
     }
 
     /// The challenge in `text`, if it is a handle this API sealed and it has not expired.
@@ -129,38 +126,19 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-fn aead(key: &[u8; 32]) -> LessSafeKey {
-    LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).expect("a 32-byte AES-256 key"))
-}
-
-fn seal_with(key: &[u8; 32], sealed: &Sealed, nonce: [u8; NONCE_LEN]) -> String {
-    let mut data = serde_json::to_vec(sealed).expect("a handle serialises");
-    aead(key)
-        .seal_in_place_append_tag(
-            Nonce::assume_unique_for_key(nonce),
-            Aad::from(HANDLE_AAD),
-            &mut data,
-        )
-        .expect("AES-GCM seals any length a handle has");
-    let mut bytes = nonce.to_vec();
-    bytes.extend_from_slice(&data);
-    format!("{HANDLE_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
+/// `sealed` as a handle: the prefix, then nonce, ciphertext and tag in URL-safe base64.
+fn seal_with(key: &[u8; 32], sealed: &Sealed) -> Result<String, SecretKeyError> {
+    let plain = serde_json::to_vec(sealed).expect("a handle serialises");
+    let bytes = secret_key::seal(key, HANDLE_AAD, &plain)?;
+    Ok(format!("{HANDLE_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes)))
 }
 
 fn open_with(key: &[u8; 32], text: &str) -> Option<Sealed> {
     let bytes = URL_SAFE_NO_PAD
         .decode(text.strip_prefix(HANDLE_PREFIX)?)
         .ok()?;
-    if bytes.len() <= NONCE_LEN {
-        return None;
-    }
-    let (nonce, data) = bytes.split_at(NONCE_LEN);
-    let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
-    let mut data = data.to_vec();
-    let plain = aead(key)
-        .open_in_place(nonce, Aad::from(HANDLE_AAD), &mut data)
-        .ok()?;
-    serde_json::from_slice(plain).ok()
+    let plain = secret_key::open(key, HANDLE_AAD, &bytes)?;
+    serde_json::from_slice(&plain).ok()
 }
 
 /// A started enrolment: the key to put into an authenticator app, as text and as the
@@ -336,7 +314,7 @@ mod tests {
     #[test]
     fn a_handle_opens_with_its_key_only_and_hides_what_it_holds() {
         let key = [3u8; 32];
-        let handle = seal_with(&key, &sealed(42), [9u8; NONCE_LEN]);
+        let handle = seal_with(&key, &sealed(42)).unwrap();
         assert!(handle.starts_with(HANDLE_PREFIX));
         for hidden in ["cognito-session", "5f0c-user", "client-a", "0123456789ab"] {
             assert!(!handle.contains(hidden));
@@ -355,7 +333,7 @@ mod tests {
     #[test]
     fn a_changed_or_truncated_handle_is_refused() {
         let key = [3u8; 32];
-        let handle = seal_with(&key, &sealed(42), [9u8; NONCE_LEN]);
+        let handle = seal_with(&key, &sealed(42)).unwrap();
         let body = handle.strip_prefix(HANDLE_PREFIX).unwrap();
         for position in [0, body.len() / 2, body.len() - 2] {
             let mut changed: Vec<char> = body.chars().collect();

@@ -28,7 +28,7 @@ use crate::activation::{ActivationCodes, code_hash};
 
 use crate::cognito::{CognitoDirectory, CognitoError, Creation, Deletion, Presence};
 use crate::domain::{Email, IdempotencyKey, Name, NewPassword, SourceSystem};
-use crate::server_key::ServerKey;
+use roster_platform::secret_key::SecretKey;
 use crate::store::{AuthTable, Claim, Field, Identity, PendingRegistration, StoreError};
 use roster_platform::metrics::Count;
 
@@ -108,12 +108,12 @@ impl From<CognitoError> for RegisterError {
 pub struct Registrar {
     table: AuthTable,
     directory: CognitoDirectory,
-    key: Arc<ServerKey>,
+    key: Arc<SecretKey>,
     codes: ActivationCodes,
 }
 
 impl Registrar {
-    pub fn new(table: AuthTable, directory: CognitoDirectory, key: Arc<ServerKey>) -> Self {
+    pub fn new(table: AuthTable, directory: CognitoDirectory, key: Arc<SecretKey>) -> Self {
         Self {
             table,
             directory,

@@ -131,6 +131,12 @@ impl RevocationSet {
         Ok(())
     }
 
+    /// Reads the revocation records now: at start-up, so that the first request finds the set
+    /// up to date.
+    pub async fn load(&self) -> Result<(), RevocationError> {
+        self.refresh_if_due().await
+    }
+
     /// Records a revocation this instance knows of, so it holds here at once.
     pub fn note(&self, sub: &str, revoked_at: i64) {
         self.revoked.note(sub, revoked_at);

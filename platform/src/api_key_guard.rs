@@ -268,6 +268,11 @@ impl ApiKeyGuard {
         Ok(keys.get(id).cloned())
     }
 
+    /// Loads the key set now: at start-up, so that the first request finds it cached.
+    pub async fn load(&self) -> Result<(), Rejection> {
+        self.reload(Instant::now(), false).await.map(drop)
+    }
+
     /// Reloads unless another caller did so since `asked_at`.
     async fn reload(
         &self,

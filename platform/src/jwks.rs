@@ -237,6 +237,11 @@ impl JwksCache {
         keys.get(kid).cloned().ok_or(KeyLookupError::Unknown)
     }
 
+    /// Fetches the key set now: at start-up, so that the first request finds it cached.
+    pub async fn load(&self) -> Result<(), KeyLookupError> {
+        self.refresh(Instant::now()).await.map(drop)
+    }
+
     async fn refresh(
         &self,
         asked_at: Instant,

@@ -168,6 +168,11 @@ impl JwtVerifier {
         &self.issuer
     }
 
+    /// Fetches the pool's signing keys now (see [`JwksCache::load`]).
+    pub async fn load_keys(&self) -> Result<(), KeyLookupError> {
+        self.keys.load().await
+    }
+
     /// Verifies `token` as a token of use `expected`.
     pub async fn verify(
         &self,

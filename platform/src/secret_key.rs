@@ -4,8 +4,9 @@
 //! carry but can neither read nor alter, bound to a context (the associated data) outside
 //! which they do not open.
 //!
-//! The User API's key (`<stage>/user-server-key`) seals list cursors with it. The Auth API's
-//! server key has the same stored form and its own loader (`roster_auth_api::server_key`).
+//! The User API's key (`roster-<stage>/user-server-key`) seals list cursors. The Auth API's
+//! (`roster-<stage>/auth-server-key`) derives activation codes and request fingerprints
+//! ([`SecretKey::mac`]) and seals sign-in challenge handles.
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use aws_lc_rs::hmac;
@@ -58,6 +59,11 @@ impl SecretKey {
         }
     }
 
+    /// Reads the key now: at start-up, so that the first request finds it loaded.
+    pub async fn load(&self) -> Result<(), SecretKeyError> {
+        self.key().await.map(drop)
+    }
+
     async fn key(&self) -> Result<&[u8], SecretKeyError> {
         let key = self
             .key
@@ -78,6 +84,13 @@ impl SecretKey {
     /// of the purpose under the secret key.
     pub async fn derive(&self, purpose: &[u8]) -> Result<[u8; 32], SecretKeyError> {
         Ok(derive(self.key().await?, purpose))
+    }
+
+    /// HMAC-SHA256 of `parts` under the secret key, each part prefixed with its length (eight
+    /// bytes, big-endian) so that no two lists of parts collide: `["ab", "c"]` and
+    /// `["a", "bc"]` differ.
+    pub async fn mac(&self, parts: &[&[u8]]) -> Result<[u8; 32], SecretKeyError> {
+        Ok(mac(self.key().await?, parts))
     }
 }
 
@@ -101,6 +114,17 @@ fn derive(key: &[u8], purpose: &[u8]) -> [u8; 32] {
     let mut derived = [0u8; 32];
     derived.copy_from_slice(tag.as_ref());
     derived
+}
+
+fn mac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    let mut context = hmac::Context::with_key(&hmac::Key::new(hmac::HMAC_SHA256, key));
+    for part in parts {
+        context.update(&(part.len() as u64).to_be_bytes());
+        context.update(part);
+    }
+    let mut tag = [0u8; 32];
+    tag.copy_from_slice(context.sign().as_ref());
+    tag
 }
 
 fn aead(key: &[u8; 32]) -> LessSafeKey {
@@ -150,6 +174,29 @@ mod tests {
         assert_eq!(derive(&key, b"a"), derive(&key, b"a"));
         assert_ne!(derive(&key, b"a"), derive(&key, b"b"));
         assert_ne!(derive(&key, b"a"), derive(&[8u8; 32], b"a"));
+    }
+
+    #[test]
+    fn parts_are_framed_so_boundaries_matter() {
+        let key = [7u8; 32];
+        assert_ne!(mac(&key, &[b"ab", b"c"]), mac(&key, &[b"a", b"bc"]));
+        assert_eq!(mac(&key, &[b"ab", b"c"]), mac(&key, &[b"ab", b"c"]));
+        assert_ne!(mac(&key, &[b"ab"]), mac(&[8u8; 32], &[b"ab"]));
+    }
+
+    #[test]
+    fn the_framed_mac_is_the_one_codes_and_handles_were_made_with() {
+        // Known answers (Python's hmac over the framed bytes): activation codes, request
+        // fingerprints and challenge handles made before keep their meaning.
+        let key = [7u8; 32];
+        assert_eq!(
+            hex::encode(mac(&key, &[b"ab", b"c"])),
+            "6073d5bcf26efd7ddc06c90652db47666a35e5fce22c4a3632375cb436a2611d"
+        );
+        assert_eq!(
+            hex::encode(mac(&key, &[b"roster-mfa-challenge-key-v1"])),
+            "dff2a2275f1c1c24d54975e77b1ae14a895fc92c4bd9de980cac177dd35ec0df"
+        );
     }
 
     #[test]

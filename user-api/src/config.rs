@@ -61,7 +61,7 @@ impl UserConfig {
     }
 
     /// The routes' dependencies. No network: the JWKS, the API keys and the User API's key
-    /// load on first use.
+    /// load on first use, or before it with [`UserDeps::load_before_serving`].
     pub fn deps(
         &self,
         sdk: &SdkConfig,

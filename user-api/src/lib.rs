@@ -21,7 +21,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::middleware::from_fn_with_state;
 use roster_platform::api_key_guard::{ApiKeyGuard, RequiredScope, require_api_key};
-use roster_platform::http::{CorsSettings, with_common_routes, with_cors};
+use roster_platform::http::{CorsSettings, load_at_startup, with_common_routes, with_cors};
 use roster_platform::jwt::JwtVerifier;
 use roster_platform::openapi::{DocsUi, SecuritySchemes, with_document};
 use utoipa_axum::router::OpenApiRouter;
@@ -48,6 +48,18 @@ pub struct UserDeps {
     pub cors: CorsSettings,
     /// Where the docs page loads Swagger UI from.
     pub docs_ui: DocsUi,
+}
+
+impl UserDeps {
+    /// Loads what the first requests would otherwise load, all at once: the pool's JWKS, the
+    /// API keys and the User API's key (see [`roster_platform::http::load_at_startup`]).
+    pub async fn load_before_serving(&self) {
+        tokio::join!(
+            load_at_startup("the pool's JWKS", self.verifier.load_keys()),
+            load_at_startup("the API keys", self.api_keys.load()),
+            load_at_startup("the User API's key", self.cursors.load()),
+        );
+    }
 }
 
 pub type AppState = Arc<UserDeps>;

@@ -425,6 +425,11 @@ impl ListCursors {
             .map_err(|error| UserError::KeyUnavailable(error.to_string()))
     }
 
+    /// Reads the key now (see [`SecretKey::load`]).
+    pub async fn load(&self) -> Result<(), roster_platform::secret_key::SecretKeyError> {
+        self.key.load().await
+    }
+
     pub async fn seal(&self, query: &ListQuery, position: &Position) -> Result<String, UserError> {
         seal_cursor(&self.key().await?, query, position)
             .map_err(|error| UserError::KeyUnavailable(error.to_string()))

@@ -14,5 +14,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         &TokenSettings::from_env()?,
         &ApiKeySettings::from_env()?,
     )?;
+    // During init, with the CPU boosted, rather than in the first invocation at its share.
+    Box::pin(deps.load_before_serving()).await;
     roster_platform::http::run_on_lambda(roster_user_api::router(deps)).await
 }

@@ -249,7 +249,7 @@ pub(crate) async fn derived_activation_code(
         .find(|item| item["pk"] == format!("USER#{user_id}"))
         .unwrap_or_else(|| panic!("no identity of {user_id}"));
     roster_auth_api::activation::ActivationCodes::new(std::sync::Arc::new(
-        roster_auth_api::server_key::ServerKey::new(
+        roster_platform::secret_key::SecretKey::new(
             aws_sdk_secretsmanager::Client::new(&resources.sdk),
             resources.provisioned.server_key_secret.clone(),
         ),
