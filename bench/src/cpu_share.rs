@@ -38,8 +38,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method, StatusCode};
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use roster_infra::resources::LAMBDA_BINARIES;
@@ -255,9 +255,6 @@ struct Stub {
     handed: Mutex<Option<Instant>>,
     answers: mpsc::UnboundedSender<Answer>,
     served: AtomicU32,
-    aws_calls: AtomicU32,
-    /// The API-key set the Secrets Manager stand-in returns.
-    key_set: String,
 }
 
 struct Answer {
@@ -316,45 +313,6 @@ async fn failed(State(stub): State<Arc<Stub>>, body: String) -> StatusCode {
         failed: true,
     });
     StatusCode::ACCEPTED
-}
-
-/// The AWS stand-in: the pool's JWKS, the API-key set for any secret, and an empty result
-/// for everything else.
-async fn aws(State(stub): State<Arc<Stub>>, request: Request) -> Response {
-    stub.aws_calls.fetch_add(1, Ordering::SeqCst);
-    let (body, content_type) = if request.method() == Method::GET
-        && request.uri().path().ends_with("/jwks.json")
-    {
-        (
-            String::from_utf8_lossy(forged::POOL_JWKS_JSON).into_owned(),
-            "application/json",
-        )
-    } else if request
-        .headers()
-        .get("x-amz-target")
-        .and_then(|target| target.to_str().ok())
-        .is_some_and(|target| target.starts_with("secretsmanager."))
-    {
-        (
-            json!({
-                "ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench/api-keys",
-                "Name": "bench/api-keys", "VersionId": "bench", "SecretString": stub.key_set,
-            })
-            .to_string(),
-            "application/x-amz-json-1.1",
-        )
-    } else {
-        (
-            json!({"Items": [], "Count": 0, "ScannedCount": 0, "Entries": [], "FailedEntryCount": 0})
-                .to_string(),
-            "application/x-amz-json-1.0",
-        )
-    };
-    let mut response = body.into_response();
-    response
-        .headers_mut()
-        .insert("content-type", HeaderValue::from_static(content_type));
-    response
 }
 
 /// A server on loopback, stopped when this is dropped.
@@ -500,22 +458,16 @@ fn events(work: Work, count: usize) -> Result<(Vec<String>, String)> {
     Ok((events, key_set))
 }
 
-/// Whether an answer is the expected one: an API's 200, any other function's response.
+/// Whether an answer is the expected one (see [`cold_start::check_success`]).
 fn check(work: Work, answer: &Answer) -> Result<()> {
     if answer.failed {
         bail!("the invocation failed: {}", answer.body);
     }
-    let is_api = matches!(
-        work,
-        Work::Verify | Work::Cheapest("auth-api" | "user-api" | "node")
-    );
-    if is_api {
-        let response: Value = serde_json::from_str(&answer.body).context("a JSON response")?;
-        if response["statusCode"] != json!(200) {
-            bail!("the API answered {}", answer.body);
-        }
-    }
-    Ok(())
+    let function = match work {
+        Work::Verify => "auth-api",
+        Work::Cheapest(name) => name,
+    };
+    cold_start::check_success(function, &answer.body)
 }
 
 async fn measure(subject: &Subject, limit: Limit, options: &Options, number: u64) -> Result<Run> {
@@ -530,9 +482,8 @@ async fn measure(subject: &Subject, limit: Limit, options: &Options, number: u64
         handed: Mutex::new(None),
         answers: answers_tx,
         served: AtomicU32::new(0),
-        aws_calls: AtomicU32::new(0),
-        key_set,
     });
+    let stand_in = cold_start::AwsStandIn::new(key_set);
     let api = Router::new()
         .route("/2018-06-01/runtime/invocation/next", get(next))
         .route(
@@ -543,8 +494,7 @@ async fn measure(subject: &Subject, limit: Limit, options: &Options, number: u64
         .route("/2018-06-01/runtime/init/error", post(failed))
         .with_state(Arc::clone(&stub));
     let (runtime_api, _runtime_server) = serve(api).await?;
-    let (aws_address, _aws_server) =
-        serve(Router::new().fallback(aws).with_state(Arc::clone(&stub))).await?;
+    let (aws_address, _aws_server) = serve(stand_in.router()).await?;
 
     let mut command = Command::new(&subject.program);
     command.args(&subject.args);
@@ -554,14 +504,7 @@ async fn measure(subject: &Subject, limit: Limit, options: &Options, number: u64
         Limit::Memory(mb) => mb,
     };
     command
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory.to_string())
-        .env("USER_POOL_ID", "us-east-1_TestPool")
-        .env("TOKEN_ISSUER", forged::ISSUER)
-        .env("APP_CLIENT_IDS", forged::CLIENT)
-        .env("JWKS_URL", format!("http://{aws_address}/jwks.json"))
-        // Without it lambda_http routes a REST API event's path with the stage in front
-        // (`/prod/health`), which the routers do not know: every route would answer 404.
-        .env("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH", "true");
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory.to_string());
     // The group is dropped after the process (declared first, dropped last).
     let group;
     let started = Instant::now();
@@ -599,7 +542,7 @@ async fn measure(subject: &Subject, limit: Limit, options: &Options, number: u64
             tokio::time::sleep(Duration::from_millis(options.gap_ms)).await;
         }
         let throttled_before = group.throttled();
-        let calls_before = stub.aws_calls.load(Ordering::SeqCst);
+        let calls_before = stand_in.calls();
         *stub.event.lock().expect("event") = event;
         stub.release.add_permits(1);
         let answer = tokio::time::timeout(TIMEOUT, answers.recv())
@@ -616,7 +559,7 @@ async fn measure(subject: &Subject, limit: Limit, options: &Options, number: u64
         durations.push(answer.at.saturating_duration_since(handed));
         if n == 0 {
             first_throttled = group.throttled().saturating_sub(throttled_before);
-            first_aws_calls = stub.aws_calls.load(Ordering::SeqCst) - calls_before;
+            first_aws_calls = stand_in.calls() - calls_before;
         }
     }
     let peak_rss_kib = crate::load::memory_kib(pid).map_or(0, |(_, peak)| peak);

@@ -207,7 +207,7 @@ async fn cold_starts(runs: usize, extra: u32, lambda_dir: &Path) -> Result<()> {
         for run in 0..runs {
             let extra = if run == 0 { extra } else { 0 };
             starts.push(
-                cold_start::start_once(&program, &[], cold_start::first_event(function), extra)
+                cold_start::start_once(function, &program, &[], extra)
                     .await
                     .with_context(|| format!("{function}, run {run}"))?,
             );
@@ -229,9 +229,9 @@ async fn cold_starts(runs: usize, extra: u32, lambda_dir: &Path) -> Result<()> {
         let extra = if run == 0 { extra } else { 0 };
         starts.push(
             cold_start::start_once(
+                "node",
                 Path::new("node"),
                 &[bootstrap.to_str().context("a UTF-8 path")?],
-                cold_start::first_event("node"),
                 extra,
             )
             .await
