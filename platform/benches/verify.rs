@@ -2,8 +2,11 @@
 //! the whole verifier (`JwtVerifier::verify`: size, shape, header, key lookup, signature,
 //! claims) next to the floor, the bare RS256 signature check of the same tokens on the same
 //! key, parsed once; and the verifier followed by the revocation check the APIs make on every
-//! token (`RevokedUsers::is_revoked`, here holding 10,000 revoked users). Also writes the tokens and the JWKS to `target/bench/tokens.json`, so
-//! the Node.js reference (`bench/node`) verifies exactly the same tokens.
+//! token (`RevokedUsers::is_revoked`, here holding 10,000 revoked users). These verify every
+//! token in full (the cache of verified tokens off); one more runs the verifier as deployed,
+//! on tokens it has seen (each a cache hit: no signature check). Also writes the tokens and the
+//! JWKS to `target/bench/tokens.json`, so the Node.js reference (`bench/node`) verifies
+//! exactly the same tokens.
 //!
 //! `cargo bench -p roster-platform --bench verify`
 
@@ -74,20 +77,28 @@ fn verification(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let verifier = JwtVerifier::new(
-        JwksCache::new(FixtureJwks, JwksOptions::default()),
-        VerifierConfig {
-            issuer: ISSUER.to_owned(),
-            client_ids: vec![CLIENT.to_owned()],
-            leeway: DEFAULT_LEEWAY,
-        },
-    );
+    let verifier_with = |capacity| {
+        JwtVerifier::new(
+            JwksCache::new(FixtureJwks, JwksOptions::default()),
+            VerifierConfig {
+                issuer: ISSUER.to_owned(),
+                client_ids: vec![CLIENT.to_owned()],
+                leeway: DEFAULT_LEEWAY,
+            },
+        )
+        .with_verified_cache(capacity)
+    };
+    let verifier = verifier_with(0);
+    let cached = verifier_with(roster_platform::verified_tokens::DEFAULT_CAPACITY);
     // The JWKS is fetched once, at the first token; not on the hot path.
     for token in &tokens {
-        runtime
-            .block_on(verifier.verify(token, TokenUse::Access))
-            .expect("a valid token");
+        for verifier in [&verifier, &cached] {
+            runtime
+                .block_on(verifier.verify(token, TokenUse::Access))
+                .expect("a valid token");
+        }
     }
+    assert_eq!(cached.verified_cached(), TOKENS, "every token held");
     let der = pool_public_key_der();
     let parsed = ParsedPublicKey::new(&signature::RSA_PKCS1_2048_8192_SHA256, &der).unwrap();
     let parts = signed_parts(&tokens);
@@ -104,6 +115,19 @@ fn verification(c: &mut Criterion) {
                 .unwrap()
         })
     });
+    let mut next = 0;
+    group.bench_function(
+        "roster JwtVerifier::verify, a token seen before (cache hit)",
+        |b| {
+            b.iter(|| {
+                next = (next + 1) % TOKENS;
+                let token = black_box(tokens[next].as_str());
+                runtime
+                    .block_on(cached.verify(token, TokenUse::Access))
+                    .unwrap()
+            })
+        },
+    );
     // As many revoked users as an hour of sign-outs at a busy site; none of them is a token's.
     let revoked = RevokedUsers::default();
     for n in 0..10_000 {

@@ -22,6 +22,9 @@ pub struct TokenSettings {
     pub issuer: String,
     /// The issuer's `/.well-known/jwks.json` on AWS.
     pub jwks_url: String,
+    /// How many tokens verified in full an instance keeps, to skip their signature check when
+    /// they come again (0: none; see [`crate::verified_tokens`]).
+    pub verified_cache: usize,
 }
 
 impl TokenSettings {
@@ -34,11 +37,13 @@ impl TokenSettings {
             client_ids,
             jwks_url: format!("{issuer}/.well-known/jwks.json"),
             issuer,
+            verified_cache: crate::verified_tokens::DEFAULT_CAPACITY,
         }
     }
 
     /// `AWS_REGION`, `USER_POOL_ID`, `APP_CLIENT_IDS` (comma-separated, default first), and the
-    /// optional overrides `TOKEN_ISSUER` and `JWKS_URL`.
+    /// optional overrides `TOKEN_ISSUER`, `JWKS_URL` and `VERIFIED_TOKEN_CACHE` (entries; 0 turns
+    /// the cache of verified tokens off).
     pub fn from_env() -> Result<Self, ConfigError> {
         let client_ids: Vec<String> = required("APP_CLIENT_IDS")?
             .split(',')
@@ -60,6 +65,7 @@ impl TokenSettings {
         if let Ok(jwks_url) = std::env::var("JWKS_URL") {
             settings.jwks_url = jwks_url;
         }
+        settings.verified_cache = parsed_or("VERIFIED_TOKEN_CACHE", settings.verified_cache)?;
         Ok(settings)
     }
 
@@ -76,7 +82,8 @@ impl TokenSettings {
                 client_ids: self.client_ids.clone(),
                 leeway: DEFAULT_LEEWAY,
             },
-        ))
+        )
+        .with_verified_cache(self.verified_cache))
     }
 }
 

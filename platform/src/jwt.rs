@@ -8,8 +8,12 @@
 //! [`DEFAULT_LEEWAY`]), `nbf` and `iat` not in the future, `iss` exactly the pool, `sub`
 //! present, `token_use` the one the route expects, and the client (`client_id` of an access
 //! token, `aud` of an id token) one of the configured app clients.
+//!
+//! A token verified in full is kept for a while ([`crate::verified_tokens`]): the same bytes
+//! presented again skip the signature check but not the clock, the key or the token use.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -17,6 +21,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
 use crate::jwks::{JwksCache, KeyLookupError};
+use crate::verified_tokens::{self, Hit, VerifiedTokens};
 
 /// Tokens longer than this are refused before any decoding.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -125,6 +130,7 @@ pub struct JwtVerifier {
     issuer: String,
     client_ids: HashSet<String>,
     leeway: i64,
+    verified: VerifiedTokens,
 }
 
 #[derive(Deserialize)]
@@ -161,7 +167,20 @@ impl JwtVerifier {
             issuer: config.issuer,
             client_ids: config.client_ids.into_iter().collect(),
             leeway: i64::try_from(config.leeway.as_secs()).unwrap_or(i64::MAX),
+            verified: VerifiedTokens::new(verified_tokens::DEFAULT_CAPACITY),
         }
+    }
+
+    /// Keeps at most `capacity` tokens verified in full (0: none, every token is checked in
+    /// full each time); [`verified_tokens::DEFAULT_CAPACITY`] unless set.
+    pub fn with_verified_cache(mut self, capacity: usize) -> Self {
+        self.verified = VerifiedTokens::new(capacity);
+        self
+    }
+
+    /// How many verified tokens are kept now.
+    pub fn verified_cached(&self) -> usize {
+        self.verified.len()
     }
 
     pub fn issuer(&self) -> &str {
@@ -181,6 +200,18 @@ impl JwtVerifier {
     ) -> Result<VerifiedToken, TokenRejection> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenRejection::TooLarge);
+        }
+        if let Some(hit) = self.verified.get(token, expected) {
+            if hit.verified.exp.saturating_add(self.leeway) < chrono::Utc::now().timestamp() {
+                self.verified.remove(token);
+                return Err(TokenRejection::Expired);
+            }
+            match self.keys.key(&hit.kid).await {
+                Ok(key) if Arc::ptr_eq(&key, &hit.key) => return Ok(hit.verified),
+                // The JWKS was fetched again since, or no longer has the key, or cannot be
+                // had: the full verification below decides.
+                _ => self.verified.remove(token),
+            }
         }
         let segments: Vec<&str> = token.split('.').collect();
         if segments.len() != 3 || segments.iter().any(|segment| segment.is_empty()) {
@@ -242,7 +273,7 @@ impl JwtVerifier {
         }
         .filter(|client| self.client_ids.contains(client))
         .ok_or(TokenRejection::UnknownClient)?;
-        Ok(VerifiedToken {
+        let verified = VerifiedToken {
             sub,
             token_use: expected,
             client_id: client,
@@ -251,6 +282,16 @@ impl JwtVerifier {
             groups: claims.groups,
             exp,
             issued_at: claims.iat.unwrap_or(0),
-        })
+        };
+        self.verified.insert(
+            token,
+            Hit {
+                verified: verified.clone(),
+                kid: kid.into(),
+                key,
+            },
+            now.saturating_sub(self.leeway),
+        );
+        Ok(verified)
     }
 }

@@ -25,3 +25,4 @@ pub mod secret_key;
 pub mod subscriber;
 pub mod table;
 pub mod telemetry;
+pub mod verified_tokens;

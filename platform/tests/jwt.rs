@@ -16,6 +16,8 @@ use roster_testkit::forged::*;
 struct Jwks {
     fetches: Arc<AtomicUsize>,
     down: Arc<AtomicBool>,
+    /// The pool's key under another key id: tokens signed as `POOL_KID` name no key.
+    rotated: Arc<AtomicBool>,
 }
 
 impl JwksSource for Jwks {
@@ -25,6 +27,10 @@ impl JwksSource for Jwks {
             tokio::time::sleep(Duration::from_millis(20)).await;
             if self.down.load(Ordering::SeqCst) {
                 Err(JwksError("down".into()))
+            } else if self.rotated.load(Ordering::SeqCst) {
+                let mut jwks: serde_json::Value = serde_json::from_slice(&pool_jwks()).unwrap();
+                jwks["keys"][0]["kid"] = json!("pool-key-2");
+                Ok(serde_json::to_vec(&jwks).unwrap())
             } else {
                 Ok(pool_jwks())
             }
@@ -156,4 +162,115 @@ async fn fails_closed_when_the_jwks_cannot_be_had() {
         1,
         "no hammering while it is down"
     );
+}
+
+// The cache of verified tokens: a hit needs the same bytes, and skips the signature check but
+// not the clock, the key or the token use.
+
+fn verifier_with_options(jwks: &Jwks, options: JwksOptions, leeway: Duration) -> JwtVerifier {
+    JwtVerifier::new(
+        JwksCache::new(jwks.clone(), options),
+        VerifierConfig {
+            issuer: ISSUER.to_owned(),
+            client_ids: vec![CLIENT.to_owned()],
+            leeway,
+        },
+    )
+}
+
+#[tokio::test]
+async fn a_token_seen_before_gives_the_same_claims_from_the_cache() {
+    let verifier = verifier();
+    let access = token(&access_claims());
+    let first = verifier.verify(&access, TokenUse::Access).await.unwrap();
+    assert_eq!(verifier.verified_cached(), 1);
+    assert_eq!(verifier.verify(&access, TokenUse::Access).await, Ok(first));
+    assert_eq!(verifier.verified_cached(), 1, "held once");
+    // Another token of the same user is another entry.
+    let other = token(&with(access_claims(), "jti", json!("another")));
+    verifier.verify(&other, TokenUse::Access).await.unwrap();
+    assert_eq!(verifier.verified_cached(), 2);
+}
+
+#[tokio::test]
+async fn a_token_one_byte_off_a_cached_one_is_verified_in_full() {
+    let verifier = verifier();
+    let access = token(&access_claims());
+    verifier.verify(&access, TokenUse::Access).await.unwrap();
+    let segments: Vec<&str> = access.split('.').collect();
+    // A changed payload under the cached token's signature, and a changed signature.
+    let admin = with(access_claims(), "cognito:groups", json!(["ADMIN"]));
+    let grafted = format!("{}.{}.{}", segments[0], b64(&admin), segments[2]);
+    assert_eq!(
+        verifier.verify(&grafted, TokenUse::Access).await,
+        Err(TokenRejection::BadSignature)
+    );
+    let mut signature = segments[2].to_owned();
+    let last = signature.pop().unwrap();
+    signature.push(if last == 'A' { 'B' } else { 'A' });
+    let resigned = format!("{}.{}.{signature}", segments[0], segments[1]);
+    assert!(verifier.verify(&resigned, TokenUse::Access).await.is_err());
+    // Nothing refused was kept; the real token still passes.
+    assert_eq!(verifier.verified_cached(), 1);
+    verifier.verify(&access, TokenUse::Access).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_cached_token_is_refused_for_the_other_token_use() {
+    let verifier = verifier();
+    let access = token(&access_claims());
+    verifier.verify(&access, TokenUse::Access).await.unwrap();
+    assert_eq!(
+        verifier.verify(&access, TokenUse::Id).await,
+        Err(TokenRejection::WrongTokenUse)
+    );
+    verifier.verify(&access, TokenUse::Access).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_cached_token_is_refused_once_it_expires() {
+    let verifier = verifier_with_options(&Jwks::default(), JwksOptions::default(), Duration::ZERO);
+    let expiring = token(&with(access_claims(), "exp", json!(now() + 1)));
+    verifier.verify(&expiring, TokenUse::Access).await.unwrap();
+    assert_eq!(verifier.verified_cached(), 1);
+    // Until the second after `exp` is over: the check is `exp < now`.
+    let wait = u64::try_from(now() + 2).unwrap() * 1000
+        - u64::try_from(std::time::UNIX_EPOCH.elapsed().unwrap().as_millis()).unwrap();
+    tokio::time::sleep(Duration::from_millis(wait)).await;
+    assert_eq!(
+        verifier.verify(&expiring, TokenUse::Access).await,
+        Err(TokenRejection::Expired)
+    );
+    assert_eq!(verifier.verified_cached(), 0, "forgotten once expired");
+}
+
+#[tokio::test]
+async fn a_cached_token_whose_key_left_the_jwks_is_refused() {
+    let jwks = Jwks::default();
+    // Every lookup fetches the JWKS again, so that a rotation shows at once.
+    let options = JwksOptions {
+        cooldown: Duration::ZERO,
+        max_age: Duration::ZERO,
+    };
+    let verifier = verifier_with_options(&jwks, options, DEFAULT_LEEWAY);
+    let access = token(&access_claims());
+    verifier.verify(&access, TokenUse::Access).await.unwrap();
+    jwks.rotated.store(true, Ordering::SeqCst);
+    assert_eq!(
+        verifier.verify(&access, TokenUse::Access).await,
+        Err(TokenRejection::UnknownKey)
+    );
+    assert_eq!(verifier.verified_cached(), 0);
+    jwks.rotated.store(false, Ordering::SeqCst);
+    verifier.verify(&access, TokenUse::Access).await.unwrap();
+}
+
+#[tokio::test]
+async fn with_the_cache_off_nothing_is_kept_and_tokens_still_verify() {
+    let verifier = verifier().with_verified_cache(0);
+    let access = token(&access_claims());
+    for _ in 0..3 {
+        verifier.verify(&access, TokenUse::Access).await.unwrap();
+    }
+    assert_eq!(verifier.verified_cached(), 0);
 }
