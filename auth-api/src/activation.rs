@@ -19,8 +19,8 @@ use roster_events::{Timestamp, UserId};
 use sha2::{Digest, Sha256};
 
 use crate::domain::Email;
-use roster_platform::secret_key::{SecretKey, SecretKeyError};
 use crate::store::{AuthTable, Identity, Reissue, ResendRecord, StoreError};
+use roster_platform::secret_key::{SecretKey, SecretKeyError};
 
 /// Derives activation codes from the server key.
 #[derive(Clone)]

@@ -21,10 +21,10 @@ use crate::password_reset::PasswordReset;
 use crate::refresh::Refresh;
 use crate::registration::Registrar;
 use crate::revocations::RevocationSet;
-use roster_platform::secret_key::SecretKey;
 use crate::store::AuthTable;
 use crate::{AppClients, AuthDeps};
 use roster_platform::events::EventPublisher;
+use roster_platform::secret_key::SecretKey;
 
 /// The Auth API's table and user pool: all the reconciler and the subscriber need.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -28,9 +28,9 @@ use axum::Router;
 use axum::middleware::from_fn_with_state;
 use roster_platform::api_key_guard::{ApiKeyGuard, RequiredScope, require_api_key};
 use roster_platform::http::{CorsSettings, load_at_startup, with_common_routes, with_cors};
-use roster_platform::secret_key::SecretKey;
 use roster_platform::jwt::JwtVerifier;
 use roster_platform::openapi::{DocsUi, SecuritySchemes, with_document};
+use roster_platform::secret_key::SecretKey;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

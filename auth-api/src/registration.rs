@@ -28,9 +28,9 @@ use crate::activation::{ActivationCodes, code_hash};
 
 use crate::cognito::{CognitoDirectory, CognitoError, Creation, Deletion, Presence};
 use crate::domain::{Email, IdempotencyKey, Name, NewPassword, SourceSystem};
-use roster_platform::secret_key::SecretKey;
 use crate::store::{AuthTable, Claim, Field, Identity, PendingRegistration, StoreError};
 use roster_platform::metrics::Count;
+use roster_platform::secret_key::SecretKey;
 
 /// How long a running registration keeps its idempotency key from a concurrent retry.
 pub const LEASE_SECONDS: i64 = 30;

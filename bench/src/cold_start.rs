@@ -178,7 +178,11 @@ async fn next(State(runtime): State<Arc<Runtime>>) -> Response {
 
 async fn answered(State(runtime): State<Arc<Runtime>>, body: String) -> StatusCode {
     if let Err(error) = check_success(&runtime.function, &body) {
-        runtime.errors.lock().expect("errors").push(format!("{error:#}"));
+        runtime
+            .errors
+            .lock()
+            .expect("errors")
+            .push(format!("{error:#}"));
     }
     runtime.answered.fetch_add(1, Ordering::SeqCst);
     runtime.answer.notify_one();

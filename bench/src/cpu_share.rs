@@ -503,8 +503,7 @@ async fn measure(subject: &Subject, limit: Limit, options: &Options, number: u64
         Limit::Unlimited => ONE_VCPU_MB,
         Limit::Memory(mb) => mb,
     };
-    command
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory.to_string());
+    command.env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory.to_string());
     // The group is dropped after the process (declared first, dropped last).
     let group;
     let started = Instant::now();

@@ -189,7 +189,11 @@ pub async fn load_at_startup<E: std::fmt::Debug>(
     match tokio::time::timeout(STARTUP_LOAD_LIMIT, load).await {
         Ok(Ok(())) => tracing::debug!(what, "loaded at start-up"),
         Ok(Err(error)) => {
-            tracing::warn!(what, ?error, "not loaded at start-up; the first request will try");
+            tracing::warn!(
+                what,
+                ?error,
+                "not loaded at start-up; the first request will try"
+            );
         }
         Err(_) => tracing::warn!(
             what,
