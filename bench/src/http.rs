@@ -1,9 +1,11 @@
 //! The verify route over HTTP on loopback: Roster's Auth API (this binary in release, serving
-//! the real router in a child process, as `roster-bench serve-auth`) next to the Node.js
-//! reference (`bench/node/server.mjs`, one process per core), in the same run. Both check the
-//! same API key and verify the same pool of distinct access tokens issued by the local
-//! endpoint's user pool; a fixed number of keep-alive connections sends requests back to back
-//! for a fixed time against each in turn.
+//! the real router in a child process, as `roster-bench serve-auth`) twice, as deployed and
+//! with its cache of verified tokens off, next to the Node.js reference
+//! (`bench/node/server.mjs`, one process per core), in the same run. All check the same API
+//! key and verify the same pool of distinct access tokens issued by the local endpoint's user
+//! pool, each token sent again and again (as a frontend sends its token with every request);
+//! a fixed number of keep-alive connections sends requests back to back for a fixed time
+//! against each in turn.
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -329,35 +331,39 @@ pub(crate) async fn compare(
             tokio::process::Command::new(program)
         }
     };
-    let mut rust = server(&std::env::current_exe()?)
-        .arg("serve-auth")
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_REGION", &provisioned.region)
-        .env("AWS_ACCESS_KEY_ID", "roster-local")
-        .env("AWS_SECRET_ACCESS_KEY", "roster-local")
-        .env("USER_POOL_ID", &provisioned.user_pool_id)
-        .env("APP_CLIENT_IDS", client_ids.join(","))
-        .env("JWKS_URL", &jwks_url)
-        .env("API_KEY_SECRET", &provisioned.api_key_secret)
-        .env(
-            "AUTH_TABLE",
-            &provisioned.table(&roster_infra::resources::AUTH_TABLE).name,
-        )
-        .env("SERVER_KEY_SECRET", &provisioned.server_key_secret)
-        .env("EVENT_BUS_NAME", &provisioned.bus_name)
-        .env("ASSETS_BASE_URL", "https://assets.example.com")
-        // As deployed: the template's ApplicationLogLevel, JSON logs.
-        .env("AWS_LAMBDA_LOG_LEVEL", "INFO")
-        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()?;
-    let rust_port = port_of(&mut rust).await?;
-
+    // Twice: as deployed (tokens verified in full kept, so the same token again skips its
+    // signature check), and with that cache off (every request verified in full, as the
+    // Node.js reference does).
+    let roster = |cache: usize| -> Result<tokio::process::Child> {
+        Ok(server(&std::env::current_exe()?)
+            .arg("serve-auth")
+            .env("AWS_ENDPOINT_URL", endpoint)
+            .env("AWS_REGION", &provisioned.region)
+            .env("AWS_ACCESS_KEY_ID", "roster-local")
+            .env("AWS_SECRET_ACCESS_KEY", "roster-local")
+            .env("USER_POOL_ID", &provisioned.user_pool_id)
+            .env("APP_CLIENT_IDS", client_ids.join(","))
+            .env("JWKS_URL", &jwks_url)
+            .env("VERIFIED_TOKEN_CACHE", cache.to_string())
+            .env("API_KEY_SECRET", &provisioned.api_key_secret)
+            .env(
+                "AUTH_TABLE",
+                &provisioned.table(&roster_infra::resources::AUTH_TABLE).name,
+            )
+            .env("SERVER_KEY_SECRET", &provisioned.server_key_secret)
+            .env("EVENT_BUS_NAME", &provisioned.bus_name)
+            .env("ASSETS_BASE_URL", "https://assets.example.com")
+            // As deployed: the template's ApplicationLogLevel, JSON logs.
+            .env("AWS_LAMBDA_LOG_LEVEL", "INFO")
+            .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()?)
+    };
     let node_port = free_port()?;
-    let mut node = server(std::path::Path::new("node"))
+    let node = server(std::path::Path::new("node"))
         .arg(node_dir.join("server.mjs"))
         .env(
             "WORKERS",
@@ -376,48 +382,56 @@ pub(crate) async fn compare(
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
         .spawn()?;
-    port_of(&mut node).await?;
-
     let bodies: Vec<String> = tokens
         .iter()
         .map(|token| json!({"token": token, "tokenType": "access"}).to_string())
         .collect();
-    let url = |port: u16| format!("http://127.0.0.1:{port}/auth/token/verify");
-    check_answers(&url(rust_port), &key, &bodies).await?;
-    check_answers(&url(node_port), &key, &bodies).await?;
-    let rust_pids = process_tree(rust.id().context("Roster's pid")?);
-    let node_pids = process_tree(node.id().context("Node's pid")?);
-    let (rust_requests, node_requests) = (
-        requests(rust_port, &key, &bodies),
-        requests(node_port, &key, &bodies),
-    );
-    // Warm both up: every connection open, the JIT and caches warm.
-    drive(rust_port, &rust_pids, &rust_requests, 2, connections).await?;
-    drive(node_port, &node_pids, &node_requests, 2, connections).await?;
-
-    // Rounds, the order alternating, so that a change in the machine's load between the two
-    // halves of a round shows as spread rather than as a bias.
-    let mut results = Vec::new();
-    for round in 1..=rounds {
-        eprintln!("http: round {round} of {rounds}, {seconds} s per server");
-        let mut roster = None;
-        let mut reference = None;
-        for rust_now in [round % 2 == 1, round % 2 == 0] {
-            if rust_now {
-                roster =
-                    Some(drive(rust_port, &rust_pids, &rust_requests, seconds, connections).await?);
-            } else {
-                reference =
-                    Some(drive(node_port, &node_pids, &node_requests, seconds, connections).await?);
-            }
-        }
-        results.push((
-            roster.context("Roster's run")?,
-            reference.context("Node's run")?,
-        ));
+    let mut servers = Vec::new();
+    for (name, child) in [
+        (
+            NAMES[0],
+            roster(roster_platform::verified_tokens::DEFAULT_CAPACITY)?,
+        ),
+        (NAMES[1], roster(0)?),
+        (NAMES[2], node),
+    ] {
+        servers.push(Server::start(name, child, &key, &bodies).await?);
     }
-    drop(rust);
-    drop(node);
+    // Warm every server up: every connection open, the JIT and caches warm.
+    for server in &servers {
+        drive(server.port, &server.pids, &server.requests, 2, connections).await?;
+    }
+
+    // Rounds, the order turning each round, so that a change in the machine's load within a
+    // round shows as spread rather than as a bias.
+    let mut results: Vec<Vec<Run>> = Vec::new();
+    for round in 0..rounds {
+        eprintln!(
+            "http: round {} of {rounds}, {seconds} s per server",
+            round + 1
+        );
+        let mut runs: Vec<Option<Run>> = servers.iter().map(|_| None).collect();
+        for turn in 0..servers.len() {
+            let at = (round + turn) % servers.len();
+            let server = &servers[at];
+            runs[at] = Some(
+                drive(
+                    server.port,
+                    &server.pids,
+                    &server.requests,
+                    seconds,
+                    connections,
+                )
+                .await?,
+            );
+        }
+        results.push(
+            runs.into_iter()
+                .map(|run| run.expect("every server ran"))
+                .collect(),
+        );
+    }
+    drop(servers);
 
     // Pinned, each server had one core.
     let cores = if pinned { 1 } else { cores() };
@@ -425,11 +439,8 @@ pub(crate) async fn compare(
         "| Round | Server | Requests/s | Per core | p50 | p99 | Failed | Server CPU | Load generator CPU |\n\
          |---|---|---|---|---|---|---|---|---|"
     );
-    for (round, (roster, reference)) in results.iter().enumerate() {
-        for (name, run) in [
-            ("Roster Auth API", roster),
-            ("Node.js 20 + aws-jwt-verify", reference),
-        ] {
+    for (round, runs) in results.iter().enumerate() {
+        for (name, run) in NAMES.iter().zip(runs) {
             println!(
                 "| {} | {name} | {:.0} | {:.0} | {:.2} ms | {:.2} ms | {} | {:.0}% | {:.0}% |",
                 round + 1,
@@ -443,24 +454,26 @@ pub(crate) async fn compare(
             );
         }
     }
-    let mut ratios: Vec<f64> = results
-        .iter()
-        .map(|(roster, reference)| roster.rate() / reference.rate())
-        .collect();
-    ratios.sort_by(f64::total_cmp);
-    println!(
-        "\nRoster / Node.js, per round: {}; median {:.2}x, spread {:.2}x to {:.2}x.",
-        ratios
+    for (at, name) in NAMES.iter().enumerate().take(2) {
+        let mut ratios: Vec<f64> = results
             .iter()
-            .map(|ratio| format!("{ratio:.2}x"))
-            .collect::<Vec<_>>()
-            .join(", "),
-        ratios[ratios.len() / 2],
-        ratios[0],
-        ratios[ratios.len() - 1],
-    );
+            .map(|runs| runs[at].rate() / runs[2].rate())
+            .collect();
+        ratios.sort_by(f64::total_cmp);
+        println!(
+            "\n{name} / Node.js, per round: {}; median {:.2}x, spread {:.2}x to {:.2}x.",
+            ratios
+                .iter()
+                .map(|ratio| format!("{ratio:.2}x"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            ratios[ratios.len() / 2],
+            ratios[0],
+            ratios[ratios.len() - 1],
+        );
+    }
     println!(
-        "{} distinct tokens, {connections} connections, {seconds} s per server per round; {}.",
+        "{} distinct tokens, each sent again and again, {connections} connections, {seconds} s per server per round; {}.",
         tokens.len(),
         if pinned {
             "each server pinned to core 0 (Node.js: one process), the load generator to core 1"
@@ -470,6 +483,46 @@ pub(crate) async fn compare(
         }
     );
     Ok(())
+}
+
+/// The servers, in the order each round starts from: Roster twice, then the reference.
+const NAMES: [&str; 3] = [
+    "Roster Auth API, as deployed (verified tokens kept)",
+    "Roster Auth API, every token verified in full",
+    "Node.js 20 + aws-jwt-verify",
+];
+
+/// A server under test: its port, its processes and the requests it gets.
+struct Server {
+    port: u16,
+    pids: Vec<u32>,
+    requests: Arc<Vec<Vec<u8>>>,
+    _child: tokio::process::Child,
+}
+
+impl Server {
+    /// Waits for `child` to listen, and checks that it verifies every token.
+    async fn start(
+        name: &str,
+        mut child: tokio::process::Child,
+        key: &str,
+        bodies: &[String],
+    ) -> Result<Self> {
+        let port = port_of(&mut child).await?;
+        check_answers(
+            &format!("http://127.0.0.1:{port}/auth/token/verify"),
+            key,
+            bodies,
+        )
+        .await
+        .with_context(|| name.to_owned())?;
+        Ok(Self {
+            port,
+            pids: process_tree(child.id().context("a pid")?),
+            requests: requests(port, key, bodies),
+            _child: child,
+        })
+    }
 }
 
 /// `pid` and its descendants (Node.js's cluster workers are children of its primary).
