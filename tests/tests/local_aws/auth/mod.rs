@@ -11,4 +11,5 @@ mod mfa;
 mod register;
 mod registration_ownership;
 mod sessions;
+mod startup;
 mod tokens;
