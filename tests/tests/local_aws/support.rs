@@ -1,6 +1,7 @@
 //! Small helpers shared by the tests.
 
 use reqwest::{Client, Response};
+use roster_client::{AuthApi, Error as ClientError, Problem, UserApi};
 use roster_events::auth::UserRegistered;
 use roster_events::{Email, Role, Timestamp, UserId, UserStatus};
 use roster_testkit::harness::TestResources;
@@ -165,6 +166,39 @@ impl Api {
             request = request.json(&body);
         }
         answer(request.send().await.unwrap()).await
+    }
+}
+
+/// The Auth API of `resources` as `roster-client` calls it, with an API key of every scope,
+/// and that key (for tests that look for it where it must not be).
+pub(crate) async fn auth_client(resources: &TestResources) -> (AuthApi, String) {
+    let (url, key) = roster_testkit::harness::auth_api(resources).await;
+    (AuthApi::new(&url, &key).unwrap(), key)
+}
+
+/// The User API of `resources` as `roster-client` calls it, with an API key of every scope.
+pub(crate) async fn user_client(resources: &TestResources) -> UserApi {
+    let (url, key) = roster_testkit::harness::user_api(resources).await;
+    UserApi::new(&url, &key).unwrap()
+}
+
+/// The refusal `result` must be: a problem document (`application/problem+json`, as
+/// `roster-client` reads only those into [`ClientError::Api`]) with `status`, returned whole.
+#[track_caller]
+pub(crate) fn refused<T: std::fmt::Debug>(
+    result: Result<T, ClientError>,
+    status: reqwest::StatusCode,
+) -> Problem {
+    match result {
+        Err(ClientError::Api {
+            status: got,
+            problem,
+        }) => {
+            assert_eq!(got, status, "{problem:?}");
+            assert_eq!(problem.status, status.as_u16(), "{problem:?}");
+            *problem
+        }
+        other => panic!("expected a {status} problem, got {other:?}"),
     }
 }
 
