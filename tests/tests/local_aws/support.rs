@@ -202,6 +202,12 @@ pub(crate) fn refused<T: std::fmt::Debug>(
     }
 }
 
+/// The status of a refused call (`None` for a success or no answer), for tests that look at
+/// the status only.
+pub(crate) fn refusal_status<T>(result: Result<T, ClientError>) -> Option<reqwest::StatusCode> {
+    result.err().and_then(|error| error.status())
+}
+
 /// The status and JSON body of a response (`null` for an empty body).
 pub(crate) async fn answer(response: Response) -> (reqwest::StatusCode, Value) {
     let status = response.status();
