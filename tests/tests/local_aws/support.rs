@@ -1,7 +1,7 @@
 //! Small helpers shared by the tests.
 
 use reqwest::{Client, Response};
-use roster_client::{AuthApi, Error as ClientError, Problem, UserApi};
+use roster_client::{AuthApi, Error as ClientError, Problem};
 use roster_events::auth::UserRegistered;
 use roster_events::{Email, Role, Timestamp, UserId, UserStatus};
 use roster_testkit::harness::TestResources;
@@ -64,27 +64,11 @@ impl Api {
         self.post_with(path, &body, &[]).await
     }
 
-    pub(crate) async fn login(&self, email: &str, password: &str) -> Response {
-        let body = serde_json::json!({"email": email, "password": password});
-        self.post("/auth/login", body).await
-    }
-
     pub(crate) async fn register(&self, body: Value, idempotency_key: Option<&str>) -> Response {
         let headers: Vec<(&str, &str)> = idempotency_key
             .map(|key| vec![("idempotency-key", key)])
             .unwrap_or_default();
         self.post_with("/auth/register", &body, &headers).await
-    }
-
-    /// `POST` with a Bearer token instead of the API key.
-    pub(crate) async fn bearer_post(&self, path: &str, token: &str, body: Value) -> Response {
-        self.http
-            .post(format!("{}{path}", self.url))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
     }
 
     pub(crate) fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
@@ -123,21 +107,6 @@ impl Api {
         answer(request.send().await.unwrap()).await
     }
 
-    pub(crate) async fn merge_patch(
-        &self,
-        path: &str,
-        patch: Value,
-    ) -> (reqwest::StatusCode, Value) {
-        let response = self
-            .request(reqwest::Method::PATCH, path)
-            .header("content-type", "application/merge-patch+json")
-            .body(patch.to_string())
-            .send()
-            .await
-            .unwrap();
-        answer(response).await
-    }
-
     /// A call with a Bearer token (and no API key).
     pub(crate) async fn bearer(
         &self,
@@ -174,12 +143,6 @@ impl Api {
 pub(crate) async fn auth_client(resources: &TestResources) -> (AuthApi, String) {
     let (url, key) = roster_testkit::harness::auth_api(resources).await;
     (AuthApi::new(&url, &key).unwrap(), key)
-}
-
-/// The User API of `resources` as `roster-client` calls it, with an API key of every scope.
-pub(crate) async fn user_client(resources: &TestResources) -> UserApi {
-    let (url, key) = roster_testkit::harness::user_api(resources).await;
-    UserApi::new(&url, &key).unwrap()
 }
 
 /// The refusal `result` must be: a problem document (`application/problem+json`, as
