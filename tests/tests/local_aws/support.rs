@@ -1,6 +1,7 @@
 //! Small helpers shared by the tests.
 
 use reqwest::{Client, Response};
+use roster_client::{AuthApi, Error as ClientError, Problem};
 use roster_events::auth::UserRegistered;
 use roster_events::{Email, Role, Timestamp, UserId, UserStatus};
 use roster_testkit::harness::TestResources;
@@ -63,27 +64,11 @@ impl Api {
         self.post_with(path, &body, &[]).await
     }
 
-    pub(crate) async fn login(&self, email: &str, password: &str) -> Response {
-        let body = serde_json::json!({"email": email, "password": password});
-        self.post("/auth/login", body).await
-    }
-
     pub(crate) async fn register(&self, body: Value, idempotency_key: Option<&str>) -> Response {
         let headers: Vec<(&str, &str)> = idempotency_key
             .map(|key| vec![("idempotency-key", key)])
             .unwrap_or_default();
         self.post_with("/auth/register", &body, &headers).await
-    }
-
-    /// `POST` with a Bearer token instead of the API key.
-    pub(crate) async fn bearer_post(&self, path: &str, token: &str, body: Value) -> Response {
-        self.http
-            .post(format!("{}{path}", self.url))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
     }
 
     pub(crate) fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
@@ -122,21 +107,6 @@ impl Api {
         answer(request.send().await.unwrap()).await
     }
 
-    pub(crate) async fn merge_patch(
-        &self,
-        path: &str,
-        patch: Value,
-    ) -> (reqwest::StatusCode, Value) {
-        let response = self
-            .request(reqwest::Method::PATCH, path)
-            .header("content-type", "application/merge-patch+json")
-            .body(patch.to_string())
-            .send()
-            .await
-            .unwrap();
-        answer(response).await
-    }
-
     /// A call with a Bearer token (and no API key).
     pub(crate) async fn bearer(
         &self,
@@ -166,6 +136,39 @@ impl Api {
         }
         answer(request.send().await.unwrap()).await
     }
+}
+
+/// The Auth API of `resources` as `roster-client` calls it, with an API key of every scope,
+/// and that key (for tests that look for it where it must not be).
+pub(crate) async fn auth_client(resources: &TestResources) -> (AuthApi, String) {
+    let (url, key) = roster_testkit::harness::auth_api(resources).await;
+    (AuthApi::new(&url, &key).unwrap(), key)
+}
+
+/// The refusal `result` must be: a problem document (`application/problem+json`, as
+/// `roster-client` reads only those into [`ClientError::Api`]) with `status`, returned whole.
+#[track_caller]
+pub(crate) fn refused<T: std::fmt::Debug>(
+    result: Result<T, ClientError>,
+    status: reqwest::StatusCode,
+) -> Problem {
+    match result {
+        Err(ClientError::Api {
+            status: got,
+            problem,
+        }) => {
+            assert_eq!(got, status, "{problem:?}");
+            assert_eq!(problem.status, status.as_u16(), "{problem:?}");
+            *problem
+        }
+        other => panic!("expected a {status} problem, got {other:?}"),
+    }
+}
+
+/// The status of a refused call (`None` for a success or no answer), for tests that look at
+/// the status only.
+pub(crate) fn refusal_status<T>(result: Result<T, ClientError>) -> Option<reqwest::StatusCode> {
+    result.err().and_then(|error| error.status())
 }
 
 /// The status and JSON body of a response (`null` for an empty body).

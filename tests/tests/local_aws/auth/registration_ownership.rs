@@ -18,13 +18,20 @@ use roster_testkit::faults::FaultProxy;
 use roster_testkit::harness::{self, TestResources};
 use serde_json::{Value, json};
 
-use crate::support::{Api, auth_items, cognito_emails};
+use roster_client::{AuthApi, LoginRequest, RegisterRequest};
+
+use crate::support::{Api, auth_client, auth_items, cognito_emails, refused};
 
 const OPERATOR_PASSWORD: &str = "Operator-Secret-42";
 const ATTACKER_PASSWORD: &str = "Attacker-Chosen-7";
 
 fn body(email: &str, name: &str) -> Value {
     json!({"email": email, "name": name, "password": ATTACKER_PASSWORD})
+}
+
+/// [`body`] as `roster-client` sends it.
+fn request(email: &str, name: &str) -> RegisterRequest {
+    RegisterRequest::new(email, name, ATTACKER_PASSWORD)
 }
 
 /// A user created in the pool without the Auth API, with a permanent password and `groups`.
@@ -136,14 +143,13 @@ fn assert_allowed(proxy: &FaultProxy, function: &str) {
     }
 }
 
-/// The problem document a registration of an email that a registered user holds gets.
-async fn taken_email_problem(api: &Api) -> Value {
-    assert_eq!(
-        api.register(body("holder@example.com", "email_holder"), None)
-            .await
-            .status(),
-        StatusCode::CREATED
-    );
+/// The problem document a registration of an email that a registered user holds gets, as
+/// it is (raw: it is compared whole with another, content type included).
+async fn taken_email_problem(api: &Api, client: &AuthApi) -> Value {
+    client
+        .register(&request("holder@example.com", "email_holder"), None)
+        .await
+        .unwrap();
     let taken = api
         .register(body("Holder@example.com", "someone_else"), None)
         .await;
@@ -155,8 +161,11 @@ async fn taken_email_problem(api: &Api) -> Value {
 async fn registering_the_email_of_an_out_of_band_admin_is_a_409_and_leaves_the_admin_untouched() {
     let resources = harness::provisioned().await;
     let proxy = FaultProxy::start(harness::endpoint_url().await).await;
-    let api = Api::from(harness::auth_api_through(&resources, proxy.url()).await);
-    let taken = taken_email_problem(&api).await;
+    let (url, key) = harness::auth_api_through(&resources, proxy.url()).await;
+    // Raw for the refusal whose document and exact content type are compared.
+    let api = Api::new(&url, &key);
+    let client = AuthApi::new(&url, &key).unwrap();
+    let taken = taken_email_problem(&api, &client).await;
     out_of_band_user(&resources, "ops@example.com", &["ADMIN"]).await;
     let before = pool_state(&resources, "ops@example.com").await;
     let items_before = auth_items(&resources).await;
@@ -194,12 +203,17 @@ async fn registering_the_email_of_an_out_of_band_admin_is_a_409_and_leaves_the_a
     );
 
     // The refusal leaves the stack working: a new email registers as usual.
-    let fresh = api
-        .register(body("newcomer@example.com", "newcomer"), None)
-        .await;
-    assert_eq!(fresh.status(), StatusCode::CREATED);
-    let login = api.login("newcomer@example.com", ATTACKER_PASSWORD).await;
-    assert_eq!(login.status(), StatusCode::OK);
+    client
+        .register(&request("newcomer@example.com", "newcomer"), None)
+        .await
+        .unwrap();
+    client
+        .login(&LoginRequest::new(
+            "newcomer@example.com",
+            ATTACKER_PASSWORD,
+        ))
+        .await
+        .unwrap();
     assert_eq!(
         pool_state(&resources, "newcomer@example.com").await.2,
         ["USER"]
@@ -210,19 +224,19 @@ async fn registering_the_email_of_an_out_of_band_admin_is_a_409_and_leaves_the_a
 async fn registering_the_email_of_an_imported_user_without_a_reservation_is_a_409_and_leaves_it_untouched()
  {
     let resources = harness::provisioned().await;
-    let api = Api::from(harness::auth_api(&resources).await);
+    let (api, _) = auth_client(&resources).await;
     out_of_band_user(&resources, "imported@example.com", &[]).await;
     let before = pool_state(&resources, "imported@example.com").await;
     assert!(auth_items(&resources).await.is_empty(), "no reservation");
 
-    let response = api
-        .register(body("imported@example.com", "imported_user"), None)
-        .await;
-    assert_eq!(response.status(), StatusCode::CONFLICT);
-    let problem: Value = response.json().await.unwrap();
-    assert_eq!(problem["type"], "/problems/conflict");
-    assert_eq!(problem["field"], "email");
-    assert_eq!(problem["detail"], "email is already taken");
+    let problem = refused(
+        api.register(&request("imported@example.com", "imported_user"), None)
+            .await,
+        StatusCode::CONFLICT,
+    );
+    assert_eq!(problem.kind, "/problems/conflict");
+    assert_eq!(problem.extensions["field"], "email");
+    assert_eq!(problem.detail.as_deref(), Some("email is already taken"));
 
     assert_eq!(pool_state(&resources, "imported@example.com").await, before);
     assert!(before.2.is_empty(), "not added to USER");

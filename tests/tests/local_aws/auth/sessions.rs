@@ -2,17 +2,61 @@
 //! (Users are created directly in the pool here; registration is not built yet.)
 
 use reqwest::{Response, StatusCode};
+use roster_client::{
+    AuthApi, ChangeRequest, ConfirmRequest, ForgotRequest, LoginRequest, RefreshRequest, TokenUse,
+    VerifyRequest,
+};
 use roster_testkit::harness::{self, TestResources};
 use serde_json::{Value, json};
 
 use std::time::Duration;
 
-use crate::support::{Api, receive_bodies, seed_user};
+use crate::support::{Api, auth_client, receive_bodies, refused, seed_user};
 
 const PASSWORD: &str = "Correct-Horse-9-Battery";
 
+/// The raw client, for the malformed, keyless and out-of-contract calls; well-formed calls go
+/// through [`client`].
 async fn start(resources: &TestResources) -> Api {
     Api::from(harness::auth_api(resources).await)
+}
+
+async fn client(resources: &TestResources) -> AuthApi {
+    auth_client(resources).await.0
+}
+
+fn login(email: &str, password: &str) -> LoginRequest {
+    LoginRequest::new(email, password)
+}
+
+fn confirm(email: &str, code: &str, new_password: &str) -> ConfirmRequest {
+    ConfirmRequest {
+        email: email.to_owned(),
+        code: code.to_owned(),
+        new_password: new_password.to_owned(),
+        client_id: None,
+    }
+}
+
+fn forgot(email: &str) -> ForgotRequest {
+    ForgotRequest {
+        email: email.to_owned(),
+        client_id: None,
+    }
+}
+
+fn change(old_password: &str, new_password: &str) -> ChangeRequest {
+    ChangeRequest {
+        old_password: old_password.to_owned(),
+        new_password: new_password.to_owned(),
+    }
+}
+
+fn refresh_with(refresh_token: &str) -> RefreshRequest {
+    RefreshRequest {
+        refresh_token: refresh_token.to_owned(),
+        client_id: None,
+    }
 }
 
 async fn seed(resources: &TestResources, email: &str) {
@@ -32,86 +76,66 @@ async fn problem(response: Response, status: StatusCode) -> Value {
 async fn login_verify_refresh_and_logout_revokes_the_refresh_token() {
     let resources = harness::provisioned().await;
     seed(&resources, "ada@example.com").await;
-    let api = start(&resources).await;
+    let api = client(&resources).await;
 
-    let response = api.login("Ada@Example.com", PASSWORD).await;
-    assert_eq!(response.status(), 200, "{:?}", response.text().await);
-    let tokens: Value = response.json().await.unwrap();
-    let access = tokens["accessToken"].as_str().unwrap();
-    let id = tokens["idToken"].as_str().unwrap();
-    let refresh = tokens["refreshToken"].as_str().unwrap();
-    assert_eq!(tokens["tokenType"], "Bearer");
-    assert!(tokens["expiresIn"].as_i64().unwrap() > 0);
-
-    let verified: Value = api
-        .http
-        .get(format!("{}/auth/token/access/verify/{access}", api.url))
-        .header("x-api-key", &api.key)
-        .send()
-        .await
-        .unwrap()
-        .json()
+    let tokens = api
+        .login(&login("Ada@Example.com", PASSWORD))
         .await
         .unwrap();
-    assert_eq!(verified["tokenUse"], "access");
-    let sub = verified["sub"].as_str().unwrap().to_owned();
+    let access = tokens.access_token.as_str();
+    let id = tokens.id_token.as_str();
+    let refresh = tokens.refresh_token.as_deref().unwrap();
+    assert_eq!(tokens.token_type, "Bearer");
+    assert!(tokens.expires_in > 0);
+
+    let verified = api.verify_in_path(TokenUse::Access, access).await.unwrap();
+    assert_eq!(verified.token_use, TokenUse::Access);
+    let sub = verified.sub;
 
     let as_id = api
-        .post(
-            "/auth/token/verify",
-            json!({"token": id, "tokenType": "id"}),
-        )
-        .await;
-    assert_eq!(as_id.status(), 200);
-    let as_id: Value = as_id.json().await.unwrap();
-    assert_eq!(as_id["sub"], sub.as_str());
-    assert_eq!(as_id["email"], "ada@example.com");
-    let id_as_access = api
-        .post(
-            "/auth/token/verify",
-            json!({"token": id, "tokenType": "access"}),
-        )
-        .await;
-    problem(id_as_access, StatusCode::UNAUTHORIZED).await;
+        .verify(&VerifyRequest::new(id, TokenUse::Id))
+        .await
+        .unwrap();
+    assert_eq!(as_id.sub, sub);
+    assert_eq!(as_id.email.as_deref(), Some("ada@example.com"));
+    refused(
+        api.verify(&VerifyRequest::new(id, TokenUse::Access)).await,
+        StatusCode::UNAUTHORIZED,
+    );
 
-    let refreshed = api
-        .post("/auth/token/refresh", json!({"refreshToken": refresh}))
-        .await;
-    assert_eq!(refreshed.status(), 200);
-    let refreshed: Value = refreshed.json().await.unwrap();
-    assert!(refreshed["accessToken"].is_string());
-    assert!(refreshed.get("refreshToken").is_none());
+    let refreshed = api.refresh(&refresh_with(refresh)).await.unwrap();
+    assert!(!refreshed.access_token.is_empty());
+    assert!(refreshed.refresh_token.is_none());
 
-    let logout = api.bearer_post("/auth/logout", access, json!({})).await;
-    assert_eq!(logout.status(), 204);
-    let after = api
-        .post("/auth/token/refresh", json!({"refreshToken": refresh}))
-        .await;
-    let refused = problem(after, StatusCode::UNAUTHORIZED).await;
-    assert_eq!(refused["type"], "/problems/invalid-token");
+    api.logout(access).await.unwrap();
+    let after = refused(
+        api.refresh(&refresh_with(refresh)).await,
+        StatusCode::UNAUTHORIZED,
+    );
+    assert_eq!(after.kind, "/problems/invalid-token");
 }
 
 #[tokio::test]
 async fn an_unknown_account_and_a_wrong_password_get_the_same_answer() {
     let resources = harness::provisioned().await;
     seed(&resources, "bob@example.com").await;
-    let api = start(&resources).await;
-    let wrong = problem(
-        api.login("bob@example.com", "Wrong-Password-1").await,
+    let api = client(&resources).await;
+    let wrong = refused(
+        api.login(&login("bob@example.com", "Wrong-Password-1"))
+            .await,
         StatusCode::UNAUTHORIZED,
-    )
-    .await;
-    let unknown = problem(
-        api.login("nobody@example.com", PASSWORD).await,
+    );
+    let unknown = refused(
+        api.login(&login("nobody@example.com", PASSWORD)).await,
         StatusCode::UNAUTHORIZED,
-    )
-    .await;
+    );
     assert_eq!(wrong, unknown);
 }
 
 #[tokio::test]
 async fn server_to_server_routes_need_an_api_key_with_the_auth_scope() {
     let resources = harness::provisioned().await;
+    // Raw: no API key and a key that is none, which `roster-client` cannot send.
     let api = start(&resources).await;
     let body = json!({"email": "a@example.com", "password": PASSWORD});
     let without = api
@@ -142,20 +166,17 @@ async fn server_to_server_routes_need_an_api_key_with_the_auth_scope() {
     .create("reader", &["users:read"], None)
     .await
     .unwrap();
-    let forbidden = api
-        .http
-        .post(format!("{}/auth/login", api.url))
-        .header("x-api-key", read_only.plaintext)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    problem(forbidden, StatusCode::FORBIDDEN).await;
+    let reader = AuthApi::new(&api.url, &read_only.plaintext).unwrap();
+    refused(
+        reader.login(&login("a@example.com", PASSWORD)).await,
+        StatusCode::FORBIDDEN,
+    );
 }
 
 #[tokio::test]
 async fn bad_input_gets_a_clear_4xx() {
     let resources = harness::provisioned().await;
+    // Raw: every request here is malformed on purpose.
     let api = start(&resources).await;
     for (body, status) in [
         (json!({"email": "not-an-email", "password": PASSWORD}), 400),
@@ -222,84 +243,67 @@ async fn bad_input_gets_a_clear_4xx() {
 async fn forgot_always_accepts_and_confirm_sets_the_new_password() {
     let resources = harness::provisioned().await;
     seed(&resources, "cleo@example.com").await;
-    let api = start(&resources).await;
+    let api = client(&resources).await;
     for email in ["cleo@example.com", "nobody@example.com"] {
-        let response = api
-            .post("/auth/password/forgot", json!({"email": email}))
-            .await;
-        assert_eq!(response.status(), 202, "{email}");
+        api.forgot_password(&forgot(email))
+            .await
+            .unwrap_or_else(|error| panic!("{email}: {error}"));
     }
     // moto refuses codes with this prefix as expired (shared/notes/local-aws.md).
-    let expired = api
-        .post(
-            "/auth/password/confirm",
-            json!({"email": "cleo@example.com", "code": "moto-confirmation-code:123", "newPassword": "Brand-New-Secret-7"}),
-        )
-        .await;
-    problem(expired, StatusCode::BAD_REQUEST).await;
-    let weak = api
-        .post(
-            "/auth/password/confirm",
-            json!({"email": "cleo@example.com", "code": "123456", "newPassword": "weak"}),
-        )
-        .await;
-    problem(weak, StatusCode::BAD_REQUEST).await;
-    let confirmed = api
-        .post(
-            "/auth/password/confirm",
-            json!({"email": "cleo@example.com", "code": "123456", "newPassword": "Brand-New-Secret-7"}),
-        )
-        .await;
-    assert_eq!(confirmed.status(), 204);
-    assert_eq!(
-        api.login("cleo@example.com", "Brand-New-Secret-7")
-            .await
-            .status(),
-        200
+    refused(
+        api.confirm_password(&confirm(
+            "cleo@example.com",
+            "moto-confirmation-code:123",
+            "Brand-New-Secret-7",
+        ))
+        .await,
+        StatusCode::BAD_REQUEST,
     );
+    refused(
+        api.confirm_password(&confirm("cleo@example.com", "123456", "weak"))
+            .await,
+        StatusCode::BAD_REQUEST,
+    );
+    api.confirm_password(&confirm("cleo@example.com", "123456", "Brand-New-Secret-7"))
+        .await
+        .unwrap();
+    api.login(&login("cleo@example.com", "Brand-New-Secret-7"))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn changing_the_password_needs_the_current_one() {
     let resources = harness::provisioned().await;
     seed(&resources, "dan@example.com").await;
-    let api = start(&resources).await;
-    let tokens: Value = api
-        .login("dan@example.com", PASSWORD)
-        .await
-        .json()
+    let api = client(&resources).await;
+    let tokens = api
+        .login(&login("dan@example.com", PASSWORD))
         .await
         .unwrap();
-    let access = tokens["accessToken"].as_str().unwrap();
+    let access = tokens.access_token.as_str();
 
-    let wrong = api
-        .bearer_post(
-            "/auth/password/change",
-            access,
-            json!({"oldPassword": "Not-The-Password-1", "newPassword": "Another-Secret-42"}),
-        )
-        .await;
-    problem(wrong, StatusCode::FORBIDDEN).await;
-    let changed = api
-        .bearer_post(
-            "/auth/password/change",
-            access,
-            json!({"oldPassword": PASSWORD, "newPassword": "Another-Secret-42"}),
-        )
-        .await;
-    assert_eq!(changed.status(), 204);
-    assert_eq!(
-        api.login("dan@example.com", "Another-Secret-42")
-            .await
-            .status(),
-        200
+    refused(
+        api.change_password(access, &change("Not-The-Password-1", "Another-Secret-42"))
+            .await,
+        StatusCode::FORBIDDEN,
     );
-    assert_eq!(api.login("dan@example.com", PASSWORD).await.status(), 401);
+    api.change_password(access, &change(PASSWORD, "Another-Secret-42"))
+        .await
+        .unwrap();
+    api.login(&login("dan@example.com", "Another-Secret-42"))
+        .await
+        .unwrap();
+    refused(
+        api.login(&login("dan@example.com", PASSWORD)).await,
+        StatusCode::UNAUTHORIZED,
+    );
 }
 
 #[tokio::test]
 async fn the_served_openapi_document_matches_the_router() {
     let resources = harness::provisioned().await;
+    // Raw: the document itself and every route without credentials.
     let api = start(&resources).await;
     let document: Value = api
         .http
@@ -358,51 +362,34 @@ async fn sign_ins_and_password_flows_publish_events_without_secrets() {
     let resources = harness::provisioned().await;
     let tap = auth_tap(&resources).await;
     seed(&resources, "eve@example.com").await;
-    let api = start(&resources).await;
-    let tokens: Value = api
-        .login("eve@example.com", PASSWORD)
+    let (api, key) = auth_client(&resources).await;
+    let access = api
+        .login(&login("eve@example.com", PASSWORD))
         .await
-        .json()
+        .unwrap()
+        .access_token;
+    let sub = api
+        .verify(&VerifyRequest::new(&access, TokenUse::Access))
         .await
-        .unwrap();
-    let access = tokens["accessToken"].as_str().unwrap().to_owned();
-    let claims: Value = api
-        .post(
-            "/auth/token/verify",
-            json!({"token": access, "tokenType": "access"}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let sub = claims["sub"].as_str().unwrap().to_owned();
+        .unwrap()
+        .sub;
     for email in ["eve@example.com", "nobody@example.com"] {
-        api.post("/auth/password/forgot", json!({"email": email}))
-            .await;
+        api.forgot_password(&forgot(email)).await.unwrap();
     }
     let reset = "Reset-Secret-42";
-    api.post(
-        "/auth/password/confirm",
-        json!({"email": "eve@example.com", "code": "123456", "newPassword": reset}),
-    )
-    .await;
-    // The reset ended every session: sign in again to change the password.
-    let tokens: Value = api
-        .login("eve@example.com", reset)
-        .await
-        .json()
+    api.confirm_password(&confirm("eve@example.com", "123456", reset))
         .await
         .unwrap();
-    let fresh = tokens["accessToken"].as_str().unwrap().to_owned();
+    // The reset ended every session: sign in again to change the password.
+    let fresh = api
+        .login(&login("eve@example.com", reset))
+        .await
+        .unwrap()
+        .access_token;
     let changed = "Changed-Secret-43";
-    let response = api
-        .bearer_post(
-            "/auth/password/change",
-            &fresh,
-            json!({"oldPassword": reset, "newPassword": changed}),
-        )
-        .await;
-    assert_eq!(response.status(), 204);
+    api.change_password(&fresh, &change(reset, changed))
+        .await
+        .unwrap();
 
     // PasswordResetRequested comes from the table's stream, which no projector reads here;
     // `lifecycle.rs` sees it arrive on a running stack.
@@ -456,7 +443,7 @@ async fn sign_ins_and_password_flows_publish_events_without_secrets() {
         "123456",
         access.as_str(),
         fresh.as_str(),
-        api.key.as_str(),
+        key.as_str(),
     ] {
         assert!(!all.contains(secret), "an event carries a secret");
     }

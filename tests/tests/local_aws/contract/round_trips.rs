@@ -9,7 +9,12 @@
 
 use std::collections::BTreeMap;
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
+use roster_client::{
+    AuthApi, AvatarChange, AvatarRequest, ChangeRequest, ConfirmRequest, DefaultAvatar,
+    ForgotRequest, LoginRequest, ProfileUpdate, RefreshRequest, RegisterRequest, Status, TokenUse,
+    UploadRequest, UserApi, VerifyRequest,
+};
 use roster_testkit::faults::FaultProxy;
 use roster_testkit::harness;
 use serde_json::{Value, json};
@@ -124,6 +129,22 @@ fn render(measured: &BTreeMap<String, BTreeMap<String, u32>>) -> String {
     table
 }
 
+/// The answer of `route`'s call, which must have succeeded, with the AWS calls it made noted.
+fn take<T>(
+    proxy: &FaultProxy,
+    measured: &mut Vec<(String, BTreeMap<String, u32>)>,
+    route: &str,
+    result: Result<T, roster_client::Error>,
+) -> T {
+    let answer = result.unwrap_or_else(|error| panic!("{route}: {error}"));
+    measured.push((route.to_owned(), proxy.take_calls()));
+    answer
+}
+
+fn object(value: Value) -> serde_json::Map<String, Value> {
+    value.as_object().unwrap().clone()
+}
+
 const START: &str = "<!-- round-trips:start -->\n";
 const END: &str = "<!-- round-trips:end -->";
 
@@ -131,43 +152,35 @@ const END: &str = "<!-- round-trips:end -->";
 async fn every_route_makes_the_aws_calls_of_its_table_row() {
     let resources = harness::provisioned().await;
     let proxy = FaultProxy::start(harness::endpoint_url().await).await;
-    let auth = Api::new(
-        &harness::auth_api_for_counting(&resources, proxy.url())
-            .await
-            .0,
-        &harness::test_key(&resources).await,
-    );
-    let users = Api::new(
-        &harness::user_api_through(&resources, proxy.url()).await.0,
-        &auth.key,
-    );
+    let auth_url = harness::auth_api_for_counting(&resources, proxy.url())
+        .await
+        .0;
+    let key = harness::test_key(&resources).await;
+    let user_url = harness::user_api_through(&resources, proxy.url()).await.0;
+    let auth = AuthApi::new(&auth_url, &key).unwrap();
+    let users = UserApi::new(&user_url, &key).unwrap();
 
     // Warm up: the API keys, the server key and the JWKS load on first use.
-    let warm =
-        json!({"email": "warm@example.com", "name": "warm_user", "password": "Warm-Secret-1"});
-    assert_eq!(
-        auth.json(Method::POST, "/auth/register", warm).await.0,
-        StatusCode::CREATED
-    );
-    assert_eq!(users.get("/user/warm-up").await.0, StatusCode::NOT_FOUND);
+    auth.register(
+        &RegisterRequest::new("warm@example.com", "warm_user", "Warm-Secret-1"),
+        None,
+    )
+    .await
+    .unwrap();
+    let unknown = users.user("warm-up").await.expect_err("no such user");
+    assert_eq!(unknown.status(), Some(StatusCode::NOT_FOUND), "{unknown}");
     proxy.take_calls();
 
     let mut measured: Vec<(String, BTreeMap<String, u32>)> = Vec::new();
-    let mut take = |route: &str, (status, body): (StatusCode, Value), expected: StatusCode| {
-        assert_eq!(status, expected, "{route}: {body}");
-        measured.push((route.to_owned(), proxy.take_calls()));
-        body
-    };
     let password = "Trips-Secret-1";
     let registered = auth
-        .json(
-            Method::POST,
-            "/auth/register",
-            json!({"email": "trips_user@example.com", "name": "trips_user", "password": password}),
+        .register(
+            &RegisterRequest::new("trips_user@example.com", "trips_user", password),
+            None,
         )
         .await;
-    let registered = take("POST /auth/register", registered, StatusCode::CREATED);
-    let id = registered["id"].as_str().unwrap().to_owned();
+    let registered = take(&proxy, &mut measured, "POST /auth/register", registered);
+    let id = registered.id;
     // The code the user's mail would carry, and the profile, as the User API's subscriber
     // makes it (no plumbing runs in this test, so no mailer either).
     let code = crate::support::derived_activation_code(&resources, &id, 0).await;
@@ -180,206 +193,210 @@ async fn every_route_makes_the_aws_calls_of_its_table_row() {
     .await;
     proxy.take_calls();
 
-    let login = json!({"email": "trips_user@example.com", "password": password});
+    let login = LoginRequest::new("trips_user@example.com", password);
     let tokens = take(
+        &proxy,
+        &mut measured,
         "POST /auth/login",
-        auth.json(Method::POST, "/auth/login", login).await,
-        StatusCode::OK,
+        auth.login(&login).await,
     );
-    let access = tokens["accessToken"].as_str().unwrap().to_owned();
-    let refresh = tokens["refreshToken"].as_str().unwrap().to_owned();
+    let access = tokens.access_token;
+    let refresh = tokens.refresh_token.unwrap();
     // The User API's verifier loads the JWKS (directly, not through the proxy) on first use,
     // and the Auth API's revocation set its records.
-    users
-        .bearer(Method::GET, "/public/user/me", &access, None)
-        .await;
-    let verify = json!({"token": access, "tokenType": "access"});
-    auth.json(Method::POST, "/auth/token/verify", verify).await;
+    let _ = users.me(&access).await;
+    let verify = VerifyRequest::new(&access, TokenUse::Access);
+    let _ = auth.verify(&verify).await;
     proxy.take_calls();
 
-    let verify = json!({"token": access, "tokenType": "access"});
     take(
+        &proxy,
+        &mut measured,
         "POST /auth/token/verify",
-        auth.json(Method::POST, "/auth/token/verify", verify).await,
-        StatusCode::OK,
+        auth.verify(&verify).await,
     );
     take(
+        &proxy,
+        &mut measured,
         "GET /auth/token/{type}/verify/{token}",
-        auth.get(&format!("/auth/token/access/verify/{access}"))
-            .await,
-        StatusCode::OK,
+        auth.verify_in_path(TokenUse::Access, &access).await,
     );
     take(
+        &proxy,
+        &mut measured,
         "POST /auth/token/refresh",
-        auth.json(
-            Method::POST,
-            "/auth/token/refresh",
-            json!({"refreshToken": refresh}),
-        )
+        auth.refresh(&RefreshRequest {
+            refresh_token: refresh,
+            client_id: None,
+        })
         .await,
-        StatusCode::OK,
     );
     take(
+        &proxy,
+        &mut measured,
         "POST /auth/password/forgot",
-        auth.json(
-            Method::POST,
-            "/auth/password/forgot",
-            json!({"email": "trips_user@example.com"}),
-        )
+        auth.forgot_password(&ForgotRequest {
+            email: "trips_user@example.com".to_owned(),
+            client_id: None,
+        })
         .await,
-        StatusCode::ACCEPTED,
     );
-    let confirm = json!({"email": "trips_user@example.com", "code": "123456", "newPassword": "Trips-Secret-2"});
+    let confirm = ConfirmRequest {
+        email: "trips_user@example.com".to_owned(),
+        code: "123456".to_owned(),
+        new_password: "Trips-Secret-2".to_owned(),
+        client_id: None,
+    };
     take(
+        &proxy,
+        &mut measured,
         "POST /auth/password/confirm",
-        auth.json(Method::POST, "/auth/password/confirm", confirm)
-            .await,
-        StatusCode::NO_CONTENT,
+        auth.confirm_password(&confirm).await,
     );
-    let login = json!({"email": "trips_user@example.com", "password": "Trips-Secret-2"});
-    let tokens = auth.json(Method::POST, "/auth/login", login).await.1;
-    let access = tokens["accessToken"].as_str().unwrap().to_owned();
+    let login = LoginRequest::new("trips_user@example.com", "Trips-Secret-2");
+    let access = auth.login(&login).await.unwrap().access_token;
     proxy.take_calls();
-    let change = json!({"oldPassword": "Trips-Secret-2", "newPassword": "Trips-Secret-3"});
+    let change = ChangeRequest {
+        old_password: "Trips-Secret-2".to_owned(),
+        new_password: "Trips-Secret-3".to_owned(),
+    };
     take(
+        &proxy,
+        &mut measured,
         "POST /auth/password/change",
-        auth.bearer(Method::POST, "/auth/password/change", &access, Some(change))
-            .await,
-        StatusCode::NO_CONTENT,
+        auth.change_password(&access, &change).await,
     );
     // The change ended every session, this one's too: sign in again.
-    let login = json!({"email": "trips_user@example.com", "password": "Trips-Secret-3"});
-    let tokens = auth.json(Method::POST, "/auth/login", login).await.1;
-    let access = tokens["accessToken"].as_str().unwrap().to_owned();
+    let login = LoginRequest::new("trips_user@example.com", "Trips-Secret-3");
+    let access = auth.login(&login).await.unwrap().access_token;
     proxy.take_calls();
 
     take(
+        &proxy,
+        &mut measured,
         "GET /user/{id}",
-        users.get(&format!("/user/{id}")).await,
-        StatusCode::OK,
+        users.user(&id).await,
     );
     take(
+        &proxy,
+        &mut measured,
         "GET /user/name/{name}",
-        users.get("/user/name/trips_user").await,
-        StatusCode::OK,
+        users.user_by_name("trips_user").await,
     );
     take(
+        &proxy,
+        &mut measured,
         "GET /user/email/{email}",
-        users.get("/user/email/trips_user@example.com").await,
-        StatusCode::OK,
+        users.user_by_email("trips_user@example.com").await,
     );
     take(
+        &proxy,
+        &mut measured,
         "GET /user/handle/{handle}",
-        users.get("/user/handle/tripsuser").await,
-        StatusCode::OK,
+        users.user_by_handle("tripsuser").await,
     );
     take(
+        &proxy,
+        &mut measured,
         "GET /user/activate/{code}",
-        users.get(&format!("/user/activate/{code}")).await,
-        StatusCode::OK,
+        users.activate_in_path(&code).await,
     );
     take(
+        &proxy,
+        &mut measured,
         "PATCH /user/{id}/status/{status}",
-        users
-            .call(Method::PATCH, &format!("/user/{id}/status/SUSPENDED"), None)
-            .await,
-        StatusCode::OK,
+        users.set_status(&id, Status::Suspended, None).await,
     );
-    users
-        .call(Method::PATCH, &format!("/user/{id}/status/CONFIRMED"), None)
-        .await;
+    let _ = users.set_status(&id, Status::Confirmed, None).await;
     proxy.take_calls();
-    take(
+    let award = take(
+        &proxy,
+        &mut measured,
         "POST /user/{id}/badge/{name}",
-        users
-            .call(
-                Method::POST,
-                &format!("/user/{id}/badge/EARLY_ADOPTER"),
-                None,
-            )
-            .await,
-        StatusCode::CREATED,
+        users.award_badge(&id, "EARLY_ADOPTER").await,
     );
+    assert!(award.awarded_now, "201: a new award");
     take(
+        &proxy,
+        &mut measured,
         "DELETE /user/{id}/badge/{name}",
-        users
-            .call(
-                Method::DELETE,
-                &format!("/user/{id}/badge/EARLY_ADOPTER"),
-                None,
-            )
-            .await,
-        StatusCode::OK,
+        users.revoke_badge(&id, "EARLY_ADOPTER").await,
     );
     take(
+        &proxy,
+        &mut measured,
         "PUT /user/{id}/data/update",
         users
-            .json(
-                Method::PUT,
-                &format!("/user/{id}/data/update"),
-                json!({"a": 1}),
-            )
+            .replace_data(&id, &object(json!({"a": 1})), None)
             .await,
-        StatusCode::OK,
     );
     take(
+        &proxy,
+        &mut measured,
         "PATCH /user/{id}/data/update",
-        users
-            .merge_patch(&format!("/user/{id}/data/update"), json!({"b": 2}))
-            .await,
-        StatusCode::OK,
+        users.merge_data(&id, &object(json!({"b": 2})), None).await,
     );
     let upload = users
-        .json(
-            Method::POST,
-            &format!("/user/{id}/avatar"),
-            json!({"contentType": "image/png", "contentLength": 64}),
+        .avatar(
+            &id,
+            &AvatarRequest::Upload(UploadRequest {
+                content_type: "image/png".to_owned(),
+                content_length: 64,
+            }),
         )
         .await;
-    let upload = take(
+    // An upload is the 201 answer, a default avatar the 200.
+    let AvatarChange::Upload(upload) = take(
+        &proxy,
+        &mut measured,
         "POST /user/{id}/avatar (upload)",
         upload,
-        StatusCode::CREATED,
-    );
-    take(
+    ) else {
+        panic!("POST /user/{{id}}/avatar (upload): no upload URL");
+    };
+    let chosen = take(
+        &proxy,
+        &mut measured,
         "POST /user/{id}/avatar (default)",
         users
-            .json(
-                Method::POST,
-                &format!("/user/{id}/avatar"),
-                json!({"default": "02"}),
+            .avatar(
+                &id,
+                &AvatarRequest::Default(DefaultAvatar {
+                    default: "02".to_owned(),
+                }),
             )
             .await,
-        StatusCode::OK,
     );
+    assert!(matches!(chosen, AvatarChange::Chosen(_)), "{chosen:?}");
     take(
+        &proxy,
+        &mut measured,
         "GET /public/user/me",
-        users
-            .bearer(Method::GET, "/public/user/me", &access, None)
-            .await,
-        StatusCode::OK,
+        users.me(&access).await,
     );
     take(
+        &proxy,
+        &mut measured,
         "PATCH /public/user/me/profile",
         users
-            .bearer(
-                Method::PATCH,
-                "/public/user/me/profile",
+            .update_my_profile(
                 &access,
-                Some(json!({"lang": "de_de"})),
+                &ProfileUpdate {
+                    lang: Some("de_de".to_owned()),
+                    ..Default::default()
+                },
             )
             .await,
-        StatusCode::OK,
     );
     take(
+        &proxy,
+        &mut measured,
         "POST /auth/logout",
-        auth.bearer(Method::POST, "/auth/logout", &access, None)
-            .await,
-        StatusCode::NO_CONTENT,
+        auth.logout(&access).await,
     );
     // An uploaded avatar, so the delete has an upload to remove.
     let put = reqwest::Client::new()
-        .put(upload["uploadUrl"].as_str().unwrap())
+        .put(&upload.upload_url)
         .header("content-type", "image/png")
         .body(vec![0_u8; 64])
         .send()
@@ -388,18 +405,20 @@ async fn every_route_makes_the_aws_calls_of_its_table_row() {
     assert!(put.status().is_success(), "{}", put.status());
     proxy.take_calls();
     take(
+        &proxy,
+        &mut measured,
         "DELETE /user/{id}",
-        users
-            .call(Method::DELETE, &format!("/user/{id}"), None)
-            .await,
-        StatusCode::NO_CONTENT,
+        users.delete(&id, None).await,
     );
-    assert_eq!(auth.get("/health").await.0, StatusCode::OK);
-    take(
-        "GET /health (both APIs)",
-        users.get("/health").await,
-        StatusCode::OK,
+    // Raw: `/health` is no operation of either API's document, so `roster-client` has no
+    // method for it.
+    assert_eq!(
+        Api::new(&auth_url, &key).get("/health").await.0,
+        StatusCode::OK
     );
+    let (status, body) = Api::new(&user_url, &key).get("/health").await;
+    assert_eq!(status, StatusCode::OK, "GET /health (both APIs): {body}");
+    measured.push(("GET /health (both APIs)".to_owned(), proxy.take_calls()));
 
     let measured: BTreeMap<String, BTreeMap<String, u32>> = measured.into_iter().collect();
     assert_eq!(

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
+use roster_client::{AuthApi, LoginRequest, RegisterRequest, UserApi};
 use roster_events::auth::{UserLoggedIn, UserRegistered};
 use roster_events::user::{UserActivated, UserDeleted, UserStatus, UserStatusChanged};
 use roster_events::{DomainEvent, Email, Envelope, Role, Timestamp, UserId};
@@ -21,8 +22,8 @@ use roster_testkit::harness::{self, REGION};
 use roster_user_api::store::{BadgeItem, ProfileItem};
 use serde_json::{Value, json};
 
-use crate::support::{Api, receive_bodies, tap};
 use crate::support::{profiles_of, seed_profile};
+use crate::support::{receive_bodies, refusal_status, tap};
 
 /// A domain event as a subscriber receives it from the bus.
 fn bus_event<D: DomainEvent>(event_id: &str, data: D) -> EventBridgeEvent<Value> {
@@ -351,20 +352,16 @@ async fn the_user_subscribers_apply_each_event_once_and_never_go_back_in_time() 
     );
 
     // A late UserRegistered for a deleted profile does not bring it back.
-    let api = Api::new(
+    let api = UserApi::new(
         &harness::user_api(&resources).await.0,
         &harness::test_key(&resources).await,
-    );
-    assert_eq!(
-        api.call(Method::DELETE, &format!("/user/{id}"), None)
-            .await
-            .0,
-        StatusCode::NO_CONTENT
-    );
+    )
+    .unwrap();
+    api.delete(id, None).await.unwrap();
     users.handle(&registered).await.unwrap();
     assert_eq!(
-        api.get(&format!("/user/{id}")).await.0,
-        StatusCode::NOT_FOUND
+        refusal_status(api.user(id).await),
+        Some(StatusCode::NOT_FOUND)
     );
 
     // A sign-in of a profile that does not exist yet is retried, not dropped.
@@ -382,15 +379,19 @@ async fn the_user_subscribers_apply_each_event_once_and_never_go_back_in_time() 
 #[tokio::test]
 async fn the_auth_subscriber_applies_each_event_once_and_drops_a_stale_status() {
     let resources = harness::provisioned().await;
-    let auth = Api::new(
+    let auth = AuthApi::new(
         &harness::auth_api(&resources).await.0,
         &harness::test_key(&resources).await,
-    );
-    let (status, registered) = auth
-        .json(Method::POST, "/auth/register", json!({"email": "order@example.com", "name": "order_user", "password": "Order-Secret-1"}))
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
-    let id = registered["id"].as_str().unwrap().to_owned();
+    )
+    .unwrap();
+    let id = auth
+        .register(
+            &RegisterRequest::new("order@example.com", "order_user", "Order-Secret-1"),
+            None,
+        )
+        .await
+        .unwrap()
+        .id;
     let stores = roster_local::stack::auth_stores(&resources.provisioned);
     let subscriber = roster_auth_api::subscriber::subscriber(
         stores.table(&resources.sdk),
@@ -416,7 +417,7 @@ async fn the_auth_subscriber_applies_each_event_once_and_drops_a_stale_status() 
             },
         )
     };
-    let login = json!({"email": "order@example.com", "password": "Order-Secret-1"});
+    let login = LoginRequest::new("order@example.com", "Order-Secret-1");
 
     // Suspension, delivered twice in one batch; then an older confirmation arrives late.
     let response = QueueBatchHandler::handle(
@@ -432,10 +433,8 @@ async fn the_auth_subscriber_applies_each_event_once_and_drops_a_stale_status() 
     .await;
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(
-        auth.json(Method::POST, "/auth/login", login.clone())
-            .await
-            .0,
-        StatusCode::UNAUTHORIZED,
+        refusal_status(auth.login(&login).await),
+        Some(StatusCode::UNAUTHORIZED),
         "still suspended"
     );
 
@@ -445,12 +444,7 @@ async fn the_auth_subscriber_applies_each_event_once_and_drops_a_stale_status() 
         deliver(status_change(UserStatus::Confirmed, 6)),
     )
     .await;
-    assert_eq!(
-        auth.json(Method::POST, "/auth/login", login.clone())
-            .await
-            .0,
-        StatusCode::OK
-    );
+    auth.login(&login).await.unwrap();
 
     // Deletion, twice: the user is gone and the identifiers are free.
     let deleted = user_deleted(&id);
@@ -466,20 +460,14 @@ async fn the_auth_subscriber_applies_each_event_once_and_drops_a_stale_status() 
 #[tokio::test]
 async fn the_auth_subscriber_finishes_each_change_on_redelivery_after_a_fault() {
     let resources = harness::provisioned().await;
-    let auth = Api::new(
+    let auth = AuthApi::new(
         &harness::auth_api(&resources).await.0,
         &harness::test_key(&resources).await,
-    );
-    let login = json!({"email": "faulty@example.com", "password": "Faulty-Secret-1"});
-    let (status, registered) = auth
-        .json(
-            Method::POST,
-            "/auth/register",
-            json!({"email": "faulty@example.com", "name": "faulty_user", "password": "Faulty-Secret-1"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{registered}");
-    let id = registered["id"].as_str().unwrap().to_owned();
+    )
+    .unwrap();
+    let login = LoginRequest::new("faulty@example.com", "Faulty-Secret-1");
+    let registration = RegisterRequest::new("faulty@example.com", "faulty_user", "Faulty-Secret-1");
+    let id = auth.register(&registration, None).await.unwrap().id;
     let proxy = FaultProxy::start(harness::endpoint_url().await).await;
     let through = roster_platform::aws::local(proxy.url(), REGION).await;
     let stores = roster_local::stack::auth_stores(&resources.provisioned);
@@ -550,10 +538,8 @@ async fn the_auth_subscriber_finishes_each_change_on_redelivery_after_a_fault() 
         "signed out on redelivery"
     );
     assert_eq!(
-        auth.json(Method::POST, "/auth/login", login.clone())
-            .await
-            .0,
-        StatusCode::UNAUTHORIZED
+        refusal_status(auth.login(&login).await),
+        Some(StatusCode::UNAUTHORIZED)
     );
 
     // Deletion: the Cognito user is deleted but the answer is lost. The deletion was
@@ -592,14 +578,7 @@ async fn the_auth_subscriber_finishes_each_change_on_redelivery_after_a_fault() 
     assert_eq!(subscriber.handle(&deleted).await.unwrap(), Outcome::Handled);
     assert_identity_released(&resources).await;
     // The email is free again.
-    let (status, body) = auth
-        .json(
-            Method::POST,
-            "/auth/register",
-            json!({"email": "faulty@example.com", "name": "faulty_user", "password": "Faulty-Secret-1"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    auth.register(&registration, None).await.unwrap();
 }
 
 /// A sign-in is published at once while its registration travels through the table's stream,

@@ -14,7 +14,7 @@ use roster_testkit::faults::{Fault, FaultProxy, When};
 use roster_testkit::harness::{self, TestResources};
 use serde_json::{Value, json};
 
-use crate::support::{auth_items, cognito_emails};
+use crate::support::{auth_items, cognito_emails, refusal_status};
 
 const EMAIL: &str = "fault@example.com";
 
@@ -38,15 +38,21 @@ async fn setup() -> Setup {
 }
 
 impl Setup {
-    async fn register(&self) -> StatusCode {
-        reqwest::Client::new()
-            .post(format!("{}/auth/register", self.url))
-            .header("x-api-key", &self.key)
-            .json(&json!({"email": EMAIL, "name": "fault_user", "password": "Correct-Horse-9-Battery"}))
-            .send()
+    fn client(&self) -> roster_client::AuthApi {
+        roster_client::AuthApi::new(&self.url, &self.key).unwrap()
+    }
+
+    async fn register(&self) -> Result<roster_client::Registered, roster_client::Error> {
+        self.client()
+            .register(
+                &roster_client::RegisterRequest::new(
+                    EMAIL,
+                    "fault_user",
+                    "Correct-Horse-9-Battery",
+                ),
+                None,
+            )
             .await
-            .unwrap()
-            .status()
     }
 
     async fn items(&self) -> Vec<Value> {
@@ -158,7 +164,10 @@ async fn reserving_fails() {
     setup
         .proxy
         .inject(Fault::always("TransactWriteItems", When::Before));
-    assert_eq!(setup.register().await, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        refusal_status(setup.register().await),
+        Some(StatusCode::INTERNAL_SERVER_ERROR)
+    );
     setup.assert_nothing_left().await;
 }
 
@@ -168,7 +177,10 @@ async fn creating_the_cognito_user_fails() {
     setup
         .proxy
         .inject(Fault::always("AdminCreateUser", When::Before));
-    assert_eq!(setup.register().await, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        refusal_status(setup.register().await),
+        Some(StatusCode::INTERNAL_SERVER_ERROR)
+    );
     setup.assert_nothing_left().await;
 }
 
@@ -178,7 +190,10 @@ async fn the_cognito_user_is_created_but_the_answer_is_lost() {
     setup
         .proxy
         .inject(Fault::always("AdminCreateUser", When::After));
-    assert_eq!(setup.register().await, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        refusal_status(setup.register().await),
+        Some(StatusCode::INTERNAL_SERVER_ERROR)
+    );
     assert!(setup.proxy.calls("AdminCreateUser") >= 1);
     setup.assert_nothing_left().await;
 }
@@ -192,7 +207,7 @@ async fn the_answer_of_the_cognito_user_s_creation_is_lost_once_and_the_retry_ad
         times: 1,
         ..Fault::always("AdminCreateUser", When::After)
     });
-    assert_eq!(setup.register().await, StatusCode::CREATED);
+    setup.register().await.unwrap();
     assert_eq!(setup.proxy.calls("AdminCreateUser"), 2);
     assert_eq!(setup.proxy.calls("AdminGetUser"), 1);
     setup.assert_registered_once().await;
@@ -204,7 +219,10 @@ async fn setting_the_password_fails() {
     setup
         .proxy
         .inject(Fault::always("AdminSetUserPassword", When::Before));
-    assert_eq!(setup.register().await, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        refusal_status(setup.register().await),
+        Some(StatusCode::INTERNAL_SERVER_ERROR)
+    );
     setup.assert_nothing_left().await;
 }
 
@@ -217,7 +235,10 @@ async fn the_commit_fails() {
         times: 3,
         ..Fault::after_calls("TransactWriteItems", 1, When::Before)
     });
-    assert_eq!(setup.register().await, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        refusal_status(setup.register().await),
+        Some(StatusCode::INTERNAL_SERVER_ERROR)
+    );
     setup.assert_nothing_left().await;
 }
 
@@ -228,7 +249,7 @@ async fn the_commit_lands_but_its_answer_is_lost() {
         times: 1,
         ..Fault::after_calls("TransactWriteItems", 1, When::After)
     });
-    assert_eq!(setup.register().await, StatusCode::CREATED);
+    setup.register().await.unwrap();
     setup.assert_registered_once().await;
 }
 
@@ -241,7 +262,10 @@ async fn the_rollback_cannot_delete_the_cognito_user_and_the_reconciler_finishes
     setup
         .proxy
         .inject(Fault::always("AdminDeleteUser", When::Before));
-    assert_eq!(setup.register().await, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        refusal_status(setup.register().await),
+        Some(StatusCode::INTERNAL_SERVER_ERROR)
+    );
     let pending: Vec<_> = setup
         .items()
         .await
@@ -270,6 +294,7 @@ async fn cognito_throttling_or_lockout_is_a_429_with_retry_after() {
             kind: roster_testkit::faults::Kind::Code(code),
             ..Fault::always("AdminInitiateAuth", When::Before)
         });
+        // Raw: Retry-After and the exact content type are checked.
         let response = reqwest::Client::new()
             .post(format!("{}/auth/login", setup.url))
             .header("x-api-key", &setup.key)
@@ -291,14 +316,14 @@ async fn a_failing_event_bus_never_fails_a_sign_in() {
     let setup = setup().await;
     crate::support::seed_user(&setup.resources, EMAIL, "Correct-Horse-9-Battery").await;
     setup.proxy.inject(Fault::always("PutEvents", When::Before));
-    let response = reqwest::Client::new()
-        .post(format!("{}/auth/login", setup.url))
-        .header("x-api-key", &setup.key)
-        .json(&json!({"email": EMAIL, "password": "Correct-Horse-9-Battery"}))
-        .send()
+    setup
+        .client()
+        .login(&roster_client::LoginRequest::new(
+            EMAIL,
+            "Correct-Horse-9-Battery",
+        ))
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
     let attempts = setup.proxy.calls("PutEvents");
     assert_eq!(
         attempts,

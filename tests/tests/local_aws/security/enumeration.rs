@@ -3,14 +3,26 @@
 //! the same order and get byte-identical answers, also when Cognito throttles the existing
 //! one. Afterwards the real reset still works. An activation resend likewise (issue 18).
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
+use roster_client::{AuthApi, ConfirmRequest, LoginRequest, RegisterRequest};
 use roster_testkit::faults::{Fault, FaultProxy, Kind, When};
 use roster_testkit::harness;
 use serde_json::{Value, json};
 
 use crate::support::Api;
 
-/// Status and body bytes of `POST /auth/password/forgot` for `email`.
+/// The Auth API through `proxy`: through `roster-client`, and raw for the answers compared
+/// byte for byte.
+async fn counted(resources: &harness::TestResources, proxy: &FaultProxy) -> (AuthApi, Api) {
+    let url = harness::auth_api_for_counting(resources, proxy.url())
+        .await
+        .0;
+    let key = harness::test_key(resources).await;
+    (AuthApi::new(&url, &key).unwrap(), Api::new(&url, &key))
+}
+
+/// Status and body bytes of `POST /auth/password/forgot` for `email` (raw: the bytes are
+/// compared).
 async fn forgot(api: &Api, email: &str) -> (StatusCode, Vec<u8>) {
     let response = reqwest::Client::new()
         .post(format!("{}/auth/password/forgot", api.url))
@@ -27,20 +39,14 @@ async fn forgot(api: &Api, email: &str) -> (StatusCode, Vec<u8>) {
 async fn a_reset_of_an_existing_and_of_an_unknown_account_makes_the_same_calls_and_answer() {
     let resources = harness::provisioned().await;
     let proxy = FaultProxy::start(harness::endpoint_url().await).await;
-    let auth = Api::new(
-        &harness::auth_api_for_counting(&resources, proxy.url())
-            .await
-            .0,
-        &harness::test_key(&resources).await,
-    );
-    let (status, _) = auth
-        .json(
-            Method::POST,
-            "/auth/register",
-            json!({"email": "exists@example.com", "name": "exists_user", "password": "Exists-Secret-1"}),
+    let (client, auth) = counted(&resources, &proxy).await;
+    client
+        .register(
+            &RegisterRequest::new("exists@example.com", "exists_user", "Exists-Secret-1"),
+            None,
         )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
+        .await
+        .unwrap();
     // Warm up (API keys, the server key).
     forgot(&auth, "warm@example.com").await;
     proxy.take_journal();
@@ -104,25 +110,23 @@ async fn a_reset_of_an_existing_and_of_an_unknown_account_makes_the_same_calls_a
     );
 
     // And the happy path after all that: the real reset goes through, and so does the sign-in.
-    let (status, body) = auth
-        .json(
-            Method::POST,
-            "/auth/password/confirm",
-            json!({"email": "exists@example.com", "code": "112233", "newPassword": "Exists-Secret-2"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    let (status, _) = auth
-        .json(
-            Method::POST,
-            "/auth/login",
-            json!({"email": "exists@example.com", "password": "Exists-Secret-2"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    client
+        .confirm_password(&ConfirmRequest {
+            email: "exists@example.com".to_owned(),
+            code: "112233".to_owned(),
+            new_password: "Exists-Secret-2".to_owned(),
+            client_id: None,
+        })
+        .await
+        .unwrap();
+    client
+        .login(&LoginRequest::new("exists@example.com", "Exists-Secret-2"))
+        .await
+        .unwrap();
 }
 
-/// Status and body bytes of `POST /auth/activation/resend` for `email`.
+/// Status and body bytes of `POST /auth/activation/resend` for `email` (raw: the bytes are
+/// compared).
 async fn resend(api: &Api, email: &str) -> (StatusCode, Vec<u8>) {
     let response = reqwest::Client::new()
         .post(format!("{}/auth/activation/resend", api.url))
@@ -140,20 +144,14 @@ async fn a_resend_for_a_user_awaiting_activation_and_for_an_unknown_address_make
  {
     let resources = harness::provisioned().await;
     let proxy = FaultProxy::start(harness::endpoint_url().await).await;
-    let auth = Api::new(
-        &harness::auth_api_for_counting(&resources, proxy.url())
-            .await
-            .0,
-        &harness::test_key(&resources).await,
-    );
-    let (status, registered) = auth
-        .json(
-            Method::POST,
-            "/auth/register",
-            json!({"email": "waiting@example.com", "name": "waiting_user", "password": "Waiting-Secret-1"}),
+    let (client, auth) = counted(&resources, &proxy).await;
+    let registered = client
+        .register(
+            &RegisterRequest::new("waiting@example.com", "waiting_user", "Waiting-Secret-1"),
+            None,
         )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
+        .await
+        .unwrap();
     // Warm up (API keys, the server key).
     resend(&auth, "warm@example.com").await;
     proxy.take_attributed();
@@ -197,7 +195,7 @@ async fn a_resend_for_a_user_awaiting_activation_and_for_an_unknown_address_make
         resend(&auth, "nobody@example.com").await.0,
         StatusCode::TOO_MANY_REQUESTS
     );
-    let id = registered["id"].as_str().unwrap();
+    let id = registered.id.as_str();
     let identity = crate::support::auth_items(&resources)
         .await
         .into_iter()

@@ -84,35 +84,34 @@ async fn every_forged_token_is_refused_by_every_route_that_takes_one() {
         .unwrap();
     let user_url = spawn_router(roster_user_api::router(user_deps)).await;
     let key = harness::test_key(&resources).await;
+    // Raw for the forged tokens (some empty, some only percent-encoded fit a path); the
+    // control goes through `roster-client`.
     let auth = Api::new(&auth_url, &key);
     let users = Api::new(&user_url, &key);
 
     // The control: a real token is accepted by all three.
     let good = token(&access_claims());
-    assert_eq!(
-        auth.get(&format!("/auth/token/access/verify/{good}"))
-            .await
-            .0,
-        StatusCode::OK
-    );
-    assert_eq!(
-        auth.json(
-            Method::POST,
-            "/auth/token/verify",
-            json!({"tokenType": "access", "token": good})
-        )
+    let client = roster_client::AuthApi::new(&auth_url, &key).unwrap();
+    client
+        .verify_in_path(roster_client::TokenUse::Access, &good)
         .await
-        .0,
-        StatusCode::OK
-    );
-    let me = users
-        .bearer(Method::GET, "/public/user/me", &good, None)
-        .await;
+        .unwrap();
+    client
+        .verify(&roster_client::VerifyRequest::new(
+            &good,
+            roster_client::TokenUse::Access,
+        ))
+        .await
+        .unwrap();
+    let me = roster_client::UserApi::new(&user_url, &key)
+        .unwrap()
+        .me(&good)
+        .await
+        .expect_err("this user has no profile");
     assert_eq!(
-        me.0,
-        StatusCode::NOT_FOUND,
-        "accepted; this user has no profile: {}",
-        me.1
+        me.status(),
+        Some(StatusCode::NOT_FOUND),
+        "accepted; this user has no profile: {me}"
     );
 
     let corpus = corpus();

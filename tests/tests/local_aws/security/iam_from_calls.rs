@@ -34,8 +34,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use roster_auth_api::registration::{IdentitySlice, reconcile_with};
+use roster_client::{
+    AuthApi, AvatarChange, AvatarRequest, ChangeRequest, ConfirmRequest, DeleteAccountRequest,
+    ForgotRequest, ListUsers, LoginRequest, MfaLoginRequest, RefreshRequest, RegisterRequest,
+    ResendRequest, Status, TokenUse, TotpConfirmRequest, TotpDisableRequest, UploadRequest,
+    UserApi, VerifyRequest,
+};
 use roster_infra::resources::LAMBDA_BINARIES;
 use roster_infra::sam::{granted_actions, not_allowed, required_actions, template_path, transform};
 use roster_local::stack::{EVENT_SOURCE_MAPPINGS, auth_stores, function_sdk, user_config};
@@ -43,7 +49,7 @@ use roster_testkit::faults::{Call, Fault, FaultProxy, When};
 use roster_testkit::harness::{self, REGION};
 use serde_json::{Value, json};
 
-use crate::support::{Api, eventually};
+use crate::support::{eventually, refused};
 
 /// Actions a role grants that the flow below does not see its function call, each with its
 /// reason.
@@ -109,38 +115,39 @@ fn by_caller(calls: &[Call]) -> BTreeMap<String, Vec<String>> {
 }
 
 /// Registers `email`, and waits for the profile the user subscriber makes of it.
-async fn register(auth: &Api, users: &Api, email: &str, name: &str) -> Value {
-    let (status, registered) = auth
-        .json(
-            Method::POST,
-            "/auth/register",
-            json!({"email": email, "name": name, "password": "Iam-Secret-42"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{registered}");
-    let id = registered["id"].as_str().unwrap().to_owned();
+async fn register(
+    auth: &AuthApi,
+    users: &UserApi,
+    email: &str,
+    name: &str,
+) -> roster_client::Registered {
+    let registered = auth
+        .register(&RegisterRequest::new(email, name, "Iam-Secret-42"), None)
+        .await
+        .unwrap();
+    let id = registered.id.clone();
     eventually("the profile", Duration::from_secs(20), || async {
-        (users.get(&format!("/user/{id}")).await.0 == StatusCode::OK).then_some(())
+        users.user(&id).await.is_ok().then_some(())
     })
     .await;
     registered
 }
 
 /// Asks for an avatar upload URL for `id` and PUTs a PNG to it; returns what was answered.
-async fn upload_avatar(users: &Api, id: &str, put_now: bool) -> Value {
+async fn upload_avatar(users: &UserApi, id: &str, put_now: bool) -> roster_client::AvatarUpload {
     let png = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../user-api/assets/avatars/x128/05.png"
     ))
     .unwrap();
-    let (status, upload) = users
-        .json(
-            Method::POST,
-            &format!("/user/{id}/avatar"),
-            json!({"contentType": "image/png", "contentLength": png.len()}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{upload}");
+    let request = AvatarRequest::Upload(UploadRequest {
+        content_type: "image/png".to_owned(),
+        content_length: png.len() as u64,
+    });
+    // An upload is the 201 answer; a chosen default (200) would be another.
+    let AvatarChange::Upload(upload) = users.avatar(id, &request).await.unwrap() else {
+        panic!("no upload URL for {id}");
+    };
     if put_now {
         assert!(put(&upload).await.is_success());
     }
@@ -148,27 +155,27 @@ async fn upload_avatar(users: &Api, id: &str, put_now: bool) -> Value {
 }
 
 /// PUTs the PNG to an upload URL with the headers it was issued with.
-async fn put(upload: &Value) -> StatusCode {
+async fn put(upload: &roster_client::AvatarUpload) -> StatusCode {
     let png = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../user-api/assets/avatars/x128/05.png"
     ))
     .unwrap();
-    let mut request = reqwest::Client::new().put(upload["uploadUrl"].as_str().unwrap());
-    for (name, value) in upload["headers"].as_object().unwrap() {
+    let mut request = reqwest::Client::new().put(&upload.upload_url);
+    for (name, value) in &upload.headers {
         if name != "content-length" {
-            request = request.header(name, value.as_str().unwrap());
+            request = request.header(name, value);
         }
     }
     request.body(png).send().await.unwrap().status()
 }
 
 /// Whether the user's profile has `badge`.
-async fn has_badge(users: &Api, id: &str, badge: &str) -> bool {
-    let (_, user) = users.get(&format!("/user/{id}")).await;
-    user["profile"]["badges"]
-        .as_array()
-        .is_some_and(|badges| badges.iter().any(|b| b["name"] == badge))
+async fn has_badge(users: &UserApi, id: &str, badge: &str) -> bool {
+    users
+        .user(id)
+        .await
+        .is_ok_and(|user| user.profile.badges.iter().any(|b| b.name == badge))
 }
 
 /// The pool's user `username`: whether it is enabled, and its `email_verified`; `None` if it
@@ -202,36 +209,31 @@ async fn every_function_s_calls_are_allowed_by_its_role_and_its_role_grants_only
     let sdk = harness::sdk().await;
     let pool = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
     let pool_id = provisioned.user_pool_id.clone();
-    let auth = Api::new(&facts.auth_url, &facts.api_key);
-    let users = Api::new(&facts.user_url, &facts.api_key);
+    let auth = AuthApi::new(&facts.auth_url, &facts.api_key).unwrap();
+    let users = UserApi::new(&facts.user_url, &facts.api_key).unwrap();
     // What the scheduled functions run with, through the proxy: their own keys.
     let through_proxy = roster_platform::aws::local(proxy.url(), REGION).await;
 
     // Registration: the auth projector publishes UserRegistered, the user subscriber makes the
     // profile (and awards NEW_MEMBER).
     let registered = register(&auth, &users, "iam@example.com", "iam_user").await;
-    let id = registered["id"].as_str().unwrap().to_owned();
+    let id = registered.id.clone();
     // The activation mailer mails the code (SES SendEmail); a resend issues a new one (a
     // transaction on the identity and the resend record) and the mailer mails that too.
     crate::support::wait_for_mail(&provisioned.mail_domain, "iam@example.com", 1).await;
-    let (status, body) = auth
-        .json(
-            Method::POST,
-            "/auth/activation/resend",
-            json!({"email": "iam@example.com"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    auth.resend_activation(&ResendRequest::email("iam@example.com"))
+        .await
+        .unwrap();
     let code =
         crate::support::activation_code(&provisioned.mail_domain, "iam@example.com", 2).await;
-    let (status, _) = auth
-        .json(
-            Method::POST,
-            "/auth/register",
-            json!({"email": "iam@example.com", "name": "iam_other", "password": "Iam-Secret-42"}),
+    refused(
+        auth.register(
+            &RegisterRequest::new("iam@example.com", "iam_other", "Iam-Secret-42"),
+            None,
         )
-        .await;
-    assert_eq!(status, StatusCode::CONFLICT);
+        .await,
+        StatusCode::CONFLICT,
+    );
     // The email of a user made in the pool out of band: registration looks the user up
     // (AdminGetUser) before answering 409.
     pool.admin_create_user()
@@ -241,68 +243,51 @@ async fn every_function_s_calls_are_allowed_by_its_role_and_its_role_grants_only
         .send()
         .await
         .unwrap();
-    let (status, _) = auth
-        .json(
-            Method::POST,
-            "/auth/register",
-            json!({"email": "operator@example.com", "name": "not_operator", "password": "Iam-Secret-42"}),
+    refused(
+        auth.register(
+            &RegisterRequest::new("operator@example.com", "not_operator", "Iam-Secret-42"),
+            None,
         )
-        .await;
-    assert_eq!(status, StatusCode::CONFLICT);
+        .await,
+        StatusCode::CONFLICT,
+    );
 
     // Sign-in (UserLoggedIn: the user subscriber records it), the routes that take a token,
     // a refresh, and each way sessions end: a password change, a reset, a sign-out.
     let login = |password: &'static str| {
         let auth = auth.clone();
         async move {
-            let (status, tokens) = auth
-                .json(
-                    Method::POST,
-                    "/auth/login",
-                    json!({"email": "iam@example.com", "password": password}),
-                )
-                .await;
-            assert_eq!(status, StatusCode::OK, "{tokens}");
-            tokens
+            auth.login(&LoginRequest::new("iam@example.com", password))
+                .await
+                .unwrap()
         }
     };
     let tokens = login("Iam-Secret-42").await;
-    let access = tokens["accessToken"].as_str().unwrap().to_owned();
-    let (status, body) = auth
-        .json(
-            Method::POST,
-            "/auth/token/verify",
-            json!({"token": access, "tokenType": "access"}),
+    let access = tokens.access_token.clone();
+    auth.verify(&VerifyRequest::new(&access, TokenUse::Access))
+        .await
+        .unwrap();
+    auth.refresh(&RefreshRequest {
+        refresh_token: tokens.refresh_token.clone().unwrap(),
+        client_id: None,
+    })
+    .await
+    .unwrap();
+    users.me(&access).await.unwrap();
+    users
+        .update_my_profile(
+            &access,
+            &roster_client::ProfileUpdate {
+                lang: Some("de_de".to_owned()),
+                ..Default::default()
+            },
         )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = auth
-        .json(
-            Method::POST,
-            "/auth/token/refresh",
-            json!({"refreshToken": tokens["refreshToken"]}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    for (method, path, body) in [
-        (Method::GET, "/public/user/me", None),
-        (
-            Method::PATCH,
-            "/public/user/me/profile",
-            Some(json!({"lang": "de_de"})),
-        ),
-    ] {
-        let (status, body) = users.bearer(method, path, &access, body).await;
-        assert_eq!(status, StatusCode::OK, "{path}: {body}");
-    }
+        .await
+        .unwrap();
     // Two-step sign-in: enrolment (authorised by the access token), a challenged sign-in and
     // its second step (AdminRespondToAuthChallenge), and turning it off (the password checked
     // by a sign-in that ends in a challenge, GetUser, SetUserMFAPreference).
-    let (status, enrolment) = auth
-        .bearer(Method::POST, "/auth/mfa/totp", &access, None)
-        .await;
-    assert_eq!(status, StatusCode::OK, "{enrolment}");
-    let secret = enrolment["secret"].as_str().unwrap().to_owned();
+    let secret = auth.start_totp(&access).await.unwrap().secret;
     let totp = || {
         let now = chrono::Utc::now().timestamp();
         let at = if 30 - now.rem_euclid(30) < 3 {
@@ -312,107 +297,76 @@ async fn every_function_s_calls_are_allowed_by_its_role_and_its_role_grants_only
         };
         roster_testkit::totp::code_at(&secret, at).unwrap()
     };
-    let (status, body) = auth
-        .bearer(
-            Method::POST,
-            "/auth/mfa/totp/confirm",
-            &access,
-            Some(json!({"code": totp()})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    let (status, challenge) = auth
-        .json(
-            Method::POST,
-            "/auth/login",
-            json!({"email": "iam@example.com", "password": "Iam-Secret-42"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "{challenge}");
-    let (status, second) = auth
-        .json(
-            Method::POST,
-            "/auth/login/mfa",
-            json!({"session": challenge["session"], "code": totp()}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{second}");
-    let (status, body) = auth
-        .bearer(
-            Method::DELETE,
-            "/auth/mfa/totp",
-            second["accessToken"].as_str().unwrap(),
-            Some(json!({"password": "Iam-Secret-42"})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    let (status, _) = auth
-        .json(
-            Method::POST,
-            "/auth/password/forgot",
-            json!({"email": "iam@example.com"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED);
-    let (status, body) = auth
-        .bearer(
-            Method::POST,
-            "/auth/password/change",
-            &access,
-            Some(json!({"oldPassword": "Iam-Secret-42", "newPassword": "Iam-Secret-43"})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    let (status, body) = auth
-        .json(
-            Method::POST,
-            "/auth/password/confirm",
-            json!({"email": "iam@example.com", "code": "123456", "newPassword": "Iam-Secret-44"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    auth.confirm_totp(&access, &TotpConfirmRequest { code: totp() })
+        .await
+        .unwrap();
+    let Err(roster_client::Error::MfaRequired { session, .. }) = auth
+        .login(&LoginRequest::new("iam@example.com", "Iam-Secret-42"))
+        .await
+    else {
+        panic!("a sign-in with two-step sign-in on is challenged");
+    };
+    let second = auth
+        .login_mfa(&MfaLoginRequest::new(session, totp()))
+        .await
+        .unwrap();
+    auth.disable_totp(
+        &second.access_token,
+        &TotpDisableRequest {
+            password: "Iam-Secret-42".to_owned(),
+        },
+    )
+    .await
+    .unwrap();
+    auth.forgot_password(&ForgotRequest {
+        email: "iam@example.com".to_owned(),
+        client_id: None,
+    })
+    .await
+    .unwrap();
+    auth.change_password(
+        &access,
+        &ChangeRequest {
+            old_password: "Iam-Secret-42".to_owned(),
+            new_password: "Iam-Secret-43".to_owned(),
+        },
+    )
+    .await
+    .unwrap();
+    auth.confirm_password(&ConfirmRequest {
+        email: "iam@example.com".to_owned(),
+        code: "123456".to_owned(),
+        new_password: "Iam-Secret-44".to_owned(),
+        client_id: None,
+    })
+    .await
+    .unwrap();
     let tokens = login("Iam-Secret-44").await;
-    let (status, body) = auth
-        .bearer(
-            Method::POST,
-            "/auth/logout",
-            tokens["accessToken"].as_str().unwrap(),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    auth.logout(&tokens.access_token).await.unwrap();
 
     // The User API's server-to-server routes.
-    for path in [
-        format!("/user/{id}"),
-        "/user/email/iam@example.com".to_owned(),
-        "/user/name/iam_user".to_owned(),
-        format!("/user/handle/{}", registered["handle"].as_str().unwrap()),
-    ] {
-        let (status, body) = users.get(&path).await;
-        assert_eq!(status, StatusCode::OK, "{path}: {body}");
-    }
-    let (status, body) = users
-        .json(
-            Method::PUT,
-            &format!("/user/{id}/data/update"),
-            json!({"plan": "pro"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = users
-        .merge_patch(&format!("/user/{id}/data/update"), json!({"seats": 3}))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let badge = format!("/user/{id}/badge/EARLY_ADOPTER");
-    assert_eq!(
-        users.json(Method::POST, &badge, Value::Null).await.0,
-        StatusCode::CREATED
+    users.user(&id).await.unwrap();
+    users.user_by_email("iam@example.com").await.unwrap();
+    users.user_by_name("iam_user").await.unwrap();
+    users.user_by_handle(&registered.handle).await.unwrap();
+    let object = |value: Value| value.as_object().unwrap().clone();
+    users
+        .replace_data(&id, &object(json!({"plan": "pro"})), None)
+        .await
+        .unwrap();
+    users
+        .merge_data(&id, &object(json!({"seats": 3})), None)
+        .await
+        .unwrap();
+    assert!(
+        users
+            .award_badge(&id, "EARLY_ADOPTER")
+            .await
+            .unwrap()
+            .awarded_now,
+        "201: a new award"
     );
-    assert_eq!(
-        users.json(Method::DELETE, &badge, Value::Null).await.0,
-        StatusCode::OK
-    );
+    users.revoke_badge(&id, "EARLY_ADOPTER").await.unwrap();
 
     // Activation: the users projector publishes UserActivated; the badge rules award VERIFIED
     // and the auth subscriber marks the email verified.
@@ -421,10 +375,7 @@ async fn every_function_s_calls_are_allowed_by_its_role_and_its_role_grants_only
     eventually(
         "the resent code in force",
         Duration::from_secs(20),
-        || async {
-            let (status, _) = users.get(&format!("/user/activate/{code}")).await;
-            (status == StatusCode::OK).then_some(())
-        },
+        || async { users.activate_in_path(&code).await.is_ok().then_some(()) },
     )
     .await;
     eventually(
@@ -450,61 +401,46 @@ async fn every_function_s_calls_are_allowed_by_its_role_and_its_role_grants_only
     // The data export, both parts and both ways: the identity record and the pool's record
     // (the Auth API), the profile and its uploads with presigned links (the User API), one of
     // which is followed (signed by the User API: a GET of an object version).
-    let tokens = login("Iam-Secret-44").await;
-    let access = tokens["accessToken"].as_str().unwrap().to_owned();
-    let (status, export) = users
-        .bearer(Method::GET, "/public/user/me/export", &access, None)
-        .await;
-    assert_eq!(status, StatusCode::OK, "{export}");
-    let link = export["uploads"][0]["url"].as_str().unwrap().to_owned();
+    let access = login("Iam-Secret-44").await.access_token;
+    let export = users.export_me(&access).await.unwrap();
+    let link = export.uploads[0].url.clone();
     assert_eq!(
         reqwest::get(&link).await.unwrap().status(),
         StatusCode::OK,
         "{link}"
     );
-    let (status, body) = auth
-        .bearer(Method::GET, "/auth/me/export", &access, None)
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    for (api, path) in [
-        (&users, format!("/user/{id}/export")),
-        (&auth, format!("/auth/users/{id}/export")),
-    ] {
-        let (status, body) = api.get(&path).await;
-        assert_eq!(status, StatusCode::OK, "{path}: {body}");
-    }
+    auth.export_me(&access).await.unwrap();
+    users.export(&id).await.unwrap();
+    auth.export_user(&id).await.unwrap();
 
     // A user deleting its own account (the password proven again): the auth projector
     // publishes UserDeletionRequested, the user subscriber deletes the profile, the auth
     // subscriber the Cognito user.
     let leaver = register(&auth, &users, "leaver@example.com", "leaver").await;
-    let leaver = leaver["id"].as_str().unwrap().to_owned();
+    let leaver = leaver.id;
     // A listing of the two users a page at a time: the Queries of its index, and the User
     // API's key, read to seal the cursor.
-    let (status, page) = users.get("/users?limit=1").await;
-    assert_eq!(status, StatusCode::OK, "{page}");
-    let cursor = page["nextCursor"].as_str().unwrap();
+    let one = ListUsers {
+        limit: Some(1),
+        ..Default::default()
+    };
+    let page = users.list_users(&one, None).await.unwrap();
+    let cursor = page.next_cursor.unwrap();
     // A cursor is URL-safe base64 after its `c1.`: it goes into a query string as it is.
-    let (status, page) = users.get(&format!("/users?limit=1&cursor={cursor}")).await;
-    assert_eq!(status, StatusCode::OK, "{page}");
-    assert_eq!(page["users"].as_array().unwrap().len(), 1);
-    let (status, tokens) = auth
-        .json(
-            Method::POST,
-            "/auth/login",
-            json!({"email": "leaver@example.com", "password": "Iam-Secret-42"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{tokens}");
-    let (status, body) = auth
-        .bearer(
-            Method::DELETE,
-            "/auth/me",
-            tokens["accessToken"].as_str().unwrap(),
-            Some(json!({"password": "Iam-Secret-42"})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let page = users.list_users(&one, Some(&cursor)).await.unwrap();
+    assert_eq!(page.users.len(), 1);
+    let tokens = auth
+        .login(&LoginRequest::new("leaver@example.com", "Iam-Secret-42"))
+        .await
+        .unwrap();
+    auth.delete_me(
+        &tokens.access_token,
+        &DeleteAccountRequest {
+            password: "Iam-Secret-42".to_owned(),
+        },
+    )
+    .await
+    .unwrap();
     eventually(
         "the leaver's Cognito user deleted",
         Duration::from_secs(20),
@@ -519,16 +455,9 @@ async fn every_function_s_calls_are_allowed_by_its_role_and_its_role_grants_only
 
     // A suspension and a reinstatement: the auth subscriber disables the user and signs it
     // out, then enables it.
-    for (status, enabled) in [("SUSPENDED", false), ("CONFIRMED", true)] {
-        let (answer, body) = users
-            .json(
-                Method::PATCH,
-                &format!("/user/{id}/status/{status}"),
-                Value::Null,
-            )
-            .await;
-        assert_eq!(answer, StatusCode::OK, "{status}: {body}");
-        eventually(status, Duration::from_secs(20), || async {
+    for (status, enabled) in [(Status::Suspended, false), (Status::Confirmed, true)] {
+        users.set_status(&id, status, None).await.unwrap();
+        eventually(status.as_str(), Duration::from_secs(20), || async {
             (pool_user(&pool, &pool_id, &id).await?.0 == enabled).then_some(())
         })
         .await;
@@ -538,10 +467,7 @@ async fn every_function_s_calls_are_allowed_by_its_role_and_its_role_grants_only
     // the profile and avatars, the auth subscriber deletes the Cognito user and releases the
     // identifiers, and the avatar sweeper's run finds what the late upload left.
     let late = upload_avatar(&users, &id, false).await;
-    let (status, body) = users
-        .json(Method::DELETE, &format!("/user/{id}"), Value::Null)
-        .await;
-    assert!(status.is_success(), "{status}: {body}");
+    users.delete(&id, None).await.unwrap();
     eventually(
         "the Cognito user deleted",
         Duration::from_secs(20),
@@ -566,18 +492,23 @@ async fn every_function_s_calls_are_allowed_by_its_role_and_its_role_grants_only
     // an identity (with an avatar) whose Cognito user was deleted outside Roster (recorded:
     // IdentityDeleted, and the user subscriber deletes the profile and the avatar).
     let gone = register(&auth, &users, "gone@example.com", "gone_user").await;
-    let gone = gone["id"].as_str().unwrap().to_owned();
+    let gone = gone.id;
     upload_avatar(&users, &gone, true).await;
     proxy.inject(Fault::always("AdminAddUserToGroup", When::Before));
     proxy.inject(Fault::always("AdminDeleteUser", When::Before));
     let abandoned = auth
-        .request(Method::POST, "/auth/register")
-        .header("idempotency-key", "iam-abandoned-registration")
-        .json(&json!({"email": "abandoned@example.com", "name": "abandoned", "password": "Iam-Secret-42"}))
-        .send()
+        .register(
+            &RegisterRequest::new("abandoned@example.com", "abandoned", "Iam-Secret-42"),
+            Some("iam-abandoned-registration"),
+        )
         .await
-        .unwrap();
-    assert!(abandoned.status().is_server_error(), "{abandoned:?}");
+        .expect_err("the pool's faults fail the registration");
+    assert!(
+        abandoned
+            .status()
+            .is_some_and(|status| status.is_server_error()),
+        "{abandoned:?}"
+    );
     proxy.clear();
     pool.admin_delete_user()
         .user_pool_id(&pool_id)
@@ -604,7 +535,12 @@ async fn every_function_s_calls_are_allowed_by_its_role_and_its_role_grants_only
         "the profile of the identity deleted outside Roster gone",
         Duration::from_secs(20),
         || async {
-            (users.get(&format!("/user/{gone}")).await.0 == StatusCode::NOT_FOUND).then_some(())
+            let status = users
+                .user(&gone)
+                .await
+                .err()
+                .and_then(|error| error.status());
+            (status == Some(StatusCode::NOT_FOUND)).then_some(())
         },
     )
     .await;

@@ -9,11 +9,14 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
+use roster_client::{
+    AuthApi, ChangeRequest, ConfirmRequest, ForgotRequest, LoginRequest, RefreshRequest,
+    RegisterRequest, ResendRequest, TokenUse, UserApi, VerifyRequest,
+};
 use roster_testkit::harness;
-use serde_json::json;
 
-use crate::support::{Api, answer, eventually};
+use crate::support::{eventually, refusal_status};
 
 /// Every byte the subscriber writes.
 #[derive(Clone, Default)]
@@ -56,108 +59,80 @@ async fn no_secret_reaches_any_log_line() {
 
     let (stack, state_dir) = harness::running_stack().await.unwrap();
     let facts = stack.facts().clone();
-    let auth = Api::new(&facts.auth_url, &facts.api_key);
-    let users = Api::new(&facts.user_url, &facts.api_key);
+    let auth = AuthApi::new(&facts.auth_url, &facts.api_key).unwrap();
+    let users = UserApi::new(&facts.user_url, &facts.api_key).unwrap();
     let password = "Hygiene-Secret-1";
     let reset_password = "Hygiene-Secret-2";
     let changed_password = "Hygiene-Secret-3";
     let wrong_key =
         "rk_0123456789ab_0000000000000000000000000000000000000000000000000000000000000000";
 
-    let (status, registered) = auth
-        .json(
-            Method::POST,
-            "/auth/register",
-            json!({"email": "hygiene@example.com", "name": "hygiene_user", "password": password}),
+    let registered = auth
+        .register(
+            &RegisterRequest::new("hygiene@example.com", "hygiene_user", password),
+            None,
         )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
-    let id = registered["id"].as_str().unwrap().to_owned();
+        .await
+        .unwrap();
+    let id = registered.id;
     let mail_domain = stack.provisioned().mail_domain.clone();
     // The registration's mail, then a resend's: the first code stops working.
     let first_code = crate::support::activation_code(&mail_domain, "hygiene@example.com", 1).await;
-    let (status, body) = auth
-        .json(
-            Method::POST,
-            "/auth/activation/resend",
-            json!({"email": "hygiene@example.com"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    auth.resend_activation(&ResendRequest::email("hygiene@example.com"))
+        .await
+        .unwrap();
     let code = crate::support::activation_code(&mail_domain, "hygiene@example.com", 2).await;
     assert_ne!(code, first_code);
 
     let login = |password: &'static str| {
         let auth = auth.clone();
         async move {
-            let (status, tokens) = auth
-                .json(
-                    Method::POST,
-                    "/auth/login",
-                    json!({"email": "hygiene@example.com", "password": password}),
-                )
-                .await;
-            assert_eq!(status, StatusCode::OK, "{tokens}");
-            tokens
+            auth.login(&LoginRequest::new("hygiene@example.com", password))
+                .await
+                .unwrap()
         }
     };
     let tokens = login(password).await;
-    let access = tokens["accessToken"].as_str().unwrap().to_owned();
-    let id_token = tokens["idToken"].as_str().unwrap().to_owned();
-    let refresh = tokens["refreshToken"].as_str().unwrap().to_owned();
+    let access = tokens.access_token;
+    let id_token = tokens.id_token;
+    let refresh = tokens.refresh_token.unwrap();
 
     // Tokens in a URL path, in a body, in a header; a refresh; a wrong password; a wrong key.
+    auth.verify_in_path(TokenUse::Access, &access)
+        .await
+        .unwrap();
+    auth.verify(&VerifyRequest::new(&id_token, TokenUse::Id))
+        .await
+        .unwrap();
+    auth.refresh(&RefreshRequest {
+        refresh_token: refresh.clone(),
+        client_id: None,
+    })
+    .await
+    .unwrap();
     assert_eq!(
-        auth.get(&format!("/auth/token/access/verify/{access}"))
+        refusal_status(
+            auth.login(&LoginRequest::new(
+                "hygiene@example.com",
+                "Not-The-Password-9"
+            ))
             .await
-            .0,
-        StatusCode::OK
+        ),
+        Some(StatusCode::UNAUTHORIZED)
     );
     assert_eq!(
-        auth.json(
-            Method::POST,
-            "/auth/token/verify",
-            json!({"tokenType": "id", "token": id_token})
-        )
-        .await
-        .0,
-        StatusCode::OK
+        refusal_status(
+            UserApi::new(&facts.user_url, wrong_key)
+                .unwrap()
+                .user(&id)
+                .await
+        ),
+        Some(StatusCode::UNAUTHORIZED)
     );
-    assert_eq!(
-        auth.json(
-            Method::POST,
-            "/auth/token/refresh",
-            json!({"refreshToken": refresh})
-        )
-        .await
-        .0,
-        StatusCode::OK
-    );
-    assert_eq!(
-        auth.json(
-            Method::POST,
-            "/auth/login",
-            json!({"email": "hygiene@example.com", "password": "Not-The-Password-9"})
-        )
-        .await
-        .0,
-        StatusCode::UNAUTHORIZED
-    );
-    let refused = answer(
-        users
-            .http
-            .get(format!("{}/user/{id}", facts.user_url))
-            .header("x-api-key", wrong_key)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(refused.0, StatusCode::UNAUTHORIZED);
 
     // The profile, through the bus; activation with the code; the user's own view.
     eventually("the profile", Duration::from_secs(10), || async {
-        (users.get(&format!("/user/{id}")).await.0 == StatusCode::OK).then_some(())
+        users.user(&id).await.is_ok().then_some(())
     })
     .await;
     // The resent code works once the User API has it (until then it is unknown: 404), in
@@ -165,77 +140,47 @@ async fn no_secret_reaches_any_log_line() {
     eventually(
         "the resent code in force",
         Duration::from_secs(10),
-        || async {
-            let (status, _) = users.get(&format!("/user/activate/{code}")).await;
-            (status == StatusCode::OK).then_some(())
-        },
+        || async { users.activate_in_path(&code).await.is_ok().then_some(()) },
     )
     .await;
     assert_eq!(
-        users
-            .json(
-                Method::POST,
-                "/user/activate",
-                json!({"activationCode": first_code}),
-            )
-            .await
-            .0,
-        StatusCode::NOT_FOUND
+        refusal_status(users.activate(&first_code).await),
+        Some(StatusCode::NOT_FOUND)
     );
+    users.me(&access).await.unwrap();
     assert_eq!(
-        users
-            .bearer(Method::GET, "/public/user/me", &access, None)
-            .await
-            .0,
-        StatusCode::OK
-    );
-    assert_eq!(
-        users
-            .bearer(Method::GET, "/public/user/me", "not.a.token", None)
-            .await
-            .0,
-        StatusCode::UNAUTHORIZED
+        refusal_status(users.me("not.a.token").await),
+        Some(StatusCode::UNAUTHORIZED)
     );
 
     // Password reset and change, then sign-out.
-    assert_eq!(
-        auth.json(
-            Method::POST,
-            "/auth/password/forgot",
-            json!({"email": "hygiene@example.com"})
-        )
-        .await
-        .0,
-        StatusCode::ACCEPTED
-    );
-    let (status, body) = auth
-        .json(Method::POST, "/auth/password/confirm", json!({"email": "hygiene@example.com", "code": "246813", "newPassword": reset_password}))
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    let fresh = login(reset_password).await["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (status, body) = auth
-        .bearer(
-            Method::POST,
-            "/auth/password/change",
-            &fresh,
-            Some(json!({"oldPassword": reset_password, "newPassword": changed_password})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    auth.forgot_password(&ForgotRequest {
+        email: "hygiene@example.com".to_owned(),
+        client_id: None,
+    })
+    .await
+    .unwrap();
+    auth.confirm_password(&ConfirmRequest {
+        email: "hygiene@example.com".to_owned(),
+        code: "246813".to_owned(),
+        new_password: reset_password.to_owned(),
+        client_id: None,
+    })
+    .await
+    .unwrap();
+    let fresh = login(reset_password).await.access_token;
+    auth.change_password(
+        &fresh,
+        &ChangeRequest {
+            old_password: reset_password.to_owned(),
+            new_password: changed_password.to_owned(),
+        },
+    )
+    .await
+    .unwrap();
     // The change ended every session: sign in again to sign out.
-    let fresh = login(changed_password).await["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(
-        auth.bearer(Method::POST, "/auth/logout", &fresh, None)
-            .await
-            .0,
-        StatusCode::NO_CONTENT
-    );
+    let fresh = login(changed_password).await.access_token;
+    auth.logout(&fresh).await.unwrap();
 
     stack.stop().await;
     let _ = std::fs::remove_dir_all(state_dir);

@@ -882,7 +882,6 @@ async fn a_reset_of_an_account_made_outside_roster_revokes_its_tokens() {
 /// per request, and recovers once the table answers.
 #[tokio::test]
 async fn revocations_that_cannot_be_read_fail_closed_without_a_query_per_request() {
-    use reqwest::Method;
     use roster_testkit::faults::{Fault, When};
 
     let (proxy, auth, verify) = signed_in_through_proxy("closed").await;
@@ -891,10 +890,12 @@ async fn revocations_that_cannot_be_read_fail_closed_without_a_query_per_request
     proxy.inject(Fault::always("Query", When::Before));
     proxy.take_calls();
     for _ in 0..5 {
-        let (status, body) = auth
-            .json(Method::POST, "/auth/token/verify", verify.clone())
-            .await;
-        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        let error = auth.verify(&verify).await.expect_err("no set to trust");
+        assert_eq!(
+            error.status(),
+            Some(StatusCode::SERVICE_UNAVAILABLE),
+            "{error}"
+        );
     }
     // One attempt (a Query per shard, the SDK's retries included), not one per request.
     let queries = proxy.calls("Query");
@@ -905,8 +906,7 @@ async fn revocations_that_cannot_be_read_fail_closed_without_a_query_per_request
 
     proxy.clear();
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let (status, body) = auth.json(Method::POST, "/auth/token/verify", verify).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    auth.verify(&verify).await.unwrap();
 }
 
 /// The request that finds the set due makes the refresh; the others answer from the set as it
@@ -914,15 +914,11 @@ async fn revocations_that_cannot_be_read_fail_closed_without_a_query_per_request
 /// most the interval and 2 s old: past that they wait too.
 #[tokio::test]
 async fn a_refresh_under_way_delays_only_the_request_that_makes_it() {
-    use reqwest::Method;
     use roster_testkit::faults::{Fault, Kind, When};
     use std::time::Duration;
 
     let (proxy, auth, verify) = signed_in_through_proxy("unstalled").await;
-    let (status, body) = auth
-        .json(Method::POST, "/auth/token/verify", verify.clone())
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    auth.verify(&verify).await.unwrap();
 
     // Every revocation Query now takes two seconds; the set is due again after its interval.
     proxy.inject(Fault {
@@ -936,7 +932,7 @@ async fn a_refresh_under_way_delays_only_the_request_that_makes_it() {
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let refreshing = tokio::spawn({
         let (auth, verify) = (auth.clone(), verify.clone());
-        async move { auth.json(Method::POST, "/auth/token/verify", verify).await }
+        async move { auth.verify(&verify).await }
     });
     crate::support::eventually(
         "the refresh's first Query",
@@ -945,10 +941,7 @@ async fn a_refresh_under_way_delays_only_the_request_that_makes_it() {
     )
     .await;
     for _ in 0..5 {
-        let (status, body) = auth
-            .json(Method::POST, "/auth/token/verify", verify.clone())
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
+        auth.verify(&verify).await.unwrap();
     }
     assert!(
         !refreshing.is_finished(),
@@ -958,54 +951,40 @@ async fn a_refresh_under_way_delays_only_the_request_that_makes_it() {
     // refresh (its answer comes after the fourth Query began, 6 s into the refresh).
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert!(proxy.calls("Query") < 4, "the refresh is still under way");
-    let (status, body) = auth
-        .json(Method::POST, "/auth/token/verify", verify.clone())
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    auth.verify(&verify).await.unwrap();
     assert_eq!(
         proxy.calls("Query"),
         4,
         "a request on a set past the bound answered before the refresh"
     );
-    let (status, body) = refreshing.await.unwrap();
-    assert_eq!(status, StatusCode::OK, "{body}");
+    refreshing.await.unwrap().unwrap();
     assert_eq!(proxy.calls("Query"), 4, "one refresh, a Query per shard");
     proxy.clear();
 }
 
 /// An Auth API whose AWS calls go through a fault proxy, a user `<who>@example.com` registered
-/// and signed in there, and the body that verifies its access token.
+/// and signed in there, and the request that verifies its access token.
 async fn signed_in_through_proxy(
     who: &str,
-) -> (
-    roster_testkit::faults::FaultProxy,
-    crate::support::Api,
-    serde_json::Value,
-) {
-    use reqwest::Method;
+) -> (roster_testkit::faults::FaultProxy, AuthApi, VerifyRequest) {
     let resources = harness::provisioned().await;
     let proxy = roster_testkit::faults::FaultProxy::start(harness::endpoint_url().await).await;
-    let auth = crate::support::Api::new(
+    let auth = AuthApi::new(
         &harness::auth_api_through(&resources, proxy.url()).await.0,
         &harness::test_key(&resources).await,
-    );
+    )
+    .unwrap();
     let (email, password) = (format!("{who}@example.com"), format!("{who}-Secret-1"));
-    let (status, body) = auth
-        .json(
-            Method::POST,
-            "/auth/register",
-            serde_json::json!({"email": email, "name": format!("{who}_user"), "password": password}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (status, tokens) = auth
-        .json(
-            Method::POST,
-            "/auth/login",
-            serde_json::json!({"email": email, "password": password}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{tokens}");
-    let verify = serde_json::json!({"token": tokens["accessToken"], "tokenType": "access"});
+    auth.register(
+        &RegisterRequest::new(&email, format!("{who}_user"), &password),
+        None,
+    )
+    .await
+    .unwrap();
+    let tokens = auth
+        .login(&LoginRequest::new(&email, &password))
+        .await
+        .unwrap();
+    let verify = VerifyRequest::new(tokens.access_token, TokenUse::Access);
     (proxy, auth, verify)
 }

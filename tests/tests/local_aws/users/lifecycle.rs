@@ -108,6 +108,7 @@ async fn every_flow_across_both_services_with_a_downstream_consumer_validating_e
     for user in found {
         assert_eq!(user.unwrap().id, id);
     }
+    // Raw: the `@` percent-encoded, as some callers send it; `roster-client` sends it as is.
     let raw = Api::new(&facts.user_url, &facts.api_key);
     let (status, body) = raw.get("/user/handle/%40GraceHopper").await;
     assert_eq!(

@@ -3,13 +3,14 @@
 
 use std::time::Duration;
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
+use roster_client::UserApi;
 use roster_testkit::harness;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::support::{Api, receive_bodies, tap};
 use crate::support::{profiles_of, seed_profile};
+use crate::support::{receive_bodies, refusal_status, tap};
 
 async fn all<T: Send + 'static>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
     let mut results = Vec::new();
@@ -25,25 +26,23 @@ async fn fifty_concurrent_merges_of_distinct_keys_keep_all_fifty() {
     let (url, key) = harness::user_api(&resources).await;
     let id = "c0c0c0c0-0000-4000-8000-000000000001";
     seed_profile(&profiles_of(&resources), id, "merge_user", "hash-m").await;
-    let api = Api::new(&url, &key);
-    let path = format!("/user/{id}/data/update");
+    let api = UserApi::new(&url, &key).unwrap();
     let tasks = (0..50)
         .map(|i| {
-            let (api, path) = (api.clone(), path.clone());
+            let api = api.clone();
             tokio::spawn(async move {
-                api.merge_patch(&path, json!({ format!("k{i:02}"): i }))
+                let patch = json!({ format!("k{i:02}"): i });
+                api.merge_data(id, patch.as_object().unwrap(), None)
                     .await
-                    .0
+                    .map(drop)
+                    .map_err(|error| error.to_string())
             })
         })
         .collect();
-    let statuses = all(tasks).await;
-    assert!(
-        statuses.iter().all(|status| *status == StatusCode::OK),
-        "{statuses:?}"
-    );
-    let (_, user) = api.get(&format!("/user/{id}")).await;
-    let data = user["profile"]["data"].as_object().unwrap();
+    let results = all(tasks).await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let user = api.user(id).await.unwrap();
+    let data = &user.profile.data;
     assert_eq!(data.len(), 50);
     for i in 0..50 {
         assert_eq!(data[&format!("k{i:02}")], i);
@@ -58,27 +57,22 @@ async fn parallel_activations_of_one_code_confirm_the_user_once() {
     let code = "0123456789abcdef0123456789abcdef";
     let hash = hex::encode(Sha256::digest(code.as_bytes()));
     seed_profile(&profiles_of(&resources), id, "activation_user", &hash).await;
-    let api = Api::new(&url, &key);
+    let api = UserApi::new(&url, &key).unwrap();
     let tasks = (0..20)
         .map(|_| {
             let api = api.clone();
-            tokio::spawn(async move { api.get(&format!("/user/activate/{code}")).await.0 })
+            // `None` for the activation, the status of a refusal otherwise.
+            tokio::spawn(async move { refusal_status(api.activate_in_path(code).await) })
         })
         .collect();
     let statuses = all(tasks).await;
-    let confirmed = statuses
-        .iter()
-        .filter(|status| **status == StatusCode::OK)
-        .count();
+    let confirmed = statuses.iter().filter(|status| status.is_none()).count();
     let used = statuses
         .iter()
-        .filter(|status| **status == StatusCode::NOT_FOUND)
+        .filter(|status| **status == Some(StatusCode::NOT_FOUND))
         .count();
     assert_eq!((confirmed, used), (1, 19), "{statuses:?}");
-    assert_eq!(
-        api.get(&format!("/user/{id}")).await.1["status"],
-        "CONFIRMED"
-    );
+    assert_eq!(api.user(id).await.unwrap().status, "CONFIRMED");
 }
 
 #[tokio::test]
@@ -97,33 +91,35 @@ async fn fifty_concurrent_awards_of_one_badge_leave_one_badge_and_publish_one_ev
         roster_local::stack::user_config(stack.provisioned(), &facts.aws_endpoint).profiles(&sdk);
     let id = "c0c0c0c0-0000-4000-8000-000000000003";
     seed_profile(&profiles, id, "badge_user", "hash-b").await;
-    let api = Api::new(&facts.user_url, &facts.api_key);
+    let api = UserApi::new(&facts.user_url, &facts.api_key).unwrap();
     let tasks = (0..50)
         .map(|_| {
             let api = api.clone();
+            // Whether the award was new (201) or held already (200); a refusal's status.
             tokio::spawn(async move {
-                api.send(Method::POST, &format!("/user/{id}/badge/EARLY_ADOPTER"))
+                api.award_badge(id, "EARLY_ADOPTER")
                     .await
-                    .status()
+                    .map(|award| award.awarded_now)
+                    .map_err(|error| error.status())
             })
         })
         .collect();
     let statuses = all(tasks).await;
     let created = statuses
         .iter()
-        .filter(|status| **status == StatusCode::CREATED)
+        .filter(|status| **status == Ok(true))
         .count();
     let already = statuses
         .iter()
-        .filter(|status| **status == StatusCode::OK)
+        .filter(|status| **status == Ok(false))
         .count();
     assert_eq!((created, already), (1, 49), "{statuses:?}");
-    let (_, user) = api.get(&format!("/user/{id}")).await;
-    let held: Vec<_> = user["profile"]["badges"]
-        .as_array()
-        .unwrap()
+    let user = api.user(id).await.unwrap();
+    let held: Vec<_> = user
+        .profile
+        .badges
         .iter()
-        .filter(|badge| badge["name"] == "EARLY_ADOPTER")
+        .filter(|badge| badge.name == "EARLY_ADOPTER")
         .collect();
     assert_eq!(held.len(), 1);
     // Give the projector time to publish any duplicate, then count.
