@@ -696,6 +696,17 @@ impl AuthTable {
             .transpose()
     }
 
+    /// An update of `user_id`'s identity record, to be given its expressions.
+    fn update_identity(
+        &self,
+        user_id: &str,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&format!("USER#{user_id}"), IDENTITY)))
+    }
+
     /// Whether the identity of `user_id` exists (a consistent read).
     pub async fn identity(&self, user_id: &str) -> Result<Option<Identity>, StoreError> {
         self.read_record(&format!("USER#{user_id}"), IDENTITY, "an identity")
@@ -712,10 +723,7 @@ impl AuthTable {
         version: u64,
     ) -> Result<bool, StoreError> {
         let claimed = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(&format!("USER#{user_id}"), IDENTITY)))
+            .update_identity(user_id)
             .update_expression("SET appliedStatus = :status, appliedStatusVersion = :version")
             .condition_expression(
                 "attribute_exists(pk) AND (attribute_not_exists(appliedStatusVersion) OR appliedStatusVersion <= :version)",
@@ -737,10 +745,7 @@ impl AuthTable {
         at: &Timestamp,
     ) -> Result<Option<Identity>, StoreError> {
         let updated = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(&format!("USER#{user_id}"), IDENTITY)))
+            .update_identity(user_id)
             .update_expression("SET deletingSince = if_not_exists(deletingSince, :at)")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":at", s(at.as_str()))
@@ -765,10 +770,7 @@ impl AuthTable {
     /// (so nothing it did explains the absence), leaving the identity to the reconciler.
     pub async fn cancel_deletion(&self, user_id: &str) -> Result<(), StoreError> {
         let removed = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(&format!("USER#{user_id}"), IDENTITY)))
+            .update_identity(user_id)
             .update_expression("REMOVE deletingSince")
             .condition_expression("attribute_exists(pk)")
             .send()
@@ -1354,10 +1356,7 @@ impl AuthTable {
         at: &Timestamp,
     ) -> Result<bool, StoreError> {
         let marked = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(&format!("USER#{user_id}"), IDENTITY)))
+            .update_identity(user_id)
             .update_expression(format!("SET {attribute} = :at"))
             .condition_expression(format!(
                 "attribute_exists(pk) AND attribute_not_exists({attribute}){also}"
@@ -1376,10 +1375,7 @@ impl AuthTable {
         generation: u32,
     ) -> Result<bool, StoreError> {
         let marked = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(&format!("USER#{user_id}"), IDENTITY)))
+            .update_identity(user_id)
             .update_expression("SET activationMailedGeneration = :generation")
             .condition_expression(
                 "attribute_exists(pk) AND (attribute_not_exists(activationMailedGeneration) \
