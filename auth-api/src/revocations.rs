@@ -133,8 +133,14 @@ impl RevocationSet {
 
     /// Reads the revocation records now: at start-up, so that the first request finds the set
     /// up to date.
+    /// A failure is forgotten: the first request tries again, as it would have without this
+    /// call, rather than being refused for an interval.
     pub async fn load(&self) -> Result<(), RevocationError> {
-        self.refresh_if_due().await
+        let loaded = self.refresh_if_due().await;
+        if loaded.is_err() {
+            self.write().attempted = None;
+        }
+        loaded
     }
 
     /// Records a revocation this instance knows of, so it holds here at once.

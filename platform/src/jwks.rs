@@ -237,9 +237,24 @@ impl JwksCache {
         keys.get(kid).cloned().ok_or(KeyLookupError::Unknown)
     }
 
-    /// Fetches the key set now: at start-up, so that the first request finds it cached.
+    /// Fetches the key set now: at start-up, so that the first request finds it cached. A
+    /// failure leaves the cache as it was, without starting the cooldown: the first token then
+    /// fetches again, as it would have without this call.
     pub async fn load(&self) -> Result<(), KeyLookupError> {
-        self.refresh(Instant::now()).await.map(drop)
+        let _single_flight = self.fetching.lock().await;
+        match self.source.fetch().await.and_then(|doc| signing_keys(&doc)) {
+            Ok(keys) => {
+                let mut cached = self.cached.write().await;
+                cached.keys = Arc::new(keys);
+                cached.last_attempt = Some(Instant::now());
+                cached.fetched_at = cached.last_attempt;
+                Ok(())
+            }
+            Err(error) => {
+                tracing::warn!(%error, "JWKS not loaded at start-up; the first token fetches it");
+                Err(KeyLookupError::Unavailable)
+            }
+        }
     }
 
     async fn refresh(

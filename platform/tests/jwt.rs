@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use roster_platform::jwks::{JwksCache, JwksError, JwksOptions, JwksSource};
+use roster_platform::jwks::{JwksCache, JwksError, JwksOptions, JwksSource, KeyLookupError};
 use roster_platform::jwt::{DEFAULT_LEEWAY, JwtVerifier, TokenRejection, TokenUse, VerifierConfig};
 use roster_platform::lambda::BoxFuture;
 use serde_json::json;
@@ -18,6 +18,8 @@ struct Jwks {
     down: Arc<AtomicBool>,
     /// The pool's key under another key id: tokens signed as `POOL_KID` name no key.
     rotated: Arc<AtomicBool>,
+    /// Another key under the pool key's id (its modulus changed).
+    replaced: Arc<AtomicBool>,
 }
 
 impl JwksSource for Jwks {
@@ -27,6 +29,17 @@ impl JwksSource for Jwks {
             tokio::time::sleep(Duration::from_millis(20)).await;
             if self.down.load(Ordering::SeqCst) {
                 Err(JwksError("down".into()))
+            } else if self.replaced.load(Ordering::SeqCst) {
+                use base64::Engine as _;
+                use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+                let mut jwks: serde_json::Value = serde_json::from_slice(&pool_jwks()).unwrap();
+                let mut modulus = URL_SAFE_NO_PAD
+                    .decode(jwks["keys"][0]["n"].as_str().unwrap())
+                    .unwrap();
+                // Still odd and as long: a valid key, just not the pool's.
+                *modulus.last_mut().unwrap() ^= 0x02;
+                jwks["keys"][0]["n"] = json!(URL_SAFE_NO_PAD.encode(modulus));
+                Ok(serde_json::to_vec(&jwks).unwrap())
             } else if self.rotated.load(Ordering::SeqCst) {
                 let mut jwks: serde_json::Value = serde_json::from_slice(&pool_jwks()).unwrap();
                 jwks["keys"][0]["kid"] = json!("pool-key-2");
@@ -273,4 +286,39 @@ async fn with_the_cache_off_nothing_is_kept_and_tokens_still_verify() {
         verifier.verify(&access, TokenUse::Access).await.unwrap();
     }
     assert_eq!(verifier.verified_cached(), 0);
+}
+
+#[tokio::test]
+async fn a_cached_token_whose_kid_now_names_another_key_is_verified_in_full() {
+    let jwks = Jwks::default();
+    let options = JwksOptions {
+        cooldown: Duration::ZERO,
+        max_age: Duration::ZERO,
+    };
+    let verifier = verifier_with_options(&jwks, options, DEFAULT_LEEWAY);
+    let access = token(&access_claims());
+    verifier.verify(&access, TokenUse::Access).await.unwrap();
+    jwks.replaced.store(true, Ordering::SeqCst);
+    assert_eq!(
+        verifier.verify(&access, TokenUse::Access).await,
+        Err(TokenRejection::BadSignature)
+    );
+    assert_eq!(verifier.verified_cached(), 0);
+    jwks.replaced.store(false, Ordering::SeqCst);
+    verifier.verify(&access, TokenUse::Access).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_failed_load_at_start_up_leaves_the_first_token_to_fetch() {
+    let jwks = Jwks::default();
+    jwks.down.store(true, Ordering::SeqCst);
+    let verifier = verifier_with(&jwks);
+    assert_eq!(verifier.load_keys().await, Err(KeyLookupError::Unavailable));
+    // The JWKS is back: the first token fetches it, with no cooldown from the failed load.
+    jwks.down.store(false, Ordering::SeqCst);
+    verifier
+        .verify(&token(&access_claims()), TokenUse::Access)
+        .await
+        .unwrap();
+    assert_eq!(jwks.fetches.load(Ordering::SeqCst), 2);
 }
