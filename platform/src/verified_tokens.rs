@@ -8,9 +8,10 @@
 //! what can change after the full verification: the clock (`exp` with the leeway), the signing
 //! key (the token's `kid` must still name the very key it was verified with in the pool's JWKS
 //! as the verifier holds it now), and the token use the route expects. Everything else a
-//! verification decides (the header, the signature, the issuer, the client, `nbf` and `iat`
-//! not in the future) is a function of the token's bytes, the key and the verifier's fixed
-//! settings, so it cannot come out differently. Revocation is not part of verification: the
+//! verification decides (the header, the signature, the issuer, the client) is a function of
+//! the token's bytes, the key and the verifier's fixed settings, so it cannot come out
+//! differently; `nbf` and `iat` not in the future stay so as the clock moves on (only a clock
+//! set back by more than the leeway could tell). Revocation is not part of verification: the
 //! callers check it on every request, hit or miss.
 //!
 //! Bounded: at most `capacity` entries (0 turns the cache off). When it is full, expired
@@ -23,7 +24,8 @@ use std::sync::Mutex;
 use crate::jwks::SigningKey;
 use crate::jwt::{TokenUse, VerifiedToken};
 
-/// Entries kept by default: about 1.3 MB with Cognito's access tokens (about 1 KB each).
+/// Entries kept by default: about 1.3 MB with Cognito's access tokens (about 1 KB each), at
+/// most about 9 MB with tokens of the verifier's largest size (8 KiB).
 pub const DEFAULT_CAPACITY: usize = 1024;
 
 /// A token that passed the full verification, with the key that checked its signature.

@@ -258,27 +258,6 @@ async fn a_cached_token_is_refused_once_it_expires() {
 }
 
 #[tokio::test]
-async fn a_cached_token_whose_key_left_the_jwks_is_refused() {
-    let jwks = Jwks::default();
-    // Every lookup fetches the JWKS again, so that a rotation shows at once.
-    let options = JwksOptions {
-        cooldown: Duration::ZERO,
-        max_age: Duration::ZERO,
-    };
-    let verifier = verifier_with_options(&jwks, options, DEFAULT_LEEWAY);
-    let access = token(&access_claims());
-    verifier.verify(&access, TokenUse::Access).await.unwrap();
-    jwks.rotated.store(true, Ordering::SeqCst);
-    assert_eq!(
-        verifier.verify(&access, TokenUse::Access).await,
-        Err(TokenRejection::UnknownKey)
-    );
-    assert_eq!(verifier.verified_cached(), 0);
-    jwks.rotated.store(false, Ordering::SeqCst);
-    verifier.verify(&access, TokenUse::Access).await.unwrap();
-}
-
-#[tokio::test]
 async fn with_the_cache_off_nothing_is_kept_and_tokens_still_verify() {
     let verifier = verifier().with_verified_cache(0);
     let access = token(&access_claims());
@@ -288,9 +267,11 @@ async fn with_the_cache_off_nothing_is_kept_and_tokens_still_verify() {
     assert_eq!(verifier.verified_cached(), 0);
 }
 
-#[tokio::test]
-async fn a_cached_token_whose_kid_now_names_another_key_is_verified_in_full() {
+/// A token verified (and kept), then the JWKS changed by `change` on the next fetch: the token
+/// must get `refused`, and pass again once the JWKS is back.
+async fn cached_then_jwks_changed(change: fn(&Jwks) -> &AtomicBool, refused: TokenRejection) {
     let jwks = Jwks::default();
+    // Every lookup fetches the JWKS again, so that a change shows at once.
     let options = JwksOptions {
         cooldown: Duration::ZERO,
         max_age: Duration::ZERO,
@@ -298,14 +279,24 @@ async fn a_cached_token_whose_kid_now_names_another_key_is_verified_in_full() {
     let verifier = verifier_with_options(&jwks, options, DEFAULT_LEEWAY);
     let access = token(&access_claims());
     verifier.verify(&access, TokenUse::Access).await.unwrap();
-    jwks.replaced.store(true, Ordering::SeqCst);
+    change(&jwks).store(true, Ordering::SeqCst);
     assert_eq!(
         verifier.verify(&access, TokenUse::Access).await,
-        Err(TokenRejection::BadSignature)
+        Err(refused)
     );
     assert_eq!(verifier.verified_cached(), 0);
-    jwks.replaced.store(false, Ordering::SeqCst);
+    change(&jwks).store(false, Ordering::SeqCst);
     verifier.verify(&access, TokenUse::Access).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_cached_token_whose_key_left_the_jwks_is_refused() {
+    cached_then_jwks_changed(|jwks| &*jwks.rotated, TokenRejection::UnknownKey).await;
+}
+
+#[tokio::test]
+async fn a_cached_token_whose_kid_now_names_another_key_is_verified_in_full() {
+    cached_then_jwks_changed(|jwks| &*jwks.replaced, TokenRejection::BadSignature).await;
 }
 
 #[tokio::test]
