@@ -87,6 +87,10 @@ pub async fn main(args: Args) -> ExitCode {
 async fn run(args: Args) -> Result<()> {
     let state_dir = args.state_dir.clone().unwrap_or_else(roster_home);
     let started = Instant::now();
+    // Listening from the start: a Ctrl-C while the stack starts or seeds its demo users is held
+    // until it is up and then stops it cleanly, instead of killing the process half-way (with
+    // the default action) and leaving moto and local.json behind.
+    let mut stop = StopSignals::listen()?;
     let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_owned());
     eprintln!("Starting Roster locally…");
     std::fs::create_dir_all(&state_dir)?;
@@ -110,7 +114,7 @@ async fn run(args: Args) -> Result<()> {
     if args.seed_demo {
         seed_demo(stack.facts()).await;
     }
-    wait_for_stop_signal().await?;
+    stop.received().await;
     eprintln!("\nStopping Roster…");
     stack.stop().await;
     eprintln!("Stopped.");
@@ -170,15 +174,30 @@ async fn seed_demo(facts: &LocalFacts) {
     }
 }
 
-async fn wait_for_stop_signal() -> Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
+/// Ctrl-C, SIGTERM and SIGHUP, listened for from the moment this is made.
+struct StopSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
+}
 
-    let mut terminate = signal(SignalKind::terminate())?;
-    let mut hangup = signal(SignalKind::hangup())?;
-    tokio::select! {
-        result = tokio::signal::ctrl_c() => result?,
-        _ = terminate.recv() => {}
-        _ = hangup.recv() => {}
+impl StopSignals {
+    fn listen() -> Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+            hangup: signal(SignalKind::hangup())?,
+        })
     }
-    Ok(())
+
+    /// Returns once one of them arrived (at once if one already did).
+    async fn received(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+            _ = self.hangup.recv() => {}
+        }
+    }
 }
