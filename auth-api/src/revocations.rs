@@ -132,9 +132,8 @@ impl RevocationSet {
     }
 
     /// Reads the revocation records now: at start-up, so that the first request finds the set
-    /// up to date.
-    /// A failure is forgotten: the first request tries again, as it would have without this
-    /// call, rather than being refused for an interval.
+    /// up to date. A failure is forgotten: the first request tries again, as it would have
+    /// without this call, rather than being refused for an interval.
     pub async fn load(&self) -> Result<(), RevocationError> {
         let loaded = self.refresh_if_due().await;
         if loaded.is_err() {
