@@ -137,6 +137,20 @@ impl Api {
         answer(request.send().await.unwrap()).await
     }
 }
+/// Registers `<who>@example.com` (name `<who>_user`, password `<who>-Secret-1`) through `auth`
+/// and signs it in: its tokens.
+pub(crate) async fn registered_and_signed_in(auth: &AuthApi, who: &str) -> roster_client::Tokens {
+    let (email, password) = (format!("{who}@example.com"), format!("{who}-Secret-1"));
+    auth.register(
+        &roster_client::RegisterRequest::new(&email, format!("{who}_user"), &password),
+        None,
+    )
+    .await
+    .unwrap();
+    auth.login(&roster_client::LoginRequest::new(&email, &password))
+        .await
+        .unwrap()
+}
 
 /// The Auth API of `resources` as `roster-client` calls it, with an API key of every scope,
 /// and that key (for tests that look for it where it must not be).

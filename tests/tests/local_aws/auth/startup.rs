@@ -3,7 +3,7 @@
 //! AWS call; without it, that request reads the API keys and the revocation records itself. A
 //! load that fails does not stop the start, and the first request then loads what it needs.
 
-use roster_client::{AuthApi, LoginRequest, RegisterRequest, TokenUse, VerifyRequest};
+use roster_client::{AuthApi, TokenUse, VerifyRequest};
 use roster_testkit::faults::{Fault, FaultProxy, When};
 use roster_testkit::harness;
 
@@ -29,16 +29,8 @@ async fn auth_api(resources: &harness::TestResources, proxy: &FaultProxy, load: 
 async fn access_token(resources: &harness::TestResources, who: &str) -> String {
     let (url, key) = harness::auth_api(resources).await;
     let auth = AuthApi::new(&url, &key).unwrap();
-    let (email, password) = (format!("{who}@example.com"), format!("{who}-Secret-1"));
-    auth.register(
-        &RegisterRequest::new(&email, format!("{who}_user"), &password),
-        None,
-    )
-    .await
-    .unwrap();
-    auth.login(&LoginRequest::new(&email, &password))
+    crate::support::registered_and_signed_in(&auth, who)
         .await
-        .unwrap()
         .access_token
 }
 

@@ -974,17 +974,7 @@ async fn signed_in_through_proxy(
         &harness::test_key(&resources).await,
     )
     .unwrap();
-    let (email, password) = (format!("{who}@example.com"), format!("{who}-Secret-1"));
-    auth.register(
-        &RegisterRequest::new(&email, format!("{who}_user"), &password),
-        None,
-    )
-    .await
-    .unwrap();
-    let tokens = auth
-        .login(&LoginRequest::new(&email, &password))
-        .await
-        .unwrap();
+    let tokens = crate::support::registered_and_signed_in(&auth, who).await;
     let verify = VerifyRequest::new(tokens.access_token, TokenUse::Access);
     (proxy, auth, verify)
 }
