@@ -126,10 +126,14 @@ W_PROFILE = wru(PROFILE_BYTES)          # base table, or one ALL-projection inde
 W_LIST = wru(LIST_BYTES)                # one INCLUDE listing index entry
 W_KEYS = wru(KEYS_BYTES)                # one KEYS_ONLY index entry
 R_PROFILE = rru_eventual(PROFILE_BYTES)
-ALL_GSIS = 3                            # by-name, by-email, by-handle: the user's always there
+R_PROFILE_STRONG = 2 * R_PROFILE        # GetItem of a profile: the User API reads consistently
+ALL_GSIS = 3                            # the lookup indexes (name, email, handle): every user's there
+# infra/template.yaml: lookup-by-name, lookup-by-email, lookup-by-handle hold keys only (they
+# replaced by-name, by-email, by-handle, which projected ALL: the "before" of the Waste table).
+LOOKUP_PROJECTION = "KEYS_ONLY"
 
 
-def profile_write(*, keys_change=False, status_change=False, activation=False, projection="ALL"):
+def profile_write(*, keys_change=False, status_change=False, activation=False, projection=LOOKUP_PROJECTION):
     """WRUs of one profile UpdateItem. ALL: each of the three lookup indexes rewrites the whole
     item on any change; KEYS_ONLY: only when its key changes. The listing indexes (INCLUDE) are
     written only when a projected attribute changes; a status change moves list-by-status's key
@@ -152,7 +156,7 @@ def profile_write(*, keys_change=False, status_change=False, activation=False, p
 # DeleteMessage (3 SQS requests at a batch of one, the low-traffic case), one invocation.
 # `handles` False: the rule delivers it and the subscriber drops it.
 # --------------------------------------------------------------------------------------------
-def deliveries(event, projection="ALL"):
+def deliveries(event, projection=LOOKUP_PROJECTION):
     """[(subscriber, handles, wru, rru, aws_calls, further_events)] for one published event."""
     pw = lambda **kw: profile_write(projection=projection, **kw)  # noqa: E731
     auth_sub_handles = {"UserActivated", "UserStatusChanged", "UserDeleted"}
@@ -194,10 +198,16 @@ def deliveries(event, projection="ALL"):
 # whose stream record reaches a projector, events the projectors publish from them).
 # Calls from BENCHMARKS.md "AWS round trips per route"; Cognito calls are free (MAU pricing).
 # --------------------------------------------------------------------------------------------
-def routes(projection="ALL"):
+def lookup(projection):
+    """(calls, RRU) of a lookup by name, email or handle. ALL: one Query answers the index's
+    copy (eventually consistent). KEYS_ONLY: a Query of the keys, then a strongly consistent
+    GetItem of the profile."""
+    return (1, R_PROFILE) if projection == "ALL" else (2, 0.5 + R_PROFILE_STRONG)
+
+
+def routes(projection=LOOKUP_PROJECTION):
     pw = lambda **kw: profile_write(projection=projection, **kw)  # noqa: E731
-    lookup_rru = R_PROFILE if projection == "ALL" else 0.5 + R_PROFILE  # Query, then GetItem
-    lookup_calls = 1 if projection == "ALL" else 2
+    lookup_calls, lookup_rru = lookup(projection)
     idw = wru(IDENTITY_BYTES)
     return [
         ("POST /auth/token/verify", 0, 0, 0, [], 0, []),
@@ -208,16 +218,18 @@ def routes(projection="ALL"):
         ("POST /auth/password/confirm", 6, 1, 0.5, ["PasswordChanged"], 1, ["SessionsRevoked"]),
         ("POST /auth/password/change", 6, 1, 0.5, ["PasswordChanged"], 1, ["SessionsRevoked"]),
         ("POST /auth/logout", 3, 1, 0.5, [], 1, ["SessionsRevoked"]),
-        ("GET /user/{id}", 1, 0, R_PROFILE, [], 0, []),
+        ("GET /user/{id}", 1, 0, R_PROFILE_STRONG, [], 0, []),
         ("GET /user/handle/{handle} (and name, email)", lookup_calls, 0, lookup_rru, [], 0, []),
-        ("GET /user/activate/{code}", 2 if projection == "ALL" else 3,
-         pw(status_change=True, activation=True), lookup_rru, [], 1,
+        # by-activation-code projects ALL (sparse: only until activation): one Query finds
+        # the profile, whatever the lookup indexes project.
+        ("GET /user/activate/{code}", 2,
+         pw(status_change=True, activation=True), R_PROFILE, [], 1,
          ["UserActivated", "UserStatusChanged"]),
         ("PATCH /user/{id}/status/{status} (suspend)", 1, pw(status_change=True), 0, [], 1,
          ["UserStatusChanged"]),
         ("POST /user/{id}/badge/{name}", 1, pw(), 0, [], 1, ["BadgeAwarded"]),
         ("PATCH /user/{id}/data/update", 2, pw(), 1, [], 1, ["UserDataUpdated"]),
-        ("GET /public/user/me", 1, 0, R_PROFILE, [], 0, []),
+        ("GET /public/user/me", 1, 0, R_PROFILE_STRONG, [], 0, []),
         ("PATCH /public/user/me/profile", 2, pw(), 1, [], 1, ["UserProfileUpdated"]),
         ("DELETE /user/{id}", 4, W_PROFILE * (1 + (ALL_GSIS if projection == "ALL" else 0)) + 5 * W_LIST
          + (ALL_GSIS * W_KEYS if projection != "ALL" else 0) + 1, 1, [], 1, ["UserDeleted"]),
@@ -237,7 +249,7 @@ def api_invocation_ms(calls, warm, first, init):
 RULE_FILTER = ("auth-subscriber", "user-subscriber")
 
 
-def cost_route(route, *, node=False, projection="ALL", rule_filter=RULE_FILTER, apigw="apigw_rest"):
+def cost_route(route, *, node=False, projection=LOOKUP_PROJECTION, rule_filter=RULE_FILTER, apigw="apigw_rest"):
     """Dollars per request, split into Lambda / API Gateway / DynamoDB / EventBridge / SQS /
     downstream functions. The seed (node=True) makes the same calls and writes (assumed) but has
     no events: it writes the profile in the request (no projector, bus, queue or subscriber)."""
@@ -281,7 +293,7 @@ def fmt(x):
     return f"{x * 1e6:.2f}"
 
 
-def route_table(projection="ALL"):
+def route_table(projection=LOOKUP_PROJECTION):
     lines = ["| Route | Roster: Lambda | API GW | DynamoDB | EventBridge | SQS | Downstream λ | **Roster** | Node.js seed: Lambda | API GW | DynamoDB | **Node.js** |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for route in routes(projection):
@@ -308,7 +320,7 @@ USAGE = {  # route name -> requests per user per month
 }
 
 
-def per_thousand(node=False, projection="ALL", rule_filter=RULE_FILTER, apigw="apigw_rest"):
+def per_thousand(node=False, projection=LOOKUP_PROJECTION, rule_filter=RULE_FILTER, apigw="apigw_rest"):
     by_route = {r[0]: r for r in routes(projection)}
     total = {k: 0.0 for k in COLS}
     for name, n in USAGE.items():
@@ -332,15 +344,16 @@ FIXED = {
 
 
 def per_million(route_name, **kw):
-    route = next(r for r in routes(kw.get("projection", "ALL")) if r[0] == route_name)
+    route = next(r for r in routes(kw.get("projection", LOOKUP_PROJECTION)) if r[0] == route_name)
     return sum(cost_route(route, **kw).values()) * 1e6
 
 
 def break_even_lookups():
     """Lookups per profile write at which KEYS_ONLY stops paying: each write saves 3 index
-    copies; each lookup pays a GetItem (0.5 RRU) and one more wait in the function."""
+    copies; each lookup pays the GetItem's RRU and one more wait in the function."""
     saved = (profile_write(projection="ALL") - profile_write(projection="KEYS_ONLY")) * P["ddb_wru"]
-    extra = R_PROFILE * P["ddb_rru"] + AWS_CALL_MS / 1000 * ROSTER_MB / 1024 * P["lambda_gb_s_arm"]
+    extra_rru = lookup("KEYS_ONLY")[1] - lookup("ALL")[1]
+    extra = extra_rru * P["ddb_rru"] + AWS_CALL_MS / 1000 * ROSTER_MB / 1024 * P["lambda_gb_s_arm"]
     return saved / extra
 
 
@@ -375,16 +388,19 @@ def main():
         print(f"| {key} | {dollars:.4f} | {dollars / sum(base_t.values()):.0%} | {share} |")
     print("\n### Waste\n")
     pa, pk = profile_write(projection="ALL"), profile_write(projection="KEYS_ONLY")
-    k = per_thousand(projection="KEYS_ONLY")
+    a = per_thousand(projection="ALL")
     unfiltered = per_thousand(rule_filter=())
     h = per_thousand(apigw="apigw_http")
     rows = [
-        ("Lookup indexes KEYS_ONLY, a GetItem after each lookup", k),
         ("HTTP API instead of REST API (not proposed: WAF and the authorizer's scopes)", h),
     ]
     unf = sum(unfiltered.values()) - unfiltered["cognito"]
+    all_ = sum(a.values()) - a["cognito"]
     print(f"Done: the subscribers' rules take only the detail types each handles; unfiltered, as before,"
           f" the bill without Cognito was ${unf:.4f} per 1,000 users a month (${unf - base:.4f} more).\n")
+    print(f"Done: the lookup indexes hold keys only, a lookup reads the profile with a GetItem; with"
+          f" indexes projecting ALL, as before, the bill without Cognito was ${all_:.4f} per 1,000 users"
+          f" a month (${all_ - base:.4f} more; DynamoDB ${a['ddb']:.4f} against ${base_t['ddb']:.4f}).\n")
     print(f"Today: ${base:.4f} per 1,000 users a month without Cognito.\n")
     print("| Change | $ per 1,000 users a month (without Cognito) | Saved |\n|---|---:|---:|")
     for label, t in rows:
@@ -392,13 +408,14 @@ def main():
         print(f"| {label} | {v:.4f} | {base - v:.4f} ({(base - v) / base:.1%}) |")
     print(f"\nProfile write (lastLoginAt, data, badge, settings): {pa} WRU with ALL, {pk} with KEYS_ONLY"
           f" (${pa * P['ddb_wru'] * 1e6:.3f} against ${pk * P['ddb_wru'] * 1e6:.3f} per million writes);"
-          f" a status change {profile_write(status_change=True)} against {profile_write(status_change=True, projection='KEYS_ONLY')}.")
+          f" a status change {profile_write(status_change=True, projection='ALL')} against {profile_write(status_change=True, projection='KEYS_ONLY')}.")
     big = 8 * 1024
     print(f"With {big} bytes of `data` a write is {wru(PROFILE_BYTES + big)} WRU, so"
           f" {4 * wru(PROFILE_BYTES + big)} with ALL against {wru(PROFILE_BYTES + big)}.")
-    print(f"A lookup with KEYS_ONLY: Query then GetItem, +{R_PROFILE} RRU and +{AWS_CALL_MS:g} ms:"
-          f" ${per_million('GET /user/handle/{handle} (and name, email)'):.2f} →"
-          f" ${per_million('GET /user/handle/{handle} (and name, email)', projection='KEYS_ONLY'):.2f} per million."
+    extra_rru = lookup("KEYS_ONLY")[1] - lookup("ALL")[1]
+    print(f"A lookup with KEYS_ONLY: Query then a consistent GetItem, +{extra_rru:g} RRU and +{AWS_CALL_MS:g} ms:"
+          f" ${per_million('GET /user/handle/{handle} (and name, email)', projection='ALL'):.2f} with ALL →"
+          f" ${per_million('GET /user/handle/{handle} (and name, email)'):.2f} per million."
           f" KEYS_ONLY pays while there are fewer than {break_even_lookups():.0f} lookups per profile write.")
     wasted = {"POST /user/{id}/badge/{name}", "PATCH /user/{id}/data/update", "PATCH /public/user/me/profile",
               "POST /auth/register"}
@@ -417,7 +434,7 @@ def main():
         # month has one per sign-in (lastLoginAt), per sign-out (SessionsRevoked), per settings
         # change, and a few per registration (activation, VERIFIED).
         writes = USAGE["POST /auth/login"] + USAGE["POST /auth/logout"] + USAGE["PATCH /public/user/me/profile"]
-        saved = base_t["ddb"] - k["ddb"]
+        saved = a["ddb"] - base_t["ddb"]
         assert 1000 * writes * 3 * P["ddb_wru"] <= saved <= 1000 * (writes + 0.05 * 4) * 3 * P["ddb_wru"], saved
         assert per_million("POST /auth/token/verify") < per_million("GET /user/{id}")
         print("\nchecks passed", file=sys.stderr)

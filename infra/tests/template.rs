@@ -117,22 +117,24 @@ fn a_gsi_missing_on_either_side_breaks_parity() {
     assert!(
         found
             .iter()
-            .any(|d| d.contains("index by-name is provisioned locally but not in the template")),
+            .any(|d| d
+                .contains("index lookup-by-name is provisioned locally but not in the template")),
         "{found:?}"
     );
 
-    // The other side: the local stack without the by-handle index.
+    // The other side: the local stack without the lookup-by-handle index.
     let fewer: Vec<IndexSpec> = USERS_TABLE
         .indexes
         .iter()
-        .filter(|index| index.name != "by-handle")
+        .filter(|index| index.name != "lookup-by-handle")
         .cloned()
         .collect();
     let found = differences_with_users_indexes(fewer);
     assert!(
         found
             .iter()
-            .any(|d| d.contains("index by-handle is in the template but not provisioned locally")),
+            .any(|d| d
+                .contains("index lookup-by-handle is in the template but not provisioned locally")),
         "{found:?}"
     );
 }

@@ -1,7 +1,7 @@
 //! The users table, which the User API owns: its declaration ([`TABLE`], read by the template's
 //! parity check and local provisioning), its item types, and the adapter. One item per user
-//! keyed by the Cognito `sub`, with an index per lookup (`by-name`, `by-email`, `by-handle`,
-//! `by-activation-code`).
+//! keyed by the Cognito `sub`, with an index per lookup (`lookup-by-name`, `lookup-by-email`,
+//! `lookup-by-handle`, `by-activation-code`).
 //!
 //! Every change is one conditional request on the item: it names the state it expects
 //! (the item exists and is no tombstone; a status it may leave; a badge it lacks; the version
@@ -24,26 +24,48 @@ use crate::domain::{Lookup, Profile, Settings};
 use roster_platform::table::{IndexSpec, Projection, StreamView, TableSpec};
 use sha2::{Digest, Sha256};
 
-/// One index per lookup (each a single round trip), keyed by the lowercase key the lookup
-/// gives.
+/// One index per lookup, keyed by the lowercase key the lookup gives. They hold only the keys
+/// (the user's `id` and the lookup key), so a profile write that leaves name, email and handle
+/// alone (a sign-in's `lastLoginAt`, a badge, data, settings, a status) writes none of them:
+/// 1 WRU instead of 4 (BENCHMARKS.md, "Cost per request and per user"). A lookup is a Query
+/// for the id, then a strongly consistent GetItem of the profile.
+///
+/// Named `lookup-by-*` because they replaced `by-name`, `by-email` and `by-handle`, which
+/// projected every attribute: DynamoDB cannot change an index's projection in place
+/// (docs/deploy.md, "Moving a stage to the KEYS_ONLY lookup indexes").
 pub const BY_NAME: IndexSpec = IndexSpec {
-    name: "by-name",
+    name: "lookup-by-name",
     partition_key: "nameKey",
     sort_key: None,
-    projection: Projection::All,
+    projection: Projection::KeysOnly,
 };
 pub const BY_EMAIL: IndexSpec = IndexSpec {
-    name: "by-email",
+    name: "lookup-by-email",
     partition_key: "emailKey",
     sort_key: None,
-    projection: Projection::All,
+    projection: Projection::KeysOnly,
 };
 pub const BY_HANDLE: IndexSpec = IndexSpec {
-    name: "by-handle",
+    name: "lookup-by-handle",
     partition_key: "handleKey",
     sort_key: None,
-    projection: Projection::All,
+    projection: Projection::KeysOnly,
 };
+/// How many entries a lookup reads from its index. Names, emails and handles are unique among
+/// live profiles (the Auth API reserves them), so more than one entry is a stale one: a deleted
+/// user's, not yet removed from the index, next to the key's new holder.
+const LOOKUP_CANDIDATES: i32 = 4;
+
+/// The profile `item` is, if it is a profile and still holds `key` as `index`'s key: what a
+/// lookup answers with, past an index's stale entries.
+fn holding(item: Item, index: &IndexSpec, key: &str) -> Result<Option<Profile>, StoreError> {
+    let holds_key = matches!(item.get(index.partition_key), Some(AttributeValue::S(k)) if k == key);
+    if !holds_key {
+        return Ok(None);
+    }
+    Ok(Stored::from_item(item)?.profile())
+}
+
 /// Sparse: profiles whose activation code is unused.
 pub const BY_ACTIVATION_CODE: IndexSpec = IndexSpec {
     name: "by-activation-code",
@@ -591,15 +613,23 @@ impl UsersTable {
 
     /// The item of `id`, profile or tombstone. A strongly consistent read.
     pub async fn get(&self, id: &UserId) -> Result<Option<Stored>, StoreError> {
+        self.get_item(id.as_str())
+            .await?
+            .map(Stored::from_item)
+            .transpose()
+    }
+
+    /// The raw item of `id`: a strongly consistent GetItem.
+    async fn get_item(&self, id: &str) -> Result<Option<Item>, StoreError> {
         let output = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(Self::key(id)))
+            .key("id", AttributeValue::S(id.to_owned()))
             .consistent_read(true)
             .send()
             .await?;
-        output.item.map(Stored::from_item).transpose()
+        Ok(output.item)
     }
 
     /// The profile of `id`, if there is one (a tombstone is none).
@@ -607,15 +637,31 @@ impl UsersTable {
         Ok(self.get(id).await?.and_then(Stored::profile))
     }
 
-    /// The profile an index finds: one Query. Indexes are eventually consistent, so a profile
-    /// created a moment ago may not be found yet.
+    /// The profile a lookup finds: a Query of its index for the ids it holds under the key,
+    /// then a strongly consistent GetItem of each until one is a profile that still carries
+    /// the key. Indexes are eventually consistent: a profile created a moment ago may not be
+    /// found yet, and an entry may still name a user since deleted (a tombstone has no name,
+    /// email or handle), whose name a new registration may already hold. Those stale entries
+    /// are skipped, so what is answered is the profile as it is now, never an index's copy.
     pub async fn find(&self, lookup: &Lookup) -> Result<Option<Profile>, StoreError> {
         let index = match lookup {
             Lookup::Name(_) => &BY_NAME,
             Lookup::Email(_) => &BY_EMAIL,
             Lookup::Handle(_) => &BY_HANDLE,
         };
-        self.query_one(index, lookup.key()).await
+        let key = lookup.key();
+        for entry in self.query(index, key, LOOKUP_CANDIDATES).await? {
+            let Some(AttributeValue::S(id)) = entry.get("id") else {
+                continue;
+            };
+            let Some(item) = self.get_item(id).await? else {
+                continue;
+            };
+            if let Some(profile) = holding(item, index, key)? {
+                return Ok(Some(profile));
+            }
+        }
+        Ok(None)
     }
 
     /// The profile holding this activation-code hash, if the code is unused.
@@ -624,6 +670,19 @@ impl UsersTable {
     }
 
     async fn query_one(&self, index: &IndexSpec, key: &str) -> Result<Option<Profile>, StoreError> {
+        match self.query(index, key, 1).await?.into_iter().next() {
+            Some(item) => Ok(Stored::from_item(item)?.profile()),
+            None => Ok(None),
+        }
+    }
+
+    /// Up to `limit` entries of `index` under the partition key `key`.
+    async fn query(
+        &self,
+        index: &IndexSpec,
+        key: &str,
+        limit: i32,
+    ) -> Result<Vec<Item>, StoreError> {
         let output = self
             .client
             .query()
@@ -632,13 +691,10 @@ impl UsersTable {
             .key_condition_expression("#k = :k")
             .expression_attribute_names("#k", index.partition_key)
             .expression_attribute_values(":k", AttributeValue::S(key.to_owned()))
-            .limit(1)
+            .limit(limit)
             .send()
             .await?;
-        match output.items.unwrap_or_default().into_iter().next() {
-            Some(item) => Ok(Stored::from_item(item)?.profile()),
-            None => Ok(None),
-        }
+        Ok(output.items.unwrap_or_default())
     }
 
     /// Creates the profile unless an item of that id exists (a profile, or the tombstone of a
@@ -1419,5 +1475,78 @@ impl ConditionalFailure for aws_sdk_dynamodb::operation::put_item::PutItemError 
             Self::ConditionalCheckFailedException(failure) => Some(failure.item.clone()),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Settings;
+
+    fn stored(name: &str) -> Item {
+        let profile = Profile {
+            id: UserId::parse("u-1").unwrap(),
+            email: Email::parse(&format!("{name}@example.com")).unwrap(),
+            name: name.to_owned(),
+            handle: format!("@{name}"),
+            role: Role::User,
+            status: UserStatus::Confirmed,
+            source_system: "tests".to_owned(),
+            created_at: Timestamp::now(),
+            last_login_at: None,
+            activation_code_hash: None,
+            activation_expires_at: None,
+            activated_at: None,
+            settings: Settings {
+                lang: "en_us".to_owned(),
+                currency: "USD".to_owned(),
+                avatar_url: "https://assets.invalid/a.png".to_owned(),
+                avatar_key: None,
+            },
+            badges: BTreeMap::new(),
+            data: "{}".to_owned(),
+            version: 1,
+            sessions_revoked_before: None,
+        };
+        let item = ProfileItem::new(&profile, "UserRegistered-u-1", &Timestamp::now(), None);
+        serde_dynamo::to_item(&item).unwrap()
+    }
+
+    /// On AWS an index entry can outlive its item's key (a user deleted, or a name moved): the
+    /// lookup answers only an item that holds the key now. moto keeps its indexes in step with
+    /// the table, so only this test sees the case.
+    #[test]
+    fn a_lookup_answers_only_a_profile_that_still_holds_the_key() {
+        let found = holding(stored("ada"), &BY_NAME, "ada").unwrap().unwrap();
+        assert_eq!(found.name, "ada");
+        assert!(
+            holding(stored("ada"), &BY_EMAIL, "ada@example.com")
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            holding(stored("ada"), &BY_HANDLE, "@ada")
+                .unwrap()
+                .is_some()
+        );
+
+        // The index's entry says "grace"; the item holds "ada" now.
+        assert_eq!(holding(stored("ada"), &BY_NAME, "grace").unwrap(), None);
+        // The item lacks the key altogether (a tombstone keeps none).
+        let mut keyless = stored("ada");
+        keyless.remove("handleKey");
+        assert_eq!(holding(keyless, &BY_HANDLE, "@ada").unwrap(), None);
+        // A tombstone that still holds a key is no profile.
+        let mut tombstone = HashMap::from([
+            ("id".to_owned(), AttributeValue::S("u-1".to_owned())),
+            (
+                "deletedAt".to_owned(),
+                AttributeValue::S("2026-01-01T00:00:00Z".to_owned()),
+            ),
+            ("version".to_owned(), AttributeValue::N("2".to_owned())),
+            ("expiresAt".to_owned(), AttributeValue::N("1".to_owned())),
+        ]);
+        tombstone.insert("nameKey".to_owned(), AttributeValue::S("ada".to_owned()));
+        assert_eq!(holding(tombstone, &BY_NAME, "ada").unwrap(), None);
     }
 }

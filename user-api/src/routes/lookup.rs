@@ -1,5 +1,5 @@
-//! Reading profiles: by id (one GetItem), by name, email or handle (one Query each), and
-//! deleting one.
+//! Reading profiles: by id (one GetItem), by name, email or handle (a Query of the lookup
+//! index for the id, then a GetItem), and deleting one.
 
 use axum::Json;
 use axum::extract::State;

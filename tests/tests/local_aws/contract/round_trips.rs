@@ -65,9 +65,24 @@ const EXPECTED: [(&str, &str, u32, &str); 25] = [
         "the global sign-out revokes refresh tokens only; the revocation record makes access and id tokens refused too, and notes whether the user is a Roster registration (the identity's GetItem: only those have a profile to tell)",
     ),
     ("GET /user/{id}", "GetItem", 1, ""),
-    ("GET /user/name/{name}", "Query", 1, ""),
-    ("GET /user/email/{email}", "Query", 1, ""),
-    ("GET /user/handle/{handle}", "Query", 1, ""),
+    (
+        "GET /user/name/{name}",
+        "GetItem, Query",
+        1,
+        "the lookup indexes hold only the keys, so a profile write that leaves name, email and handle alone (a sign-in, a badge, data, settings, a status) writes none of them: 1 WRU instead of 4. The id found is then read, strongly consistent, so the answer is the profile as it is now and its ETag current (Cost per request and per user, Waste)",
+    ),
+    (
+        "GET /user/email/{email}",
+        "GetItem, Query",
+        1,
+        "as for `GET /user/name/{name}`",
+    ),
+    (
+        "GET /user/handle/{handle}",
+        "GetItem, Query",
+        1,
+        "as for `GET /user/name/{name}`",
+    ),
     (
         "GET /user/activate/{code}",
         "Query, UpdateItem",
