@@ -142,6 +142,34 @@ async fn a_status_change_whose_answer_is_lost_is_applied_once() {
 }
 
 #[tokio::test]
+async fn a_lookup_whose_profile_read_fails_is_refused_and_the_next_lookup_finds_the_user() {
+    let setup = setup().await;
+    // The index answers with the id; reading the profile by it fails on every attempt.
+    setup.proxy.inject(Fault::always("GetItem", When::Before));
+    let error = setup
+        .api
+        .user_by_name("fault_user")
+        .await
+        .expect_err("no profile read, no answer");
+    // DynamoDB's 500, retried and still failing: a 500 that says it is safe to retry.
+    assert!(
+        error
+            .status()
+            .is_some_and(|status| status.is_server_error()),
+        "{error}"
+    );
+    assert!(setup.proxy.calls("Query") >= 1, "the index was read first");
+    setup.proxy.clear();
+    for found in [
+        setup.api.user_by_name("FAULT_USER").await,
+        setup.api.user_by_email("fault_user@example.com").await,
+        setup.api.user_by_handle("@faultuser").await,
+    ] {
+        assert_eq!(found.unwrap().id, ID);
+    }
+}
+
+#[tokio::test]
 async fn a_delete_that_cannot_write_its_tombstone_keeps_the_profile_and_a_retry_finishes() {
     let setup = setup().await;
     setup.proxy.inject(Fault::always("PutItem", When::Before));
