@@ -364,7 +364,7 @@ def main():
     for key, (price, unit, source, date) in PRICES.items():
         shown = f"${price * 1e6:g} per million" if unit.startswith("per request") or key in ("ddb_wru", "ddb_rru", "eventbridge_event", "secret_call", "ses_email") else f"${price:.10g}"
         print(f"| {key} | {shown} ({unit}) | {source} | {date} |")
-    print(f"\n### Item sizes\n\nProfile item {PROFILE_BYTES} bytes ({W_PROFILE} WRU, {R_PROFILE} RRU eventually consistent),"
+    print(f"\n### Item sizes\n\nProfile item {PROFILE_BYTES} bytes ({W_PROFILE} WRU, {R_PROFILE} RRU eventually consistent, {R_PROFILE_STRONG} strongly),"
           f" with `data` = `{{}}` + {DATA_BYTES} bytes; identity {IDENTITY_BYTES} bytes; a listing-index entry"
           f" {LIST_BYTES} bytes; a KEYS_ONLY lookup entry {KEYS_BYTES} bytes.\n")
     print("### Dollars per million requests\n")

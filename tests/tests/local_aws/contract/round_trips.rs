@@ -69,7 +69,7 @@ const EXPECTED: [(&str, &str, u32, &str); 25] = [
         "GET /user/name/{name}",
         "GetItem, Query",
         1,
-        "the lookup indexes hold only the keys, so a profile write that leaves name, email and handle alone (a sign-in, a badge, data, settings, a status) writes none of them: 1 WRU instead of 4. The id found is then read, strongly consistent, so the answer is the profile as it is now and its ETag current (Cost per request and per user, Waste)",
+        "the lookup indexes hold only the keys, so a profile write that leaves name, email and handle alone writes none of them (a sign-in, a badge, data or settings: 1 WRU instead of 4). The id found is then read, strongly consistent, so the answer is the profile as it is now and its ETag current (Cost per request and per user, Waste)",
     ),
     (
         "GET /user/email/{email}",

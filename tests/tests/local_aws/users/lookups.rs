@@ -133,6 +133,16 @@ async fn a_lookup_passes_a_deleted_users_entry_and_answers_the_live_profile() {
     // And a new registration of the name is found past the stale entry.
     let again = uuid::Uuid::new_v4().to_string();
     seed_profile(&profiles, &again, name, "hash-ada-2").await;
+    let entries = index_entries(&resources, BY_NAME.name, BY_NAME.partition_key, name).await;
+    let ids: Vec<_> = entries
+        .iter()
+        .map(|entry| entry["id"].as_s().unwrap().as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        [stale.as_str(), again.as_str()],
+        "the stale entry first"
+    );
     let found = profiles.find(&Lookup::name(name).unwrap()).await.unwrap();
     assert_eq!(found.id.as_str(), again);
 }
