@@ -246,6 +246,7 @@ pub(crate) fn environment(command: &mut Command, runtime_api: SocketAddr, aws: S
         .env("USERS_TABLE", "bench-users")
         .env("API_KEY_SECRET", API_KEY_SECRET)
         .env("SERVER_KEY_SECRET", "bench/server-key")
+        .env("MAIL_FROM", "Roster <no-reply@mail.example.com>")
         .env("USER_KEY_SECRET", "bench/user-key")
         .env("EVENT_BUS_NAME", "bench-bus")
         .env("ASSETS_BUCKET", "bench-assets")
