@@ -138,19 +138,28 @@ pub async fn user_api(resources: &TestResources) -> (String, String) {
 
 /// Like [`user_api`], with the User API's AWS calls sent to `aws_endpoint` (a fault proxy).
 pub async fn user_api_through(resources: &TestResources, aws_endpoint: &str) -> (String, String) {
+    let deps = user_deps_through(resources, aws_endpoint).await;
+    (
+        spawn_router(roster_user_api::router(deps)).await,
+        test_key(resources).await,
+    )
+}
+
+/// The User API's dependencies for `resources`, as the local stack configures them, with its
+/// AWS calls sent to `aws_endpoint`; nothing loaded yet.
+pub async fn user_deps_through(
+    resources: &TestResources,
+    aws_endpoint: &str,
+) -> roster_user_api::UserDeps {
     let endpoint = endpoint_url().await;
     let sdk = roster_platform::aws::local(aws_endpoint, REGION).await;
-    let deps = roster_local::stack::user_config(&resources.provisioned, endpoint)
+    roster_local::stack::user_config(&resources.provisioned, endpoint)
         .deps(
             &sdk,
             &roster_local::stack::token_settings(&resources.provisioned, endpoint),
             &ApiKeySettings::new(resources.provisioned.api_key_secret.clone()),
         )
-        .expect("the User API's configuration is valid");
-    (
-        spawn_router(roster_user_api::router(deps)).await,
-        test_key(resources).await,
-    )
+        .expect("the User API's configuration is valid")
 }
 
 /// A new API key of every scope.

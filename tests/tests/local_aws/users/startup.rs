@@ -5,7 +5,6 @@
 //! request then loads what it needs.
 
 use roster_client::{ListUsers, UserApi};
-use roster_platform::guards::ApiKeySettings;
 use roster_testkit::faults::{Fault, FaultProxy, When};
 use roster_testkit::harness;
 
@@ -17,15 +16,7 @@ const SECOND: &str = "57a27000-0000-4000-8000-000000000002";
 /// A User API whose AWS calls go through `proxy`; loaded at start-up or not.
 async fn user_api(resources: &harness::TestResources, proxy: &FaultProxy, load: bool) -> UserApi {
     let key = harness::test_key(resources).await;
-    let endpoint = harness::endpoint_url().await;
-    let sdk = roster_platform::aws::local(proxy.url(), harness::REGION).await;
-    let deps = roster_local::stack::user_config(&resources.provisioned, endpoint)
-        .deps(
-            &sdk,
-            &roster_local::stack::token_settings(&resources.provisioned, endpoint),
-            &ApiKeySettings::new(resources.provisioned.api_key_secret.clone()),
-        )
-        .expect("a valid configuration");
+    let deps = harness::user_deps_through(resources, proxy.url()).await;
     if load {
         Box::pin(deps.load_before_serving()).await;
     }
