@@ -210,7 +210,9 @@ impl JwksCache {
     }
 
     /// The key `kid` names. Fetches when nothing is cached, when the cache is older than
-    /// `max_age`, or when `kid` is unknown and no fetch happened within the cooldown.
+    /// `max_age`, or when `kid` is unknown; never twice within the cooldown. So while the
+    /// JWKS host fails, keys older than `max_age` are refetched once per cooldown and served
+    /// as they are in between, instead of every request waiting on a fetch that fails.
     pub async fn key(&self, kid: &str) -> Result<SigningKey, KeyLookupError> {
         let asked_at = Instant::now();
         {
@@ -221,7 +223,9 @@ impl JwksCache {
             let cooling = cached
                 .last_attempt
                 .is_some_and(|at| asked_at.duration_since(at) < self.options.cooldown);
-            if young {
+            // Old keys whose refetch failed a moment ago: the ones we have, until the cooldown.
+            let kept = cached.fetched_at.is_some() && cooling;
+            if young || kept {
                 if let Some(key) = cached.keys.get(kid) {
                     return Ok(key.clone());
                 }

@@ -300,6 +300,36 @@ async fn a_cached_token_whose_kid_now_names_another_key_is_verified_in_full() {
 }
 
 #[tokio::test]
+async fn old_keys_whose_refetch_fails_are_refetched_once_per_cooldown_and_served_meanwhile() {
+    let jwks = Jwks::default();
+    let options = JwksOptions {
+        cooldown: Duration::from_millis(500),
+        max_age: Duration::from_millis(600),
+    };
+    // No verified-token cache: every verification looks its key up.
+    let verifier = verifier_with_options(&jwks, options, DEFAULT_LEEWAY).with_verified_cache(0);
+    let access = token(&access_claims());
+    verifier.verify(&access, TokenUse::Access).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(650)).await;
+    // The keys are older than max_age, and the JWKS host fails.
+    jwks.down.store(true, Ordering::SeqCst);
+    for _ in 0..5 {
+        verifier.verify(&access, TokenUse::Access).await.unwrap();
+    }
+    assert_eq!(
+        jwks.fetches.load(Ordering::SeqCst),
+        2,
+        "one failed refetch, then the keys as they are until the cooldown ends"
+    );
+    // Back, and the cooldown over: the next lookup refetches, and the keys are young again.
+    jwks.down.store(false, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(550)).await;
+    verifier.verify(&access, TokenUse::Access).await.unwrap();
+    verifier.verify(&access, TokenUse::Access).await.unwrap();
+    assert_eq!(jwks.fetches.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
 async fn a_failed_load_at_start_up_leaves_the_first_token_to_fetch() {
     let jwks = Jwks::default();
     jwks.down.store(true, Ordering::SeqCst);
