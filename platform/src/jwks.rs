@@ -1,6 +1,7 @@
 //! The user pool's signing keys (JWKS): fetched over HTTPS, cached, and refetched at most once
-//! per cooldown when a token names a key id the cache does not know. Concurrent misses share
-//! one fetch. Only RSA signing keys usable with RS256 are kept.
+//! per cooldown when a token names a key id the cache does not know, or when the keys are old
+//! and their last refetch failed. Concurrent misses share one fetch. Only RSA signing keys
+//! usable with RS256 are kept.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -37,6 +38,19 @@ pub struct HttpJwks {
     timeout: Duration,
 }
 
+/// `error` and each of its causes, joined by ": " (hyper's own message says only "client error
+/// (Connect)", the certificate's refusal is in a cause).
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
+}
+
 /// A JWKS is a few kilobytes; refuse anything absurd.
 const MAX_JWKS_BYTES: usize = 256 * 1024;
 
@@ -67,7 +81,7 @@ impl JwksSource for HttpJwks {
                     .client
                     .get(self.url.clone())
                     .await
-                    .map_err(|error| JwksError(error.to_string()))?;
+                    .map_err(|error| JwksError(with_causes(&error)))?;
                 if !response.status().is_success() {
                     return Err(JwksError(format!("HTTP {}", response.status())));
                 }
@@ -163,7 +177,8 @@ fn der_element(tag: u8, content: &[u8]) -> Vec<u8> {
 
 #[derive(Debug, Clone, Copy)]
 pub struct JwksOptions {
-    /// Least time between two fetches caused by unknown key ids.
+    /// Least time between two fetches caused by unknown key ids, and between two refetches of
+    /// old keys that fail.
     pub cooldown: Duration,
     /// Keys older than this are refetched (Cognito rotates rarely; this bounds staleness).
     pub max_age: Duration,
@@ -223,8 +238,10 @@ impl JwksCache {
             let cooling = cached
                 .last_attempt
                 .is_some_and(|at| asked_at.duration_since(at) < self.options.cooldown);
-            // Old keys whose refetch failed a moment ago: the ones we have, until the cooldown.
-            let kept = cached.fetched_at.is_some() && cooling;
+            // Old keys whose refetch failed a moment ago (the last attempt is not the fetch
+            // that got them): the ones we have, until the cooldown ends.
+            let kept =
+                cooling && cached.fetched_at.is_some() && cached.last_attempt != cached.fetched_at;
             if young || kept {
                 if let Some(key) = cached.keys.get(kid) {
                     return Ok(key.clone());

@@ -146,7 +146,8 @@ pub async fn user_api_through(resources: &TestResources, aws_endpoint: &str) -> 
 }
 
 /// The User API's dependencies for `resources`, as the local stack configures them, with its
-/// AWS calls sent to `aws_endpoint`; nothing loaded yet.
+/// AWS calls sent to `aws_endpoint`; nothing loaded yet. The JWKS and the assets are read from
+/// the shared endpoint, not through `aws_endpoint`.
 pub async fn user_deps_through(
     resources: &TestResources,
     aws_endpoint: &str,

@@ -15,6 +15,7 @@ const SECOND: &str = "57a27000-0000-4000-8000-000000000002";
 
 /// A User API whose AWS calls go through `proxy`; loaded at start-up or not.
 async fn user_api(resources: &harness::TestResources, proxy: &FaultProxy, load: bool) -> UserApi {
+    // The key first: one made after the start-up load would be missing from the loaded keys.
     let key = harness::test_key(resources).await;
     let deps = harness::user_deps_through(resources, proxy.url()).await;
     if load {
