@@ -316,6 +316,98 @@ async fn provisioning_again_finds_everything_and_changes_nothing() {
     assert_eq!(again, stack.provisioned);
 }
 
+#[tokio::test]
+async fn a_users_table_kept_from_an_earlier_version_is_named_not_used() {
+    // The users table as versions before the KEYS_ONLY lookup indexes made it, on an endpoint
+    // kept between runs: provisioning refuses with what differs and how to start again, and
+    // leaves the table as it was.
+    let sdk = harness::sdk().await;
+    let names = Names::new(harness::unique_prefix());
+    let client = dynamodb::Client::new(&sdk);
+    let table = names.table(&USERS_TABLE);
+    let old_index = |name: &str, key: &str| {
+        dynamodb::types::GlobalSecondaryIndex::builder()
+            .index_name(name)
+            .key_schema(
+                dynamodb::types::KeySchemaElement::builder()
+                    .attribute_name(key)
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .projection(
+                dynamodb::types::Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .build()
+            .unwrap()
+    };
+    let attribute = |name: &str| {
+        dynamodb::types::AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(dynamodb::types::ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    client
+        .create_table()
+        .table_name(&table)
+        .billing_mode(dynamodb::types::BillingMode::PayPerRequest)
+        .attribute_definitions(attribute("id"))
+        .attribute_definitions(attribute("nameKey"))
+        .key_schema(
+            dynamodb::types::KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .global_secondary_indexes(old_index("by-name", "nameKey"))
+        .stream_specification(
+            dynamodb::types::StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewAndOldImages)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let refused = provision(&sdk, &names).await.unwrap_err().to_string();
+    assert!(refused.contains(&table), "{refused}");
+    assert!(refused.contains("by-name (ALL)"), "{refused}");
+    assert!(refused.contains("lookup-by-name (KEYS_ONLY)"), "{refused}");
+    assert!(refused.contains("--reset"), "{refused}");
+    let kept = client
+        .describe_table()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap();
+    let indexes: Vec<_> = kept
+        .global_secondary_indexes()
+        .iter()
+        .map(|index| index.index_name().unwrap())
+        .collect();
+    assert_eq!(indexes, ["by-name"], "the table is left as it was");
+    let ttl = client
+        .describe_time_to_live()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(
+        ttl.time_to_live_description()
+            .and_then(|description| description.time_to_live_status()),
+        Some(&dynamodb::types::TimeToLiveStatus::Enabled),
+        "nor its TTL turned on"
+    );
+}
+
 /// The registration marker as the pool declares it, if it does.
 async fn registration_marker(
     client: &cognito::Client,
