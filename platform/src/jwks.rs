@@ -38,19 +38,6 @@ pub struct HttpJwks {
     timeout: Duration,
 }
 
-/// `error` and each of its causes, joined by ": " (hyper's own message says only "client error
-/// (Connect)", the certificate's refusal is in a cause).
-fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(inner) = cause {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        cause = inner.source();
-    }
-    text
-}
-
 /// A JWKS is a few kilobytes; refuse anything absurd.
 const MAX_JWKS_BYTES: usize = 256 * 1024;
 
@@ -81,7 +68,14 @@ impl JwksSource for HttpJwks {
                     .client
                     .get(self.url.clone())
                     .await
-                    .map_err(|error| JwksError(with_causes(&error)))?;
+                    // With its causes, as the SDK's errors are rendered elsewhere: hyper's own
+                    // message says only "client error (Connect)", a certificate's refusal is in
+                    // a cause.
+                    .map_err(|error| {
+                        JwksError(
+                            aws_sdk_secretsmanager::error::DisplayErrorContext(&error).to_string(),
+                        )
+                    })?;
                 if !response.status().is_success() {
                     return Err(JwksError(format!("HTTP {}", response.status())));
                 }
